@@ -1,0 +1,175 @@
+use crate::api::{NamespacedName, SubjectRef};
+use crate::catalog::{self, Category, CheckMeta, Severity};
+use crate::snapshot::ObjectKind;
+use serde::Serialize;
+
+/// The object a finding is about.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectRef {
+    pub api_version: String,
+    pub kind: String,
+    /// `None` for cluster-scoped objects.
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    pub fn new(kind: ObjectKind, namespace: Option<&str>, name: &str) -> ObjectRef {
+        ObjectRef {
+            api_version: kind.api_version().to_string(),
+            kind: kind.name().to_string(),
+            namespace: namespace.filter(|n| !n.is_empty()).map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+
+    /// A reference to an object of a kind the snapshot does not hold (a User, the policy).
+    pub fn other(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> ObjectRef {
+        ObjectRef {
+            api_version: api_version.to_string(),
+            kind: kind.to_string(),
+            namespace: namespace.filter(|n| !n.is_empty()).map(str::to_string),
+            name: name.to_string(),
+        }
+    }
+}
+
+/// One thing wrong, as every output (JSON, table, SARIF, Finding objects) reports it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Finding {
+    pub check: &'static str,
+    pub severity: Severity,
+    pub category: Category,
+    pub title: &'static str,
+    pub message: String,
+    pub remediation: String,
+    pub resource: ObjectRef,
+    pub subject: Option<SubjectRef>,
+    pub node: Option<String>,
+    pub daemon_set: Option<NamespacedName>,
+    /// The containers concerned, comma-separated (workload checks).
+    pub container: Option<String>,
+    pub reason: Option<String>,
+    pub evidence: Vec<String>,
+    pub suppressed: bool,
+    /// The reason of the exception that suppressed it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<String>,
+}
+
+impl Finding {
+    /// A finding of `check` (which must be in the catalog) at its default severity.
+    pub fn new(check: &'static str, resource: ObjectRef, message: impl Into<String>) -> Finding {
+        let meta = meta(check);
+        Finding {
+            check: meta.id,
+            severity: meta.severity,
+            category: meta.category,
+            title: meta.title,
+            message: message.into(),
+            remediation: meta.remediation.to_string(),
+            resource,
+            subject: None,
+            node: None,
+            daemon_set: None,
+            container: None,
+            reason: None,
+            evidence: Vec::new(),
+            suppressed: false,
+            suppressed_by: None,
+        }
+    }
+
+    /// Use the check's reduced severity (namespaced grant, ClusterIP, …).
+    pub fn reduced(mut self) -> Finding {
+        if let Some(s) = meta(self.check).reduced_severity {
+            self.severity = s;
+        }
+        self
+    }
+
+    pub fn remediation(mut self, r: impl Into<String>) -> Finding {
+        self.remediation = r.into();
+        self
+    }
+
+    pub fn subject(mut self, s: SubjectRef) -> Finding {
+        self.subject = Some(s);
+        self
+    }
+
+    pub fn evidence(mut self, e: impl IntoIterator<Item = String>) -> Finding {
+        self.evidence.extend(e);
+        self
+    }
+
+    pub fn container(mut self, names: &[&str]) -> Finding {
+        if !names.is_empty() {
+            self.container = Some(names.join(","));
+        }
+        self
+    }
+
+    pub fn node(mut self, n: &str) -> Finding {
+        self.node = Some(n.to_string());
+        self
+    }
+
+    pub fn daemon_set(mut self, namespace: &str, name: &str) -> Finding {
+        self.daemon_set = Some(NamespacedName {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        });
+        self
+    }
+
+    pub fn reason(mut self, r: impl Into<String>) -> Finding {
+        self.reason = Some(r.into());
+        self
+    }
+
+    /// The sort key of reports: most severe first, then check, namespace, name, and the
+    /// identity fields that tell apart findings on one object.
+    pub fn sort_key(&self) -> impl Ord + '_ {
+        (
+            std::cmp::Reverse(self.severity),
+            self.check,
+            self.resource.namespace.as_deref().unwrap_or(""),
+            self.resource.name.as_str(),
+            self.resource.kind.as_str(),
+            self.subject.as_ref(),
+            self.daemon_set.as_ref(),
+            self.node.as_deref(),
+        )
+    }
+
+    /// The identity of a finding: (check, target, subject or DaemonSet). Two findings with the
+    /// same identity are the same finding seen twice.
+    pub fn identity(&self) -> String {
+        let mut id = format!(
+            "{}|{}|{}|{}",
+            self.check,
+            self.resource.kind,
+            self.resource.namespace.as_deref().unwrap_or(""),
+            self.resource.name,
+        );
+        if let Some(s) = &self.subject {
+            id.push_str(&format!(
+                "|subject={}/{}/{}",
+                s.kind,
+                s.namespace.as_deref().unwrap_or(""),
+                s.name
+            ));
+        }
+        if let Some(d) = &self.daemon_set {
+            id.push_str(&format!("|daemonset={}/{}", d.namespace, d.name));
+        }
+        id
+    }
+}
+
+fn meta(check: &str) -> &'static CheckMeta {
+    catalog::lookup(check).unwrap_or_else(|| panic!("check {check} is not in the catalog"))
+}

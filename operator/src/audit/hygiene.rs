@@ -1,0 +1,79 @@
+//! Exceptions applied to findings, and the policy-hygiene checks about the exceptions
+//! themselves (POL-001 expired, POL-002 unused).
+
+use super::{Finding, ObjectRef};
+use crate::policy::EffectivePolicy;
+use jiff::Timestamp;
+
+/// Mark findings waived by an unexpired exception as suppressed (the first matching exception,
+/// in spec order, wins). Returns, per exception, whether it matched a finding.
+pub fn apply_exceptions(policy: &EffectivePolicy, now: Timestamp, findings: &mut [Finding]) -> Vec<bool> {
+    let mut used = vec![false; policy.exceptions.len()];
+    for f in findings.iter_mut() {
+        let hit = policy.exceptions.iter().position(|e| {
+            !e.is_expired(now)
+                && e.matches(
+                    f.check,
+                    &f.resource.kind,
+                    f.resource.namespace.as_deref(),
+                    &f.resource.name,
+                )
+        });
+        if let Some(i) = hit {
+            used[i] = true;
+            f.suppressed = true;
+            f.suppressed_by = Some(policy.exceptions[i].reason.clone());
+        }
+    }
+    used
+}
+
+pub fn audit(policy: &EffectivePolicy, now: Timestamp, used: &[bool]) -> Vec<Finding> {
+    let target = ObjectRef::other(crate::api::API_VERSION, "SecurityPolicy", None, &policy.name);
+    let mut out = Vec::new();
+    for (e, &used) in policy.exceptions.iter().zip(used) {
+        let what = describe(e);
+        if e.is_expired(now) {
+            if policy.is_enabled("POL-001") {
+                let expires = e.expires.map(|t| t.to_string()).unwrap_or_default();
+                out.push(
+                    Finding::new(
+                        "POL-001",
+                        target.clone(),
+                        format!("exception {} ({what}) expired at {expires}: it suppresses nothing", e.index),
+                    )
+                    .remediation(format!(
+                        "Review the waiver \"{}\", then remove spec.exceptions[{}] or renew its expires date",
+                        e.reason, e.index
+                    ))
+                    .evidence([format!("spec.exceptions[{}].expires: {expires}", e.index)]),
+                );
+            }
+        } else if !used && policy.is_enabled("POL-002") {
+            out.push(
+                Finding::new(
+                    "POL-002",
+                    target.clone(),
+                    format!("exception {} ({what}) matched no finding in this audit", e.index),
+                )
+                .remediation(format!(
+                    "Remove spec.exceptions[{}] if the issue is fixed, or correct its check and resource",
+                    e.index
+                ))
+                .evidence([format!("spec.exceptions[{}]: {what}", e.index)]),
+            );
+        }
+    }
+    out
+}
+
+fn describe(e: &crate::policy::CompiledException) -> String {
+    let r = &e.source.resource;
+    format!(
+        "check {}, kind {}, namespace {}, name {}",
+        e.source.check,
+        r.kind.as_deref().unwrap_or("*"),
+        r.namespace.as_deref().map(|n| if n.is_empty() { "\"\"" } else { n }).unwrap_or("*"),
+        r.name.as_deref().unwrap_or("*"),
+    )
+}

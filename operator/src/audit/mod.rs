@@ -1,0 +1,145 @@
+//! The audit: a pure function from a snapshot and a policy to a report. It never touches the
+//! network or a clock it was not given; the CLI and the controller both call [`run`].
+
+mod finding;
+mod hygiene;
+pub mod rbac;
+mod score;
+
+pub use finding::{Finding, ObjectRef};
+
+use crate::api::{NotAssessed, Summary};
+use crate::catalog::{Category, Severity};
+use crate::policy::EffectivePolicy;
+use crate::snapshot::Snapshot;
+use jiff::Timestamp;
+
+/// Everything an audit reads.
+pub struct AuditInput<'a> {
+    pub snapshot: &'a Snapshot,
+    pub policy: &'a EffectivePolicy,
+    /// "Now", for exception expiry and end-of-life dates (`audit --as-of` fixes it).
+    pub now: Timestamp,
+}
+
+/// The result of one audit.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Report {
+    /// Sorted by severity, check, namespace, name.
+    pub findings: Vec<Finding>,
+    pub summary: Summary,
+    pub not_assessed: Vec<NotAssessed>,
+    /// 0-100, see [`score`].
+    pub score: u32,
+}
+
+impl Report {
+    /// Unsuppressed findings at or above `threshold`.
+    pub fn count_at_or_above(&self, threshold: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| !f.suppressed && f.severity >= threshold)
+            .count()
+    }
+}
+
+/// What check families write to.
+#[derive(Default)]
+pub struct Sink {
+    pub findings: Vec<Finding>,
+    pub not_assessed: Vec<NotAssessed>,
+}
+
+impl Sink {
+    pub fn push(&mut self, f: Finding) {
+        self.findings.push(f);
+    }
+
+    pub fn not_assessed(&mut self, category: Category, reason: impl Into<String>) {
+        let entry = NotAssessed {
+            category: category.as_str().to_string(),
+            reason: reason.into(),
+        };
+        if !self.not_assessed.contains(&entry) {
+            self.not_assessed.push(entry);
+        }
+    }
+}
+
+/// Run every enabled check of `input.policy` over `input.snapshot`.
+pub fn run(input: &AuditInput) -> Report {
+    let policy = input.policy;
+    let mut sink = Sink::default();
+
+    // RBAC findings are computed in full (whatever the policy enables) because WL-010 and the
+    // escalation analysis depend on them; only enabled ones are reported.
+    let rbac_analysis = rbac::analyze(input.snapshot);
+    rbac::audit(&rbac_analysis, input.snapshot, &mut sink);
+
+    let mut findings: Vec<Finding> = sink
+        .findings
+        .into_iter()
+        .filter(|f| policy.is_enabled(f.check) && in_scope(policy, f))
+        .collect();
+    for f in &mut findings {
+        f.severity = policy.severity_of(f.check, f.severity);
+    }
+    let used = hygiene::apply_exceptions(policy, input.now, &mut findings);
+    findings.extend(hygiene::audit(policy, input.now, &used));
+    // Hygiene findings take overrides like any other (they are never suppressed by `*`).
+    for f in findings.iter_mut().filter(|f| f.category == Category::Policy) {
+        f.severity = policy.severity_of(f.check, f.severity);
+    }
+
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    findings.dedup_by(|a, b| a.identity() == b.identity());
+    let mut not_assessed = sink.not_assessed;
+    not_assessed.sort();
+    let summary = summarize(&findings);
+    let score = score::score(policy, &findings, &not_assessed);
+    Report {
+        findings,
+        summary,
+        not_assessed,
+        score,
+    }
+}
+
+/// Namespace scoping applies to namespaced targets of user-facing checks: RBAC bindings and
+/// subjects, workloads, Services (ETCD-008), and Namespaces themselves (WL-013). The control
+/// plane's flags are cluster configuration and always audited.
+fn in_scope(policy: &EffectivePolicy, f: &Finding) -> bool {
+    let scoped = matches!(f.category, Category::Rbac | Category::Workload)
+        || matches!(f.check, "ETCD-008" | "ETCD-009");
+    if !scoped {
+        return true;
+    }
+    let namespace = if f.resource.kind == "Namespace" {
+        Some(f.resource.name.as_str())
+    } else {
+        f.resource.namespace.as_deref()
+    };
+    namespace.is_none_or(|ns| policy.namespaces.contains(ns))
+}
+
+pub fn summarize(findings: &[Finding]) -> Summary {
+    let mut s = Summary::default();
+    for f in findings {
+        if f.suppressed {
+            s.suppressed += 1;
+            continue;
+        }
+        s.total += 1;
+        match f.severity {
+            Severity::Critical => s.critical += 1,
+            Severity::High => s.high += 1,
+            Severity::Medium => s.medium += 1,
+            Severity::Low => s.low += 1,
+            Severity::Info => s.info += 1,
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+pub(crate) mod testutil;

@@ -1,0 +1,240 @@
+//! RBAC-001…RBAC-017: what each (binding, subject) pair grants.
+
+use super::rules::Capabilities;
+use super::{BindingRef, Grant, RbacAnalysis, RoleKey, Subject};
+use crate::audit::{Finding, Sink};
+use crate::catalog;
+use crate::snapshot::ObjectKind;
+use std::collections::BTreeMap;
+
+const MAX_EVIDENCE: usize = 10;
+
+fn role_label(key: RoleKey) -> String {
+    match key {
+        RoleKey::Role { namespace, name } => format!("role {namespace}/{name}"),
+        RoleKey::ClusterRole(name) => format!("clusterrole {name}"),
+    }
+}
+
+fn evidence(key: RoleKey, rules: &[String]) -> Vec<String> {
+    let label = role_label(key);
+    let mut out: Vec<String> = rules
+        .iter()
+        .take(MAX_EVIDENCE)
+        .map(|r| format!("{label}: {r}"))
+        .collect();
+    if rules.len() > MAX_EVIDENCE {
+        out.push(format!("… and {} more rules", rules.len() - MAX_EVIDENCE));
+    }
+    out
+}
+
+/// A finding about one (binding, subject) pair.
+fn grant_finding(check: &'static str, g: &Grant, what: &str, rules: &[String]) -> Finding {
+    let meta = catalog::lookup(check).expect("catalog check");
+    let mut f = Finding::new(
+        check,
+        g.binding.object_ref(),
+        format!("{} {what} {} through {}", g.subject, g.binding.scope(), g.binding),
+    )
+    .subject(g.subject.to_ref())
+    .evidence(evidence(g.role, rules))
+    .remediation(format!(
+        "{} Either narrow {} or remove {} from the binding: {}",
+        meta.remediation,
+        role_label(g.role),
+        g.subject,
+        g.binding.edit_command()
+    ));
+    if g.binding.namespace.is_some() {
+        f = f.reduced();
+    }
+    f
+}
+
+fn is_anonymous(s: Subject) -> bool {
+    matches!(s, Subject::User(n) | Subject::Group(n) if n == "system:anonymous" || n == "system:unauthenticated")
+}
+
+fn is_everyone_group(s: Subject) -> bool {
+    matches!(s, Subject::Group("system:authenticated" | "system:serviceaccounts"))
+}
+
+/// Which narrower checks a grant triggers (RBAC-004…RBAC-014 but 011, which combines grants).
+fn narrow_checks(c: &Capabilities) -> [(&'static str, &'static str, &[String]); 10] {
+    [
+        ("RBAC-004", "has wildcard permissions", &c.wildcard),
+        ("RBAC-005", "can read Secrets", &c.secrets_read),
+        ("RBAC-006", "can exec or attach into pods", &c.exec),
+        ("RBAC-007", "can create or change pods and pod controllers", &c.workload_write),
+        ("RBAC-008", "can escalate, bind or impersonate", &c.escalate),
+        ("RBAC-009", "can reach the kubelet API (nodes/proxy)", &c.node_proxy),
+        ("RBAC-010", "can mint ServiceAccount tokens", &c.token_create),
+        ("RBAC-012", "can change admission webhooks", &c.webhooks),
+        ("RBAC-013", "can create or change PersistentVolumes", &c.pv_write),
+        ("RBAC-014", "can change RBAC roles and bindings", &c.rbac_write),
+    ]
+}
+
+pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
+    let roles_known = !a.missing.iter().any(|(k, _)| matches!(k, ObjectKind::Role | ObjectKind::ClusterRole));
+    let sas_known = !a.missing.iter().any(|(k, _)| *k == ObjectKind::ServiceAccount);
+    // RBAC-011 combines grants per subject: approval updates and signer approval.
+    let mut csr: BTreeMap<Subject, (Vec<&Grant>, Vec<&Grant>)> = BTreeMap::new();
+
+    for g in &a.grants {
+        let bound_to_cluster_admin = g.role == RoleKey::ClusterRole("cluster-admin");
+        let Some(caps) = a.caps(g) else {
+            if bound_to_cluster_admin && !g.binding.builtin {
+                sink.push(admin_finding(g, &["roleRef clusterrole cluster-admin".to_string()]));
+            }
+            continue;
+        };
+        let is_admin = bound_to_cluster_admin || !caps.cluster_admin.is_empty();
+        if is_anonymous(g.subject) && (is_admin || !caps.beyond_public.is_empty()) {
+            sink.push(
+                grant_finding(
+                    "RBAC-002",
+                    g,
+                    "(anyone who can reach the API server) is granted permissions",
+                    &caps.beyond_public,
+                )
+                .remediation(format!(
+                    "Remove {} from {}: {}",
+                    g.subject,
+                    g.binding,
+                    g.binding.edit_command()
+                )),
+            );
+        }
+        if g.binding.builtin {
+            continue;
+        }
+        if is_admin {
+            let rules = if caps.cluster_admin.is_empty() {
+                vec!["roleRef clusterrole cluster-admin".to_string()]
+            } else {
+                caps.cluster_admin.clone()
+            };
+            sink.push(admin_finding(g, &rules));
+        }
+        if is_everyone_group(g.subject) && !caps.any_resource.is_empty() {
+            sink.push(grant_finding(
+                "RBAC-003",
+                g,
+                "(every authenticated user or every ServiceAccount) is granted permissions on resources",
+                &caps.any_resource,
+            ));
+        }
+        if !is_admin {
+            for (check, what, rules) in narrow_checks(caps) {
+                if !rules.is_empty() {
+                    sink.push(grant_finding(check, g, what, rules));
+                }
+            }
+            if g.binding.namespace.is_none() && (!caps.csr_approval.is_empty() || !caps.signers_approve.is_empty()) {
+                let entry = csr.entry(g.subject).or_default();
+                if !caps.csr_approval.is_empty() {
+                    entry.0.push(g);
+                }
+                if !caps.signers_approve.is_empty() {
+                    entry.1.push(g);
+                }
+            }
+        }
+        if let Subject::ServiceAccount { namespace, name } = g.subject {
+            if name == "default" && (is_admin || !caps.any.is_empty()) {
+                sink.push(
+                    grant_finding(
+                        "RBAC-015",
+                        g,
+                        "(used by every pod of the namespace that names no ServiceAccount) is granted permissions",
+                        &caps.any,
+                    )
+                    .remediation(format!(
+                        "Create a dedicated ServiceAccount (kubectl create serviceaccount <name> -n {namespace}), bind it instead of default, and set serviceAccountName in the pods that need it: {}",
+                        g.binding.edit_command()
+                    )),
+                );
+            }
+            if sas_known && !a.service_account_exists(namespace, name) {
+                sink.push(missing_sa(g, namespace, name));
+            }
+        }
+    }
+    // RBAC-011 also needs the approval half, possibly from a built-in binding.
+    for g in &a.grants {
+        if !g.binding.builtin || g.binding.namespace.is_some() {
+            continue;
+        }
+        if let Some(caps) = a.caps(g)
+            && !caps.csr_approval.is_empty()
+            && let Some(entry) = csr.get_mut(&g.subject)
+        {
+            entry.0.push(g);
+        }
+    }
+    for (_, (approvals, signers)) in csr {
+        let Some(first_approval) = approvals.first() else { continue };
+        for g in signers.iter().filter(|g| !g.binding.builtin) {
+            let caps = a.caps(g).expect("grant with capabilities");
+            let approval_caps = a.caps(first_approval).expect("grant with capabilities");
+            let mut ev = evidence(g.role, &caps.signers_approve);
+            ev.extend(evidence(first_approval.role, &approval_caps.csr_approval));
+            sink.push(
+                grant_finding("RBAC-011", g, "can approve certificate signing requests", &[])
+                    .evidence(ev)
+                    .evidence([format!("approval update granted through {}", first_approval.binding)]),
+            );
+        }
+    }
+    if roles_known {
+        for &(binding, role) in &a.bindings {
+            let bootstrap = matches!(role, RoleKey::ClusterRole(n) if super::roles::is_bootstrap_cluster_role(n));
+            if !binding.builtin && !bootstrap && !a.roles.exists(role) {
+                sink.push(dangling(binding, role));
+            }
+        }
+    }
+}
+
+fn admin_finding(g: &Grant, rules: &[String]) -> Finding {
+    grant_finding("RBAC-001", g, "has cluster-admin power", rules)
+}
+
+fn dangling(binding: BindingRef, role: RoleKey) -> Finding {
+    let (kind, name) = match role {
+        RoleKey::Role { name, .. } => ("Role", name),
+        RoleKey::ClusterRole(name) => ("ClusterRole", name),
+    };
+    Finding::new(
+        "RBAC-016",
+        binding.object_ref(),
+        format!("{binding} refers to {kind} {name}, which does not exist"),
+    )
+    .evidence([format!("roleRef: {kind} {name}")])
+    .remediation(format!(
+        "Delete the binding ({}) or create the {kind} it names with the intended rules",
+        match binding.namespace {
+            None => format!("kubectl delete clusterrolebinding {}", binding.name),
+            Some(ns) => format!("kubectl delete rolebinding {} -n {ns}", binding.name),
+        }
+    ))
+}
+
+fn missing_sa(g: &Grant, namespace: &str, name: &str) -> Finding {
+    Finding::new(
+        "RBAC-017",
+        g.binding.object_ref(),
+        format!(
+            "{} names ServiceAccount {namespace}/{name}, which does not exist: whoever creates it inherits the binding",
+            g.binding
+        ),
+    )
+    .subject(g.subject.to_ref())
+    .evidence([format!("subject: ServiceAccount {namespace}/{name}")])
+    .remediation(format!(
+        "Remove the subject from the binding ({}) or create the intended ServiceAccount",
+        g.binding.edit_command()
+    ))
+}

@@ -1,0 +1,198 @@
+//! Roles by name, with aggregated ClusterRoles resolved from their selectors (whether or not
+//! the snapshot holds their aggregated rules), and capability summaries cached per role.
+
+use super::rules::Capabilities;
+use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+pub const BOOTSTRAP_LABEL: &str = "kubernetes.io/bootstrapping";
+pub const BOOTSTRAP_VALUE: &str = "rbac-defaults";
+
+pub fn is_builtin(labels: Option<&BTreeMap<String, String>>) -> bool {
+    labels.and_then(|l| l.get(BOOTSTRAP_LABEL)).is_some_and(|v| v == BOOTSTRAP_VALUE)
+}
+
+/// ClusterRoles the API server creates (and re-creates if deleted) at start: a binding to
+/// them never dangles, even when a snapshot lacks them.
+pub fn is_bootstrap_cluster_role(name: &str) -> bool {
+    matches!(name, "cluster-admin" | "admin" | "edit" | "view") || name.starts_with("system:")
+}
+
+/// A role's summaries: through a ClusterRoleBinding (everything) and through a RoleBinding
+/// (namespaced resources only).
+#[derive(Debug, Default)]
+pub struct RoleCaps {
+    pub cluster: Capabilities,
+    pub namespaced: Capabilities,
+}
+
+/// The role a binding refers to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RoleKey<'a> {
+    Role { namespace: &'a str, name: &'a str },
+    ClusterRole(&'a str),
+}
+
+pub struct RoleIndex<'a> {
+    roles: HashMap<(&'a str, &'a str), &'a Role>,
+    cluster_roles: HashMap<&'a str, &'a ClusterRole>,
+    caps: HashMap<RoleKey<'a>, RoleCaps>,
+}
+
+impl<'a> RoleIndex<'a> {
+    pub fn new(roles: &'a [Arc<Role>], cluster_roles: &'a [Arc<ClusterRole>]) -> RoleIndex<'a> {
+        let roles: HashMap<(&str, &str), &Role> = roles
+            .iter()
+            .map(|r| {
+                let m = &r.metadata;
+                ((m.namespace.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or("")), &**r)
+            })
+            .collect();
+        let by_name: HashMap<&str, &ClusterRole> = cluster_roles
+            .iter()
+            .map(|r| (r.metadata.name.as_deref().unwrap_or(""), &**r))
+            .collect();
+        let aggregated = resolve_aggregation(cluster_roles, &by_name);
+        let mut caps = HashMap::with_capacity(aggregated.len() + roles.len());
+        for (name, rules) in &aggregated {
+            caps.insert(
+                RoleKey::ClusterRole(name),
+                RoleCaps {
+                    cluster: Capabilities::of(rules, false),
+                    namespaced: Capabilities::of(rules, true),
+                },
+            );
+        }
+        for (&(namespace, name), role) in &roles {
+            // A Role can only be bound in its namespace: both views are the namespaced one.
+            let rules = role.rules.as_deref().unwrap_or_default();
+            caps.insert(
+                RoleKey::Role { namespace, name },
+                RoleCaps {
+                    cluster: Capabilities::of(rules, true),
+                    namespaced: Capabilities::of(rules, true),
+                },
+            );
+        }
+        RoleIndex { roles, cluster_roles: by_name, caps }
+    }
+
+    /// Whether the role exists in the snapshot.
+    pub fn exists(&self, key: RoleKey) -> bool {
+        match key {
+            RoleKey::Role { namespace, name } => self.roles.contains_key(&(namespace, name)),
+            RoleKey::ClusterRole(name) => self.cluster_roles.contains_key(name),
+        }
+    }
+
+    pub fn is_builtin(&self, key: RoleKey) -> bool {
+        match key {
+            RoleKey::Role { namespace, name } => self
+                .roles
+                .get(&(namespace, name))
+                .is_some_and(|r| is_builtin(r.metadata.labels.as_ref())),
+            RoleKey::ClusterRole(name) => self
+                .cluster_roles
+                .get(name)
+                .is_some_and(|r| is_builtin(r.metadata.labels.as_ref())),
+        }
+    }
+
+    /// The capability summaries of a role; `None` when it does not exist.
+    pub fn caps(&self, key: RoleKey<'a>) -> Option<&RoleCaps> {
+        self.caps.get(&key)
+    }
+}
+
+/// Every ClusterRole's effective rules: its own, or, with an `aggregationRule`, the union of the
+/// rules of every ClusterRole its selectors match (resolved recursively; a cycle contributes
+/// nothing more).
+fn resolve_aggregation<'a>(
+    all: &'a [Arc<ClusterRole>],
+    by_name: &HashMap<&'a str, &'a ClusterRole>,
+) -> HashMap<&'a str, Vec<PolicyRule>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        InProgress,
+        Done,
+    }
+    struct Resolver<'a, 'b> {
+        all: &'a [Arc<ClusterRole>],
+        by_name: &'b HashMap<&'a str, &'a ClusterRole>,
+        state: HashMap<&'a str, State>,
+        out: HashMap<&'a str, Vec<PolicyRule>>,
+    }
+    impl<'a> Resolver<'a, '_> {
+        fn resolve(&mut self, name: &'a str) {
+            if self.state.contains_key(name) {
+                return;
+            }
+            let Some(role) = self.by_name.get(name).copied() else { return };
+            self.state.insert(name, State::InProgress);
+            let mut rules = role.rules.clone().unwrap_or_default();
+            let selectors = role
+                .aggregation_rule
+                .as_ref()
+                .and_then(|a| a.cluster_role_selectors.as_ref());
+            if let Some(selectors) = selectors {
+                let members: Vec<&'a str> = self
+                    .all
+                    .iter()
+                    .filter(|r| {
+                        let n = r.metadata.name.as_deref().unwrap_or("");
+                        n != name
+                            && selectors.iter().any(|s| selector_matches(s, r.metadata.labels.as_ref()))
+                    })
+                    .map(|r| r.metadata.name.as_deref().unwrap_or(""))
+                    .collect();
+                for m in members {
+                    self.resolve(m);
+                    if let Some(member_rules) = self.out.get(m) {
+                        for r in member_rules {
+                            if !rules.contains(r) {
+                                rules.push(r.clone());
+                            }
+                        }
+                    }
+                }
+            }
+            self.state.insert(name, State::Done);
+            self.out.insert(name, rules);
+        }
+    }
+    let mut r = Resolver {
+        all,
+        by_name,
+        state: HashMap::new(),
+        out: HashMap::new(),
+    };
+    for role in all {
+        r.resolve(role.metadata.name.as_deref().unwrap_or(""));
+    }
+    debug_assert!(r.state.values().all(|s| *s == State::Done));
+    r.out
+}
+
+/// Label selector semantics: every `matchLabels` pair and every `matchExpressions` entry must
+/// hold. An empty selector matches everything.
+pub fn selector_matches(sel: &LabelSelector, labels: Option<&BTreeMap<String, String>>) -> bool {
+    let get = |k: &str| labels.and_then(|l| l.get(k));
+    let labels_ok = sel
+        .match_labels
+        .iter()
+        .flatten()
+        .all(|(k, v)| get(k) == Some(v));
+    let exprs_ok = sel.match_expressions.iter().flatten().all(|e| {
+        let values = e.values.as_deref().unwrap_or_default();
+        match e.operator.as_str() {
+            "In" => get(&e.key).is_some_and(|v| values.contains(v)),
+            "NotIn" => get(&e.key).is_none_or(|v| !values.contains(v)),
+            "Exists" => get(&e.key).is_some(),
+            "DoesNotExist" => get(&e.key).is_none(),
+            _ => false,
+        }
+    });
+    labels_ok && exprs_ok
+}

@@ -1,0 +1,53 @@
+//! The posture score.
+//!
+//! `score = round(100 × Σ weight(passing checks) / Σ weight(assessed checks))`
+//!
+//! over the checks the policy enables, where a check *passes* when it has no unsuppressed
+//! finding, and the weight is the check's default severity: critical 10, high 5, medium 3,
+//! low 1, info 0. Checks that cannot be assessed are left out: categories listed in
+//! `notAssessed`, DaemonSet checks when the policy requires none, policy-hygiene checks when
+//! it has no exceptions, and live-only checks in offline audits that did not run them. With
+//! nothing assessed the score is 100. The score measures breadth (how many controls fail), not
+//! volume: one privileged pod costs as much as a hundred, so fixing the last one is what
+//! moves it.
+
+use super::Finding;
+use crate::api::NotAssessed;
+use crate::catalog::{Category, Scope, Severity};
+use crate::policy::EffectivePolicy;
+use std::collections::HashSet;
+
+pub fn weight(s: Severity) -> u64 {
+    match s {
+        Severity::Critical => 10,
+        Severity::High => 5,
+        Severity::Medium => 3,
+        Severity::Low => 1,
+        Severity::Info => 0,
+    }
+}
+
+pub fn score(policy: &EffectivePolicy, findings: &[Finding], not_assessed: &[NotAssessed]) -> u32 {
+    let failing: HashSet<&str> = findings.iter().filter(|f| !f.suppressed).map(|f| f.check).collect();
+    let ran: HashSet<&str> = findings.iter().map(|f| f.check).collect();
+    let skipped: HashSet<&str> = not_assessed.iter().map(|n| n.category.as_str()).collect();
+    let (mut total, mut passing) = (0u64, 0u64);
+    for c in policy.enabled_checks() {
+        let not_applicable = skipped.contains(c.category.as_str())
+            || (c.category == Category::Daemonset && policy.required_daemon_sets.is_empty())
+            || (c.category == Category::Policy && policy.exceptions.is_empty())
+            || (c.scope == Scope::LiveOnly && !ran.contains(c.id));
+        if not_applicable {
+            continue;
+        }
+        let w = weight(c.severity);
+        total += w;
+        if !failing.contains(c.id) {
+            passing += w;
+        }
+    }
+    if total == 0 {
+        return 100;
+    }
+    ((passing * 100 + total / 2) / total) as u32
+}

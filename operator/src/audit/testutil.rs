@@ -1,0 +1,55 @@
+//! Helpers for audit unit tests: snapshots from inline YAML.
+
+use crate::audit::{AuditInput, Report, run};
+use crate::policy::EffectivePolicy;
+use crate::snapshot::{LoadStats, Snapshot};
+use std::path::Path;
+
+pub fn snapshot(yaml: &str) -> Snapshot {
+    let mut s = Snapshot::default();
+    let mut st = LoadStats::default();
+    crate::snapshot::load_str(Path::new("test.yaml"), yaml, &mut s, &mut st).expect("test YAML loads");
+    s
+}
+
+pub fn now() -> jiff::Timestamp {
+    "2026-11-28T12:00:00Z".parse().expect("timestamp")
+}
+
+pub fn audit_with(yaml: &str, policy: &EffectivePolicy) -> Report {
+    let snap = snapshot(yaml);
+    run(&AuditInput {
+        snapshot: &snap,
+        policy,
+        now: now(),
+    })
+}
+
+pub fn audit(yaml: &str) -> Report {
+    audit_with(yaml, &EffectivePolicy::default_policy())
+}
+
+/// `(check, kind, namespace/name)` of every unsuppressed finding, for compact assertions.
+pub fn ids(r: &Report) -> Vec<String> {
+    r.findings
+        .iter()
+        .filter(|f| !f.suppressed)
+        .map(|f| {
+            format!(
+                "{} {} {}{}",
+                f.check,
+                f.resource.kind,
+                f.resource.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default(),
+                f.resource.name
+            )
+        })
+        .collect()
+}
+
+/// The checks that fired, deduplicated, sorted.
+pub fn checks(r: &Report) -> Vec<&'static str> {
+    let mut v: Vec<_> = r.findings.iter().filter(|f| !f.suppressed).map(|f| f.check).collect();
+    v.sort();
+    v.dedup();
+    v
+}

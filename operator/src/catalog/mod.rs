@@ -1,0 +1,215 @@
+//! The check catalog as data: every check's ID, category, severity, default state, title and
+//! benchmark references. The CLI (`kube-posture checks`), SARIF rules, docs and metric labels
+//! all read this one table; the audit functions are keyed by the same IDs.
+
+mod table;
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+pub use table::CHECKS;
+
+/// How bad a finding is. Ordered from least to most severe so `>=` reads naturally.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 5] = [
+        Severity::Critical,
+        Severity::High,
+        Severity::Medium,
+        Severity::Low,
+        Severity::Info,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "info" => Ok(Severity::Info),
+            "low" => Ok(Severity::Low),
+            "medium" => Ok(Severity::Medium),
+            "high" => Ok(Severity::High),
+            "critical" => Ok(Severity::Critical),
+            other => Err(format!(
+                "unknown severity {other:?} (expected critical, high, medium, low or info)"
+            )),
+        }
+    }
+}
+
+/// The family a check belongs to; also a selector in `spec.checks.include/exclude`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Category {
+    Rbac,
+    Apiserver,
+    Etcd,
+    Controlplane,
+    Daemonset,
+    Workload,
+    Node,
+    Policy,
+}
+
+impl Category {
+    pub const ALL: [Category; 8] = [
+        Category::Rbac,
+        Category::Apiserver,
+        Category::Etcd,
+        Category::Controlplane,
+        Category::Daemonset,
+        Category::Workload,
+        Category::Node,
+        Category::Policy,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Rbac => "rbac",
+            Category::Apiserver => "apiserver",
+            Category::Etcd => "etcd",
+            Category::Controlplane => "controlplane",
+            Category::Daemonset => "daemonset",
+            Category::Workload => "workload",
+            Category::Node => "node",
+            Category::Policy => "policy",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a check can run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Scope {
+    /// Decided from objects: offline snapshots and live clusters alike.
+    Objects,
+    /// Needs a live API server (a probe); skipped by `audit --snapshot`.
+    LiveOnly,
+}
+
+/// One row of the catalog.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckMeta {
+    pub id: &'static str,
+    pub category: Category,
+    /// Default severity; for "cw/ns" checks, the cluster-wide one.
+    pub severity: Severity,
+    /// The lower severity of the narrower case, for checks with two ("cw/ns" in the spec): a
+    /// grant limited to one namespace (RBAC), a ClusterIP Service (ETCD-008), a system path
+    /// rather than a runtime socket (WL-003).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reduced_severity: Option<Severity>,
+    /// Whether the check runs when a policy does not name checks.
+    pub default: bool,
+    pub title: &'static str,
+    /// The CamelCase reason of remediation Events about this check.
+    pub event_reason: &'static str,
+    /// Why it matters, for docs and SARIF help text.
+    pub rationale: &'static str,
+    /// How to fix it, in general terms (findings carry concrete remediation).
+    pub remediation: &'static str,
+    /// Benchmark and tool references: `CIS 1.2.1`, `KSV041`, `C-0035`, `rbac-police:…`.
+    pub references: &'static [&'static str],
+    pub scope: Scope,
+    /// Named groups the check belongs to (for `spec.checks.include`).
+    pub groups: &'static [&'static str],
+}
+
+/// Groups a policy may name in `checks.include/exclude`, besides IDs and categories.
+pub const GROUPS: &[&str] = &["workload-restricted"];
+
+pub fn lookup(id: &str) -> Option<&'static CheckMeta> {
+    CHECKS.iter().find(|c| c.id == id)
+}
+
+/// Checks selected by a selector: an ID, a category or a group. `None` for an unknown selector.
+pub fn select(selector: &str) -> Option<Vec<&'static CheckMeta>> {
+    if let Some(c) = lookup(selector) {
+        return Some(vec![c]);
+    }
+    if let Some(cat) = Category::parse(selector) {
+        return Some(CHECKS.iter().filter(|c| c.category == cat).collect());
+    }
+    if GROUPS.contains(&selector) {
+        return Some(CHECKS.iter().filter(|c| c.groups.contains(&selector)).collect());
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_and_well_formed() {
+        let mut seen = HashSet::new();
+        for c in CHECKS {
+            assert!(seen.insert(c.id), "duplicate check {}", c.id);
+            let (prefix, num) = c.id.split_once('-').expect("ID has a dash");
+            assert!(prefix.chars().all(|ch| ch.is_ascii_uppercase()), "{}", c.id);
+            assert!(num.len() == 3 && num.chars().all(|ch| ch.is_ascii_digit()), "{}", c.id);
+            assert!(!c.title.is_empty() && !c.rationale.is_empty() && !c.remediation.is_empty());
+        }
+    }
+
+    #[test]
+    fn selectors_resolve_ids_categories_and_groups() {
+        assert_eq!(select("RBAC-001").unwrap().len(), 1);
+        assert!(select("rbac").unwrap().len() >= 18);
+        let restricted = select("workload-restricted").unwrap();
+        let ids: Vec<_> = restricted.iter().map(|c| c.id).collect();
+        assert_eq!(ids, ["WL-006", "WL-007", "WL-008", "WL-009"]);
+        assert!(select("RBAC-999").is_none());
+    }
+
+    #[test]
+    fn event_reasons_are_camel_case_and_unique() {
+        let mut seen = HashSet::new();
+        for c in CHECKS {
+            let r = c.event_reason;
+            assert!(r.chars().next().unwrap().is_ascii_uppercase(), "{r}");
+            assert!(r.chars().all(|c| c.is_ascii_alphanumeric()), "{r}");
+            assert!(seen.insert(r), "duplicate reason {r}");
+        }
+    }
+}

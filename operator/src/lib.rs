@@ -1,0 +1,11 @@
+//! kube-posture: a Kubernetes security posture operator and offline auditor.
+//!
+//! The audit ([`audit::run`]) is a pure function of a [`snapshot::Snapshot`] and an
+//! [`policy::EffectivePolicy`]; the CLI and the controller are shells around it.
+
+pub mod api;
+pub mod audit;
+pub mod catalog;
+pub mod policy;
+pub mod snapshot;
+pub mod yaml;

@@ -1,0 +1,354 @@
+//! A SecurityPolicy's spec compiled into what the audit applies: the set of enabled checks,
+//! severity overrides, the namespace scope, exceptions and required DaemonSets. Semantic
+//! errors the CRD schema cannot express are collected here, each naming its field.
+
+mod exceptions;
+mod file;
+
+pub use exceptions::CompiledException;
+pub use file::{PolicyFileError, load_policy_file};
+
+use crate::api::{RequiredDaemonSet, SecurityPolicySpec};
+use crate::catalog::{self, CheckMeta, Severity};
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::time::Duration;
+
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
+pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
+pub const DEFAULT_FINDING_LIMIT: usize = 500;
+
+/// One problem in a policy spec.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyError {
+    /// The field's path, e.g. `spec.exceptions[1].expires`.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+/// All the problems of a spec, shown together so one edit can fix them all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyErrors(pub Vec<PolicyError>);
+
+impl fmt::Display for PolicyErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self.0.iter().map(|e| e.to_string()).collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+impl std::error::Error for PolicyErrors {}
+
+/// The namespaces namespaced targets are audited in.
+#[derive(Clone, Debug, Default)]
+pub struct NamespaceScope {
+    include: Option<GlobSet>,
+    exclude: Option<GlobSet>,
+}
+
+impl NamespaceScope {
+    pub fn contains(&self, namespace: &str) -> bool {
+        self.include.as_ref().is_none_or(|g| g.is_match(namespace))
+            && !self.exclude.as_ref().is_some_and(|g| g.is_match(namespace))
+    }
+}
+
+/// What the audit applies.
+#[derive(Clone, Debug)]
+pub struct EffectivePolicy {
+    pub name: String,
+    enabled: BTreeSet<&'static str>,
+    overrides: HashMap<&'static str, Severity>,
+    pub namespaces: NamespaceScope,
+    pub exceptions: Vec<CompiledException>,
+    pub required_daemon_sets: Vec<RequiredDaemonSet>,
+    pub failure_threshold: Severity,
+    pub interval: Duration,
+    pub finding_limit: usize,
+    pub events: bool,
+}
+
+impl EffectivePolicy {
+    /// The policy used when none is given: every default check, default severities.
+    pub fn default_policy() -> EffectivePolicy {
+        EffectivePolicy::compile("default", &SecurityPolicySpec::default())
+            .expect("the empty spec is valid")
+    }
+
+    /// Compile a spec, or return every semantic error in it.
+    pub fn compile(name: &str, spec: &SecurityPolicySpec) -> Result<EffectivePolicy, PolicyErrors> {
+        let mut errors = Vec::new();
+        let mut err = |field: String, message: String| errors.push(PolicyError { field, message });
+
+        let include = resolve_selectors("spec.checks.include", &spec.checks.include, &mut err);
+        let exclude = resolve_selectors("spec.checks.exclude", &spec.checks.exclude, &mut err);
+        let mut enabled: BTreeSet<&'static str> = if spec.checks.include.is_empty() {
+            catalog::CHECKS.iter().filter(|c| c.default).map(|c| c.id).collect()
+        } else {
+            include
+        };
+        for id in exclude {
+            enabled.remove(id);
+        }
+
+        let mut overrides = HashMap::new();
+        for (i, o) in spec.severity_overrides.iter().enumerate() {
+            match catalog::lookup(&o.check) {
+                Some(meta) => {
+                    if overrides.insert(meta.id, o.severity).is_some() {
+                        err(
+                            format!("spec.severityOverrides[{i}].check"),
+                            format!("{} is overridden twice", o.check),
+                        );
+                    }
+                }
+                None => err(
+                    format!("spec.severityOverrides[{i}].check"),
+                    format!("unknown check ID {:?}", o.check),
+                ),
+            }
+        }
+
+        let namespaces = NamespaceScope {
+            include: compile_globs("spec.namespaces.include", &spec.namespaces.include, &mut err),
+            exclude: compile_globs("spec.namespaces.exclude", &spec.namespaces.exclude, &mut err),
+        };
+
+        let mut exceptions = Vec::new();
+        for (i, e) in spec.exceptions.iter().enumerate() {
+            match CompiledException::compile(i, e) {
+                Ok(c) => exceptions.push(c),
+                Err(es) => errors_extend(&mut err, es),
+            }
+        }
+
+        let mut seen = BTreeSet::new();
+        for (i, d) in spec.required_daemon_sets.iter().enumerate() {
+            if !seen.insert((d.namespace.as_str(), d.name.as_str())) {
+                err(
+                    format!("spec.requiredDaemonSets[{i}]"),
+                    format!("{}/{} is listed twice", d.namespace, d.name),
+                );
+            }
+            if d.namespace.is_empty() || d.name.is_empty() {
+                err(
+                    format!("spec.requiredDaemonSets[{i}]"),
+                    "namespace and name are required".to_string(),
+                );
+            }
+        }
+
+        let interval = match &spec.interval {
+            None => DEFAULT_INTERVAL,
+            Some(s) => match humantime::parse_duration(s) {
+                Ok(d) if d >= MIN_INTERVAL => d,
+                Ok(_) => {
+                    err(
+                        "spec.interval".to_string(),
+                        format!("{s:?} is shorter than the minimum of 30s"),
+                    );
+                    DEFAULT_INTERVAL
+                }
+                Err(e) => {
+                    err(
+                        "spec.interval".to_string(),
+                        format!("{s:?} is not a duration such as 10m or 1h ({e})"),
+                    );
+                    DEFAULT_INTERVAL
+                }
+            },
+        };
+
+        let finding_limit = spec
+            .finding_limit
+            .map(|n| n as usize)
+            .unwrap_or(DEFAULT_FINDING_LIMIT);
+        if finding_limit > 10_000 {
+            err(
+                "spec.findingLimit".to_string(),
+                format!("{finding_limit} is above the maximum of 10000"),
+            );
+        }
+
+        drop(err);
+        if !errors.is_empty() {
+            return Err(PolicyErrors(errors));
+        }
+        Ok(EffectivePolicy {
+            name: name.to_string(),
+            enabled,
+            overrides,
+            namespaces,
+            exceptions,
+            required_daemon_sets: spec.required_daemon_sets.clone(),
+            failure_threshold: spec.failure_threshold.unwrap_or(Severity::High),
+            interval,
+            finding_limit,
+            events: spec.remediation.events,
+        })
+    }
+
+    pub fn is_enabled(&self, id: &str) -> bool {
+        self.enabled.contains(id)
+    }
+
+    /// The enabled checks, in catalog order.
+    pub fn enabled_checks(&self) -> impl Iterator<Item = &'static CheckMeta> + '_ {
+        catalog::CHECKS.iter().filter(|c| self.enabled.contains(c.id))
+    }
+
+    /// The severity of a finding of `check` whose natural severity is `natural`.
+    pub fn severity_of(&self, check: &str, natural: Severity) -> Severity {
+        self.overrides.get(check).copied().unwrap_or(natural)
+    }
+}
+
+fn errors_extend(err: &mut impl FnMut(String, String), es: Vec<PolicyError>) {
+    for e in es {
+        err(e.field, e.message);
+    }
+}
+
+/// Selectors to check IDs. A category selects its default checks; IDs and groups select
+/// exactly what they name (that is how off-by-default checks are turned on).
+fn resolve_selectors(
+    field: &str,
+    selectors: &[String],
+    err: &mut impl FnMut(String, String),
+) -> BTreeSet<&'static str> {
+    let mut out = BTreeSet::new();
+    for (i, s) in selectors.iter().enumerate() {
+        match catalog::select(s) {
+            Some(checks) => {
+                let is_category = catalog::Category::parse(s).is_some();
+                out.extend(checks.iter().filter(|c| !is_category || c.default).map(|c| c.id));
+            }
+            None => err(
+                format!("{field}[{i}]"),
+                format!(
+                    "unknown check, category or group {s:?} (see `kube-posture checks`)"
+                ),
+            ),
+        }
+    }
+    out
+}
+
+fn compile_globs(
+    field: &str,
+    patterns: &[String],
+    err: &mut impl FnMut(String, String),
+) -> Option<GlobSet> {
+    if patterns.is_empty() {
+        return None;
+    }
+    let mut builder = GlobSetBuilder::new();
+    for (i, p) in patterns.iter().enumerate() {
+        match Glob::new(p) {
+            Ok(g) => {
+                builder.add(g);
+            }
+            Err(e) => err(format!("{field}[{i}]"), format!("bad glob {p:?}: {}", e.kind())),
+        }
+    }
+    builder.build().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::{CheckSelection, NamespaceSelection, SeverityOverride};
+
+    fn spec_with_checks(include: &[&str], exclude: &[&str]) -> SecurityPolicySpec {
+        SecurityPolicySpec {
+            checks: CheckSelection {
+                include: include.iter().map(|s| s.to_string()).collect(),
+                exclude: exclude.iter().map(|s| s.to_string()).collect(),
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn default_policy_runs_default_checks_only() {
+        let p = EffectivePolicy::default_policy();
+        assert!(p.is_enabled("RBAC-001") && p.is_enabled("WL-001"));
+        assert!(!p.is_enabled("WL-006"), "restricted checks are off by default");
+        assert_eq!(p.failure_threshold, Severity::High);
+        assert_eq!(p.finding_limit, 500);
+    }
+
+    #[test]
+    fn include_exclude_by_id_category_and_group() {
+        let p = EffectivePolicy::compile("p", &spec_with_checks(&["rbac", "WL-006"], &["RBAC-017"]))
+            .unwrap();
+        assert!(p.is_enabled("RBAC-001") && p.is_enabled("WL-006"));
+        assert!(!p.is_enabled("RBAC-017") && !p.is_enabled("WL-001"));
+        let p = EffectivePolicy::compile("p", &spec_with_checks(&["workload"], &[])).unwrap();
+        assert!(p.is_enabled("WL-001") && !p.is_enabled("WL-009"));
+        let p = EffectivePolicy::compile("p", &spec_with_checks(&["workload-restricted"], &[]))
+            .unwrap();
+        assert!(p.is_enabled("WL-009") && !p.is_enabled("WL-001"));
+    }
+
+    #[test]
+    fn unknown_ids_and_bad_globs_name_their_field() {
+        let mut spec = spec_with_checks(&["RBAC-001", "RBAC-999"], &[]);
+        spec.namespaces = NamespaceSelection {
+            include: vec!["team-[".into()],
+            exclude: vec![],
+        };
+        spec.severity_overrides = vec![SeverityOverride {
+            check: "API-999".into(),
+            severity: Severity::Low,
+        }];
+        spec.interval = Some("5s".into());
+        let e = EffectivePolicy::compile("p", &spec).unwrap_err();
+        let fields: Vec<_> = e.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "spec.checks.include[1]",
+                "spec.severityOverrides[0].check",
+                "spec.namespaces.include[0]",
+                "spec.interval"
+            ]
+        );
+        assert!(e.to_string().contains("RBAC-999"));
+    }
+
+    #[test]
+    fn namespace_globs() {
+        let spec = SecurityPolicySpec {
+            namespaces: NamespaceSelection {
+                include: vec!["team-*".into(), "prod".into()],
+                exclude: vec!["team-sandbox".into()],
+            },
+            ..Default::default()
+        };
+        let p = EffectivePolicy::compile("p", &spec).unwrap();
+        assert!(p.namespaces.contains("team-a") && p.namespaces.contains("prod"));
+        assert!(!p.namespaces.contains("team-sandbox") && !p.namespaces.contains("dev"));
+    }
+
+    #[test]
+    fn overrides_apply() {
+        let spec = SecurityPolicySpec {
+            severity_overrides: vec![SeverityOverride {
+                check: "API-015".into(),
+                severity: Severity::Medium,
+            }],
+            ..Default::default()
+        };
+        let p = EffectivePolicy::compile("p", &spec).unwrap();
+        assert_eq!(p.severity_of("API-015", Severity::Low), Severity::Medium);
+        assert_eq!(p.severity_of("API-016", Severity::High), Severity::High);
+    }
+}

@@ -1,0 +1,370 @@
+//! Loading snapshots from files: YAML (multi-document) or JSON, single objects, `kind: List`
+//! and `kubectl get -o yaml|json` output alike. Bad input is an error naming the file and the
+//! document; nothing is dropped silently.
+
+use super::{ObjectKind, Snapshot};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: no .yaml, .yml or .json files found")]
+    NoFiles { path: PathBuf },
+    #[error("{path}: not valid YAML: {message}")]
+    Yaml { path: PathBuf, message: String },
+    #[error("{path}: not valid JSON: {message}")]
+    Json { path: PathBuf, message: String },
+    #[error("{path}: {location}: {message}")]
+    Document {
+        path: PathBuf,
+        location: String,
+        message: String,
+    },
+}
+
+/// What a load read, for progress messages.
+#[derive(Debug, Default, Clone)]
+pub struct LoadStats {
+    pub files: usize,
+    pub documents: usize,
+    pub objects: BTreeMap<ObjectKind, usize>,
+    /// Objects of kinds the audit does not use, by `apiVersion/kind`.
+    pub ignored: BTreeMap<String, usize>,
+}
+
+/// Load every `*.yaml`, `*.yml` and `*.json` file under `paths` (files or directories,
+/// recursively, in a stable order) into one snapshot.
+pub fn load_paths(paths: &[PathBuf]) -> Result<(Snapshot, LoadStats), LoadError> {
+    let mut files = Vec::new();
+    for p in paths {
+        collect_files(p, &mut files)?;
+    }
+    let mut snapshot = Snapshot::default();
+    let mut stats = LoadStats::default();
+    for file in &files {
+        let text = std::fs::read_to_string(file).map_err(|source| LoadError::Io {
+            path: file.clone(),
+            source,
+        })?;
+        load_str(file, &text, &mut snapshot, &mut stats)?;
+        stats.files += 1;
+    }
+    Ok((snapshot, stats))
+}
+
+fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_file() {
+        out.push(path.to_path_buf());
+        return Ok(());
+    }
+    let before = out.len();
+    walk_dir(path, out)?;
+    if out.len() == before {
+        return Err(LoadError::NoFiles {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
+    let io_err = |source| LoadError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io_err)?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(io_err)?;
+    entries.sort();
+    for entry in entries {
+        if entry.is_dir() {
+            walk_dir(&entry, out)?;
+        } else if has_manifest_extension(&entry) {
+            out.push(entry);
+        }
+    }
+    Ok(())
+}
+
+fn has_manifest_extension(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+/// Parse one file's text (YAML or JSON, chosen by extension; JSON is also valid YAML) and add
+/// its objects to `snapshot`.
+pub fn load_str(
+    path: &Path,
+    text: &str,
+    snapshot: &mut Snapshot,
+    stats: &mut LoadStats,
+) -> Result<(), LoadError> {
+    let documents = parse_documents(path, text)?;
+    for (i, doc) in documents.into_iter().enumerate() {
+        stats.documents += 1;
+        let location = format!("document {}", i + 1);
+        add_document(path, &location, doc, snapshot, stats)?;
+    }
+    Ok(())
+}
+
+fn parse_documents(path: &Path, text: &str) -> Result<Vec<Value>, LoadError> {
+    let is_json = path.extension().and_then(|e| e.to_str()) == Some("json");
+    if is_json {
+        // `kubectl get -o json` writes one object; tools that stream write several.
+        serde_json::Deserializer::from_str(text)
+            .into_iter::<Value>()
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| LoadError::Json {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            })
+    } else {
+        crate::yaml::from_str_multi::<Value>(text).map_err(|message| LoadError::Yaml {
+            path: path.to_path_buf(),
+            message,
+        })
+    }
+}
+
+fn add_document(
+    path: &Path,
+    location: &str,
+    mut doc: Value,
+    snapshot: &mut Snapshot,
+    stats: &mut LoadStats,
+) -> Result<(), LoadError> {
+    let err = |message: String| LoadError::Document {
+        path: path.to_path_buf(),
+        location: location.to_string(),
+        message,
+    };
+    if doc.is_null() {
+        return Ok(());
+    }
+    let Some(obj) = doc.as_object() else {
+        return Err(err(format!(
+            "not a Kubernetes object (a {}, not a mapping with apiVersion and kind)",
+            json_type(&doc)
+        )));
+    };
+    let api_version = obj.get("apiVersion").and_then(Value::as_str).map(str::to_string);
+    let kind = obj.get("kind").and_then(Value::as_str).map(str::to_string);
+    let (Some(api_version), Some(kind)) = (api_version, kind) else {
+        return Err(err(
+            "not a Kubernetes object (apiVersion and kind must be strings)".to_string(),
+        ));
+    };
+    if kind.ends_with("List") && obj.contains_key("items") {
+        let items = match doc.get_mut("items").map(Value::take) {
+            Some(Value::Array(items)) => items,
+            Some(Value::Null) => Vec::new(),
+            _ => return Err(err(format!("{kind}: items must be a list"))),
+        };
+        for (j, item) in items.into_iter().enumerate() {
+            let item_location = format!("{location}, item {}", j + 1);
+            add_document(path, &item_location, item, snapshot, stats)?;
+        }
+        return Ok(());
+    }
+    let Some(object_kind) = ObjectKind::from_type_meta(&api_version, &kind) else {
+        *stats.ignored.entry(format!("{api_version}/{kind}")).or_default() += 1;
+        return Ok(());
+    };
+    let name = doc
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let Some(name) = name.filter(|n| !n.is_empty()) else {
+        return Err(err(format!("{kind} without metadata.name")));
+    };
+    trim(&mut doc, object_kind);
+    add_object(snapshot, object_kind, doc)
+        .map_err(|e| err(format!("{kind} {name}: {e}")))?;
+    *stats.objects.entry(object_kind).or_default() += 1;
+    Ok(())
+}
+
+/// Drop what the audit never reads and what makes objects heavy: managedFields, the
+/// last-applied annotation, and Secret data.
+pub fn trim(doc: &mut Value, kind: ObjectKind) {
+    if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("managedFields");
+        if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {
+            ann.remove("kubectl.kubernetes.io/last-applied-configuration");
+        }
+    }
+    if kind == ObjectKind::Secret
+        && let Some(obj) = doc.as_object_mut()
+    {
+        obj.remove("data");
+        obj.remove("stringData");
+    }
+}
+
+fn add_object(snapshot: &mut Snapshot, kind: ObjectKind, doc: Value) -> Result<(), serde_json::Error> {
+    fn typed<T: serde::de::DeserializeOwned>(doc: Value) -> Result<Arc<T>, serde_json::Error> {
+        serde_json::from_value(doc).map(Arc::new)
+    }
+    use ObjectKind::*;
+    match kind {
+        Namespace => snapshot.namespaces.push(typed(doc)?),
+        Node => snapshot.nodes.push(typed(doc)?),
+        Pod => snapshot.pods.push(typed(doc)?),
+        Deployment => snapshot.deployments.push(typed(doc)?),
+        StatefulSet => snapshot.stateful_sets.push(typed(doc)?),
+        DaemonSet => snapshot.daemon_sets.push(typed(doc)?),
+        ReplicaSet => snapshot.replica_sets.push(typed(doc)?),
+        ReplicationController => snapshot.replication_controllers.push(typed(doc)?),
+        Job => snapshot.jobs.push(typed(doc)?),
+        CronJob => snapshot.cron_jobs.push(typed(doc)?),
+        Service => snapshot.services.push(typed(doc)?),
+        ServiceAccount => snapshot.service_accounts.push(typed(doc)?),
+        Secret => snapshot.secrets.push(typed(doc)?),
+        Role => snapshot.roles.push(typed(doc)?),
+        ClusterRole => snapshot.cluster_roles.push(typed(doc)?),
+        RoleBinding => snapshot.role_bindings.push(typed(doc)?),
+        ClusterRoleBinding => snapshot.cluster_role_bindings.push(typed(doc)?),
+    }
+    Ok(())
+}
+
+fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "list",
+        Value::Object(_) => "mapping",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(name: &str, text: &str) -> Result<(Snapshot, LoadStats), LoadError> {
+        let mut s = Snapshot::default();
+        let mut st = LoadStats::default();
+        load_str(Path::new(name), text, &mut s, &mut st).map(|_| (s, st))
+    }
+
+    #[test]
+    fn multi_document_yaml_with_lists_and_unknown_kinds() {
+        let text = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: a}
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ServiceAccount
+  metadata: {name: sa, namespace: a}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {name: cm, namespace: a}
+---
+# empty document is fine
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: x
+  managedFields: [{manager: kubectl}]
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+"#;
+        let (s, st) = load("a.yaml", text).unwrap();
+        assert_eq!(s.namespaces.len(), 1);
+        assert_eq!(s.service_accounts.len(), 1);
+        assert_eq!(s.cluster_role_bindings.len(), 1);
+        assert!(s.cluster_role_bindings[0].metadata.managed_fields.is_none());
+        assert_eq!(st.ignored.get("v1/ConfigMap"), Some(&1));
+    }
+
+    #[test]
+    fn kubectl_json_list() {
+        let text = r#"{"apiVersion":"v1","kind":"PodList","items":[
+            {"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"d"},"spec":{"containers":[{"name":"c"}]}}],
+            "metadata":{"resourceVersion":""}}"#;
+        let (s, _) = load("pods.json", text).unwrap();
+        assert_eq!(s.pods.len(), 1);
+    }
+
+    #[test]
+    fn secrets_lose_their_data() {
+        let text = "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: d}\ntype: kubernetes.io/service-account-token\ndata: {token: c2VjcmV0}\n";
+        let (s, _) = load("s.yaml", text).unwrap();
+        assert!(s.secrets[0].data.is_none());
+    }
+
+    #[test]
+    fn a_document_that_is_not_an_object_is_an_error_naming_file_and_document() {
+        let text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\njust a string\n";
+        let e = load("bad.yaml", text).unwrap_err().to_string();
+        assert!(e.starts_with("bad.yaml: document 2: not a Kubernetes object"), "{e}");
+        let e = load("bad.yaml", "foo: bar\n").unwrap_err().to_string();
+        assert!(e.contains("document 1") && e.contains("apiVersion and kind"), "{e}");
+    }
+
+    #[test]
+    fn invalid_yaml_and_json_name_the_file() {
+        let e = load("broken.yaml", "a: [1, 2\n").unwrap_err().to_string();
+        assert!(e.starts_with("broken.yaml: not valid YAML"), "{e}");
+        let e = load("broken.json", "{\"a\": ").unwrap_err().to_string();
+        assert!(e.starts_with("broken.json: not valid JSON"), "{e}");
+    }
+
+    #[test]
+    fn wrongly_typed_field_names_object_and_item() {
+        let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Pod\n  metadata: {name: p}\n  spec: {hostPID: maybe, containers: []}\n";
+        let e = load("l.yaml", text).unwrap_err().to_string();
+        assert!(e.starts_with("l.yaml: document 1, item 1: Pod p:"), "{e}");
+    }
+
+    #[test]
+    fn objects_without_a_name_are_errors() {
+        let e = load("n.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {}\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("Pod without metadata.name"), "{e}");
+    }
+
+    #[test]
+    fn directories_are_walked_and_empty_ones_refused() {
+        let dir = std::env::temp_dir().join(format!("kp-load-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(
+            dir.join("sub/ns.yml"),
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("README.md"), "not a manifest").unwrap();
+        let (s, st) = load_paths(std::slice::from_ref(&dir)).unwrap();
+        assert_eq!((s.namespaces.len(), st.files), (1, 1));
+        let empty = dir.join("empty");
+        std::fs::create_dir_all(&empty).unwrap();
+        let e = load_paths(std::slice::from_ref(&empty)).unwrap_err().to_string();
+        assert!(e.contains("no .yaml, .yml or .json files"), "{e}");
+        let e = load_paths(&[dir.join("missing")]).unwrap_err().to_string();
+        assert!(e.contains("missing"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

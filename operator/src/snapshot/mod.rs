@@ -1,0 +1,87 @@
+//! The cluster as the audit sees it: typed objects of the kinds the checks read, loaded from
+//! files (`audit --snapshot`) or from the controller's reflector stores. The audit never
+//! touches the network: everything it needs is in a [`Snapshot`].
+
+mod files;
+mod kinds;
+
+pub use files::{LoadError, LoadStats, load_paths, load_str, trim};
+pub use kinds::{ObjectKind, ALL_KINDS};
+
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{
+    Namespace, Node, Pod, ReplicationController, Secret, Service, ServiceAccount,
+};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use std::sync::Arc;
+
+/// Every object kind the audit reads, in typed form. Objects are shared (`Arc`) so a snapshot
+/// of the controller's caches costs a pointer per object.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    pub namespaces: Vec<Arc<Namespace>>,
+    pub nodes: Vec<Arc<Node>>,
+    pub pods: Vec<Arc<Pod>>,
+    pub deployments: Vec<Arc<Deployment>>,
+    pub stateful_sets: Vec<Arc<StatefulSet>>,
+    pub daemon_sets: Vec<Arc<DaemonSet>>,
+    pub replica_sets: Vec<Arc<ReplicaSet>>,
+    pub replication_controllers: Vec<Arc<ReplicationController>>,
+    pub jobs: Vec<Arc<Job>>,
+    pub cron_jobs: Vec<Arc<CronJob>>,
+    pub services: Vec<Arc<Service>>,
+    pub service_accounts: Vec<Arc<ServiceAccount>>,
+    /// ServiceAccount token Secrets only matter by type and annotation: data is dropped on load.
+    /// The live operator never reads Secrets.
+    pub secrets: Vec<Arc<Secret>>,
+    pub roles: Vec<Arc<Role>>,
+    pub cluster_roles: Vec<Arc<ClusterRole>>,
+    pub role_bindings: Vec<Arc<RoleBinding>>,
+    pub cluster_role_bindings: Vec<Arc<ClusterRoleBinding>>,
+    /// Kinds that could not be read (forbidden, missing API): the checks that need them are
+    /// not assessed, and say why.
+    pub unavailable: Vec<Unavailable>,
+}
+
+/// A kind the snapshot lacks, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unavailable {
+    pub kind: ObjectKind,
+    pub reason: String,
+}
+
+impl Snapshot {
+    /// Why `kind` is missing from this snapshot, if it is.
+    pub fn unavailable(&self, kind: ObjectKind) -> Option<&str> {
+        self.unavailable
+            .iter()
+            .find(|u| u.kind == kind)
+            .map(|u| u.reason.as_str())
+    }
+
+    /// Number of objects held, all kinds together.
+    pub fn len(&self) -> usize {
+        self.namespaces.len()
+            + self.nodes.len()
+            + self.pods.len()
+            + self.deployments.len()
+            + self.stateful_sets.len()
+            + self.daemon_sets.len()
+            + self.replica_sets.len()
+            + self.replication_controllers.len()
+            + self.jobs.len()
+            + self.cron_jobs.len()
+            + self.services.len()
+            + self.service_accounts.len()
+            + self.secrets.len()
+            + self.roles.len()
+            + self.cluster_roles.len()
+            + self.role_bindings.len()
+            + self.cluster_role_bindings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
