@@ -6,6 +6,8 @@
 pub mod api;
 pub mod audit;
 pub mod catalog;
+pub mod cli;
 pub mod policy;
+pub mod report;
 pub mod snapshot;
 pub mod yaml;

@@ -4,7 +4,7 @@
 
 use super::{ObjectKind, Snapshot};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -37,6 +37,23 @@ pub struct LoadStats {
     pub objects: BTreeMap<ObjectKind, usize>,
     /// Objects of kinds the audit does not use, by `apiVersion/kind`.
     pub ignored: BTreeMap<String, usize>,
+    /// The files read, in order.
+    pub paths: Vec<PathBuf>,
+    /// Which file each object came from (`Kind/namespace/name` → index into `paths`).
+    pub sources: HashMap<String, usize>,
+}
+
+impl LoadStats {
+    /// The file an object was read from.
+    pub fn source_of(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<&Path> {
+        self.sources
+            .get(&source_key(kind, namespace, name))
+            .map(|&i| self.paths[i].as_path())
+    }
+}
+
+fn source_key(kind: &str, namespace: Option<&str>, name: &str) -> String {
+    format!("{kind}/{}/{name}", namespace.unwrap_or(""))
 }
 
 /// Load every `*.yaml`, `*.yml` and `*.json` file under `paths` (files or directories,
@@ -54,7 +71,6 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<(Snapshot, LoadStats), LoadError>
             source,
         })?;
         load_str(file, &text, &mut snapshot, &mut stats)?;
-        stats.files += 1;
     }
     Ok((snapshot, stats))
 }
@@ -115,6 +131,8 @@ pub fn load_str(
     stats: &mut LoadStats,
 ) -> Result<(), LoadError> {
     let documents = parse_documents(path, text)?;
+    stats.files += 1;
+    stats.paths.push(path.to_path_buf());
     for (i, doc) in documents.into_iter().enumerate() {
         stats.documents += 1;
         let location = format!("document {}", i + 1);
@@ -193,10 +211,19 @@ fn add_document(
     let Some(name) = name.filter(|n| !n.is_empty()) else {
         return Err(err(format!("{kind} without metadata.name")));
     };
+    let namespace = doc
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .filter(|_| object_kind.namespaced())
+        .map(str::to_string);
     trim(&mut doc, object_kind);
     add_object(snapshot, object_kind, doc)
         .map_err(|e| err(format!("{kind} {name}: {e}")))?;
     *stats.objects.entry(object_kind).or_default() += 1;
+    let file_index = stats.paths.len() - 1;
+    stats
+        .sources
+        .insert(source_key(object_kind.name(), namespace.as_deref(), &name), file_index);
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 //! touches the network: everything it needs is in a [`Snapshot`].
 
 mod files;
+pub mod live;
 mod kinds;
 
 pub use files::{LoadError, LoadStats, load_paths, load_str, trim};

@@ -83,6 +83,13 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
     let mut csr: BTreeMap<Subject, (Vec<&Grant>, Vec<&Grant>)> = BTreeMap::new();
 
     for g in &a.grants {
+        if let Subject::ServiceAccount { namespace, name } = g.subject
+            && sas_known
+            && !g.binding.builtin
+            && !a.service_account_exists(namespace, name)
+        {
+            sink.push(missing_sa(g, namespace, name));
+        }
         let bound_to_cluster_admin = g.role == RoleKey::ClusterRole("cluster-admin");
         let Some(caps) = a.caps(g) else {
             if bound_to_cluster_admin && !g.binding.builtin {
@@ -156,9 +163,6 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
                         g.binding.edit_command()
                     )),
                 );
-            }
-            if sas_known && !a.service_account_exists(namespace, name) {
-                sink.push(missing_sa(g, namespace, name));
             }
         }
     }

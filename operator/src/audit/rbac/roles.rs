@@ -5,7 +5,21 @@ use super::rules::Capabilities;
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+
+/// Kubernetes' bootstrap ClusterRoles, for snapshots that lack them.
+static BOOTSTRAP_CLUSTER_ROLES: LazyLock<Vec<Arc<ClusterRole>>> = LazyLock::new(|| {
+    let mut snapshot = crate::snapshot::Snapshot::default();
+    let mut stats = crate::snapshot::LoadStats::default();
+    crate::snapshot::load_str(
+        std::path::Path::new("bootstrap-clusterroles.yaml"),
+        include_str!("bootstrap-clusterroles.yaml"),
+        &mut snapshot,
+        &mut stats,
+    )
+    .expect("embedded bootstrap ClusterRoles parse");
+    snapshot.cluster_roles
+});
 
 pub const BOOTSTRAP_LABEL: &str = "kubernetes.io/bootstrapping";
 pub const BOOTSTRAP_VALUE: &str = "rbac-defaults";
@@ -50,11 +64,22 @@ impl<'a> RoleIndex<'a> {
                 ((m.namespace.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or("")), &**r)
             })
             .collect();
-        let by_name: HashMap<&str, &ClusterRole> = cluster_roles
+        let mut by_name: HashMap<&str, &ClusterRole> = cluster_roles
             .iter()
             .map(|r| (r.metadata.name.as_deref().unwrap_or(""), &**r))
             .collect();
-        let aggregated = resolve_aggregation(cluster_roles, &by_name);
+        // Bootstrap roles the snapshot lacks still exist in the cluster it describes.
+        let mut all: Vec<&'a ClusterRole> = cluster_roles.iter().map(|r| &**r).collect();
+        if by_name.values().filter(|r| is_builtin(r.metadata.labels.as_ref())).count() < BOOTSTRAP_CLUSTER_ROLES.len() {
+            for r in BOOTSTRAP_CLUSTER_ROLES.iter() {
+                let name = r.metadata.name.as_deref().unwrap_or("");
+                if !by_name.contains_key(name) {
+                    by_name.insert(name, &**r);
+                    all.push(&**r);
+                }
+            }
+        }
+        let aggregated = resolve_aggregation(&all, &by_name);
         let mut caps = HashMap::with_capacity(aggregated.len() + roles.len());
         for (name, rules) in &aggregated {
             caps.insert(
@@ -110,7 +135,7 @@ impl<'a> RoleIndex<'a> {
 /// rules of every ClusterRole its selectors match (resolved recursively; a cycle contributes
 /// nothing more).
 fn resolve_aggregation<'a>(
-    all: &'a [Arc<ClusterRole>],
+    all: &[&'a ClusterRole],
     by_name: &HashMap<&'a str, &'a ClusterRole>,
 ) -> HashMap<&'a str, Vec<PolicyRule>> {
     #[derive(Clone, Copy, PartialEq)]
@@ -119,7 +144,7 @@ fn resolve_aggregation<'a>(
         Done,
     }
     struct Resolver<'a, 'b> {
-        all: &'a [Arc<ClusterRole>],
+        all: &'b [&'a ClusterRole],
         by_name: &'b HashMap<&'a str, &'a ClusterRole>,
         state: HashMap<&'a str, State>,
         out: HashMap<&'a str, Vec<PolicyRule>>,

@@ -397,3 +397,19 @@ subjects: [{kind: ServiceAccount, namespace: ops, name: admin}]
     let r = audit(&yaml.replace("resourceNames: [admin-token]", "resourceNames: [other]"));
     assert!(!checks(&r).contains(&"RBAC-030"));
 }
+
+/// Every RBAC object a real API server (1.20.2, `kube-posture snapshot` of a fresh cluster)
+/// creates: Kubernetes' own roles and bindings must produce no RBAC finding.
+#[test]
+fn a_fresh_clusters_builtin_rbac_has_no_findings() {
+    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fresh-cluster-1.20"));
+    let (snap, _) = crate::snapshot::load_paths(&[dir]).expect("fixture loads");
+    assert!(snap.cluster_roles.len() >= 50 && snap.cluster_role_bindings.len() >= 40);
+    let r = crate::audit::run(&crate::audit::AuditInput {
+        snapshot: &snap,
+        policy: &crate::policy::EffectivePolicy::default_policy(),
+        now: crate::audit::testutil::now(),
+    });
+    let rbac: Vec<_> = r.findings.iter().filter(|f| f.category == crate::catalog::Category::Rbac).collect();
+    assert!(rbac.is_empty(), "{rbac:#?}");
+}

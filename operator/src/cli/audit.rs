@@ -1,0 +1,109 @@
+use super::{CliError, parse_time, print_stdout, runtime};
+use crate::audit::{AuditInput, Finding};
+use crate::catalog::Severity;
+use crate::policy::{EffectivePolicy, load_policy_file};
+use crate::report::{self, Format};
+use crate::snapshot::{LoadStats, Snapshot};
+use clap::Args;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Args, Debug)]
+pub struct AuditArgs {
+    /// YAML/JSON files or directories (recursive) to audit instead of the live cluster.
+    /// Multi-document YAML, `kind: List` and `kubectl get -o yaml|json` output are accepted.
+    #[arg(long, value_name = "PATH")]
+    snapshot: Vec<PathBuf>,
+    /// A SecurityPolicy manifest (default: every default check, default severities).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<PathBuf>,
+    #[arg(short, long, value_enum, default_value = "table")]
+    output: Format,
+    /// Exit 1 when an unsuppressed finding is at or above this severity.
+    #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
+    fail_on: Option<Severity>,
+    /// The audit's "now", for exception expiry and end-of-life dates (RFC 3339 or a date).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    as_of: Option<jiff::Timestamp>,
+    /// No progress messages on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    s.parse()
+}
+
+pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliError> {
+    let (policy_name, policy) = match &args.policy {
+        Some(path) => {
+            let (_, effective) = load_policy_file(path)?;
+            (effective.name.clone(), effective)
+        }
+        None => ("default".to_string(), EffectivePolicy::default_policy()),
+    };
+    let progress = |msg: String| {
+        if !args.quiet {
+            eprintln!("{msg}");
+        }
+    };
+    let started = Instant::now();
+    let (snapshot, stats) = if args.snapshot.is_empty() {
+        let snapshot = runtime().block_on(async {
+            let client = super::client(kubeconfig).await?;
+            crate::snapshot::live::load_live(&client).await.map_err(CliError::Kube)
+        })?;
+        progress(format!(
+            "read {} objects from the cluster in {:.1?}",
+            snapshot.len(),
+            started.elapsed()
+        ));
+        (snapshot, LoadStats::default())
+    } else {
+        let (snapshot, stats) = crate::snapshot::load_paths(&args.snapshot)?;
+        let ignored: usize = stats.ignored.values().sum();
+        progress(format!(
+            "read {} objects from {} file{} in {:.1?}{}",
+            snapshot.len(),
+            stats.files,
+            if stats.files == 1 { "" } else { "s" },
+            started.elapsed(),
+            if ignored > 0 {
+                format!(" ({ignored} of kinds the audit does not use ignored)")
+            } else {
+                String::new()
+            }
+        ));
+        (snapshot, stats)
+    };
+    let now = args.as_of.unwrap_or_else(jiff::Timestamp::now);
+    let report = audit(&snapshot, &policy, now);
+    let source_of = |f: &Finding| {
+        stats
+            .source_of(&f.resource.kind, f.resource.namespace.as_deref(), &f.resource.name)
+            .map(|p| p.display().to_string())
+    };
+    let ctx = report::Context {
+        policy: &policy_name,
+        audit_time: now,
+        source_of: &source_of,
+        color: args.output == Format::Table
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none(),
+    };
+    print_stdout(&report::render(&report, args.output, &ctx));
+    match args.fail_on {
+        Some(threshold) if report.count_at_or_above(threshold) > 0 => Ok(ExitCode::from(1)),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+fn audit(snapshot: &Snapshot, policy: &EffectivePolicy, now: jiff::Timestamp) -> crate::audit::Report {
+    crate::audit::run(&AuditInput {
+        snapshot,
+        policy,
+        now,
+    })
+}

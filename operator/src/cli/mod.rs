@@ -1,0 +1,142 @@
+//! The command line: parse, dispatch, map errors to exit codes (0 ok, 1 findings at or above
+//! `--fail-on`, 2 bad usage or input).
+
+mod audit;
+mod snapshot;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kube-posture",
+    version,
+    about = "Kubernetes security posture: RBAC, control plane, etcd, workloads and security-agent coverage",
+    long_about = "Audits a Kubernetes cluster, live or from YAML snapshots, against a catalog of security checks \
+                  (see `kube-posture checks`), and runs as an operator that keeps Finding objects up to date."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster configuration).
+    #[arg(long, global = true, value_name = "FILE")]
+    kubeconfig: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Audit once and exit: YAML/JSON snapshots with --snapshot, else the live cluster.
+    Audit(audit::AuditArgs),
+    /// Write the objects an audit reads from the live cluster to a directory, for offline audits.
+    Snapshot(snapshot::SnapshotArgs),
+    /// Print the check catalog.
+    Checks {
+        #[arg(short, long, value_enum, default_value = "table")]
+        output: CatalogFormat,
+    },
+    /// Print the CustomResourceDefinitions (the same YAML as crds/).
+    Crds,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum CatalogFormat {
+    Table,
+    Json,
+}
+
+/// An error the user can fix, printed as `error: …` with exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Load(#[from] crate::snapshot::LoadError),
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyFileError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cluster: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("kubeconfig: {0}")]
+    Config(String),
+    #[error("{path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Audit(args) => audit::run(args, cli.kubeconfig.as_deref()),
+        Command::Snapshot(args) => snapshot::run(args, cli.kubeconfig.as_deref()).map(|()| ExitCode::SUCCESS),
+        Command::Checks { output } => {
+            let text = match output {
+                CatalogFormat::Table => crate::report::render_catalog_table(),
+                CatalogFormat::Json => {
+                    serde_json::to_string_pretty(crate::catalog::CHECKS).expect("catalog serialises") + "\n"
+                }
+            };
+            print_stdout(&text);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Crds => {
+            print_stdout(&crate::api::crds_yaml());
+            Ok(ExitCode::SUCCESS)
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Print to stdout; a closed pipe (`| head`) is not an error.
+fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// A kube client from `--kubeconfig`, else the usual inference (KUBECONFIG, ~/.kube/config,
+/// in-cluster).
+pub async fn client(kubeconfig: Option<&std::path::Path>) -> Result<kube::Client, CliError> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let kc = kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await
+                .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?
+        }
+        None => kube::Config::infer().await.map_err(|e| {
+            CliError::Config(format!(
+                "{e} (give --snapshot for an offline audit, or --kubeconfig / KUBECONFIG for a cluster)"
+            ))
+        })?,
+    };
+    kube::Client::try_from(config).map_err(CliError::Kube)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
+/// Accept `2026-11-28T12:00:00Z` or a date (its start, UTC).
+pub fn parse_time(s: &str) -> Result<jiff::Timestamp, String> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    s.parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp())
+        .ok_or_else(|| format!("{s:?} is not an RFC 3339 time (2026-11-28T12:00:00Z) or a date (2026-11-28)"))
+}
+

@@ -1,0 +1,77 @@
+use super::{CliError, runtime};
+use crate::snapshot::Snapshot;
+use clap::Args;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(Args, Debug)]
+pub struct SnapshotArgs {
+    /// Directory to write `<kind>.yaml` files into (created if missing).
+    #[arg(short, long, value_name = "DIR")]
+    output: PathBuf,
+}
+
+pub fn run(args: SnapshotArgs, kubeconfig: Option<&Path>) -> Result<(), CliError> {
+    let snapshot = runtime().block_on(async {
+        let client = super::client(kubeconfig).await?;
+        crate::snapshot::live::load_live(&client).await.map_err(CliError::Kube)
+    })?;
+    std::fs::create_dir_all(&args.output).map_err(|source| CliError::Write {
+        path: args.output.clone(),
+        source,
+    })?;
+    let written = write_snapshot(&snapshot, &args.output)?;
+    for u in &snapshot.unavailable {
+        eprintln!("warning: {} not written: {}", u.kind.plural(), u.reason);
+    }
+    eprintln!("wrote {written} objects to {}", args.output.display());
+    Ok(())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct List<'a, T: Serialize> {
+    api_version: &'static str,
+    kind: &'static str,
+    items: Vec<Typed<'a, T>>,
+}
+
+/// An object with its apiVersion and kind (typed k8s-openapi objects serialise with them).
+#[derive(Serialize)]
+#[serde(transparent)]
+struct Typed<'a, T: Serialize>(&'a T);
+
+fn write_kind<T: Serialize>(dir: &Path, plural: &str, items: &[Arc<T>]) -> Result<usize, CliError> {
+    let path = dir.join(format!("{plural}.yaml"));
+    let list = List {
+        api_version: "v1",
+        kind: "List",
+        items: items.iter().map(|i| Typed(&**i)).collect(),
+    };
+    let text = crate::yaml::to_string(&list).map_err(|e| CliError::Usage(format!("{plural}: {e}")))?;
+    std::fs::write(&path, text).map_err(|source| CliError::Write { path, source })?;
+    Ok(items.len())
+}
+
+/// Write one `kind: List` file per kind.
+pub fn write_snapshot(s: &Snapshot, dir: &Path) -> Result<usize, CliError> {
+    let mut n = 0;
+    n += write_kind(dir, "namespaces", &s.namespaces)?;
+    n += write_kind(dir, "nodes", &s.nodes)?;
+    n += write_kind(dir, "pods", &s.pods)?;
+    n += write_kind(dir, "deployments", &s.deployments)?;
+    n += write_kind(dir, "statefulsets", &s.stateful_sets)?;
+    n += write_kind(dir, "daemonsets", &s.daemon_sets)?;
+    n += write_kind(dir, "replicasets", &s.replica_sets)?;
+    n += write_kind(dir, "replicationcontrollers", &s.replication_controllers)?;
+    n += write_kind(dir, "jobs", &s.jobs)?;
+    n += write_kind(dir, "cronjobs", &s.cron_jobs)?;
+    n += write_kind(dir, "services", &s.services)?;
+    n += write_kind(dir, "serviceaccounts", &s.service_accounts)?;
+    n += write_kind(dir, "roles", &s.roles)?;
+    n += write_kind(dir, "clusterroles", &s.cluster_roles)?;
+    n += write_kind(dir, "rolebindings", &s.role_bindings)?;
+    n += write_kind(dir, "clusterrolebindings", &s.cluster_role_bindings)?;
+    Ok(n)
+}

@@ -1,0 +1,71 @@
+//! Renderers for audit reports: a terminal table, JSON, YAML and SARIF 2.1.0.
+
+mod sarif;
+mod table;
+
+pub use table::{render_catalog_table, render_table};
+
+use crate::api::{NotAssessed, Summary};
+use crate::audit::{Finding, Report};
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Yaml,
+    Sarif,
+}
+
+/// The document `audit -o json|yaml` prints.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportDocument<'a> {
+    pub findings: &'a [Finding],
+    pub summary: SummaryWithScore<'a>,
+    pub not_assessed: &'a [NotAssessed],
+    /// The policy applied.
+    pub policy: &'a str,
+    /// The audit's "now" (RFC 3339).
+    pub audit_time: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SummaryWithScore<'a> {
+    #[serde(flatten)]
+    pub counts: &'a Summary,
+    pub score: u32,
+}
+
+/// Where the report came from, for renderers that name it.
+pub struct Context<'a> {
+    pub policy: &'a str,
+    pub audit_time: jiff::Timestamp,
+    /// The file each finding's target was read from (snapshot audits), for SARIF locations.
+    pub source_of: &'a dyn Fn(&Finding) -> Option<String>,
+    pub color: bool,
+}
+
+pub fn render(report: &Report, format: Format, ctx: &Context) -> String {
+    let doc = || ReportDocument {
+        findings: &report.findings,
+        summary: SummaryWithScore {
+            counts: &report.summary,
+            score: report.score,
+        },
+        not_assessed: &report.not_assessed,
+        policy: ctx.policy,
+        audit_time: ctx.audit_time.to_string(),
+    };
+    match format {
+        Format::Table => render_table(report, ctx),
+        Format::Json => {
+            let mut s = serde_json::to_string_pretty(&doc()).expect("report serialises");
+            s.push('\n');
+            s
+        }
+        Format::Yaml => crate::yaml::to_string(&doc()).expect("report serialises"),
+        Format::Sarif => sarif::render(report, ctx),
+    }
+}

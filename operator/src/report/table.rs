@@ -1,0 +1,149 @@
+//! The terminal table: findings grouped by severity, most severe first, then a summary line.
+
+use super::Context;
+use crate::audit::{Finding, Report};
+use crate::catalog::{self, Scope, Severity};
+use std::fmt::Write;
+
+fn paint(color: bool, code: &str, text: &str) -> String {
+    if color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn severity_color(s: Severity) -> &'static str {
+    match s {
+        Severity::Critical => "1;31",
+        Severity::High => "31",
+        Severity::Medium => "33",
+        Severity::Low => "36",
+        Severity::Info => "37",
+    }
+}
+
+fn target(f: &Finding) -> String {
+    match &f.resource.namespace {
+        Some(ns) => format!("{} {ns}/{}", f.resource.kind, f.resource.name),
+        None => format!("{} {}", f.resource.kind, f.resource.name),
+    }
+}
+
+pub fn render_table(report: &Report, ctx: &Context) -> String {
+    let c = ctx.color;
+    let mut out = String::new();
+    for sev in Severity::ALL {
+        let group: Vec<&Finding> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == sev && !f.suppressed)
+            .collect();
+        if group.is_empty() {
+            continue;
+        }
+        let header = format!("{} ({})", sev.as_str().to_uppercase(), group.len());
+        let _ = writeln!(out, "{}", paint(c, severity_color(sev), &header));
+        for f in group {
+            let _ = writeln!(out, "  {}  {}", paint(c, "1", f.check), target(f));
+            let _ = writeln!(out, "      {}", f.message);
+            if let Some(containers) = &f.container {
+                let _ = writeln!(out, "      containers: {containers}");
+            }
+            if let Some(reason) = &f.reason {
+                let _ = writeln!(out, "      reason: {reason}");
+            }
+            for e in &f.evidence {
+                let _ = writeln!(out, "      {} {e}", paint(c, "2", "·"));
+            }
+            let _ = writeln!(out, "      {} {}", paint(c, "32", "fix:"), f.remediation);
+        }
+        out.push('\n');
+    }
+    let suppressed: Vec<&Finding> = report.findings.iter().filter(|f| f.suppressed).collect();
+    if !suppressed.is_empty() {
+        let _ = writeln!(out, "{}", paint(c, "2", &format!("SUPPRESSED ({})", suppressed.len())));
+        for f in suppressed {
+            let _ = writeln!(
+                out,
+                "  {}  {}  ({})",
+                f.check,
+                target(f),
+                f.suppressed_by.as_deref().unwrap_or("exception")
+            );
+        }
+        out.push('\n');
+    }
+    if !report.not_assessed.is_empty() {
+        let _ = writeln!(out, "{}", paint(c, "2", "NOT ASSESSED"));
+        for n in &report.not_assessed {
+            let _ = writeln!(out, "  {}: {}", n.category, n.reason);
+        }
+        out.push('\n');
+    }
+    let s = &report.summary;
+    let counts = [
+        (s.critical, Severity::Critical),
+        (s.high, Severity::High),
+        (s.medium, Severity::Medium),
+        (s.low, Severity::Low),
+        (s.info, Severity::Info),
+    ];
+    let parts: Vec<String> = counts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, sev)| paint(c, severity_color(*sev), &format!("{n} {sev}")))
+        .collect();
+    let mut line = if s.total == 0 {
+        "No findings".to_string()
+    } else {
+        format!(
+            "{} finding{}: {}",
+            s.total,
+            if s.total == 1 { "" } else { "s" },
+            parts.join(", ")
+        )
+    };
+    if s.suppressed > 0 {
+        let _ = write!(line, " ({} suppressed)", s.suppressed);
+    }
+    let _ = writeln!(
+        out,
+        "{line} · score {}/100 · policy {}",
+        paint(c, "1", &report.score.to_string()),
+        ctx.policy
+    );
+    out
+}
+
+/// `kube-posture checks`: the catalog as a table.
+pub fn render_catalog_table() -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<9} {:<12} {:<15} {:<7} {:<62} REFERENCES",
+        "ID", "CATEGORY", "SEVERITY", "DEFAULT", "TITLE"
+    );
+    for c in catalog::CHECKS {
+        let sev = match c.reduced_severity {
+            Some(r) => format!("{}/{}", c.severity, r),
+            None => c.severity.to_string(),
+        };
+        let default = match (c.scope, c.default) {
+            (Scope::LiveOnly, _) => "live",
+            (_, true) => "on",
+            (_, false) => "off",
+        };
+        let _ = writeln!(
+            out,
+            "{:<9} {:<12} {:<15} {:<7} {:<62} {}",
+            c.id,
+            c.category.as_str(),
+            sev,
+            default,
+            c.title,
+            c.references.join(", ")
+        );
+    }
+    out
+}

@@ -1,0 +1,134 @@
+//! Reading a snapshot from a live cluster with paginated lists (pages of 500). Used by
+//! `audit` without `--snapshot` and by `snapshot -o DIR`; the controller reads its watch caches
+//! instead. A kind that is forbidden or not served degrades only the checks that need it.
+//! Secrets are never read: ServiceAccount `secrets` references stand in for token Secrets.
+
+use super::{ObjectKind, Snapshot, Unavailable};
+use k8s_openapi::api::batch::v1::CronJob;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+use std::sync::Arc;
+
+pub const PAGE_SIZE: u32 = 500;
+
+/// Every object of `api`, page by page. A continue token that expired (410 Gone) restarts
+/// the list once.
+pub async fn list_all<K>(api: &Api<K>) -> Result<Vec<K>, kube::Error>
+where
+    K: Clone + DeserializeOwned + Debug,
+{
+    let mut restarted = false;
+    'outer: loop {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut lp = ListParams::default().limit(PAGE_SIZE);
+            if let Some(t) = &token {
+                lp = lp.continue_token(t);
+            }
+            let page = match api.list(&lp).await {
+                Ok(p) => p,
+                Err(kube::Error::Api(s)) if s.code == 410 && !restarted => {
+                    restarted = true;
+                    continue 'outer;
+                }
+                Err(e) => return Err(e),
+            };
+            out.extend(page.items);
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(c) => token = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+/// Why a kind cannot be read, if the error means "not for us" rather than "broken".
+pub fn degraded_reason(e: &kube::Error) -> Option<String> {
+    match e {
+        kube::Error::Api(s) if s.code == 403 => Some(format!("forbidden: {}", s.message)),
+        kube::Error::Api(s) if s.code == 404 => Some("not served by this API server".to_string()),
+        _ => None,
+    }
+}
+
+/// Drop managedFields and the last-applied annotation, as the file loader does.
+pub fn trim_meta<K: Resource>(obj: &mut K) {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(a) = meta.annotations.as_mut() {
+        a.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
+/// API servers before 1.21 serve CronJobs only as batch/v1beta1 (same shape for what we read).
+pub fn cronjob_v1beta1() -> ApiResource {
+    ApiResource {
+        group: "batch".into(),
+        version: "v1beta1".into(),
+        api_version: "batch/v1beta1".into(),
+        kind: "CronJob".into(),
+        plural: "cronjobs".into(),
+    }
+}
+
+async fn list_cronjobs(client: &Client) -> Result<Vec<CronJob>, kube::Error> {
+    match list_all(&Api::<CronJob>::all(client.clone())).await {
+        Err(kube::Error::Api(s)) if s.code == 404 => {
+            let api = Api::<DynamicObject>::all_with(client.clone(), &cronjob_v1beta1());
+            let objs = list_all(&api).await?;
+            Ok(objs
+                .into_iter()
+                .filter_map(|o| serde_json::to_value(o).ok().and_then(|v| serde_json::from_value(v).ok()))
+                .collect())
+        }
+        other => other,
+    }
+}
+
+/// Read every kind the audit uses (but Secrets) from the cluster.
+pub async fn load_live(client: &Client) -> Result<Snapshot, kube::Error> {
+    let mut s = Snapshot::default();
+    macro_rules! kind {
+        ($field:ident, $kind:expr, $list:expr) => {
+            match $list.await {
+                Ok(mut items) => {
+                    items.iter_mut().for_each(trim_meta);
+                    s.$field = items.into_iter().map(Arc::new).collect();
+                }
+                Err(e) => match degraded_reason(&e) {
+                    Some(reason) => s.unavailable.push(Unavailable { kind: $kind, reason }),
+                    None => return Err(e),
+                },
+            }
+        };
+    }
+    macro_rules! all {
+        ($t:ty) => {
+            list_all(&Api::<$t>::all(client.clone()))
+        };
+    }
+    use k8s_openapi::api::apps::v1::*;
+    use k8s_openapi::api::batch::v1::Job;
+    use k8s_openapi::api::core::v1::*;
+    use k8s_openapi::api::rbac::v1::*;
+    kind!(namespaces, ObjectKind::Namespace, all!(Namespace));
+    kind!(nodes, ObjectKind::Node, all!(Node));
+    kind!(pods, ObjectKind::Pod, all!(Pod));
+    kind!(deployments, ObjectKind::Deployment, all!(Deployment));
+    kind!(stateful_sets, ObjectKind::StatefulSet, all!(StatefulSet));
+    kind!(daemon_sets, ObjectKind::DaemonSet, all!(DaemonSet));
+    kind!(replica_sets, ObjectKind::ReplicaSet, all!(ReplicaSet));
+    kind!(replication_controllers, ObjectKind::ReplicationController, all!(ReplicationController));
+    kind!(jobs, ObjectKind::Job, all!(Job));
+    kind!(cron_jobs, ObjectKind::CronJob, list_cronjobs(client));
+    kind!(services, ObjectKind::Service, all!(Service));
+    kind!(service_accounts, ObjectKind::ServiceAccount, all!(ServiceAccount));
+    kind!(roles, ObjectKind::Role, all!(Role));
+    kind!(cluster_roles, ObjectKind::ClusterRole, all!(ClusterRole));
+    kind!(role_bindings, ObjectKind::RoleBinding, all!(RoleBinding));
+    kind!(cluster_role_bindings, ObjectKind::ClusterRoleBinding, all!(ClusterRoleBinding));
+    Ok(s)
+}
