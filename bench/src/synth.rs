@@ -68,7 +68,9 @@ struct Ctx<'a> {
     rv: u64,
 }
 
-const TEAMS: &[&str] = &["payments", "search", "checkout", "identity", "data", "ml", "platform", "growth"];
+const TEAMS: &[&str] = &[
+    "payments", "search", "checkout", "identity", "data", "ml", "platform", "growth",
+];
 const IMAGES: &[&str] = &[
     "registry.example.com/shop/api",
     "registry.example.com/shop/web",
@@ -82,10 +84,24 @@ const IMAGES: &[&str] = &[
 impl Ctx<'_> {
     fn uid(&mut self) -> String {
         let h = self.rng.hex(32);
-        format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+        format!(
+            "{}-{}-{}-{}-{}",
+            &h[0..8],
+            &h[8..12],
+            &h[12..16],
+            &h[16..20],
+            &h[20..32]
+        )
     }
 
-    fn meta(&mut self, name: &str, namespace: Option<&str>, labels: Value, manager: &str, fields: Value) -> Value {
+    fn meta(
+        &mut self,
+        name: &str,
+        namespace: Option<&str>,
+        labels: Value,
+        manager: &str,
+        fields: Value,
+    ) -> Value {
         self.rv += 1;
         let mut m = json!({
             "name": name,
@@ -134,7 +150,13 @@ pub fn generate(sizes: &Sizes, sink: &mut dyn Sink) {
 }
 
 fn namespaces(c: &mut Ctx, sink: &mut dyn Sink) {
-    for name in ["kube-system", "kube-public", "kube-node-lease", "default", "falco"] {
+    for name in [
+        "kube-system",
+        "kube-public",
+        "kube-node-lease",
+        "default",
+        "falco",
+    ] {
         c.namespaces.push(name.to_string());
     }
     for i in 0..c.sizes.namespaces.saturating_sub(5) {
@@ -142,21 +164,39 @@ fn namespaces(c: &mut Ctx, sink: &mut dyn Sink) {
         c.namespaces.push(format!("{team}-{i:05}"));
     }
     for ns in c.namespaces.clone() {
-        let mut labels = json!({"kubernetes.io/metadata.name": ns, "team": ns.split('-').next().unwrap_or("x")});
+        let mut labels =
+            json!({"kubernetes.io/metadata.name": ns, "team": ns.split('-').next().unwrap_or("x")});
         // Most namespaces enforce a Pod Security level; some do not (WL-013).
         if c.rng.chance(0.7) {
-            labels["pod-security.kubernetes.io/enforce"] = json!(if c.rng.chance(0.5) { "restricted" } else { "baseline" });
+            labels["pod-security.kubernetes.io/enforce"] = json!(if c.rng.chance(0.5) {
+                "restricted"
+            } else {
+                "baseline"
+            });
         }
-        let meta = c.meta(&ns, None, labels, "kubectl", json!({"f:metadata": {"f:labels": {}}}));
-        sink.object("namespaces", json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta,
-            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}));
+        let meta = c.meta(
+            &ns,
+            None,
+            labels,
+            "kubectl",
+            json!({"f:metadata": {"f:labels": {}}}),
+        );
+        sink.object(
+            "namespaces",
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": meta,
+            "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}),
+        );
     }
 }
 
 fn nodes(c: &mut Ctx, sink: &mut dyn Sink) {
     for i in 0..c.sizes.nodes {
         let control = i < 3;
-        let name = if control { format!("cp-{i}") } else { format!("node-{i:05}") };
+        let name = if control {
+            format!("cp-{i}")
+        } else {
+            format!("node-{i:05}")
+        };
         c.node_names.push(name.clone());
         let zone = ["eu-west-1a", "eu-west-1b", "eu-west-1c"][i % 3];
         let mut labels = json!({
@@ -166,17 +206,34 @@ fn nodes(c: &mut Ctx, sink: &mut dyn Sink) {
         let mut taints = json!([]);
         if control {
             labels["node-role.kubernetes.io/control-plane"] = json!("");
-            taints = json!([{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]);
+            taints =
+                json!([{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]);
         }
         let ready = !c.rng.chance(0.01);
-        let kubelet = if c.rng.chance(0.01) { "v1.24.17" } else { ["v1.30.4", "v1.31.2"][i % 2] };
-        let runtime = if c.rng.chance(0.02) { "containerd://1.6.20" } else { "containerd://1.7.22" };
+        let kubelet = if c.rng.chance(0.01) {
+            "v1.24.17"
+        } else {
+            ["v1.30.4", "v1.31.2"][i % 2]
+        };
+        let runtime = if c.rng.chance(0.02) {
+            "containerd://1.6.20"
+        } else {
+            "containerd://1.7.22"
+        };
         let images: Vec<Value> = (0..20)
-            .map(|j| json!({"names": [format!("{}@sha256:{}", IMAGES[j % IMAGES.len()], c.rng.hex(64)),
+            .map(|j| {
+                json!({"names": [format!("{}@sha256:{}", IMAGES[j % IMAGES.len()], c.rng.hex(64)),
                                       format!("{}:v{}.{}", IMAGES[j % IMAGES.len()], j, i % 7)],
-                            "sizeBytes": 10_000_000 + j * 1_000_003}))
+                            "sizeBytes": 10_000_000 + j * 1_000_003})
+            })
             .collect();
-        let meta = c.meta(&name, None, labels, "kubelet", json!({"f:metadata": {"f:labels": {}}, "f:spec": {}}));
+        let meta = c.meta(
+            &name,
+            None,
+            labels,
+            "kubelet",
+            json!({"f:metadata": {"f:labels": {}}, "f:spec": {}}),
+        );
         sink.object("nodes", json!({
             "apiVersion": "v1", "kind": "Node", "metadata": meta,
             "spec": {"podCIDR": format!("10.{}.{}.0/24", i / 256, i % 256), "providerID": format!("aws:///{zone}/i-{}", c.rng.hex(17)), "taints": taints},
@@ -199,9 +256,21 @@ fn nodes(c: &mut Ctx, sink: &mut dyn Sink) {
     }
 }
 
-fn static_pod(c: &mut Ctx, component: &str, node: &str, image: &str, command: Vec<String>) -> Value {
+fn static_pod(
+    c: &mut Ctx,
+    component: &str,
+    node: &str,
+    image: &str,
+    command: Vec<String>,
+) -> Value {
     let name = format!("{component}-{node}");
-    let meta = c.meta(&name, Some("kube-system"), json!({"component": component, "tier": "control-plane"}), "kubelet", json!({"f:spec": {}}));
+    let meta = c.meta(
+        &name,
+        Some("kube-system"),
+        json!({"component": component, "tier": "control-plane"}),
+        "kubelet",
+        json!({"f:spec": {}}),
+    );
     json!({
         "apiVersion": "v1", "kind": "Pod", "metadata": meta,
         "spec": {"nodeName": node, "hostNetwork": true, "priorityClassName": "system-node-critical",
@@ -216,37 +285,82 @@ fn control_plane(c: &mut Ctx, sink: &mut dyn Sink) {
     let cps: Vec<String> = c.node_names.iter().take(3).cloned().collect();
     for node in cps {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        let api = static_pod(c, "kube-apiserver", &node, "registry.k8s.io/kube-apiserver:v1.30.4", s(&[
-            "kube-apiserver", "--advertise-address=10.0.0.2", "--allow-privileged=true", "--authorization-mode=Node,RBAC",
-            "--client-ca-file=/etc/kubernetes/pki/ca.crt", "--enable-admission-plugins=NodeRestriction",
-            "--etcd-cafile=/etc/kubernetes/pki/etcd/ca.crt", "--etcd-certfile=/etc/kubernetes/pki/apiserver-etcd-client.crt",
-            "--etcd-keyfile=/etc/kubernetes/pki/apiserver-etcd-client.key", "--etcd-servers=https://127.0.0.1:2379",
-            "--kubelet-client-certificate=/etc/kubernetes/pki/apiserver-kubelet-client.crt",
-            "--kubelet-client-key=/etc/kubernetes/pki/apiserver-kubelet-client.key",
-            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-            "--service-account-key-file=/etc/kubernetes/pki/sa.pub", "--service-account-signing-key-file=/etc/kubernetes/pki/sa.key",
-            "--service-cluster-ip-range=10.96.0.0/12", "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt",
-            "--tls-private-key-file=/etc/kubernetes/pki/apiserver.key", "--secure-port=6443",
-        ]));
+        let api = static_pod(
+            c,
+            "kube-apiserver",
+            &node,
+            "registry.k8s.io/kube-apiserver:v1.30.4",
+            s(&[
+                "kube-apiserver",
+                "--advertise-address=10.0.0.2",
+                "--allow-privileged=true",
+                "--authorization-mode=Node,RBAC",
+                "--client-ca-file=/etc/kubernetes/pki/ca.crt",
+                "--enable-admission-plugins=NodeRestriction",
+                "--etcd-cafile=/etc/kubernetes/pki/etcd/ca.crt",
+                "--etcd-certfile=/etc/kubernetes/pki/apiserver-etcd-client.crt",
+                "--etcd-keyfile=/etc/kubernetes/pki/apiserver-etcd-client.key",
+                "--etcd-servers=https://127.0.0.1:2379",
+                "--kubelet-client-certificate=/etc/kubernetes/pki/apiserver-kubelet-client.crt",
+                "--kubelet-client-key=/etc/kubernetes/pki/apiserver-kubelet-client.key",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                "--service-account-key-file=/etc/kubernetes/pki/sa.pub",
+                "--service-account-signing-key-file=/etc/kubernetes/pki/sa.key",
+                "--service-cluster-ip-range=10.96.0.0/12",
+                "--tls-cert-file=/etc/kubernetes/pki/apiserver.crt",
+                "--tls-private-key-file=/etc/kubernetes/pki/apiserver.key",
+                "--secure-port=6443",
+            ]),
+        );
         sink.object("pods-control-plane", api);
-        let etcd = static_pod(c, "etcd", &node, "registry.k8s.io/etcd:3.5.15-0", s(&[
-            "etcd", "--advertise-client-urls=https://10.0.0.2:2379", "--cert-file=/etc/kubernetes/pki/etcd/server.crt",
-            "--client-cert-auth=true", "--data-dir=/var/lib/etcd", "--key-file=/etc/kubernetes/pki/etcd/server.key",
-            "--listen-client-urls=https://127.0.0.1:2379,https://10.0.0.2:2379", "--listen-peer-urls=https://10.0.0.2:2380",
-            "--peer-cert-file=/etc/kubernetes/pki/etcd/peer.crt", "--peer-client-cert-auth=true",
-            "--peer-key-file=/etc/kubernetes/pki/etcd/peer.key", "--peer-trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt",
-            "--trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt",
-        ]));
+        let etcd = static_pod(
+            c,
+            "etcd",
+            &node,
+            "registry.k8s.io/etcd:3.5.15-0",
+            s(&[
+                "etcd",
+                "--advertise-client-urls=https://10.0.0.2:2379",
+                "--cert-file=/etc/kubernetes/pki/etcd/server.crt",
+                "--client-cert-auth=true",
+                "--data-dir=/var/lib/etcd",
+                "--key-file=/etc/kubernetes/pki/etcd/server.key",
+                "--listen-client-urls=https://127.0.0.1:2379,https://10.0.0.2:2379",
+                "--listen-peer-urls=https://10.0.0.2:2380",
+                "--peer-cert-file=/etc/kubernetes/pki/etcd/peer.crt",
+                "--peer-client-cert-auth=true",
+                "--peer-key-file=/etc/kubernetes/pki/etcd/peer.key",
+                "--peer-trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt",
+                "--trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt",
+            ]),
+        );
         sink.object("pods-control-plane", etcd);
-        let cm = static_pod(c, "kube-controller-manager", &node, "registry.k8s.io/kube-controller-manager:v1.30.4", s(&[
-            "kube-controller-manager", "--bind-address=127.0.0.1", "--leader-elect=true",
-            "--root-ca-file=/etc/kubernetes/pki/ca.crt", "--service-account-private-key-file=/etc/kubernetes/pki/sa.key",
-            "--use-service-account-credentials=true",
-        ]));
+        let cm = static_pod(
+            c,
+            "kube-controller-manager",
+            &node,
+            "registry.k8s.io/kube-controller-manager:v1.30.4",
+            s(&[
+                "kube-controller-manager",
+                "--bind-address=127.0.0.1",
+                "--leader-elect=true",
+                "--root-ca-file=/etc/kubernetes/pki/ca.crt",
+                "--service-account-private-key-file=/etc/kubernetes/pki/sa.key",
+                "--use-service-account-credentials=true",
+            ]),
+        );
         sink.object("pods-control-plane", cm);
-        let sch = static_pod(c, "kube-scheduler", &node, "registry.k8s.io/kube-scheduler:v1.30.4", s(&[
-            "kube-scheduler", "--bind-address=127.0.0.1", "--leader-elect=true",
-        ]));
+        let sch = static_pod(
+            c,
+            "kube-scheduler",
+            &node,
+            "registry.k8s.io/kube-scheduler:v1.30.4",
+            s(&[
+                "kube-scheduler",
+                "--bind-address=127.0.0.1",
+                "--leader-elect=true",
+            ]),
+        );
         sink.object("pods-control-plane", sch);
     }
 }
@@ -257,11 +371,15 @@ fn pod_spec(c: &mut Ctx, sa: &str, image: &str) -> Value {
     let mut sc = json!({"runAsNonRoot": true, "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true,
                         "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}});
     let mut spec_extra = json!({});
-    let mut volumes = vec![json!({"name": "config", "configMap": {"name": "app-config"}}),
-                           json!({"name": "tmp", "emptyDir": {}})];
+    let mut volumes = vec![
+        json!({"name": "config", "configMap": {"name": "app-config"}}),
+        json!({"name": "tmp", "emptyDir": {}}),
+    ];
     match r {
         0..=2 => sc = json!({"privileged": true}),
-        3..=5 => volumes.push(json!({"name": "host", "hostPath": {"path": "/var/run/docker.sock"}})),
+        3..=5 => {
+            volumes.push(json!({"name": "host", "hostPath": {"path": "/var/run/docker.sock"}}))
+        }
         6..=8 => spec_extra = json!({"hostNetwork": true}),
         9..=11 => sc = json!({"capabilities": {"add": ["NET_ADMIN", "SYS_TIME"]}}),
         12..=30 => sc = json!({}),
@@ -310,15 +428,30 @@ fn workloads(c: &mut Ctx, sink: &mut dyn Sink) {
     }
     let node_count = c.node_names.len().max(1);
     // DaemonSets: the falco agent plus a few infrastructure agents, one pod per node each.
-    let daemonsets = ["falco/falco", "kube-system/kube-proxy", "kube-system/node-exporter", "kube-system/fluent-bit"];
+    let daemonsets = [
+        "falco/falco",
+        "kube-system/kube-proxy",
+        "kube-system/node-exporter",
+        "kube-system/fluent-bit",
+    ];
     let mut pods_left = c.sizes.pods;
     for ds in daemonsets {
         let (ns, name) = ds.split_once('/').unwrap();
         let labels = json!({"app.kubernetes.io/name": name});
-        let image = if name == "falco" { "docker.io/falcosecurity/falco:0.39.1" } else { IMAGES[5] };
+        let image = if name == "falco" {
+            "docker.io/falcosecurity/falco:0.39.1"
+        } else {
+            IMAGES[5]
+        };
         let mut spec = pod_spec(c, name, image);
         spec["tolerations"] = json!([{"operator": "Exists", "effect": "NoSchedule"}]);
-        let meta = c.meta(name, Some(ns), labels.clone(), "helm", json!({"f:spec": {}}));
+        let meta = c.meta(
+            name,
+            Some(ns),
+            labels.clone(),
+            "helm",
+            json!({"f:spec": {}}),
+        );
         let uid = meta["uid"].clone();
         sink.object("daemonsets", json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": meta,
             "spec": {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": spec}},
@@ -328,9 +461,19 @@ fn workloads(c: &mut Ctx, sink: &mut dyn Sink) {
                 continue;
             }
             pods_left -= 1;
-            let node = c.node_names.get(n).cloned().unwrap_or_else(|| "node-0".into());
+            let node = c
+                .node_names
+                .get(n)
+                .cloned()
+                .unwrap_or_else(|| "node-0".into());
             let pname = format!("{name}-{}", c.rng.hex(5));
-            let mut meta = c.meta(&pname, Some(ns), labels.clone(), "kube-controller-manager", json!({"f:spec": {}}));
+            let mut meta = c.meta(
+                &pname,
+                Some(ns),
+                labels.clone(),
+                "kube-controller-manager",
+                json!({"f:spec": {}}),
+            );
             meta["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": name, "uid": uid, "controller": true}]);
             let mut pspec = spec.clone();
             pspec["nodeName"] = json!(node);
@@ -347,14 +490,26 @@ fn workloads(c: &mut Ctx, sink: &mut dyn Sink) {
         let labels = json!({"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": ns});
         let image = *c.rng.pick(IMAGES);
         let spec = pod_spec(c, "default", image);
-        let dmeta = c.meta(&name, Some(&ns), labels.clone(), "argocd", json!({"f:spec": {"f:template": {}}}));
+        let dmeta = c.meta(
+            &name,
+            Some(&ns),
+            labels.clone(),
+            "argocd",
+            json!({"f:spec": {"f:template": {}}}),
+        );
         let duid = dmeta["uid"].clone();
         sink.object("deployments", json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": dmeta,
             "spec": {"replicas": 3, "selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": spec}},
             "status": {"replicas": 3, "readyReplicas": 3, "availableReplicas": 3}}));
         let hash = c.rng.hex(10);
         let rs_name = format!("{name}-{hash}");
-        let mut rmeta = c.meta(&rs_name, Some(&ns), labels.clone(), "kube-controller-manager", json!({"f:spec": {}}));
+        let mut rmeta = c.meta(
+            &rs_name,
+            Some(&ns),
+            labels.clone(),
+            "kube-controller-manager",
+            json!({"f:spec": {}}),
+        );
         rmeta["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "Deployment", "name": name, "uid": duid, "controller": true}]);
         let rsuid = rmeta["uid"].clone();
         sink.object("replicasets", json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": rmeta,
@@ -362,9 +517,19 @@ fn workloads(c: &mut Ctx, sink: &mut dyn Sink) {
             "status": {"replicas": 3, "readyReplicas": 3}}));
         for _ in 0..3 {
             let pname = format!("{rs_name}-{}", c.rng.hex(5));
-            let mut meta = c.meta(&pname, Some(&ns), labels.clone(), "kube-controller-manager", json!({"f:spec": {}}));
+            let mut meta = c.meta(
+                &pname,
+                Some(&ns),
+                labels.clone(),
+                "kube-controller-manager",
+                json!({"f:spec": {}}),
+            );
             meta["ownerReferences"] = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name, "uid": rsuid, "controller": true}]);
-            let node = c.node_names.get(c.rng.below(node_count)).cloned().unwrap_or_default();
+            let node = c
+                .node_names
+                .get(c.rng.below(node_count))
+                .cloned()
+                .unwrap_or_default();
             let mut pspec = spec.clone();
             pspec["nodeName"] = json!(node);
             let status = running_status(c, &node);
@@ -376,8 +541,18 @@ fn workloads(c: &mut Ctx, sink: &mut dyn Sink) {
         let name = format!("task-{p:06}");
         let image = *c.rng.pick(IMAGES);
         let spec = pod_spec(c, "default", image);
-        let meta = c.meta(&name, Some(&ns), json!({"run": name}), "kubectl", json!({"f:spec": {}}));
-        let node = c.node_names.get(c.rng.below(node_count)).cloned().unwrap_or_default();
+        let meta = c.meta(
+            &name,
+            Some(&ns),
+            json!({"run": name}),
+            "kubectl",
+            json!({"f:spec": {}}),
+        );
+        let node = c
+            .node_names
+            .get(c.rng.below(node_count))
+            .cloned()
+            .unwrap_or_default();
         let mut pspec = spec;
         pspec["nodeName"] = json!(node);
         let status = running_status(c, &node);
@@ -407,7 +582,11 @@ fn rules(c: &mut Ctx) -> Value {
     let n = 1 + c.rng.below(4);
     let mut out = Vec::new();
     for _ in 0..n {
-        let t = if c.rng.chance(0.04) { *c.rng.pick(RISKY_TEMPLATES) } else { *c.rng.pick(RULE_TEMPLATES) };
+        let t = if c.rng.chance(0.04) {
+            *c.rng.pick(RISKY_TEMPLATES)
+        } else {
+            *c.rng.pick(RULE_TEMPLATES)
+        };
         out.push(serde_json::from_str::<Value>(t).expect("template"));
     }
     Value::Array(out)
@@ -428,14 +607,27 @@ fn rbac(c: &mut Ctx, sink: &mut dyn Sink) {
         sas.push((ns, name));
     }
     for ns in c.namespaces.clone() {
-        let meta = c.meta("default", Some(&ns), json!({}), "kube-controller-manager", json!({}));
-        sink.object("serviceaccounts", json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}));
+        let meta = c.meta(
+            "default",
+            Some(&ns),
+            json!({}),
+            "kube-controller-manager",
+            json!({}),
+        );
+        sink.object(
+            "serviceaccounts",
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta}),
+        );
     }
     // Custom ClusterRoles, two of them aggregating the others by label.
     let cluster_roles = (c.sizes.roles / 25).max(4);
     for i in 0..cluster_roles {
         let name = format!("custom-{i:04}");
-        let agg = if i % 10 == 0 { json!({"rbac.example.com/aggregate-to-ops": "true"}) } else { json!({}) };
+        let agg = if i % 10 == 0 {
+            json!({"rbac.example.com/aggregate-to-ops": "true"})
+        } else {
+            json!({})
+        };
         let rules = rules(c);
         let meta = c.meta(&name, None, agg, "helm", json!({"f:rules": {}}));
         sink.object("clusterroles", json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": meta, "rules": rules}));
@@ -456,10 +648,20 @@ fn rbac(c: &mut Ctx, sink: &mut dyn Sink) {
     for i in 0..c.sizes.role_bindings {
         let (ns, role_ref) = if !roles.is_empty() && c.rng.chance(0.7) {
             let (ns, name) = c.rng.pick(&roles).clone();
-            (ns, json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name}))
+            (
+                ns,
+                json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name}),
+            )
         } else {
-            let name = if c.rng.chance(0.5) { builtin[c.rng.below(3)].to_string() } else { format!("custom-{:04}", c.rng.below(cluster_roles)) };
-            (c.ns(), json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name}))
+            let name = if c.rng.chance(0.5) {
+                builtin[c.rng.below(3)].to_string()
+            } else {
+                format!("custom-{:04}", c.rng.below(cluster_roles))
+            };
+            (
+                c.ns(),
+                json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name}),
+            )
         };
         let mut subjects = Vec::new();
         for _ in 0..1 + c.rng.below(2) {
@@ -468,19 +670,39 @@ fn rbac(c: &mut Ctx, sink: &mut dyn Sink) {
                     let (sns, sname) = c.rng.pick(&sas).clone();
                     json!({"kind": "ServiceAccount", "namespace": sns, "name": sname})
                 }
-                7 | 8 => json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": format!("user{}@example.com", c.rng.below(2000))}),
-                _ => json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": format!("team-{}", TEAMS[c.rng.below(TEAMS.len())])}),
+                7 | 8 => {
+                    json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": format!("user{}@example.com", c.rng.below(2000))})
+                }
+                _ => {
+                    json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": format!("team-{}", TEAMS[c.rng.below(TEAMS.len())])})
+                }
             };
             subjects.push(s);
         }
         let name = format!("rb-{i:06}");
-        let meta = c.meta(&name, Some(&ns), json!({}), "helm", json!({"f:roleRef": {}, "f:subjects": {}}));
+        let meta = c.meta(
+            &name,
+            Some(&ns),
+            json!({}),
+            "helm",
+            json!({"f:roleRef": {}, "f:subjects": {}}),
+        );
         sink.object("rolebindings", json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": meta, "roleRef": role_ref, "subjects": subjects}));
     }
     let crbs = (c.sizes.role_bindings / 150).max(3);
     for i in 0..crbs {
-        let role = if i == 0 { "cluster-admin".to_string() } else if i == 1 { "ops-aggregate".to_string() } else { format!("custom-{:04}", c.rng.below(cluster_roles)) };
-        let (sns, sname) = if sas.is_empty() { ("default".to_string(), "default".to_string()) } else { c.rng.pick(&sas).clone() };
+        let role = if i == 0 {
+            "cluster-admin".to_string()
+        } else if i == 1 {
+            "ops-aggregate".to_string()
+        } else {
+            format!("custom-{:04}", c.rng.below(cluster_roles))
+        };
+        let (sns, sname) = if sas.is_empty() {
+            ("default".to_string(), "default".to_string())
+        } else {
+            c.rng.pick(&sas).clone()
+        };
         let name = format!("crb-{i:05}");
         let meta = c.meta(&name, None, json!({}), "helm", json!({}));
         sink.object("clusterrolebindings", json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": meta,

@@ -40,20 +40,27 @@ impl DirSink {
     }
 
     fn flush_kind(&mut self, kind: &'static str) -> std::io::Result<()> {
-        let Some(items) = self.pending.remove(kind) else { return Ok(()) };
+        let Some(items) = self.pending.remove(kind) else {
+            return Ok(());
+        };
         if items.is_empty() {
             return Ok(());
         }
         let n = self.chunks.entry(kind).or_default();
         *n += 1;
-        let ext = if self.format == FileFormat::Yaml { "yaml" } else { "json" };
+        let ext = if self.format == FileFormat::Yaml {
+            "yaml"
+        } else {
+            "json"
+        };
         let path = self.dir.join(format!("{kind}-{n:04}.{ext}"));
         let mut f = std::io::BufWriter::new(std::fs::File::create(&path)?);
         match self.format {
             FileFormat::Yaml => {
                 for item in &items {
                     f.write_all(b"---\n")?;
-                    let text = kube_posture::yaml::to_string(item).map_err(std::io::Error::other)?;
+                    let text =
+                        kube_posture::yaml::to_string(item).map_err(std::io::Error::other)?;
                     f.write_all(text.as_bytes())?;
                 }
             }

@@ -145,6 +145,16 @@ impl Finding {
         )
     }
 
+    /// Whether two findings have the same identity (see [`Finding::identity`]).
+    pub fn same_identity(&self, other: &Finding) -> bool {
+        self.check == other.check
+            && self.resource.kind == other.resource.kind
+            && self.resource.namespace == other.resource.namespace
+            && self.resource.name == other.resource.name
+            && self.subject == other.subject
+            && self.daemon_set == other.daemon_set
+    }
+
     /// The identity of a finding: (check, target, subject or DaemonSet). Two findings with the
     /// same identity are the same finding seen twice.
     pub fn identity(&self) -> String {

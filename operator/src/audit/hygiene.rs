@@ -7,7 +7,11 @@ use jiff::Timestamp;
 
 /// Mark findings waived by an unexpired exception as suppressed (the first matching exception,
 /// in spec order, wins). Returns, per exception, whether it matched a finding.
-pub fn apply_exceptions(policy: &EffectivePolicy, now: Timestamp, findings: &mut [Finding]) -> Vec<bool> {
+pub fn apply_exceptions(
+    policy: &EffectivePolicy,
+    now: Timestamp,
+    findings: &mut [Finding],
+) -> Vec<bool> {
     let mut used = vec![false; policy.exceptions.len()];
     for f in findings.iter_mut() {
         let hit = policy.exceptions.iter().position(|e| {
@@ -29,7 +33,12 @@ pub fn apply_exceptions(policy: &EffectivePolicy, now: Timestamp, findings: &mut
 }
 
 pub fn audit(policy: &EffectivePolicy, now: Timestamp, used: &[bool]) -> Vec<Finding> {
-    let target = ObjectRef::other(crate::api::API_VERSION, "SecurityPolicy", None, &policy.name);
+    let target = ObjectRef::other(
+        crate::api::API_VERSION,
+        "SecurityPolicy",
+        None,
+        &policy.name,
+    );
     let mut out = Vec::new();
     for (e, &used) in policy.exceptions.iter().zip(used) {
         let what = describe(e);
@@ -73,7 +82,10 @@ fn describe(e: &crate::policy::CompiledException) -> String {
         "check {}, kind {}, namespace {}, name {}",
         e.source.check,
         r.kind.as_deref().unwrap_or("*"),
-        r.namespace.as_deref().map(|n| if n.is_empty() { "\"\"" } else { n }).unwrap_or("*"),
+        r.namespace
+            .as_deref()
+            .map(|n| if n.is_empty() { "\"\"" } else { n })
+            .unwrap_or("*"),
         r.name.as_deref().unwrap_or("*"),
     )
 }

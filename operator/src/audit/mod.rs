@@ -87,12 +87,15 @@ pub fn run(input: &AuditInput) -> Report {
     let used = hygiene::apply_exceptions(policy, input.now, &mut findings);
     findings.extend(hygiene::audit(policy, input.now, &used));
     // Hygiene findings take overrides like any other (they are never suppressed by `*`).
-    for f in findings.iter_mut().filter(|f| f.category == Category::Policy) {
+    for f in findings
+        .iter_mut()
+        .filter(|f| f.category == Category::Policy)
+    {
         f.severity = policy.severity_of(f.check, f.severity);
     }
 
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    findings.dedup_by(|a, b| a.identity() == b.identity());
+    let mut findings = sorted(findings);
+    findings.dedup_by(|a, b| a.same_identity(b));
     let mut not_assessed = sink.not_assessed;
     not_assessed.sort();
     let summary = summarize(&findings);
@@ -103,6 +106,15 @@ pub fn run(input: &AuditInput) -> Report {
         not_assessed,
         score,
     }
+}
+
+/// Sort by [`Finding::sort_key`] through a permutation: findings are large, and moving
+/// indices instead of them makes sorting 100,000 findings cheap.
+fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
+    let mut order: Vec<usize> = (0..findings.len()).collect();
+    order.sort_by(|&a, &b| findings[a].sort_key().cmp(&findings[b].sort_key()));
+    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 
 /// Namespace scoping applies to namespaced targets of user-facing checks: RBAC bindings and

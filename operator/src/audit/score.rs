@@ -28,7 +28,11 @@ pub fn weight(s: Severity) -> u64 {
 }
 
 pub fn score(policy: &EffectivePolicy, findings: &[Finding], not_assessed: &[NotAssessed]) -> u32 {
-    let failing: HashSet<&str> = findings.iter().filter(|f| !f.suppressed).map(|f| f.check).collect();
+    let failing: HashSet<&str> = findings
+        .iter()
+        .filter(|f| !f.suppressed)
+        .map(|f| f.check)
+        .collect();
     let ran: HashSet<&str> = findings.iter().map(|f| f.check).collect();
     let skipped: HashSet<&str> = not_assessed.iter().map(|n| n.category.as_str()).collect();
     let (mut total, mut passing) = (0u64, 0u64);

@@ -8,7 +8,8 @@ use std::path::Path;
 pub fn snapshot(yaml: &str) -> Snapshot {
     let mut s = Snapshot::default();
     let mut st = LoadStats::default();
-    crate::snapshot::load_str(Path::new("test.yaml"), yaml, &mut s, &mut st).expect("test YAML loads");
+    crate::snapshot::load_str(Path::new("test.yaml"), yaml, &mut s, &mut st)
+        .expect("test YAML loads");
     s
 }
 
@@ -39,7 +40,11 @@ pub fn ids(r: &Report) -> Vec<String> {
                 "{} {} {}{}",
                 f.check,
                 f.resource.kind,
-                f.resource.namespace.as_deref().map(|n| format!("{n}/")).unwrap_or_default(),
+                f.resource
+                    .namespace
+                    .as_deref()
+                    .map(|n| format!("{n}/"))
+                    .unwrap_or_default(),
                 f.resource.name
             )
         })
@@ -48,7 +53,12 @@ pub fn ids(r: &Report) -> Vec<String> {
 
 /// The checks that fired, deduplicated, sorted.
 pub fn checks(r: &Report) -> Vec<&'static str> {
-    let mut v: Vec<_> = r.findings.iter().filter(|f| !f.suppressed).map(|f| f.check).collect();
+    let mut v: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| !f.suppressed)
+        .map(|f| f.check)
+        .collect();
     v.sort();
     v.dedup();
     v

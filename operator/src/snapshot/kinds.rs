@@ -48,7 +48,9 @@ impl ObjectKind {
     pub fn group(self) -> &'static str {
         use ObjectKind::*;
         match self {
-            Namespace | Node | Pod | ReplicationController | Service | ServiceAccount | Secret => "",
+            Namespace | Node | Pod | ReplicationController | Service | ServiceAccount | Secret => {
+                ""
+            }
             Deployment | StatefulSet | DaemonSet | ReplicaSet => "apps",
             Job | CronJob => "batch",
             Role | ClusterRole | RoleBinding | ClusterRoleBinding => "rbac.authorization.k8s.io",

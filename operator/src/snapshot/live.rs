@@ -81,7 +81,11 @@ async fn list_cronjobs(client: &Client) -> Result<Vec<CronJob>, kube::Error> {
             let objs = list_all(&api).await?;
             Ok(objs
                 .into_iter()
-                .filter_map(|o| serde_json::to_value(o).ok().and_then(|v| serde_json::from_value(v).ok()))
+                .filter_map(|o| {
+                    serde_json::to_value(o)
+                        .ok()
+                        .and_then(|v| serde_json::from_value(v).ok())
+                })
                 .collect())
         }
         other => other,
@@ -99,7 +103,10 @@ pub async fn load_live(client: &Client) -> Result<Snapshot, kube::Error> {
                     s.$field = items.into_iter().map(Arc::new).collect();
                 }
                 Err(e) => match degraded_reason(&e) {
-                    Some(reason) => s.unavailable.push(Unavailable { kind: $kind, reason }),
+                    Some(reason) => s.unavailable.push(Unavailable {
+                        kind: $kind,
+                        reason,
+                    }),
                     None => return Err(e),
                 },
             }
@@ -121,14 +128,26 @@ pub async fn load_live(client: &Client) -> Result<Snapshot, kube::Error> {
     kind!(stateful_sets, ObjectKind::StatefulSet, all!(StatefulSet));
     kind!(daemon_sets, ObjectKind::DaemonSet, all!(DaemonSet));
     kind!(replica_sets, ObjectKind::ReplicaSet, all!(ReplicaSet));
-    kind!(replication_controllers, ObjectKind::ReplicationController, all!(ReplicationController));
+    kind!(
+        replication_controllers,
+        ObjectKind::ReplicationController,
+        all!(ReplicationController)
+    );
     kind!(jobs, ObjectKind::Job, all!(Job));
     kind!(cron_jobs, ObjectKind::CronJob, list_cronjobs(client));
     kind!(services, ObjectKind::Service, all!(Service));
-    kind!(service_accounts, ObjectKind::ServiceAccount, all!(ServiceAccount));
+    kind!(
+        service_accounts,
+        ObjectKind::ServiceAccount,
+        all!(ServiceAccount)
+    );
     kind!(roles, ObjectKind::Role, all!(Role));
     kind!(cluster_roles, ObjectKind::ClusterRole, all!(ClusterRole));
     kind!(role_bindings, ObjectKind::RoleBinding, all!(RoleBinding));
-    kind!(cluster_role_bindings, ObjectKind::ClusterRoleBinding, all!(ClusterRoleBinding));
+    kind!(
+        cluster_role_bindings,
+        ObjectKind::ClusterRoleBinding,
+        all!(ClusterRoleBinding)
+    );
     Ok(s)
 }

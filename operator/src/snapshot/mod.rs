@@ -3,11 +3,11 @@
 //! touches the network: everything it needs is in a [`Snapshot`].
 
 mod files;
-pub mod live;
 mod kinds;
+pub mod live;
 
 pub use files::{LoadError, LoadStats, load_paths, load_str, trim};
-pub use kinds::{ObjectKind, ALL_KINDS};
+pub use kinds::{ALL_KINDS, ObjectKind};
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -84,5 +84,29 @@ impl Snapshot {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Append another snapshot's objects.
+    pub fn merge(&mut self, other: Snapshot) {
+        self.namespaces.extend(other.namespaces);
+        self.nodes.extend(other.nodes);
+        self.pods.extend(other.pods);
+        self.deployments.extend(other.deployments);
+        self.stateful_sets.extend(other.stateful_sets);
+        self.daemon_sets.extend(other.daemon_sets);
+        self.replica_sets.extend(other.replica_sets);
+        self.replication_controllers
+            .extend(other.replication_controllers);
+        self.jobs.extend(other.jobs);
+        self.cron_jobs.extend(other.cron_jobs);
+        self.services.extend(other.services);
+        self.service_accounts.extend(other.service_accounts);
+        self.secrets.extend(other.secrets);
+        self.roles.extend(other.roles);
+        self.cluster_roles.extend(other.cluster_roles);
+        self.role_bindings.extend(other.role_bindings);
+        self.cluster_role_bindings
+            .extend(other.cluster_role_bindings);
+        self.unavailable.extend(other.unavailable);
     }
 }

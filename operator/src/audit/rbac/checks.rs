@@ -1,6 +1,6 @@
 //! RBAC-001…RBAC-017: what each (binding, subject) pair grants.
 
-use super::rules::Capabilities;
+use super::rules::{Capabilities, RuleIdx, describe_rule};
 use super::{BindingRef, Grant, RbacAnalysis, RoleKey, Subject};
 use crate::audit::{Finding, Sink};
 use crate::catalog;
@@ -16,40 +16,63 @@ fn role_label(key: RoleKey) -> String {
     }
 }
 
-fn evidence(key: RoleKey, rules: &[String]) -> Vec<String> {
+/// Evidence lines for the rules at `idx` of a role: `clusterrole x: get,list secrets [core]`.
+fn evidence(a: &RbacAnalysis, key: RoleKey, idx: &[u32]) -> Vec<String> {
     let label = role_label(key);
-    let mut out: Vec<String> = rules
+    let rules = a.roles.rules(key);
+    let mut out: Vec<String> = idx
         .iter()
         .take(MAX_EVIDENCE)
-        .map(|r| format!("{label}: {r}"))
+        .filter_map(|&i| rules.get(i as usize))
+        .map(|r| format!("{label}: {}", describe_rule(r)))
         .collect();
-    if rules.len() > MAX_EVIDENCE {
-        out.push(format!("… and {} more rules", rules.len() - MAX_EVIDENCE));
+    if idx.len() > MAX_EVIDENCE {
+        out.push(format!("… and {} more rules", idx.len() - MAX_EVIDENCE));
     }
     out
 }
 
 /// A finding about one (binding, subject) pair.
-fn grant_finding(check: &'static str, g: &Grant, what: &str, rules: &[String]) -> Finding {
+fn grant_finding(check: &'static str, g: &Grant, what: &str, evidence: Vec<String>) -> Finding {
     let meta = catalog::lookup(check).expect("catalog check");
     let mut f = Finding::new(
         check,
         g.binding.object_ref(),
-        format!("{} {what} {} through {}", g.subject, g.binding.scope(), g.binding),
+        format!(
+            "{} {what} {} through {}",
+            g.subject,
+            g.binding.scope(),
+            g.binding
+        ),
     )
     .subject(g.subject.to_ref())
-    .evidence(evidence(g.role, rules))
-    .remediation(format!(
-        "{} Either narrow {} or remove {} from the binding: {}",
-        meta.remediation,
-        role_label(g.role),
-        g.subject,
-        g.binding.edit_command()
-    ));
+    .evidence(evidence)
+    .remediation(remediation(meta.remediation, g));
     if g.binding.namespace.is_some() {
         f = f.reduced();
     }
     f
+}
+
+/// Built-in roles are restored by the API server, so the fix is always on the binding side.
+fn remediation(general: &str, g: &Grant) -> String {
+    let builtin_role =
+        matches!(g.role, RoleKey::ClusterRole(n) if super::roles::is_bootstrap_cluster_role(n));
+    if builtin_role {
+        format!(
+            "{general} {} is built in: bind a narrower role instead, or remove {} from the binding: {}",
+            role_label(g.role),
+            g.subject,
+            g.binding.edit_command()
+        )
+    } else {
+        format!(
+            "{general} Narrow {} or remove {} from the binding: {}",
+            role_label(g.role),
+            g.subject,
+            g.binding.edit_command()
+        )
+    }
 }
 
 fn is_anonymous(s: Subject) -> bool {
@@ -57,28 +80,57 @@ fn is_anonymous(s: Subject) -> bool {
 }
 
 fn is_everyone_group(s: Subject) -> bool {
-    matches!(s, Subject::Group("system:authenticated" | "system:serviceaccounts"))
+    matches!(
+        s,
+        Subject::Group("system:authenticated" | "system:serviceaccounts")
+    )
 }
 
 /// Which narrower checks a grant triggers (RBAC-004…RBAC-014 but 011, which combines grants).
-fn narrow_checks(c: &Capabilities) -> [(&'static str, &'static str, &[String]); 10] {
+fn narrow_checks(c: &Capabilities) -> [(&'static str, &'static str, &RuleIdx); 10] {
     [
         ("RBAC-004", "has wildcard permissions", &c.wildcard),
         ("RBAC-005", "can read Secrets", &c.secrets_read),
         ("RBAC-006", "can exec or attach into pods", &c.exec),
-        ("RBAC-007", "can create or change pods and pod controllers", &c.workload_write),
+        (
+            "RBAC-007",
+            "can create or change pods and pod controllers",
+            &c.workload_write,
+        ),
         ("RBAC-008", "can escalate, bind or impersonate", &c.escalate),
-        ("RBAC-009", "can reach the kubelet API (nodes/proxy)", &c.node_proxy),
-        ("RBAC-010", "can mint ServiceAccount tokens", &c.token_create),
+        (
+            "RBAC-009",
+            "can reach the kubelet API (nodes/proxy)",
+            &c.node_proxy,
+        ),
+        (
+            "RBAC-010",
+            "can mint ServiceAccount tokens",
+            &c.token_create,
+        ),
         ("RBAC-012", "can change admission webhooks", &c.webhooks),
-        ("RBAC-013", "can create or change PersistentVolumes", &c.pv_write),
-        ("RBAC-014", "can change RBAC roles and bindings", &c.rbac_write),
+        (
+            "RBAC-013",
+            "can create or change PersistentVolumes",
+            &c.pv_write,
+        ),
+        (
+            "RBAC-014",
+            "can change RBAC roles and bindings",
+            &c.rbac_write,
+        ),
     ]
 }
 
 pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
-    let roles_known = !a.missing.iter().any(|(k, _)| matches!(k, ObjectKind::Role | ObjectKind::ClusterRole));
-    let sas_known = !a.missing.iter().any(|(k, _)| *k == ObjectKind::ServiceAccount);
+    let roles_known = !a
+        .missing
+        .iter()
+        .any(|(k, _)| matches!(k, ObjectKind::Role | ObjectKind::ClusterRole));
+    let sas_known = !a
+        .missing
+        .iter()
+        .any(|(k, _)| *k == ObjectKind::ServiceAccount);
     // RBAC-011 combines grants per subject: approval updates and signer approval.
     let mut csr: BTreeMap<Subject, (Vec<&Grant>, Vec<&Grant>)> = BTreeMap::new();
 
@@ -93,7 +145,10 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
         let bound_to_cluster_admin = g.role == RoleKey::ClusterRole("cluster-admin");
         let Some(caps) = a.caps(g) else {
             if bound_to_cluster_admin && !g.binding.builtin {
-                sink.push(admin_finding(g, &["roleRef clusterrole cluster-admin".to_string()]));
+                sink.push(admin_finding(
+                    g,
+                    vec!["roleRef clusterrole cluster-admin".to_string()],
+                ));
             }
             continue;
         };
@@ -104,7 +159,7 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
                     "RBAC-002",
                     g,
                     "(anyone who can reach the API server) is granted permissions",
-                    &caps.beyond_public,
+                    evidence(a, g.role, &caps.beyond_public),
                 )
                 .remediation(format!(
                     "Remove {} from {}: {}",
@@ -118,28 +173,30 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
             continue;
         }
         if is_admin {
-            let rules = if caps.cluster_admin.is_empty() {
+            let ev = if caps.cluster_admin.is_empty() {
                 vec!["roleRef clusterrole cluster-admin".to_string()]
             } else {
-                caps.cluster_admin.clone()
+                evidence(a, g.role, &caps.cluster_admin)
             };
-            sink.push(admin_finding(g, &rules));
+            sink.push(admin_finding(g, ev));
         }
         if is_everyone_group(g.subject) && !caps.any_resource.is_empty() {
             sink.push(grant_finding(
                 "RBAC-003",
                 g,
                 "(every authenticated user or every ServiceAccount) is granted permissions on resources",
-                &caps.any_resource,
+                evidence(a, g.role, &caps.any_resource),
             ));
         }
         if !is_admin {
             for (check, what, rules) in narrow_checks(caps) {
                 if !rules.is_empty() {
-                    sink.push(grant_finding(check, g, what, rules));
+                    sink.push(grant_finding(check, g, what, evidence(a, g.role, rules)));
                 }
             }
-            if g.binding.namespace.is_none() && (!caps.csr_approval.is_empty() || !caps.signers_approve.is_empty()) {
+            if g.binding.namespace.is_none()
+                && (!caps.csr_approval.is_empty() || !caps.signers_approve.is_empty())
+            {
                 let entry = csr.entry(g.subject).or_default();
                 if !caps.csr_approval.is_empty() {
                     entry.0.push(g);
@@ -149,21 +206,24 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
                 }
             }
         }
-        if let Subject::ServiceAccount { namespace, name } = g.subject {
-            if name == "default" && (is_admin || !caps.any.is_empty()) {
-                sink.push(
+        if let Subject::ServiceAccount {
+            namespace,
+            name: "default",
+        } = g.subject
+            && (is_admin || !caps.any.is_empty())
+        {
+            sink.push(
                     grant_finding(
                         "RBAC-015",
                         g,
                         "(used by every pod of the namespace that names no ServiceAccount) is granted permissions",
-                        &caps.any,
+                        evidence(a, g.role, &caps.any),
                     )
                     .remediation(format!(
                         "Create a dedicated ServiceAccount (kubectl create serviceaccount <name> -n {namespace}), bind it instead of default, and set serviceAccountName in the pods that need it: {}",
                         g.binding.edit_command()
                     )),
                 );
-            }
         }
     }
     // RBAC-011 also needs the approval half, possibly from a built-in binding.
@@ -179,16 +239,29 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
         }
     }
     for (_, (approvals, signers)) in csr {
-        let Some(first_approval) = approvals.first() else { continue };
+        let Some(first_approval) = approvals.first() else {
+            continue;
+        };
         for g in signers.iter().filter(|g| !g.binding.builtin) {
             let caps = a.caps(g).expect("grant with capabilities");
             let approval_caps = a.caps(first_approval).expect("grant with capabilities");
-            let mut ev = evidence(g.role, &caps.signers_approve);
-            ev.extend(evidence(first_approval.role, &approval_caps.csr_approval));
+            let mut ev = evidence(a, g.role, &caps.signers_approve);
+            ev.extend(evidence(
+                a,
+                first_approval.role,
+                &approval_caps.csr_approval,
+            ));
             sink.push(
-                grant_finding("RBAC-011", g, "can approve certificate signing requests", &[])
-                    .evidence(ev)
-                    .evidence([format!("approval update granted through {}", first_approval.binding)]),
+                grant_finding(
+                    "RBAC-011",
+                    g,
+                    "can approve certificate signing requests",
+                    ev,
+                )
+                .evidence([format!(
+                    "approval update granted through {}",
+                    first_approval.binding
+                )]),
             );
         }
     }
@@ -202,8 +275,8 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
     }
 }
 
-fn admin_finding(g: &Grant, rules: &[String]) -> Finding {
-    grant_finding("RBAC-001", g, "has cluster-admin power", rules)
+fn admin_finding(g: &Grant, evidence: Vec<String>) -> Finding {
+    grant_finding("RBAC-001", g, "has cluster-admin power", evidence)
 }
 
 fn dangling(binding: BindingRef, role: RoleKey) -> Finding {

@@ -14,7 +14,7 @@ use super::rules::Names;
 use super::{BindingRef, RbacAnalysis, RoleKey, Subject};
 use crate::audit::{Finding, Sink};
 use crate::snapshot::Snapshot;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 /// Rounds of the backward search; paths longer than this are not followed.
 const MAX_HOPS: usize = 32;
@@ -67,7 +67,8 @@ impl<'a> Graph<'a> {
                 universe.insert((namespace, name));
             }
             let Some(caps) = a.caps(g) else {
-                if g.binding.namespace.is_none() && g.role == RoleKey::ClusterRole("cluster-admin") {
+                if g.binding.namespace.is_none() && g.role == RoleKey::ClusterRole("cluster-admin")
+                {
                     power.entry(g.subject).or_insert(g.binding);
                 }
                 continue;
@@ -108,14 +109,22 @@ impl<'a> Graph<'a> {
                 .annotations
                 .as_ref()
                 .and_then(|a| a.get("kubernetes.io/service-account.name"));
-            if let (Some(sa), Some(ns), Some(name)) =
-                (sa, s.metadata.namespace.as_deref(), s.metadata.name.as_deref())
-            {
-                token_secrets.entry((ns, sa.as_str())).or_default().insert(name);
+            if let (Some(sa), Some(ns), Some(name)) = (
+                sa,
+                s.metadata.namespace.as_deref(),
+                s.metadata.name.as_deref(),
+            ) {
+                token_secrets
+                    .entry((ns, sa.as_str()))
+                    .or_default()
+                    .insert(name);
             }
         }
         for sa in &snapshot.service_accounts {
-            let (Some(ns), Some(name)) = (sa.metadata.namespace.as_deref(), sa.metadata.name.as_deref()) else {
+            let (Some(ns), Some(name)) = (
+                sa.metadata.namespace.as_deref(),
+                sa.metadata.name.as_deref(),
+            ) else {
                 continue;
             };
             universe.insert((ns, name));
@@ -163,17 +172,25 @@ impl<'a> Graph<'a> {
 
     /// A ServiceAccount's cluster-admin binding, its own or its groups'.
     fn sa_power(&self, (ns, name): Sa<'a>) -> Option<BindingRef<'a>> {
-        if let Some(b) = self.power.get(&Subject::ServiceAccount { namespace: ns, name }) {
+        if let Some(b) = self.power.get(&Subject::ServiceAccount {
+            namespace: ns,
+            name,
+        }) {
             return Some(*b);
         }
-        sa_groups(ns).iter().find_map(|g| self.group_power.get(g.as_str()).copied())
+        sa_groups(ns)
+            .iter()
+            .find_map(|g| self.group_power.get(g.as_str()).copied())
     }
 
     /// A ServiceAccount's edges, its own and its groups'.
     fn sa_edges(&self, (ns, name): Sa<'a>) -> Vec<&Edge<'a>> {
         let mut out: Vec<&Edge> = self
             .edges
-            .get(&Subject::ServiceAccount { namespace: ns, name })
+            .get(&Subject::ServiceAccount {
+                namespace: ns,
+                name,
+            })
             .into_iter()
             .flatten()
             .collect();
@@ -206,9 +223,9 @@ fn keep_two<'a>(slot: &mut Vec<Sa<'a>>, sa: Sa<'a>) {
 }
 
 impl<'a> ReachIndex<'a> {
-    fn new(graph: &Graph<'a>, reach: &BTreeMap<Sa<'a>, Vec<String>>) -> ReachIndex<'a> {
+    fn new(graph: &Graph<'a>, reach: &HashMap<Sa<'a>, (usize, Step<'a>)>) -> ReachIndex<'a> {
         let mut order: Vec<Sa> = reach.keys().copied().collect();
-        order.sort_by_key(|sa| (reach[sa].len(), *sa));
+        order.sort_by_key(|sa| (reach[sa].0, *sa));
         let mut idx = ReachIndex {
             len: HashMap::with_capacity(order.len()),
             best_in_ns: HashMap::new(),
@@ -218,7 +235,7 @@ impl<'a> ReachIndex<'a> {
             by_name: HashMap::new(),
         };
         for sa in order {
-            idx.len.insert(sa, reach[&sa].len());
+            idx.len.insert(sa, reach[&sa].0);
             keep_two(idx.best_in_ns.entry(sa.0).or_default(), sa);
             keep_two(&mut idx.best, sa);
             if graph.token_secrets.contains_key(&sa) {
@@ -252,7 +269,11 @@ impl<'a> ReachIndex<'a> {
                 .iter()
                 .flat_map(|secret| -> Vec<Sa<'a>> {
                     match e.namespace {
-                        Some(ns) => graph.secret_owner.get(&(ns, secret.as_str())).cloned().unwrap_or_default(),
+                        Some(ns) => graph
+                            .secret_owner
+                            .get(&(ns, secret.as_str()))
+                            .cloned()
+                            .unwrap_or_default(),
                         // A cluster-wide grant on named Secrets: any namespace's Secret of that name.
                         None => graph
                             .secret_owner
@@ -268,34 +289,63 @@ impl<'a> ReachIndex<'a> {
     }
 }
 
-/// The hop an edge makes to ServiceAccount `to`, described for evidence; `None` when the edge
-/// does not reach it.
-fn hop<'a>(graph: &Graph<'a>, from: &str, e: &Edge<'a>, to: Sa<'a>) -> Option<String> {
-    let (ns, name) = to;
-    if e.namespace.is_some_and(|n| n != ns) {
+/// One hop of a path: `from` reaches ServiceAccount `to` through edge kind `kind`.
+#[derive(Clone, Copy, Debug)]
+struct Hop<'a> {
+    kind: EdgeKind,
+    via: BindingRef<'a>,
+    to: Sa<'a>,
+    /// The token Secret read, for `SecretRead`.
+    secret: Option<&'a str>,
+}
+
+impl Hop<'_> {
+    fn describe(&self, from: &str) -> String {
+        let (ns, name) = self.to;
+        match self.kind {
+            EdgeKind::PodCreate => format!(
+                "{from} can create pods in namespace {ns} ({}) → runs a pod as ServiceAccount {ns}/{name}",
+                self.via
+            ),
+            EdgeKind::TokenCreate => format!(
+                "{from} can create serviceaccounts/token for {ns}/{name} ({}) → gets a token of ServiceAccount {ns}/{name}",
+                self.via
+            ),
+            EdgeKind::SecretRead => format!(
+                "{from} can read Secret {ns}/{} ({}) → gets the token of ServiceAccount {ns}/{name}",
+                self.secret.unwrap_or(""),
+                self.via
+            ),
+        }
+    }
+}
+
+/// How a ServiceAccount reaches cluster-admin: it holds it, or it makes a hop to one that does.
+#[derive(Clone, Copy, Debug)]
+enum Step<'a> {
+    Holds(BindingRef<'a>),
+    Hop(Hop<'a>),
+}
+
+/// The hop an edge makes to ServiceAccount `to`; `None` when the edge does not reach it.
+fn hop<'a>(graph: &Graph<'a>, e: &Edge<'a>, to: Sa<'a>) -> Option<Hop<'a>> {
+    if e.namespace.is_some_and(|n| n != to.0) {
         return None;
     }
+    let found = |secret| Hop {
+        kind: e.kind,
+        via: e.via,
+        to,
+        secret,
+    };
     match e.kind {
-        EdgeKind::PodCreate => Some(format!(
-            "{from} can create pods in namespace {ns} ({}) → runs a pod as ServiceAccount {ns}/{name}",
-            e.via
-        )),
-        EdgeKind::TokenCreate => e.names.contains(name).then(|| {
-            format!(
-                "{from} can create serviceaccounts/token for {ns}/{name} ({}) → gets a token of ServiceAccount {ns}/{name}",
-                e.via
-            )
-        }),
+        EdgeKind::PodCreate => Some(found(None)),
+        EdgeKind::TokenCreate => e.names.contains(to.1).then(|| found(None)),
         EdgeKind::SecretRead => graph
             .token_secrets
             .get(&to)
             .and_then(|secrets| secrets.iter().find(|s| e.names.contains(s)))
-            .map(|secret| {
-                format!(
-                    "{from} can read Secret {ns}/{secret} ({}) → gets the token of ServiceAccount {ns}/{name}",
-                    e.via
-                )
-            }),
+            .map(|secret| found(Some(*secret))),
     }
 }
 
@@ -303,98 +353,131 @@ fn hop<'a>(graph: &Graph<'a>, from: &str, e: &Edge<'a>, to: Sa<'a>) -> Option<St
 /// order), never to the subject itself.
 fn best_hop<'a>(
     graph: &Graph<'a>,
-    from: &str,
     self_sa: Option<Sa<'a>>,
     edges: &[&Edge<'a>],
     idx: &ReachIndex<'a>,
-) -> Option<(String, Sa<'a>)> {
-    let mut best: Option<(usize, Sa<'a>, String)> = None;
+) -> Option<Hop<'a>> {
+    let mut best: Option<(usize, Hop<'a>)> = None;
     for e in edges {
         for target in idx.candidates(graph, e) {
             if Some(target) == self_sa {
                 continue;
             }
-            let Some(&len) = idx.len.get(&target) else { continue };
-            if best.as_ref().is_some_and(|(l, sa, _)| (*l, *sa) <= (len, target)) {
+            let Some(&len) = idx.len.get(&target) else {
+                continue;
+            };
+            if best
+                .as_ref()
+                .is_some_and(|(l, h)| (*l, h.to) <= (len, target))
+            {
                 continue;
             }
-            if let Some(h) = hop(graph, from, e, target) {
-                best = Some((len, target, h));
+            if let Some(h) = hop(graph, e, target) {
+                best = Some((len, h));
             }
         }
     }
-    best.map(|(_, sa, h)| (h, sa))
+    best.map(|(_, h)| h)
+}
+
+/// The evidence of a path starting at `first` (made by `from`). The description of each
+/// ServiceAccount's own step is formatted once and reused by every path through it.
+fn path<'a>(
+    reach: &HashMap<Sa<'a>, (usize, Step<'a>)>,
+    described: &mut HashMap<Sa<'a>, String>,
+    from: &str,
+    first: Hop<'a>,
+) -> Vec<String> {
+    let mut out = vec![first.describe(from)];
+    let mut at = first.to;
+    while let Some((_, step)) = reach.get(&at) {
+        let line = described.entry(at).or_insert_with(|| {
+            let here = format!("ServiceAccount {}/{}", at.0, at.1);
+            match step {
+                Step::Holds(b) => format!("{here} has cluster-admin power ({b})"),
+                Step::Hop(h) => h.describe(&here),
+            }
+        });
+        out.push(line.clone());
+        match step {
+            Step::Holds(_) => break,
+            Step::Hop(h) => at = h.to,
+        }
+    }
+    out
 }
 
 pub fn audit(a: &RbacAnalysis, snapshot: &Snapshot, sink: &mut Sink) {
     let graph = Graph::build(a, snapshot);
-    // ServiceAccounts that reach cluster-admin, with their path (hops after them).
-    let mut reach: BTreeMap<Sa, Vec<String>> = BTreeMap::new();
+    // ServiceAccounts that reach cluster-admin: path length and the next step.
+    let mut reach: HashMap<Sa, (usize, Step)> = HashMap::new();
     for &sa in &graph.universe {
         if let Some(b) = graph.sa_power(sa) {
-            reach.insert(sa, vec![format!("ServiceAccount {}/{} has cluster-admin power ({b})", sa.0, sa.1)]);
+            reach.insert(sa, (1, Step::Holds(b)));
         }
     }
     if reach.is_empty() {
         return;
     }
+    // ServiceAccounts with any edge (their own or their groups'), computed once.
+    let active: Vec<(Sa, Vec<&Edge>)> = graph
+        .universe
+        .iter()
+        .map(|&sa| (sa, graph.sa_edges(sa)))
+        .filter(|(_, e)| !e.is_empty())
+        .collect();
+    // Breadth-first: a ServiceAccount first reached in round k hops to one reached in round
+    // k-1, so each round only needs an index of the previous round's frontier.
+    let mut frontier: HashMap<Sa, (usize, Step)> = reach.clone();
     for _ in 0..MAX_HOPS {
-        let idx = ReachIndex::new(&graph, &reach);
-        let mut added = Vec::new();
-        for &sa in &graph.universe {
-            if reach.contains_key(&sa) {
+        let idx = ReachIndex::new(&graph, &frontier);
+        let mut added = HashMap::new();
+        for (sa, edges) in &active {
+            if reach.contains_key(sa) {
                 continue;
             }
-            let edges = graph.sa_edges(sa);
-            if edges.is_empty() {
-                continue;
-            }
-            let from = format!("ServiceAccount {}/{}", sa.0, sa.1);
-            if let Some((h, target)) = best_hop(&graph, &from, Some(sa), &edges, &idx) {
-                let mut path = vec![h];
-                path.extend(reach[&target].iter().cloned());
-                added.push((sa, path));
+            if let Some(h) = best_hop(&graph, Some(*sa), edges, &idx) {
+                added.insert(*sa, (idx.len[&h.to] + 1, Step::Hop(h)));
             }
         }
         if added.is_empty() {
             break;
         }
-        reach.extend(added);
+        reach.extend(added.iter().map(|(k, v)| (*k, *v)));
+        frontier = added;
     }
 
     // Report subjects whose first hop is one of their own non-built-in grants.
     let idx = ReachIndex::new(&graph, &reach);
-    let mut first_hops: BTreeMap<Subject, Vec<&Edge>> = BTreeMap::new();
-    for (subject, edges) in &graph.edges {
-        let own: Vec<&Edge> = edges.iter().filter(|e| !e.via.builtin).collect();
-        if !own.is_empty() {
-            first_hops.insert(*subject, own);
-        }
-    }
-    for (subject, edges) in first_hops {
+    let mut described = HashMap::new();
+    let mut subjects: Vec<(&Subject, Vec<&Edge>)> = graph
+        .edges
+        .iter()
+        .map(|(s, edges)| {
+            (
+                s,
+                edges.iter().filter(|e| !e.via.builtin).collect::<Vec<_>>(),
+            )
+        })
+        .filter(|(_, e)| !e.is_empty())
+        .collect();
+    subjects.sort_by_key(|(s, _)| **s);
+    for (&subject, edges) in subjects {
         let (self_sa, powerful) = match subject {
-            Subject::ServiceAccount { namespace, name } => {
-                (Some((namespace, name)), graph.sa_power((namespace, name)).is_some())
-            }
+            Subject::ServiceAccount { namespace, name } => (
+                Some((namespace, name)),
+                graph.sa_power((namespace, name)).is_some(),
+            ),
             other => (None, graph.power.contains_key(&other)),
         };
         if powerful {
             continue;
         }
-        let from = subject.to_string();
-        let Some((h, target)) = best_hop(&graph, &from, self_sa, &edges, &idx) else {
+        let Some(first) = best_hop(&graph, self_sa, &edges, &idx) else {
             continue;
         };
-        let mut path = vec![h];
-        path.extend(reach[&target].iter().cloned());
-        let hops = path.len() - 1;
-        let first_binding = edges
-            .iter()
-            .find(|e| hop(&graph, &from, e, target).is_some())
-            .map(|e| e.via);
-        let fix = first_binding
-            .map(|b| format!(" The first hop is granted by {b}: {}", b.edit_command()))
-            .unwrap_or_default();
+        let evidence = path(&reach, &mut described, &subject.to_string(), first);
+        let hops = evidence.len() - 1;
         sink.push(
             Finding::new(
                 "RBAC-030",
@@ -402,14 +485,16 @@ pub fn audit(a: &RbacAnalysis, snapshot: &Snapshot, sink: &mut Sink) {
                 format!(
                     "{subject} can reach cluster-admin power in {hops} hop{} through ServiceAccount {}/{}",
                     if hops == 1 { "" } else { "s" },
-                    target.0,
-                    target.1
+                    first.to.0,
+                    first.to.1
                 ),
             )
             .subject(subject.to_ref())
-            .evidence(path)
+            .evidence(evidence)
             .remediation(format!(
-                "Break the weakest hop in the evidence: usually the pod-create, token or secret-read grant in the namespace of the powerful ServiceAccount.{fix}"
+                "Break the weakest hop in the evidence: usually the pod-create, token or secret-read grant in the namespace of the powerful ServiceAccount. The first hop is granted by {}: {}",
+                first.via,
+                first.via.edit_command()
             )),
         );
     }

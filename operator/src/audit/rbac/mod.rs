@@ -164,7 +164,8 @@ impl<'a> RbacAnalysis<'a> {
 /// Index roles, bindings and ServiceAccounts.
 pub fn analyze(snapshot: &Snapshot) -> RbacAnalysis<'_> {
     let roles = RoleIndex::new(&snapshot.roles, &snapshot.cluster_roles);
-    let mut grants = Vec::with_capacity(snapshot.role_bindings.len() + snapshot.cluster_role_bindings.len());
+    let mut grants =
+        Vec::with_capacity(snapshot.role_bindings.len() + snapshot.cluster_role_bindings.len());
     let mut bindings = Vec::with_capacity(grants.capacity());
     for crb in &snapshot.cluster_role_bindings {
         let binding = BindingRef {
@@ -176,7 +177,11 @@ pub fn analyze(snapshot: &Snapshot) -> RbacAnalysis<'_> {
         bindings.push((binding, role));
         for s in crb.subjects.iter().flatten() {
             if let Some(subject) = subject(s, None) {
-                grants.push(Grant { binding, subject, role });
+                grants.push(Grant {
+                    binding,
+                    subject,
+                    role,
+                });
             }
         }
     }
@@ -198,7 +203,11 @@ pub fn analyze(snapshot: &Snapshot) -> RbacAnalysis<'_> {
         bindings.push((binding, role));
         for s in rb.subjects.iter().flatten() {
             if let Some(subject) = subject(s, Some(namespace)) {
-                grants.push(Grant { binding, subject, role });
+                grants.push(Grant {
+                    binding,
+                    subject,
+                    role,
+                });
             }
         }
     }
@@ -231,7 +240,10 @@ pub fn analyze(snapshot: &Snapshot) -> RbacAnalysis<'_> {
     }
 }
 
-fn subject<'a>(s: &'a k8s_openapi::api::rbac::v1::Subject, binding_ns: Option<&'a str>) -> Option<Subject<'a>> {
+fn subject<'a>(
+    s: &'a k8s_openapi::api::rbac::v1::Subject,
+    binding_ns: Option<&'a str>,
+) -> Option<Subject<'a>> {
     match s.kind.as_str() {
         "User" => Some(Subject::User(&s.name)),
         "Group" => Some(Subject::Group(&s.name)),
@@ -253,7 +265,10 @@ fn subject<'a>(s: &'a k8s_openapi::api::rbac::v1::Subject, binding_ns: Option<&'
 /// Every RBAC check, RBAC-001…017 and RBAC-030.
 pub fn audit(analysis: &RbacAnalysis, snapshot: &Snapshot, sink: &mut Sink) {
     for (kind, reason) in &analysis.missing {
-        sink.not_assessed(Category::Rbac, format!("cannot read {}: {reason}", kind.plural()));
+        sink.not_assessed(
+            Category::Rbac,
+            format!("cannot read {}: {reason}", kind.plural()),
+        );
     }
     checks::binding_checks(analysis, sink);
     escalation::audit(analysis, snapshot, sink);

@@ -4,6 +4,7 @@
 use super::rules::Capabilities;
 use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock};
 
@@ -25,7 +26,9 @@ pub const BOOTSTRAP_LABEL: &str = "kubernetes.io/bootstrapping";
 pub const BOOTSTRAP_VALUE: &str = "rbac-defaults";
 
 pub fn is_builtin(labels: Option<&BTreeMap<String, String>>) -> bool {
-    labels.and_then(|l| l.get(BOOTSTRAP_LABEL)).is_some_and(|v| v == BOOTSTRAP_VALUE)
+    labels
+        .and_then(|l| l.get(BOOTSTRAP_LABEL))
+        .is_some_and(|v| v == BOOTSTRAP_VALUE)
 }
 
 /// ClusterRoles the API server creates (and re-creates if deleted) at start: a binding to
@@ -52,7 +55,8 @@ pub enum RoleKey<'a> {
 pub struct RoleIndex<'a> {
     roles: HashMap<(&'a str, &'a str), &'a Role>,
     cluster_roles: HashMap<&'a str, &'a ClusterRole>,
-    caps: HashMap<RoleKey<'a>, RoleCaps>,
+    /// Effective rules (aggregation resolved) and their summaries.
+    entries: HashMap<RoleKey<'a>, (Cow<'a, [PolicyRule]>, RoleCaps)>,
 }
 
 impl<'a> RoleIndex<'a> {
@@ -61,7 +65,13 @@ impl<'a> RoleIndex<'a> {
             .iter()
             .map(|r| {
                 let m = &r.metadata;
-                ((m.namespace.as_deref().unwrap_or(""), m.name.as_deref().unwrap_or("")), &**r)
+                (
+                    (
+                        m.namespace.as_deref().unwrap_or(""),
+                        m.name.as_deref().unwrap_or(""),
+                    ),
+                    &**r,
+                )
             })
             .collect();
         let mut by_name: HashMap<&str, &ClusterRole> = cluster_roles
@@ -70,7 +80,12 @@ impl<'a> RoleIndex<'a> {
             .collect();
         // Bootstrap roles the snapshot lacks still exist in the cluster it describes.
         let mut all: Vec<&'a ClusterRole> = cluster_roles.iter().map(|r| &**r).collect();
-        if by_name.values().filter(|r| is_builtin(r.metadata.labels.as_ref())).count() < BOOTSTRAP_CLUSTER_ROLES.len() {
+        if by_name
+            .values()
+            .filter(|r| is_builtin(r.metadata.labels.as_ref()))
+            .count()
+            < BOOTSTRAP_CLUSTER_ROLES.len()
+        {
             for r in BOOTSTRAP_CLUSTER_ROLES.iter() {
                 let name = r.metadata.name.as_deref().unwrap_or("");
                 if !by_name.contains_key(name) {
@@ -80,28 +95,32 @@ impl<'a> RoleIndex<'a> {
             }
         }
         let aggregated = resolve_aggregation(&all, &by_name);
-        let mut caps = HashMap::with_capacity(aggregated.len() + roles.len());
-        for (name, rules) in &aggregated {
-            caps.insert(
-                RoleKey::ClusterRole(name),
-                RoleCaps {
-                    cluster: Capabilities::of(rules, false),
-                    namespaced: Capabilities::of(rules, true),
-                },
-            );
+        let mut entries = HashMap::with_capacity(aggregated.len() + roles.len());
+        for (name, rules) in aggregated {
+            let caps = RoleCaps {
+                cluster: Capabilities::of(&rules, false),
+                namespaced: Capabilities::of(&rules, true),
+            };
+            entries.insert(RoleKey::ClusterRole(name), (rules, caps));
         }
         for (&(namespace, name), role) in &roles {
             // A Role can only be bound in its namespace: both views are the namespaced one.
             let rules = role.rules.as_deref().unwrap_or_default();
-            caps.insert(
+            let namespaced = Capabilities::of(rules, true);
+            let caps = RoleCaps {
+                cluster: namespaced.clone(),
+                namespaced,
+            };
+            entries.insert(
                 RoleKey::Role { namespace, name },
-                RoleCaps {
-                    cluster: Capabilities::of(rules, true),
-                    namespaced: Capabilities::of(rules, true),
-                },
+                (Cow::Borrowed(rules), caps),
             );
         }
-        RoleIndex { roles, cluster_roles: by_name, caps }
+        RoleIndex {
+            roles,
+            cluster_roles: by_name,
+            entries,
+        }
     }
 
     /// Whether the role exists in the snapshot.
@@ -127,7 +146,15 @@ impl<'a> RoleIndex<'a> {
 
     /// The capability summaries of a role; `None` when it does not exist.
     pub fn caps(&self, key: RoleKey<'a>) -> Option<&RoleCaps> {
-        self.caps.get(&key)
+        self.entries.get(&key).map(|(_, c)| c)
+    }
+
+    /// The role's effective rules (aggregation resolved).
+    pub fn rules(&self, key: RoleKey<'a>) -> &[PolicyRule] {
+        self.entries
+            .get(&key)
+            .map(|(r, _)| &**r)
+            .unwrap_or_default()
     }
 }
 
@@ -137,7 +164,7 @@ impl<'a> RoleIndex<'a> {
 fn resolve_aggregation<'a>(
     all: &[&'a ClusterRole],
     by_name: &HashMap<&'a str, &'a ClusterRole>,
-) -> HashMap<&'a str, Vec<PolicyRule>> {
+) -> HashMap<&'a str, Cow<'a, [PolicyRule]>> {
     #[derive(Clone, Copy, PartialEq)]
     enum State {
         InProgress,
@@ -147,35 +174,45 @@ fn resolve_aggregation<'a>(
         all: &'b [&'a ClusterRole],
         by_name: &'b HashMap<&'a str, &'a ClusterRole>,
         state: HashMap<&'a str, State>,
-        out: HashMap<&'a str, Vec<PolicyRule>>,
+        out: HashMap<&'a str, Cow<'a, [PolicyRule]>>,
     }
     impl<'a> Resolver<'a, '_> {
         fn resolve(&mut self, name: &'a str) {
             if self.state.contains_key(name) {
                 return;
             }
-            let Some(role) = self.by_name.get(name).copied() else { return };
+            let Some(role) = self.by_name.get(name).copied() else {
+                return;
+            };
             self.state.insert(name, State::InProgress);
-            let mut rules = role.rules.clone().unwrap_or_default();
+            let own: &'a [PolicyRule] = role.rules.as_deref().unwrap_or_default();
             let selectors = role
                 .aggregation_rule
                 .as_ref()
                 .and_then(|a| a.cluster_role_selectors.as_ref());
-            if let Some(selectors) = selectors {
+            let Some(selectors) = selectors else {
+                self.state.insert(name, State::Done);
+                self.out.insert(name, Cow::Borrowed(own));
+                return;
+            };
+            let mut rules = own.to_vec();
+            {
                 let members: Vec<&'a str> = self
                     .all
                     .iter()
                     .filter(|r| {
                         let n = r.metadata.name.as_deref().unwrap_or("");
                         n != name
-                            && selectors.iter().any(|s| selector_matches(s, r.metadata.labels.as_ref()))
+                            && selectors
+                                .iter()
+                                .any(|s| selector_matches(s, r.metadata.labels.as_ref()))
                     })
                     .map(|r| r.metadata.name.as_deref().unwrap_or(""))
                     .collect();
                 for m in members {
                     self.resolve(m);
                     if let Some(member_rules) = self.out.get(m) {
-                        for r in member_rules {
+                        for r in member_rules.iter() {
                             if !rules.contains(r) {
                                 rules.push(r.clone());
                             }
@@ -184,7 +221,7 @@ fn resolve_aggregation<'a>(
                 }
             }
             self.state.insert(name, State::Done);
-            self.out.insert(name, rules);
+            self.out.insert(name, Cow::Owned(rules));
         }
     }
     let mut r = Resolver {

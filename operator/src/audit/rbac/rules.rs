@@ -20,8 +20,14 @@ const CLUSTER_SCOPED: &[(&str, &str)] = &[
     ("authentication.k8s.io", "userextras"),
     ("certificates.k8s.io", "certificatesigningrequests"),
     ("certificates.k8s.io", "signers"),
-    ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
-    ("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+    (
+        "admissionregistration.k8s.io",
+        "mutatingwebhookconfigurations",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "validatingwebhookconfigurations",
+    ),
     ("rbac.authorization.k8s.io", "clusterroles"),
     ("rbac.authorization.k8s.io", "clusterrolebindings"),
 ];
@@ -72,7 +78,8 @@ fn resource_matches(rule_resources: &[String], resource: &str) -> bool {
 pub fn grants(rule: &PolicyRule, verb: &str, group: &str, resource: &str) -> Option<Names> {
     let groups = rule.api_groups.as_deref().unwrap_or_default();
     let resources = rule.resources.as_deref().unwrap_or_default();
-    if !holds(&rule.verbs, verb) || !holds(groups, group) || !resource_matches(resources, resource) {
+    if !holds(&rule.verbs, verb) || !holds(groups, group) || !resource_matches(resources, resource)
+    {
         return None;
     }
     match rule.resource_names.as_deref() {
@@ -124,16 +131,27 @@ const WORKLOADS: &[(&str, &str)] = &[
     ("batch", "cronjobs"),
 ];
 
-const Q_SECRETS: Query = Query { verbs: &["get", "list", "watch"], targets: &[("", "secrets")], count_named: false };
+const Q_SECRETS: Query = Query {
+    verbs: &["get", "list", "watch"],
+    targets: &[("", "secrets")],
+    count_named: false,
+};
 const Q_EXEC: Query = Query {
     verbs: &["create", "get"],
     targets: &[("", "pods/exec"), ("", "pods/attach")],
     count_named: false,
 };
-const Q_WORKLOAD_WRITE: Query = Query { verbs: DANGEROUS_VERBS, targets: WORKLOADS, count_named: false };
+const Q_WORKLOAD_WRITE: Query = Query {
+    verbs: DANGEROUS_VERBS,
+    targets: WORKLOADS,
+    count_named: false,
+};
 const Q_ESCALATE_BIND: Query = Query {
     verbs: &["escalate", "bind"],
-    targets: &[("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "clusterroles")],
+    targets: &[
+        ("rbac.authorization.k8s.io", "roles"),
+        ("rbac.authorization.k8s.io", "clusterroles"),
+    ],
     count_named: true,
 };
 const Q_IMPERSONATE: Query = Query {
@@ -148,23 +166,45 @@ const Q_IMPERSONATE: Query = Query {
     ],
     count_named: true,
 };
-const Q_NODE_PROXY: Query = Query { verbs: &["get", "create"], targets: &[("", "nodes/proxy")], count_named: false };
-const Q_TOKEN: Query = Query { verbs: &["create"], targets: &[("", "serviceaccounts/token")], count_named: true };
+const Q_NODE_PROXY: Query = Query {
+    verbs: &["get", "create"],
+    targets: &[("", "nodes/proxy")],
+    count_named: false,
+};
+const Q_TOKEN: Query = Query {
+    verbs: &["create"],
+    targets: &[("", "serviceaccounts/token")],
+    count_named: true,
+};
 const Q_CSR_APPROVAL: Query = Query {
     verbs: &["update", "patch"],
     targets: &[("certificates.k8s.io", "certificatesigningrequests/approval")],
     count_named: false,
 };
-const Q_SIGNERS: Query = Query { verbs: &["approve"], targets: &[("certificates.k8s.io", "signers")], count_named: false };
+const Q_SIGNERS: Query = Query {
+    verbs: &["approve"],
+    targets: &[("certificates.k8s.io", "signers")],
+    count_named: false,
+};
 const Q_WEBHOOKS: Query = Query {
     verbs: DANGEROUS_VERBS,
     targets: &[
-        ("admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
-        ("admissionregistration.k8s.io", "validatingwebhookconfigurations"),
+        (
+            "admissionregistration.k8s.io",
+            "mutatingwebhookconfigurations",
+        ),
+        (
+            "admissionregistration.k8s.io",
+            "validatingwebhookconfigurations",
+        ),
     ],
     count_named: false,
 };
-const Q_PV: Query = Query { verbs: DANGEROUS_VERBS, targets: &[("", "persistentvolumes")], count_named: false };
+const Q_PV: Query = Query {
+    verbs: DANGEROUS_VERBS,
+    targets: &[("", "persistentvolumes")],
+    count_named: false,
+};
 const Q_RBAC_WRITE: Query = Query {
     verbs: DANGEROUS_VERBS,
     targets: &[
@@ -177,33 +217,45 @@ const Q_RBAC_WRITE: Query = Query {
 };
 /// RBAC-030's pod hop: creating a pod or a pod controller runs code as any ServiceAccount of
 /// the namespace. `create` cannot be limited by resourceNames, so named rules never count.
-const Q_POD_CREATE: Query = Query { verbs: &["create"], targets: WORKLOADS, count_named: false };
+const Q_POD_CREATE: Query = Query {
+    verbs: &["create"],
+    targets: WORKLOADS,
+    count_named: false,
+};
 /// RBAC-030's secret hop reads named Secrets too.
-const Q_SECRETS_NAMED: Query = Query { verbs: &["get", "list", "watch"], targets: &[("", "secrets")], count_named: true };
+const Q_SECRETS_NAMED: Query = Query {
+    verbs: &["get", "list", "watch"],
+    targets: &[("", "secrets")],
+    count_named: true,
+};
+
+/// Indices of the rules (in the role's effective rule list) that grant something; evidence is
+/// formatted from them only when a finding is reported.
+pub type RuleIdx = Vec<u32>;
 
 /// What a role grants, seen through one binding scope.
 #[derive(Clone, Debug, Default)]
 pub struct Capabilities {
     /// RBAC-001: `*` verbs on `*` resources in `*` groups.
-    pub cluster_admin: Vec<String>,
+    pub cluster_admin: RuleIdx,
     /// RBAC-004: `*` in verbs or resources.
-    pub wildcard: Vec<String>,
-    pub secrets_read: Vec<String>,
-    pub exec: Vec<String>,
-    pub workload_write: Vec<String>,
-    pub escalate: Vec<String>,
-    pub node_proxy: Vec<String>,
-    pub token_create: Vec<String>,
-    pub csr_approval: Vec<String>,
-    pub signers_approve: Vec<String>,
-    pub webhooks: Vec<String>,
-    pub pv_write: Vec<String>,
-    pub rbac_write: Vec<String>,
+    pub wildcard: RuleIdx,
+    pub secrets_read: RuleIdx,
+    pub exec: RuleIdx,
+    pub workload_write: RuleIdx,
+    pub escalate: RuleIdx,
+    pub node_proxy: RuleIdx,
+    pub token_create: RuleIdx,
+    pub csr_approval: RuleIdx,
+    pub signers_approve: RuleIdx,
+    pub webhooks: RuleIdx,
+    pub pv_write: RuleIdx,
+    pub rbac_write: RuleIdx,
     /// Any rule on resources (RBAC-003).
-    pub any_resource: Vec<String>,
+    pub any_resource: RuleIdx,
     /// Any rule at all (RBAC-015), and anything beyond the public URLs (RBAC-002).
-    pub any: Vec<String>,
-    pub beyond_public: Vec<String>,
+    pub any: RuleIdx,
+    pub beyond_public: RuleIdx,
     /// RBAC-030 hops.
     pub pod_create: bool,
     pub token_names: Option<Names>,
@@ -215,26 +267,25 @@ impl Capabilities {
     /// a RoleBinding cannot grant them.
     pub fn of(rules: &[PolicyRule], namespaced: bool) -> Capabilities {
         let mut c = Capabilities::default();
-        for rule in rules {
-            c.add_rule(rule, namespaced);
+        for (i, rule) in rules.iter().enumerate() {
+            c.add_rule(i as u32, rule, namespaced);
         }
         c
     }
 
-    fn add_rule(&mut self, rule: &PolicyRule, namespaced: bool) {
+    fn add_rule(&mut self, text: u32, rule: &PolicyRule, namespaced: bool) {
         if rule.verbs.is_empty() {
             return;
         }
-        let text = describe_rule(rule);
         let resources = rule.resources.as_deref().unwrap_or_default();
         let urls = rule.non_resource_urls.as_deref().unwrap_or_default();
         let named = rule.resource_names.as_ref().is_some_and(|n| !n.is_empty());
         if !urls.is_empty() {
             // Non-resource URLs are cluster-wide only; a RoleBinding ignores them.
             if !namespaced {
-                push(&mut self.any, &text);
+                push(&mut self.any, text);
                 if urls.iter().any(|u| !PUBLIC_URLS.contains(&u.as_str())) {
-                    push(&mut self.beyond_public, &text);
+                    push(&mut self.beyond_public, text);
                 }
             }
         }
@@ -242,25 +293,26 @@ impl Capabilities {
             return;
         }
         // The resources this rule reaches through the binding's scope.
-        let effective = !namespaced || resources.iter().any(|r| {
-            r == "*" || r.starts_with("*/") || {
-                let groups = rule.api_groups.as_deref().unwrap_or_default();
-                groups.iter().any(|g| g == "*" || !is_cluster_scoped(g, r))
-            }
-        });
+        let effective = !namespaced
+            || resources.iter().any(|r| {
+                r == "*" || r.starts_with("*/") || {
+                    let groups = rule.api_groups.as_deref().unwrap_or_default();
+                    groups.iter().any(|g| g == "*" || !is_cluster_scoped(g, r))
+                }
+            });
         if !effective {
             return;
         }
-        push(&mut self.any, &text);
-        push(&mut self.beyond_public, &text);
-        push(&mut self.any_resource, &text);
+        push(&mut self.any, text);
+        push(&mut self.beyond_public, text);
+        push(&mut self.any_resource, text);
         let groups = rule.api_groups.as_deref().unwrap_or_default();
         let star = |list: &[String]| list.iter().any(|x| x == "*");
         if !named && star(&rule.verbs) && star(groups) && star(resources) {
-            push(&mut self.cluster_admin, &text);
+            push(&mut self.cluster_admin, text);
         }
         if !named && (star(&rule.verbs) || star(resources)) {
-            push(&mut self.wildcard, &text);
+            push(&mut self.wildcard, text);
         }
         let ask = |q: &Query| -> Option<Names> {
             if named && !q.count_named {
@@ -282,9 +334,9 @@ impl Capabilities {
             }
             out
         };
-        let flag = |q: &Query, list: &mut Vec<String>| {
+        let flag = |q: &Query, list: &mut RuleIdx| {
             if ask(q).is_some() {
-                push(list, &text);
+                push(list, text);
             }
         };
         flag(&Q_SECRETS, &mut self.secrets_read);
@@ -318,9 +370,9 @@ fn merge(slot: &mut Option<Names>, n: Names) {
     }
 }
 
-fn push(list: &mut Vec<String>, text: &str) {
-    if !list.iter().any(|t| t == text) {
-        list.push(text.to_string());
+fn push(list: &mut RuleIdx, i: u32) {
+    if list.last() != Some(&i) {
+        list.push(i);
     }
 }
 
@@ -334,7 +386,11 @@ mod tests {
             verbs: v(verbs),
             api_groups: Some(v(groups)),
             resources: Some(v(resources)),
-            resource_names: if names.is_empty() { None } else { Some(v(names)) },
+            resource_names: if names.is_empty() {
+                None
+            } else {
+                Some(v(names))
+            },
             non_resource_urls: None,
         }
     }
@@ -346,11 +402,20 @@ mod tests {
         assert!(grants(&r, "create", "", "pods").is_none());
         assert!(grants(&r, "create", "", "pods/attach").is_none());
         let r = rule(&["*"], &["*"], &["*"], &[]);
-        assert!(grants(&r, "create", "", "pods/exec").is_some(), "* covers subresources");
+        assert!(
+            grants(&r, "create", "", "pods/exec").is_some(),
+            "* covers subresources"
+        );
         let r = rule(&["get"], &[""], &["pods"], &[]);
-        assert!(grants(&r, "get", "", "pods/exec").is_none(), "a resource does not cover its subresources");
+        assert!(
+            grants(&r, "get", "", "pods/exec").is_none(),
+            "a resource does not cover its subresources"
+        );
         let r = rule(&["get"], &["apps"], &["secrets"], &[]);
-        assert!(grants(&r, "get", "", "secrets").is_none(), "group must match");
+        assert!(
+            grants(&r, "get", "", "secrets").is_none(),
+            "group must match"
+        );
     }
 
     #[test]
@@ -361,11 +426,21 @@ mod tests {
             Some(Names::Only(["one".to_string()].into()))
         );
         let c = Capabilities::of(&[r], false);
-        assert!(c.secrets_read.is_empty(), "RBAC-005 ignores resourceNames rules");
-        assert!(c.secret_names.as_ref().is_some_and(|n| n.contains("one") && !n.contains("two")));
+        assert!(
+            c.secrets_read.is_empty(),
+            "RBAC-005 ignores resourceNames rules"
+        );
+        assert!(
+            c.secret_names
+                .as_ref()
+                .is_some_and(|n| n.contains("one") && !n.contains("two"))
+        );
         let r = rule(&["create"], &[""], &["serviceaccounts/token"], &["bot"]);
         let c = Capabilities::of(&[r], false);
-        assert!(!c.token_create.is_empty(), "RBAC-010 counts resourceNames rules");
+        assert!(
+            !c.token_create.is_empty(),
+            "RBAC-010 counts resourceNames rules"
+        );
     }
 
     #[test]

@@ -37,8 +37,17 @@ fn crb(rule: &str) -> Vec<&'static str> {
 
 #[test]
 fn rbac_001_cluster_admin_rule_and_role_ref() {
-    let r = audit(&grant("ClusterRoleBinding", "", "{apiGroups: ['*'], resources: ['*'], verbs: ['*']}", SA));
-    let f = r.findings.iter().find(|f| f.check == "RBAC-001").expect("RBAC-001");
+    let r = audit(&grant(
+        "ClusterRoleBinding",
+        "",
+        "{apiGroups: ['*'], resources: ['*'], verbs: ['*']}",
+        SA,
+    ));
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.check == "RBAC-001")
+        .expect("RBAC-001");
     assert_eq!(f.severity, crate::catalog::Severity::Critical);
     assert_eq!(f.subject.as_ref().unwrap().name, "deployer");
     assert_eq!(f.evidence, ["clusterrole r: * * [*]"]);
@@ -51,7 +60,12 @@ fn rbac_001_cluster_admin_rule_and_role_ref() {
 
 #[test]
 fn rbac_001_namespaced_is_high() {
-    let r = audit(&grant("RoleBinding", "ci", "{apiGroups: ['*'], resources: ['*'], verbs: ['*']}", SA));
+    let r = audit(&grant(
+        "RoleBinding",
+        "ci",
+        "{apiGroups: ['*'], resources: ['*'], verbs: ['*']}",
+        SA,
+    ));
     let f = r.findings.iter().find(|f| f.check == "RBAC-001").unwrap();
     assert_eq!(f.severity, crate::catalog::Severity::High);
 }
@@ -59,7 +73,10 @@ fn rbac_001_namespaced_is_high() {
 #[test]
 fn rbac_001_negative_needs_all_three_wildcards() {
     assert!(!crb("{apiGroups: [''], resources: ['*'], verbs: ['*']}").contains(&"RBAC-001"));
-    assert!(!crb("{apiGroups: ['*'], resources: ['*'], verbs: ['*'], resourceNames: [x]}").contains(&"RBAC-001"));
+    assert!(
+        !crb("{apiGroups: ['*'], resources: ['*'], verbs: ['*'], resourceNames: [x]}")
+            .contains(&"RBAC-001")
+    );
 }
 
 #[test]
@@ -79,7 +96,12 @@ subjects: [{kind: Group, name: system:unauthenticated}]
     assert!(checks(&audit(yaml)).is_empty(), "public URLs are fine");
     let yaml = yaml.replace("[/healthz, /version]", "[/healthz, /metrics]");
     assert_eq!(ids(&audit(&yaml)), ["RBAC-002 ClusterRoleBinding health"]);
-    let r = grant("ClusterRoleBinding", "", "{apiGroups: [''], resources: [pods], verbs: [list]}", "{kind: User, name: system:anonymous}");
+    let r = grant(
+        "ClusterRoleBinding",
+        "",
+        "{apiGroups: [''], resources: [pods], verbs: [list]}",
+        "{kind: User, name: system:anonymous}",
+    );
     assert!(checks(&audit(&r)).contains(&"RBAC-002"));
 }
 
@@ -103,17 +125,35 @@ rules: [{apiGroups: [''], resources: [pods], verbs: [get]}]
 #[test]
 fn rbac_003_all_authenticated() {
     let g = "{kind: Group, name: system:authenticated}";
-    let r = audit(&grant("ClusterRoleBinding", "", "{apiGroups: [''], resources: [configmaps], verbs: [get]}", g));
+    let r = audit(&grant(
+        "ClusterRoleBinding",
+        "",
+        "{apiGroups: [''], resources: [configmaps], verbs: [get]}",
+        g,
+    ));
     assert_eq!(checks(&r), ["RBAC-003"]);
     let g = "{kind: Group, name: developers}";
-    let r = audit(&grant("ClusterRoleBinding", "", "{apiGroups: [''], resources: [configmaps], verbs: [get]}", g));
+    let r = audit(&grant(
+        "ClusterRoleBinding",
+        "",
+        "{apiGroups: [''], resources: [configmaps], verbs: [get]}",
+        g,
+    ));
     assert!(checks(&r).is_empty());
 }
 
 #[test]
 fn rbac_004_wildcards() {
-    assert_eq!(crb("{apiGroups: [apps], resources: ['*'], verbs: [get]}"), ["RBAC-004"]);
-    let r = audit(&grant("RoleBinding", "ci", "{apiGroups: [''], resources: [configmaps], verbs: ['*']}", SA));
+    assert_eq!(
+        crb("{apiGroups: [apps], resources: ['*'], verbs: [get]}"),
+        ["RBAC-004"]
+    );
+    let r = audit(&grant(
+        "RoleBinding",
+        "ci",
+        "{apiGroups: [''], resources: [configmaps], verbs: ['*']}",
+        SA,
+    ));
     let f = r.findings.iter().find(|f| f.check == "RBAC-004").unwrap();
     assert_eq!(f.severity, crate::catalog::Severity::Medium);
     assert!(crb("{apiGroups: [apps], resources: ['*/scale'], verbs: [get]}").is_empty());
@@ -121,52 +161,99 @@ fn rbac_004_wildcards() {
 
 #[test]
 fn rbac_005_secrets() {
-    assert_eq!(crb("{apiGroups: [''], resources: [secrets], verbs: [list]}"), ["RBAC-005"]);
-    assert!(crb("{apiGroups: [''], resources: [secrets], verbs: [get], resourceNames: [tls]}").is_empty());
+    assert_eq!(
+        crb("{apiGroups: [''], resources: [secrets], verbs: [list]}"),
+        ["RBAC-005"]
+    );
+    assert!(
+        crb("{apiGroups: [''], resources: [secrets], verbs: [get], resourceNames: [tls]}")
+            .is_empty()
+    );
     assert!(crb("{apiGroups: [''], resources: [configmaps], verbs: [get]}").is_empty());
 }
 
 #[test]
 fn rbac_006_exec_attach() {
-    assert_eq!(crb("{apiGroups: [''], resources: [pods/exec], verbs: [create]}"), ["RBAC-006"]);
-    assert_eq!(crb("{apiGroups: [''], resources: ['*/attach'], verbs: [get]}"), ["RBAC-006"]);
+    assert_eq!(
+        crb("{apiGroups: [''], resources: [pods/exec], verbs: [create]}"),
+        ["RBAC-006"]
+    );
+    assert_eq!(
+        crb("{apiGroups: [''], resources: ['*/attach'], verbs: [get]}"),
+        ["RBAC-006"]
+    );
     assert!(crb("{apiGroups: [''], resources: [pods/log], verbs: [get]}").is_empty());
 }
 
 #[test]
 fn rbac_007_workload_writes() {
-    assert_eq!(crb("{apiGroups: [apps], resources: [deployments], verbs: [patch]}"), ["RBAC-007"]);
-    assert_eq!(crb("{apiGroups: [batch], resources: [cronjobs], verbs: [create]}"), ["RBAC-007"]);
-    assert!(crb("{apiGroups: [apps], resources: [deployments], verbs: [get, list, watch]}").is_empty());
-    assert!(crb("{apiGroups: [''], resources: [deployments], verbs: [create]}").is_empty(), "wrong group");
+    assert_eq!(
+        crb("{apiGroups: [apps], resources: [deployments], verbs: [patch]}"),
+        ["RBAC-007"]
+    );
+    assert_eq!(
+        crb("{apiGroups: [batch], resources: [cronjobs], verbs: [create]}"),
+        ["RBAC-007"]
+    );
+    assert!(
+        crb("{apiGroups: [apps], resources: [deployments], verbs: [get, list, watch]}").is_empty()
+    );
+    assert!(
+        crb("{apiGroups: [''], resources: [deployments], verbs: [create]}").is_empty(),
+        "wrong group"
+    );
 }
 
 #[test]
 fn rbac_008_escalate_bind_impersonate() {
-    assert_eq!(crb("{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind]}"), ["RBAC-008"]);
-    assert_eq!(crb("{apiGroups: [''], resources: [users, groups], verbs: [impersonate]}"), ["RBAC-008"]);
     assert_eq!(
-        crb("{apiGroups: [''], resources: [serviceaccounts], verbs: [impersonate], resourceNames: [x]}"),
+        crb("{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [bind]}"),
+        ["RBAC-008"]
+    );
+    assert_eq!(
+        crb("{apiGroups: [''], resources: [users, groups], verbs: [impersonate]}"),
+        ["RBAC-008"]
+    );
+    assert_eq!(
+        crb(
+            "{apiGroups: [''], resources: [serviceaccounts], verbs: [impersonate], resourceNames: [x]}"
+        ),
         ["RBAC-008"],
         "resourceNames still count"
     );
-    assert!(crb("{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [get]}").is_empty());
+    assert!(
+        crb("{apiGroups: [rbac.authorization.k8s.io], resources: [clusterroles], verbs: [get]}")
+            .is_empty()
+    );
 }
 
 #[test]
 fn rbac_009_node_proxy() {
-    assert_eq!(crb("{apiGroups: [''], resources: [nodes/proxy], verbs: [get]}"), ["RBAC-009"]);
+    assert_eq!(
+        crb("{apiGroups: [''], resources: [nodes/proxy], verbs: [get]}"),
+        ["RBAC-009"]
+    );
     assert!(crb("{apiGroups: [''], resources: [nodes], verbs: [get]}").is_empty());
     // A RoleBinding cannot grant a cluster-scoped resource.
-    let rb = audit(&grant("RoleBinding", "ci", "{apiGroups: [''], resources: [nodes/proxy], verbs: [get]}", SA));
+    let rb = audit(&grant(
+        "RoleBinding",
+        "ci",
+        "{apiGroups: [''], resources: [nodes/proxy], verbs: [get]}",
+        SA,
+    ));
     assert!(checks(&rb).is_empty());
 }
 
 #[test]
 fn rbac_010_token_minting() {
-    assert_eq!(crb("{apiGroups: [''], resources: [serviceaccounts/token], verbs: [create]}"), ["RBAC-010"]);
     assert_eq!(
-        crb("{apiGroups: [''], resources: [serviceaccounts/token], verbs: [create], resourceNames: [bot]}"),
+        crb("{apiGroups: [''], resources: [serviceaccounts/token], verbs: [create]}"),
+        ["RBAC-010"]
+    );
+    assert_eq!(
+        crb(
+            "{apiGroups: [''], resources: [serviceaccounts/token], verbs: [create], resourceNames: [bot]}"
+        ),
         ["RBAC-010"]
     );
     assert!(crb("{apiGroups: [''], resources: [serviceaccounts], verbs: [create]}").is_empty());
@@ -186,26 +273,48 @@ fn rbac_011_needs_both_halves_across_bindings() {
             .replace("name: b}", "name: b2}")
     );
     let r = audit(&both);
-    assert_eq!(ids(&r), ["RBAC-011 ClusterRoleBinding b2"], "points at the signer half");
+    assert_eq!(
+        ids(&r),
+        ["RBAC-011 ClusterRoleBinding b2"],
+        "points at the signer half"
+    );
 }
 
 #[test]
 fn rbac_012_013_014() {
     assert_eq!(
-        crb("{apiGroups: [admissionregistration.k8s.io], resources: [mutatingwebhookconfigurations], verbs: [update]}"),
+        crb(
+            "{apiGroups: [admissionregistration.k8s.io], resources: [mutatingwebhookconfigurations], verbs: [update]}"
+        ),
         ["RBAC-012"]
     );
-    assert_eq!(crb("{apiGroups: [''], resources: [persistentvolumes], verbs: [create]}"), ["RBAC-013"]);
-    assert_eq!(crb("{apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings], verbs: [create]}"), ["RBAC-014"]);
+    assert_eq!(
+        crb("{apiGroups: [''], resources: [persistentvolumes], verbs: [create]}"),
+        ["RBAC-013"]
+    );
+    assert_eq!(
+        crb("{apiGroups: [rbac.authorization.k8s.io], resources: [rolebindings], verbs: [create]}"),
+        ["RBAC-014"]
+    );
     assert!(crb("{apiGroups: [''], resources: [persistentvolumes], verbs: [list]}").is_empty());
 }
 
 #[test]
 fn rbac_015_default_service_account() {
     let sa = "{kind: ServiceAccount, namespace: ci, name: default}";
-    let r = audit(&grant("RoleBinding", "ci", "{apiGroups: [''], resources: [configmaps], verbs: [get]}", sa));
+    let r = audit(&grant(
+        "RoleBinding",
+        "ci",
+        "{apiGroups: [''], resources: [configmaps], verbs: [get]}",
+        sa,
+    ));
     assert_eq!(checks(&r), ["RBAC-015"]);
-    let r = audit(&grant("RoleBinding", "ci", "{apiGroups: [''], resources: [configmaps], verbs: [get]}", SA));
+    let r = audit(&grant(
+        "RoleBinding",
+        "ci",
+        "{apiGroups: [''], resources: [configmaps], verbs: [get]}",
+        SA,
+    ));
     assert!(checks(&r).is_empty());
 }
 
@@ -221,19 +330,38 @@ fn rbac_016_dangling_role_ref() {
 #[test]
 fn rbac_017_missing_service_account() {
     let ghost = "{kind: ServiceAccount, namespace: ci, name: ghost}";
-    let r = audit(&grant("RoleBinding", "ci", "{apiGroups: [''], resources: [configmaps], verbs: [get]}", ghost));
+    let r = audit(&grant(
+        "RoleBinding",
+        "ci",
+        "{apiGroups: [''], resources: [configmaps], verbs: [get]}",
+        ghost,
+    ));
     assert_eq!(ids(&r), ["RBAC-017 RoleBinding ci/b"]);
-    let r = audit(&grant("RoleBinding", "ci", "{apiGroups: [''], resources: [configmaps], verbs: [get]}", SA));
+    let r = audit(&grant(
+        "RoleBinding",
+        "ci",
+        "{apiGroups: [''], resources: [configmaps], verbs: [get]}",
+        SA,
+    ));
     assert!(checks(&r).is_empty());
 }
 
 #[test]
 fn subject_namespace_defaults_to_the_role_binding_namespace() {
     let sa = "{kind: ServiceAccount, name: deployer}";
-    let r = audit(&grant("RoleBinding", "ci", "{apiGroups: [''], resources: [secrets], verbs: [get]}", sa));
+    let r = audit(&grant(
+        "RoleBinding",
+        "ci",
+        "{apiGroups: [''], resources: [secrets], verbs: [get]}",
+        sa,
+    ));
     let f = &r.findings[0];
     assert_eq!(f.subject.as_ref().unwrap().namespace.as_deref(), Some("ci"));
-    assert_eq!(checks(&r), ["RBAC-005"], "the ServiceAccount exists in ci: no RBAC-017");
+    assert_eq!(
+        checks(&r),
+        ["RBAC-005"],
+        "the ServiceAccount exists in ci: no RBAC-017"
+    );
 }
 
 #[test]
@@ -343,27 +471,48 @@ subjects: [{kind: ServiceAccount, namespace: b, name: admin-bot}]
 #[test]
 fn rbac_030_two_hop_path_with_evidence() {
     let r = audit(TWO_HOPS);
-    let paths: Vec<_> = r.findings.iter().filter(|f| f.check == "RBAC-030").collect();
+    let paths: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.check == "RBAC-030")
+        .collect();
     let targets: Vec<_> = paths.iter().map(|f| f.resource.name.as_str()).collect();
-    assert_eq!(targets, ["alice", "runner"], "alice (2 hops) and runner (1 hop)");
+    assert_eq!(
+        targets,
+        ["alice", "runner"],
+        "alice (2 hops) and runner (1 hop)"
+    );
     let alice = paths[0];
     assert_eq!(alice.resource.kind, "User");
     assert_eq!(alice.evidence.len(), 3, "{:#?}", alice.evidence);
-    assert!(alice.evidence[0].starts_with("User alice can create pods in namespace a (RoleBinding a/alice-pods)"));
-    assert!(alice.evidence[1].contains("ServiceAccount a/runner can create serviceaccounts/token for b/admin-bot"));
+    assert!(
+        alice.evidence[0]
+            .starts_with("User alice can create pods in namespace a (RoleBinding a/alice-pods)")
+    );
+    assert!(
+        alice.evidence[1]
+            .contains("ServiceAccount a/runner can create serviceaccounts/token for b/admin-bot")
+    );
     assert!(alice.evidence[2].contains("ServiceAccount b/admin-bot has cluster-admin power"));
     assert!(alice.message.contains("2 hops"));
 }
 
 #[test]
 fn rbac_030_negative_wrong_token_name_and_powerful_subjects() {
-    let r = audit(&TWO_HOPS.replace("resourceNames: [admin-bot]", "resourceNames: [someone-else]"));
+    let r = audit(&TWO_HOPS.replace(
+        "resourceNames: [admin-bot]",
+        "resourceNames: [someone-else]",
+    ));
     assert!(!checks(&r).contains(&"RBAC-030"));
     // A subject that is cluster-admin itself has no "path" to report.
     let r = audit(&format!(
         "{TWO_HOPS}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: alice-admin}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}\nsubjects: [{{kind: User, name: alice}}]\n"
     ));
-    assert!(!r.findings.iter().any(|f| f.check == "RBAC-030" && f.resource.name == "alice"));
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.check == "RBAC-030" && f.resource.name == "alice")
+    );
 }
 
 #[test]
@@ -392,8 +541,16 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-
 subjects: [{kind: ServiceAccount, namespace: ops, name: admin}]
 "#;
     let r = audit(yaml);
-    let f = r.findings.iter().find(|f| f.check == "RBAC-030").expect("path via secret");
-    assert!(f.evidence[0].contains("can read Secret ops/admin-token"), "{:?}", f.evidence);
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.check == "RBAC-030")
+        .expect("path via secret");
+    assert!(
+        f.evidence[0].contains("can read Secret ops/admin-token"),
+        "{:?}",
+        f.evidence
+    );
     let r = audit(&yaml.replace("resourceNames: [admin-token]", "resourceNames: [other]"));
     assert!(!checks(&r).contains(&"RBAC-030"));
 }
@@ -402,7 +559,10 @@ subjects: [{kind: ServiceAccount, namespace: ops, name: admin}]
 /// creates: Kubernetes' own roles and bindings must produce no RBAC finding.
 #[test]
 fn a_fresh_clusters_builtin_rbac_has_no_findings() {
-    let dir = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/fresh-cluster-1.20"));
+    let dir = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/fresh-cluster-1.20"
+    ));
     let (snap, _) = crate::snapshot::load_paths(&[dir]).expect("fixture loads");
     assert!(snap.cluster_roles.len() >= 50 && snap.cluster_role_bindings.len() >= 40);
     let r = crate::audit::run(&crate::audit::AuditInput {
@@ -410,6 +570,10 @@ fn a_fresh_clusters_builtin_rbac_has_no_findings() {
         policy: &crate::policy::EffectivePolicy::default_policy(),
         now: crate::audit::testutil::now(),
     });
-    let rbac: Vec<_> = r.findings.iter().filter(|f| f.category == crate::catalog::Category::Rbac).collect();
+    let rbac: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.category == crate::catalog::Category::Rbac)
+        .collect();
     assert!(rbac.is_empty(), "{rbac:#?}");
 }
