@@ -43,6 +43,8 @@ APT_PACKAGES=(golang-go rsync jq etcd-server golang-github-modern-go-reflect2-de
 
 CACHE_ROOT=${KUBE_POSTURE_CACHE:-${XDG_CACHE_HOME:-${HOME:?HOME is not set}/.cache}/kube-posture}
 VERSION_DIR=$CACHE_ROOT/k8s-$K8S_VERSION
+# Which recipe built the cached binaries: a cache from an older recipe is rebuilt.
+BUILD_ID="k8s-$K8S_VERSION reflect2-1.0.2 openapi-nil-fix-2"
 BIN_DIR=$VERSION_DIR/bin
 BINARIES=(kube-apiserver kube-controller-manager)
 
@@ -124,6 +126,7 @@ bin_version() { "$1" --version 2>/dev/null | head -n1 || true; }
 
 cache_ok() {
   local b
+  [ "$(cat "$BIN_DIR/BUILD_ID" 2>/dev/null)" = "$BUILD_ID" ] || return 1
   for b in "${BINARIES[@]}"; do
     [ -x "$BIN_DIR/$b" ] || return 1
     [ "$(bin_version "$BIN_DIR/$b")" = "Kubernetes v$K8S_VERSION" ] || return 1
@@ -223,6 +226,8 @@ T0=$(date +%s)
 
 if [ -n "$INSTALL_FROM" ]; then
   install_binaries_from "$INSTALL_FROM"
+  # Binaries installed by hand are trusted to be built with this recipe.
+  printf '%s\n' "$BUILD_ID" >"$BIN_DIR/BUILD_ID"
   exit 0
 fi
 
@@ -299,6 +304,20 @@ log "step 4/6: vendor reflect2 1.0.1 -> Debian's $REFLECT2_SRC"
 rm -rf "$SRC/vendor/github.com/modern-go/reflect2"
 cp -a "$REFLECT2_SRC" "$SRC/vendor/github.com/modern-go/reflect2"
 
+# go-openapi's type validator tests "zero value" with reflect.DeepEqual on two reflect.Value
+# headers. Built with Go 1.15 (as 1.20.2 was released) that was only true for nil; with
+# Go 1.19 it is true for "" too, so custom resources with an empty string field are refused
+# ("in body must be of type string: null") or have it read as null. Restore the original
+# behaviour.
+log "step 4b/6: go-openapi type validator: treat only nil as null (Go 1.19 reflect.Value compare)"
+# Both copies: kube-openapi's fork (what apiextensions validates custom resources with) and
+# go-openapi's.
+for OPENAPI_TYPE_GO in "$SRC/vendor/k8s.io/kube-openapi/pkg/validation/validate/type.go" \
+  "$SRC/vendor/github.com/go-openapi/validate/type.go"; do
+  sed -i 's/if data == nil || reflect.DeepEqual(reflect.Zero(reflect.TypeOf(data)), reflect.ValueOf(data)) {/if data == nil {/' "$OPENAPI_TYPE_GO"
+  grep -q 'if data == nil {' "$OPENAPI_TYPE_GO" || die "could not patch $OPENAPI_TYPE_GO"
+done
+
 log "step 5/6: GOPATH layout"
 mkdir -p "$SRC/.go/src/k8s.io" "$WORK/home"
 ln -sfn ../../.. "$SRC/.go/src/k8s.io/kubernetes"
@@ -319,4 +338,5 @@ mkdir -p "$VERSION_DIR"
   die "make failed; log in $VERSION_DIR/build.log"
 
 install_binaries_from "$SRC/_output/bin"
+printf '%s\n' "$BUILD_ID" >"$BIN_DIR/BUILD_ID"
 log "done in $(($(date +%s) - T0))s: $BIN_DIR"

@@ -114,6 +114,13 @@ from_cache() {
   else
     etcd=$(command -v etcd 2>/dev/null || true)
   fi
+  # A cache built by an older recipe (see BUILD_ID in build-k8s.sh) is rebuilt.
+  local want
+  want=$(sed -n 's/^BUILD_ID="\(.*\)"$/\1/p' "$SCRIPT_DIR/build-k8s.sh" | sed "s/\$K8S_VERSION/$K8S_VERSION/")
+  if [ "$(cat "$BIN_DIR/BUILD_ID" 2>/dev/null)" != "$want" ]; then
+    [ -x "$BIN_DIR/kube-apiserver" ] && log "cached binaries in $BIN_DIR come from an older build recipe; rebuilding"
+    return 0
+  fi
   if exe "$BIN_DIR/kube-apiserver" && exe "$BIN_DIR/kube-controller-manager" && [ -n "$etcd" ]; then
     emit "$etcd" "$BIN_DIR/kube-apiserver" "$BIN_DIR/kube-controller-manager" "$1"
   fi

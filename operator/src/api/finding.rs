@@ -1,3 +1,6 @@
+// kube-derive repeats `type_ = …` in each printcolumn; clippy reads that as a duplicated attribute.
+#![allow(clippy::duplicated_attributes)]
+
 use crate::catalog::Severity;
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -18,9 +21,17 @@ use serde::{Deserialize, Serialize};
     printcolumn(name = "Severity", type_ = "string", json_path = ".status.severity"),
     printcolumn(name = "Check", type_ = "string", json_path = ".spec.check"),
     printcolumn(name = "Kind", type_ = "string", json_path = ".spec.resource.kind"),
-    printcolumn(name = "Namespace", type_ = "string", json_path = ".spec.resource.namespace"),
+    printcolumn(
+        name = "Namespace",
+        type_ = "string",
+        json_path = ".spec.resource.namespace"
+    ),
     printcolumn(name = "Name", type_ = "string", json_path = ".spec.resource.name"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct FindingSpec {
@@ -33,13 +44,15 @@ pub struct FindingSpec {
 }
 
 /// A reference to the object a finding is about.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct TargetRef {
     pub api_version: String,
     pub kind: String,
-    /// Empty for cluster-scoped objects.
-    #[serde(default)]
+    /// Empty for cluster-scoped objects. (Required rather than defaulted: API servers before
+    /// 1.21 mishandle a `default: ""` in CRD schemas.)
     pub namespace: String,
     pub name: String,
 }
@@ -86,7 +99,9 @@ pub struct FindingStatus {
 }
 
 /// An RBAC subject. `namespace` only for ServiceAccounts.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct SubjectRef {
     pub kind: String,
@@ -95,7 +110,9 @@ pub struct SubjectRef {
     pub name: String,
 }
 
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct NamespacedName {
     pub namespace: String,

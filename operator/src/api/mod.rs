@@ -24,11 +24,41 @@ pub mod labels {
     pub const TARGET_NAMESPACE: &str = "kubeposture.io/target-namespace";
 }
 
+/// The CRDs, with schemas every supported API server accepts.
+pub fn crds() -> Vec<serde_json::Value> {
+    [SecurityPolicy::crd(), Finding::crd()]
+        .into_iter()
+        .map(|crd| {
+            let mut v = serde_json::to_value(crd).expect("CRD serialises");
+            drop_null_enum_values(&mut v);
+            v
+        })
+        .collect()
+}
+
+/// An optional enum's schema lists `null` among its values; `nullable: true` already says
+/// that, and 1.20 API servers (and kubectl's client-side validation) reject `null` in `enum`.
+/// Likewise a `default: null` is refused for a non-nullable string.
+fn drop_null_enum_values(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            if let Some(serde_json::Value::Array(values)) = map.get_mut("enum") {
+                values.retain(|x| !x.is_null());
+            }
+            if map.get("default").is_some_and(serde_json::Value::is_null) {
+                map.remove("default");
+            }
+            map.values_mut().for_each(drop_null_enum_values);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_enum_values),
+        _ => {}
+    }
+}
+
 /// The CRDs as one multi-document YAML stream, as written to `crds/`.
 pub fn crds_yaml() -> String {
-    let crds = [SecurityPolicy::crd(), Finding::crd()];
     let mut out = String::new();
-    for crd in crds {
+    for crd in crds() {
         out.push_str("---\n");
         out.push_str(&crate::yaml::to_string(&crd).expect("CRD serialises to YAML"));
     }

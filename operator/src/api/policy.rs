@@ -1,3 +1,6 @@
+// kube-derive repeats `type_ = …` in each printcolumn; clippy reads that as a duplicated attribute.
+#![allow(clippy::duplicated_attributes)]
+
 use crate::catalog::Severity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
@@ -26,12 +29,28 @@ pub const INTERVAL_PATTERN: &str = r"^([0-9]+(ms|s|m|h))+$";
     category = "posture",
     status = "SecurityPolicyStatus",
     doc = "A security posture policy: which checks run on which namespaces, required security agents and waivers.",
-    printcolumn(name = "Ready", type_ = "string", json_path = ".status.conditions[?(@.type==\"Ready\")].status"),
-    printcolumn(name = "Compliant", type_ = "string", json_path = ".status.conditions[?(@.type==\"Compliant\")].status"),
-    printcolumn(name = "Critical", type_ = "integer", json_path = ".status.summary.critical"),
+    printcolumn(
+        name = "Ready",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Ready\")].status"
+    ),
+    printcolumn(
+        name = "Compliant",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Compliant\")].status"
+    ),
+    printcolumn(
+        name = "Critical",
+        type_ = "integer",
+        json_path = ".status.summary.critical"
+    ),
     printcolumn(name = "High", type_ = "integer", json_path = ".status.summary.high"),
     printcolumn(name = "Score", type_ = "integer", json_path = ".status.score"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp")
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    )
 )]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityPolicySpec {
@@ -78,11 +97,17 @@ pub struct SecurityPolicySpec {
 pub struct CheckSelection {
     /// Check IDs, categories or groups to run. Empty: every default check.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 200), inner(length(max = 64), pattern(CHECK_SELECTOR_PATTERN)))]
+    #[schemars(
+        length(max = 200),
+        inner(length(max = 64), pattern(CHECK_SELECTOR_PATTERN))
+    )]
     pub include: Vec<String>,
     /// Check IDs, categories or groups not to run (wins over include).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 200), inner(length(max = 64), pattern(CHECK_SELECTOR_PATTERN)))]
+    #[schemars(
+        length(max = 200),
+        inner(length(max = 64), pattern(CHECK_SELECTOR_PATTERN))
+    )]
     pub exclude: Vec<String>,
 }
 
@@ -224,7 +249,9 @@ pub struct FindingSummary {
 }
 
 /// Kind, namespace and name of an object.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema)]
+#[derive(
+    Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub struct ResourceKey {
     pub kind: String,

@@ -1,0 +1,196 @@
+//! Shared helpers for the e2e tests: the cluster under test, isolated fixture instances,
+//! server-side apply, and running `kube-posture` and `kubectl` as a user would.
+//!
+//! Tests run against `E2E_KUBECONFIG` (set by `e2e/scripts/control-plane.sh run`, or by a
+//! user pointing at kind or a real cluster). Each test instantiates what it needs under its own
+//! prefix, so tests can share one API server and run concurrently.
+
+pub mod fixture;
+
+use anyhow::{Context, Result, bail};
+use kube::Client;
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::discovery::{ApiResource, Discovery, Scope};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub const FIELD_MANAGER: &str = "kube-posture-e2e";
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn admin_kubeconfig() -> PathBuf {
+    match std::env::var_os("E2E_KUBECONFIG") {
+        Some(p) => PathBuf::from(p),
+        None => panic!(
+            "E2E_KUBECONFIG is not set: run the e2e tests with `make e2e` (which starts a local \
+             control plane), or point E2E_KUBECONFIG at a cluster you may write to"
+        ),
+    }
+}
+
+/// The kubeconfig of the operator's own identity (the `kube-posture` ServiceAccount), when
+/// the harness provides one.
+pub fn operator_kubeconfig() -> Option<PathBuf> {
+    std::env::var_os("E2E_OPERATOR_KUBECONFIG").map(PathBuf::from)
+}
+
+pub async fn client_for(kubeconfig: &Path) -> Result<Client> {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig)?;
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
+    Ok(Client::try_from(config)?)
+}
+
+pub async fn admin() -> Client {
+    client_for(&admin_kubeconfig()).await.expect("admin client")
+}
+
+/// A name prefix unique to this test run and test: `<test>-<4 hex>`.
+pub fn prefix(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let salt = (nanos ^ std::process::id().wrapping_mul(2654435761)) & 0xffff;
+    format!("{test}-{salt:04x}")
+}
+
+/// Server-side apply of every document, namespaces and CRDs first.
+pub async fn apply(client: &Client, docs: &[Value]) -> Result<()> {
+    let discovery = Discovery::new(client.clone()).run().await?;
+    let mut ordered: Vec<&Value> = docs.iter().collect();
+    ordered.sort_by_key(|d| match d["kind"].as_str() {
+        Some("CustomResourceDefinition") => 0,
+        Some("Namespace") => 1,
+        Some("ServiceAccount") | Some("ClusterRole") | Some("Role") => 2,
+        _ => 3,
+    });
+    for doc in ordered {
+        apply_one(client, &discovery, doc).await?;
+    }
+    Ok(())
+}
+
+fn resource_of(discovery: &Discovery, doc: &Value) -> Result<(ApiResource, bool)> {
+    let api_version = doc["apiVersion"].as_str().context("apiVersion")?;
+    let kind = doc["kind"].as_str().context("kind")?;
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    for g in discovery.groups() {
+        if g.name() != group {
+            continue;
+        }
+        for (ar, caps) in g.versioned_resources(version) {
+            if ar.kind == kind {
+                return Ok((ar, caps.scope == Scope::Namespaced));
+            }
+        }
+    }
+    bail!("{api_version} {kind} is not served by this API server")
+}
+
+async fn apply_one(client: &Client, discovery: &Discovery, doc: &Value) -> Result<()> {
+    let (ar, namespaced) = resource_of(discovery, doc)?;
+    let name = doc["metadata"]["name"].as_str().context("metadata.name")?;
+    let api: Api<DynamicObject> = if namespaced {
+        let ns = doc["metadata"]["namespace"].as_str().unwrap_or("default");
+        Api::namespaced_with(client.clone(), ns, &ar)
+    } else {
+        Api::all_with(client.clone(), &ar)
+    };
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    api.patch(name, &pp, &Patch::Apply(doc))
+        .await
+        .with_context(|| format!("apply {} {name}", ar.kind))?;
+    Ok(())
+}
+
+/// Apply the CRDs from `crds/` and wait until they are established (idempotent).
+pub async fn install_crds(client: &Client) -> Result<()> {
+    let text = std::fs::read_to_string(repo().join("crds/crds.yaml"))?;
+    let docs: Vec<Value> = kube_posture::yaml::from_str_multi(&text).map_err(anyhow::Error::msg)?;
+    apply(client, &docs).await?;
+    let crds: Api<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> =
+        Api::all(client.clone());
+    for name in ["securitypolicies.kubeposture.io", "findings.kubeposture.io"] {
+        wait_for(Duration::from_secs(30), || async {
+            let crd = crds.get(name).await.ok()?;
+            let established = crd
+                .status?
+                .conditions?
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True");
+            established.then_some(())
+        })
+        .await
+        .with_context(|| format!("CRD {name} established"))?;
+    }
+    Ok(())
+}
+
+/// Poll `f` every 200 ms until it returns `Some`, or fail after `timeout`.
+pub async fn wait_for<T, F, Fut>(timeout: Duration, mut f: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return Ok(v);
+        }
+        if start.elapsed() > timeout {
+            bail!("timed out after {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The `kube-posture` binary built for this workspace.
+pub fn kube_posture_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("KUBE_POSTURE_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target"));
+    let bin = target.join("debug/kube-posture");
+    assert!(
+        bin.exists(),
+        "{} not found: build it first (`cargo build -p kube-posture`; `make e2e` does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Run `kube-posture` with the admin kubeconfig.
+pub fn kube_posture(args: &[&str]) -> Output {
+    Command::new(kube_posture_bin())
+        .args(args)
+        .env("KUBECONFIG", admin_kubeconfig())
+        .output()
+        .expect("kube-posture runs")
+}
+
+/// Run kubectl as the admin; `None` (and a message) when kubectl is not installed.
+pub fn kubectl(args: &[&str]) -> Option<Output> {
+    match Command::new("kubectl")
+        .args(args)
+        .env("KUBECONFIG", admin_kubeconfig())
+        .output()
+    {
+        Ok(o) => Some(o),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("SKIPPED: kubectl is not installed; the kubectl checks of this test did not run");
+            None
+        }
+        Err(e) => panic!("kubectl: {e}"),
+    }
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
