@@ -2,7 +2,10 @@
 //! benchmark references. The CLI (`kube-posture checks`), SARIF rules, docs and metric labels
 //! all read this one table; the audit functions are keyed by the same IDs.
 
+mod docs;
 mod table;
+
+pub use docs::markdown;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -12,7 +15,17 @@ pub use table::CHECKS;
 
 /// How bad a finding is. Ordered from least to most severe so `>=` reads naturally.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -147,6 +160,9 @@ pub struct CheckMeta {
     pub rationale: &'static str,
     /// How to fix it, in general terms (findings carry concrete remediation).
     pub remediation: &'static str,
+    /// Where the catalog left room, the interpretation kube-posture chose (docs/checks.md).
+    #[serde(skip_serializing_if = "str::is_empty")]
+    pub notes: &'static str,
     /// Benchmark and tool references: `CIS 1.2.1`, `KSV041`, `C-0035`, `rbac-police:…`.
     pub references: &'static [&'static str],
     pub scope: Scope,
@@ -170,7 +186,12 @@ pub fn select(selector: &str) -> Option<Vec<&'static CheckMeta>> {
         return Some(CHECKS.iter().filter(|c| c.category == cat).collect());
     }
     if GROUPS.contains(&selector) {
-        return Some(CHECKS.iter().filter(|c| c.groups.contains(&selector)).collect());
+        return Some(
+            CHECKS
+                .iter()
+                .filter(|c| c.groups.contains(&selector))
+                .collect(),
+        );
     }
     None
 }
@@ -187,7 +208,11 @@ mod tests {
             assert!(seen.insert(c.id), "duplicate check {}", c.id);
             let (prefix, num) = c.id.split_once('-').expect("ID has a dash");
             assert!(prefix.chars().all(|ch| ch.is_ascii_uppercase()), "{}", c.id);
-            assert!(num.len() == 3 && num.chars().all(|ch| ch.is_ascii_digit()), "{}", c.id);
+            assert!(
+                num.len() == 3 && num.chars().all(|ch| ch.is_ascii_digit()),
+                "{}",
+                c.id
+            );
             assert!(!c.title.is_empty() && !c.rationale.is_empty() && !c.remediation.is_empty());
         }
     }

@@ -53,7 +53,9 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
     let (snapshot, stats) = if args.snapshot.is_empty() {
         let snapshot = runtime().block_on(async {
             let client = super::client(kubeconfig).await?;
-            crate::snapshot::live::load_live(&client).await.map_err(CliError::Kube)
+            crate::snapshot::live::load_live(&client)
+                .await
+                .map_err(CliError::Kube)
         })?;
         progress(format!(
             "read {} objects from the cluster in {:.1?}",
@@ -82,7 +84,11 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
     let report = audit(&snapshot, &policy, now);
     let source_of = |f: &Finding| {
         stats
-            .source_of(&f.resource.kind, f.resource.namespace.as_deref(), &f.resource.name)
+            .source_of(
+                &f.resource.kind,
+                f.resource.namespace.as_deref(),
+                &f.resource.name,
+            )
             .map(|p| p.display().to_string())
     };
     let ctx = report::Context {
@@ -100,7 +106,11 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
     }
 }
 
-fn audit(snapshot: &Snapshot, policy: &EffectivePolicy, now: jiff::Timestamp) -> crate::audit::Report {
+fn audit(
+    snapshot: &Snapshot,
+    policy: &EffectivePolicy,
+    now: jiff::Timestamp,
+) -> crate::audit::Report {
     crate::audit::run(&AuditInput {
         snapshot,
         policy,

@@ -44,6 +44,8 @@ enum Command {
 enum CatalogFormat {
     Table,
     Json,
+    /// The documentation page (docs/checks.md).
+    Markdown,
 }
 
 /// An error the user can fix, printed as `error: …` with exit code 2.
@@ -70,12 +72,17 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Audit(args) => audit::run(args, cli.kubeconfig.as_deref()),
-        Command::Snapshot(args) => snapshot::run(args, cli.kubeconfig.as_deref()).map(|()| ExitCode::SUCCESS),
+        Command::Snapshot(args) => {
+            snapshot::run(args, cli.kubeconfig.as_deref()).map(|()| ExitCode::SUCCESS)
+        }
         Command::Checks { output } => {
             let text = match output {
                 CatalogFormat::Table => crate::report::render_catalog_table(),
+                CatalogFormat::Markdown => crate::catalog::markdown(),
                 CatalogFormat::Json => {
-                    serde_json::to_string_pretty(crate::catalog::CHECKS).expect("catalog serialises") + "\n"
+                    serde_json::to_string_pretty(crate::catalog::CHECKS)
+                        .expect("catalog serialises")
+                        + "\n"
                 }
             };
             print_stdout(&text);
@@ -137,6 +144,7 @@ pub fn parse_time(s: &str) -> Result<jiff::Timestamp, String> {
         .ok()
         .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
         .map(|z| z.timestamp())
-        .ok_or_else(|| format!("{s:?} is not an RFC 3339 time (2026-11-28T12:00:00Z) or a date (2026-11-28)"))
+        .ok_or_else(|| {
+            format!("{s:?} is not an RFC 3339 time (2026-11-28T12:00:00Z) or a date (2026-11-28)")
+        })
 }
-

@@ -15,7 +15,9 @@ pub struct SnapshotArgs {
 pub fn run(args: SnapshotArgs, kubeconfig: Option<&Path>) -> Result<(), CliError> {
     let snapshot = runtime().block_on(async {
         let client = super::client(kubeconfig).await?;
-        crate::snapshot::live::load_live(&client).await.map_err(CliError::Kube)
+        crate::snapshot::live::load_live(&client)
+            .await
+            .map_err(CliError::Kube)
     })?;
     std::fs::create_dir_all(&args.output).map_err(|source| CliError::Write {
         path: args.output.clone(),
@@ -49,7 +51,8 @@ fn write_kind<T: Serialize>(dir: &Path, plural: &str, items: &[Arc<T>]) -> Resul
         kind: "List",
         items: items.iter().map(|i| Typed(&**i)).collect(),
     };
-    let text = crate::yaml::to_string(&list).map_err(|e| CliError::Usage(format!("{plural}: {e}")))?;
+    let text =
+        crate::yaml::to_string(&list).map_err(|e| CliError::Usage(format!("{plural}: {e}")))?;
     std::fs::write(&path, text).map_err(|source| CliError::Write { path, source })?;
     Ok(items.len())
 }

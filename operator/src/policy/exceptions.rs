@@ -43,7 +43,10 @@ impl NameMatcher {
 }
 
 impl CompiledException {
-    pub fn compile(index: usize, e: &PolicyException) -> Result<CompiledException, Vec<PolicyError>> {
+    pub fn compile(
+        index: usize,
+        e: &PolicyException,
+    ) -> Result<CompiledException, Vec<PolicyError>> {
         let field = |f: &str| format!("spec.exceptions[{index}].{f}");
         let mut errors = Vec::new();
         let check = if e.check == "*" {
@@ -118,7 +121,10 @@ impl CompiledException {
             None => !check.starts_with("POL-"),
         };
         check_ok
-            && self.kind.as_deref().is_none_or(|k| k.eq_ignore_ascii_case(kind))
+            && self
+                .kind
+                .as_deref()
+                .is_none_or(|k| k.eq_ignore_ascii_case(kind))
             && self
                 .namespace
                 .as_ref()
@@ -144,7 +150,12 @@ mod tests {
     use super::*;
     use crate::api::ExceptionResource;
 
-    fn exception(check: &str, ns: Option<&str>, name: Option<&str>, expires: Option<&str>) -> PolicyException {
+    fn exception(
+        check: &str,
+        ns: Option<&str>,
+        name: Option<&str>,
+        expires: Option<&str>,
+    ) -> PolicyException {
         PolicyException {
             check: check.into(),
             resource: ExceptionResource {
@@ -159,12 +170,21 @@ mod tests {
 
     #[test]
     fn glob_names_and_cluster_scope() {
-        let e = CompiledException::compile(0, &exception("RBAC-001", Some(""), Some("break-glass-*"), None)).unwrap();
+        let e = CompiledException::compile(
+            0,
+            &exception("RBAC-001", Some(""), Some("break-glass-*"), None),
+        )
+        .unwrap();
         assert!(e.matches("RBAC-001", "ClusterRoleBinding", None, "break-glass-ops"));
         assert!(e.matches("RBAC-001", "clusterrolebinding", None, "break-glass-ops"));
         assert!(!e.matches("RBAC-001", "ClusterRoleBinding", None, "ci-admin"));
         assert!(!e.matches("RBAC-004", "ClusterRoleBinding", None, "break-glass-ops"));
-        assert!(!e.matches("RBAC-001", "ClusterRoleBinding", Some("ns"), "break-glass-ops"));
+        assert!(!e.matches(
+            "RBAC-001",
+            "ClusterRoleBinding",
+            Some("ns"),
+            "break-glass-ops"
+        ));
     }
 
     #[test]
@@ -177,18 +197,31 @@ mod tests {
     #[test]
     fn expiry_forms() {
         let now: Timestamp = "2026-11-28T12:00:00Z".parse().unwrap();
-        let e = CompiledException::compile(0, &exception("*", None, None, Some("2026-11-28"))).unwrap();
+        let e =
+            CompiledException::compile(0, &exception("*", None, None, Some("2026-11-28"))).unwrap();
         assert!(e.is_expired(now));
-        let e = CompiledException::compile(0, &exception("*", None, None, Some("2027-03-31T00:00:00Z"))).unwrap();
+        let e = CompiledException::compile(
+            0,
+            &exception("*", None, None, Some("2027-03-31T00:00:00Z")),
+        )
+        .unwrap();
         assert!(!e.is_expired(now));
-        let err = CompiledException::compile(3, &exception("*", None, None, Some("next year"))).unwrap_err();
+        let err = CompiledException::compile(3, &exception("*", None, None, Some("next year")))
+            .unwrap_err();
         assert_eq!(err[0].field, "spec.exceptions[3].expires");
     }
 
     #[test]
     fn bad_glob_and_unknown_check() {
-        let err = CompiledException::compile(1, &exception("RBAC-404", None, Some("a[b"), None)).unwrap_err();
+        let err = CompiledException::compile(1, &exception("RBAC-404", None, Some("a[b"), None))
+            .unwrap_err();
         let fields: Vec<_> = err.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["spec.exceptions[1].check", "spec.exceptions[1].resource.name"]);
+        assert_eq!(
+            fields,
+            [
+                "spec.exceptions[1].check",
+                "spec.exceptions[1].resource.name"
+            ]
+        );
     }
 }

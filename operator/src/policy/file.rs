@@ -55,18 +55,23 @@ pub fn load_policy_file(path: &Path) -> Result<(SecurityPolicy, EffectivePolicy)
         )));
     }
     let mut unknown = Vec::new();
-    let policy: SecurityPolicy =
-        serde_ignored::deserialize(doc, |p| unknown.push(p.to_string())).map_err(|e| {
-            parse_err(format!("document {index}: {e}"))
-        })?;
-    let unknown: Vec<_> = unknown.into_iter().filter(|p| p.starts_with("spec")).collect();
+    let policy: SecurityPolicy = serde_ignored::deserialize(doc, |p| unknown.push(p.to_string()))
+        .map_err(|e| parse_err(format!("document {index}: {e}")))?;
+    let unknown: Vec<_> = unknown
+        .into_iter()
+        .filter(|p| p.starts_with("spec"))
+        .collect();
     if !unknown.is_empty() {
         return Err(parse_err(format!(
             "document {index}: unknown field(s) {}",
             unknown.join(", ")
         )));
     }
-    let name = policy.metadata.name.clone().unwrap_or_else(|| "policy".to_string());
+    let name = policy
+        .metadata
+        .name
+        .clone()
+        .unwrap_or_else(|| "policy".to_string());
     let effective = EffectivePolicy::compile(&name, &policy.spec).map_err(|errors| {
         PolicyFileError::Invalid {
             path: path.to_path_buf(),
@@ -106,15 +111,29 @@ mod tests {
             "apiVersion: kubeposture.io/v1alpha1\nkind: SecurityPolicy\nmetadata: {name: base}\nspec:\n  exeptions: []\n",
         );
         let e = load_policy_file(&p).unwrap_err().to_string();
-        assert!(e.contains("typo.yaml") && e.contains("spec.exeptions"), "{e}");
+        assert!(
+            e.contains("typo.yaml") && e.contains("spec.exeptions"),
+            "{e}"
+        );
         let p = write(
             "bad.yaml",
             "apiVersion: kubeposture.io/v1alpha1\nkind: SecurityPolicy\nmetadata: {name: base}\nspec:\n  checks: {include: [RBAC-999]}\n",
         );
         let e = load_policy_file(&p).unwrap_err().to_string();
-        assert!(e.contains("bad.yaml") && e.contains("spec.checks.include[0]"), "{e}");
-        let p = write("none.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n");
-        assert!(load_policy_file(&p).unwrap_err().to_string().contains("no SecurityPolicy"));
+        assert!(
+            e.contains("bad.yaml") && e.contains("spec.checks.include[0]"),
+            "{e}"
+        );
+        let p = write(
+            "none.yaml",
+            "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n",
+        );
+        assert!(
+            load_policy_file(&p)
+                .unwrap_err()
+                .to_string()
+                .contains("no SecurityPolicy")
+        );
         let p = write(
             "sev.yaml",
             "apiVersion: kubeposture.io/v1alpha1\nkind: SecurityPolicy\nmetadata: {name: base}\nspec:\n  failureThreshold: urgent\n",

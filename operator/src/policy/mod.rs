@@ -90,7 +90,11 @@ impl EffectivePolicy {
         let include = resolve_selectors("spec.checks.include", &spec.checks.include, &mut err);
         let exclude = resolve_selectors("spec.checks.exclude", &spec.checks.exclude, &mut err);
         let mut enabled: BTreeSet<&'static str> = if spec.checks.include.is_empty() {
-            catalog::CHECKS.iter().filter(|c| c.default).map(|c| c.id).collect()
+            catalog::CHECKS
+                .iter()
+                .filter(|c| c.default)
+                .map(|c| c.id)
+                .collect()
         } else {
             include
         };
@@ -117,8 +121,16 @@ impl EffectivePolicy {
         }
 
         let namespaces = NamespaceScope {
-            include: compile_globs("spec.namespaces.include", &spec.namespaces.include, &mut err),
-            exclude: compile_globs("spec.namespaces.exclude", &spec.namespaces.exclude, &mut err),
+            include: compile_globs(
+                "spec.namespaces.include",
+                &spec.namespaces.include,
+                &mut err,
+            ),
+            exclude: compile_globs(
+                "spec.namespaces.exclude",
+                &spec.namespaces.exclude,
+                &mut err,
+            ),
         };
 
         let mut exceptions = Vec::new();
@@ -177,7 +189,6 @@ impl EffectivePolicy {
             );
         }
 
-        drop(err);
         if !errors.is_empty() {
             return Err(PolicyErrors(errors));
         }
@@ -201,7 +212,9 @@ impl EffectivePolicy {
 
     /// The enabled checks, in catalog order.
     pub fn enabled_checks(&self) -> impl Iterator<Item = &'static CheckMeta> + '_ {
-        catalog::CHECKS.iter().filter(|c| self.enabled.contains(c.id))
+        catalog::CHECKS
+            .iter()
+            .filter(|c| self.enabled.contains(c.id))
     }
 
     /// The severity of a finding of `check` whose natural severity is `natural`.
@@ -228,13 +241,16 @@ fn resolve_selectors(
         match catalog::select(s) {
             Some(checks) => {
                 let is_category = catalog::Category::parse(s).is_some();
-                out.extend(checks.iter().filter(|c| !is_category || c.default).map(|c| c.id));
+                out.extend(
+                    checks
+                        .iter()
+                        .filter(|c| !is_category || c.default)
+                        .map(|c| c.id),
+                );
             }
             None => err(
                 format!("{field}[{i}]"),
-                format!(
-                    "unknown check, category or group {s:?} (see `kube-posture checks`)"
-                ),
+                format!("unknown check, category or group {s:?} (see `kube-posture checks`)"),
             ),
         }
     }
@@ -255,7 +271,10 @@ fn compile_globs(
             Ok(g) => {
                 builder.add(g);
             }
-            Err(e) => err(format!("{field}[{i}]"), format!("bad glob {p:?}: {}", e.kind())),
+            Err(e) => err(
+                format!("{field}[{i}]"),
+                format!("bad glob {p:?}: {}", e.kind()),
+            ),
         }
     }
     builder.build().ok()
@@ -280,15 +299,19 @@ mod tests {
     fn default_policy_runs_default_checks_only() {
         let p = EffectivePolicy::default_policy();
         assert!(p.is_enabled("RBAC-001") && p.is_enabled("WL-001"));
-        assert!(!p.is_enabled("WL-006"), "restricted checks are off by default");
+        assert!(
+            !p.is_enabled("WL-006"),
+            "restricted checks are off by default"
+        );
         assert_eq!(p.failure_threshold, Severity::High);
         assert_eq!(p.finding_limit, 500);
     }
 
     #[test]
     fn include_exclude_by_id_category_and_group() {
-        let p = EffectivePolicy::compile("p", &spec_with_checks(&["rbac", "WL-006"], &["RBAC-017"]))
-            .unwrap();
+        let p =
+            EffectivePolicy::compile("p", &spec_with_checks(&["rbac", "WL-006"], &["RBAC-017"]))
+                .unwrap();
         assert!(p.is_enabled("RBAC-001") && p.is_enabled("WL-006"));
         assert!(!p.is_enabled("RBAC-017") && !p.is_enabled("WL-001"));
         let p = EffectivePolicy::compile("p", &spec_with_checks(&["workload"], &[])).unwrap();

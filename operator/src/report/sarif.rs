@@ -5,8 +5,8 @@ use crate::audit::{Finding, Report};
 use crate::catalog::{self, Severity};
 use serde_sarif::sarif::{
     ArtifactLocation, Location, LogicalLocation, Message, MultiformatMessageString,
-    PhysicalLocation, PropertyBag, ReportingConfiguration, ReportingDescriptor, Result as SarifResult,
-    ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent,
+    PhysicalLocation, PropertyBag, ReportingConfiguration, ReportingDescriptor,
+    Result as SarifResult, ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent,
 };
 use std::collections::BTreeMap;
 
@@ -40,8 +40,14 @@ fn rules() -> Vec<ReportingDescriptor> {
         .iter()
         .map(|c| {
             let mut props = BTreeMap::new();
-            props.insert("security-severity".to_string(), serde_json::json!(security_severity(c.severity)));
-            props.insert("category".to_string(), serde_json::json!(c.category.as_str()));
+            props.insert(
+                "security-severity".to_string(),
+                serde_json::json!(security_severity(c.severity)),
+            );
+            props.insert(
+                "category".to_string(),
+                serde_json::json!(c.category.as_str()),
+            );
             props.insert("references".to_string(), serde_json::json!(c.references));
             let mut tags = vec!["security".to_string(), c.category.as_str().to_string()];
             tags.extend(c.references.iter().map(|r| r.to_string()));
@@ -56,7 +62,12 @@ fn rules() -> Vec<ReportingDescriptor> {
                         .level(serde_json::to_value(level(c.severity)).expect("level"))
                         .build(),
                 )
-                .properties(PropertyBag::builder().tags(tags).additional_properties(props).build())
+                .properties(
+                    PropertyBag::builder()
+                        .tags(tags)
+                        .additional_properties(props)
+                        .build(),
+                )
                 .build()
         })
         .collect()

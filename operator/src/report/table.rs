@@ -62,7 +62,11 @@ pub fn render_table(report: &Report, ctx: &Context) -> String {
     }
     let suppressed: Vec<&Finding> = report.findings.iter().filter(|f| f.suppressed).collect();
     if !suppressed.is_empty() {
-        let _ = writeln!(out, "{}", paint(c, "2", &format!("SUPPRESSED ({})", suppressed.len())));
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(c, "2", &format!("SUPPRESSED ({})", suppressed.len()))
+        );
         for f in suppressed {
             let _ = writeln!(
                 out,

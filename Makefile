@@ -1,0 +1,48 @@
+# kube-posture developer targets. `make test` is what CI runs (.ci/run).
+CARGO ?= cargo
+# nextest when installed (parallel, one process per test); plain cargo test otherwise.
+TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo test)
+CONTROL_PLANE := e2e/scripts/control-plane.sh
+
+.PHONY: build test unit e2e lint fmt crds docs bench bench-rbac clean help
+
+help:
+	@echo "make build      release build of the kube-posture binary (target/release/kube-posture)"
+	@echo "make test       unit tests, then e2e tests against a local control plane"
+	@echo "make unit       unit and CLI tests only (no cluster needed)"
+	@echo "make e2e        e2e tests (starts etcd + kube-apiserver, or uses E2E_KUBECONFIG)"
+	@echo "make lint       cargo fmt --check and clippy -D warnings"
+	@echo "make crds       regenerate crds/ from the Rust types"
+	@echo "make docs       regenerate docs/checks.md from the catalog"
+	@echo "make bench-rbac RBAC audit at 50k RoleBindings (figures in BENCHMARKS.md)"
+
+build:
+	$(CARGO) build --release -p kube-posture
+
+test: unit e2e
+
+unit:
+	$(CARGO) $(TEST_RUNNER) --workspace --exclude kube-posture-e2e
+
+e2e:
+	$(CARGO) build -p kube-posture -p kube-posture-e2e --tests
+	$(CONTROL_PLANE) run -- $(CARGO) $(TEST_RUNNER) -p kube-posture-e2e
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+docs:
+	$(CARGO) run -q -p kube-posture -- checks -o markdown > docs/checks.md
+
+crds:
+	$(CARGO) run -q -p kube-posture -- crds > crds/crds.yaml
+
+bench-rbac:
+	$(CARGO) run --release -q -p kube-posture-bench -- rbac
+
+clean:
+	$(CARGO) clean
