@@ -8,7 +8,14 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-const CLUSTER_SCOPED: &[&str] = &["Namespace", "Node", "ClusterRole", "ClusterRoleBinding", "SecurityPolicy", "Finding"];
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "Node",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "SecurityPolicy",
+    "Finding",
+];
 
 /// Every document of the YAML files in `dir` (sorted), optionally only files whose name starts
 /// with one of `only`.
@@ -28,7 +35,8 @@ pub fn load(dir: &Path, only: &[&str]) -> Result<Vec<Value>> {
     let mut docs = Vec::new();
     for f in files {
         let text = std::fs::read_to_string(&f)?;
-        let values: Vec<Value> = kube_posture::yaml::from_str_multi(&text).map_err(anyhow::Error::msg)?;
+        let values: Vec<Value> =
+            kube_posture::yaml::from_str_multi(&text).map_err(anyhow::Error::msg)?;
         docs.extend(values.into_iter().filter(|v| !v.is_null()));
     }
     Ok(docs)
@@ -63,15 +71,27 @@ impl Renamer {
 
     /// The instantiated name of a fixture namespace (others are unchanged).
     pub fn namespace(&self, ns: &str) -> String {
-        if self.namespaces.contains(ns) { self.p(ns) } else { ns.to_string() }
+        if self.namespaces.contains(ns) {
+            self.p(ns)
+        } else {
+            ns.to_string()
+        }
     }
 
     pub fn node(&self, n: &str) -> String {
-        if self.nodes.contains(n) { self.p(n) } else { n.to_string() }
+        if self.nodes.contains(n) {
+            self.p(n)
+        } else {
+            n.to_string()
+        }
     }
 
     fn subject_name(&self, name: &str) -> String {
-        if name.starts_with("system:") { name.to_string() } else { self.p(name) }
+        if name.starts_with("system:") {
+            name.to_string()
+        } else {
+            self.p(name)
+        }
     }
 
     pub fn rename(&self, doc: &Value) -> Value {
@@ -81,7 +101,10 @@ impl Renamer {
         if CLUSTER_SCOPED.contains(&kind.as_str()) {
             d["metadata"]["name"] = Value::from(self.p(&name));
         } else {
-            let ns = d["metadata"]["namespace"].as_str().unwrap_or("default").to_string();
+            let ns = d["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default")
+                .to_string();
             d["metadata"]["namespace"] = Value::from(self.namespace(&ns));
             if !self.namespaces.contains(&ns) {
                 // An object in a namespace the fixture does not own (kube-system): rename it.
@@ -112,9 +135,16 @@ impl Renamer {
                 }
             }
         }
-        for spec_path in ["/spec", "/spec/template/spec", "/spec/jobTemplate/spec/template/spec"] {
+        for spec_path in [
+            "/spec",
+            "/spec/template/spec",
+            "/spec/jobTemplate/spec/template/spec",
+        ] {
             if let Some(spec) = d.pointer_mut(spec_path)
-                && let Some(node) = spec.get("nodeName").and_then(Value::as_str).map(str::to_string)
+                && let Some(node) = spec
+                    .get("nodeName")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
             {
                 spec["nodeName"] = Value::from(self.node(&node));
             }

@@ -184,7 +184,9 @@ pub fn kubectl(args: &[&str]) -> Option<Output> {
     {
         Ok(o) => Some(o),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("SKIPPED: kubectl is not installed; the kubectl checks of this test did not run");
+            eprintln!(
+                "SKIPPED: kubectl is not installed; the kubectl checks of this test did not run"
+            );
             None
         }
         Err(e) => panic!("kubectl: {e}"),

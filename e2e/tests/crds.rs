@@ -10,10 +10,16 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn crds_apply_with_kubectl_and_server_side_apply() {
     let client = admin().await;
-    if let Some(o) = kubectl(&["apply", "-f", repo().join("crds/crds.yaml").to_str().unwrap()]) {
+    if let Some(o) = kubectl(&[
+        "apply",
+        "-f",
+        repo().join("crds/crds.yaml").to_str().unwrap(),
+    ]) {
         assert!(o.status.success(), "kubectl apply: {}", text(&o.stderr));
     }
-    install_crds(&client).await.expect("server-side apply of crds/");
+    install_crds(&client)
+        .await
+        .expect("server-side apply of crds/");
     install_crds(&client).await.expect("re-applying is a no-op");
 }
 
@@ -28,7 +34,10 @@ async fn printer_columns_short_names_and_category() {
         "metadata": {"name": p}, "spec": {"checks": {"include": ["rbac"]}}
     }))
     .unwrap();
-    policies.create(&PostParams::default(), &policy).await.unwrap();
+    policies
+        .create(&PostParams::default(), &policy)
+        .await
+        .unwrap();
     let findings: Api<Finding> = Api::all(client.clone());
     let finding = Finding::new(
         &format!("{p}-rbac-001-00000000"),
@@ -43,26 +52,65 @@ async fn printer_columns_short_names_and_category() {
             },
         },
     );
-    findings.create(&PostParams::default(), &finding).await.unwrap();
+    findings
+        .create(&PostParams::default(), &finding)
+        .await
+        .unwrap();
 
     if let Some(o) = kubectl(&["get", "secpol", &p]) {
         let out = text(&o.stdout);
         assert!(o.status.success(), "{}", text(&o.stderr));
         let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
-        assert_eq!(header, ["NAME", "READY", "COMPLIANT", "CRITICAL", "HIGH", "SCORE", "AGE"]);
+        assert_eq!(
+            header,
+            [
+                "NAME",
+                "READY",
+                "COMPLIANT",
+                "CRITICAL",
+                "HIGH",
+                "SCORE",
+                "AGE"
+            ]
+        );
     }
     if let Some(o) = kubectl(&["get", "fnd", &format!("{p}-rbac-001-00000000")]) {
         let out = text(&o.stdout);
         let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
-        assert_eq!(header, ["NAME", "SEVERITY", "CHECK", "KIND", "NAMESPACE", "NAME", "AGE"]);
-        assert!(out.contains("RBAC-001") && out.contains("ClusterRoleBinding") && out.contains("ci-admin"), "{out}");
+        assert_eq!(
+            header,
+            [
+                "NAME",
+                "SEVERITY",
+                "CHECK",
+                "KIND",
+                "NAMESPACE",
+                "NAME",
+                "AGE"
+            ]
+        );
+        assert!(
+            out.contains("RBAC-001")
+                && out.contains("ClusterRoleBinding")
+                && out.contains("ci-admin"),
+            "{out}"
+        );
     }
     if let Some(o) = kubectl(&["get", "posture", "-o", "name"]) {
         let out = text(&o.stdout);
-        assert!(out.contains(&format!("securitypolicy.kubeposture.io/{p}")), "{out}");
-        assert!(out.contains(&format!("finding.kubeposture.io/{p}-rbac-001-00000000")), "{out}");
+        assert!(
+            out.contains(&format!("securitypolicy.kubeposture.io/{p}")),
+            "{out}"
+        );
+        assert!(
+            out.contains(&format!("finding.kubeposture.io/{p}-rbac-001-00000000")),
+            "{out}"
+        );
     }
-    findings.delete(&format!("{p}-rbac-001-00000000"), &DeleteParams::default()).await.unwrap();
+    findings
+        .delete(&format!("{p}-rbac-001-00000000"), &DeleteParams::default())
+        .await
+        .unwrap();
     policies.delete(&p, &DeleteParams::default()).await.unwrap();
 }
 
@@ -84,12 +132,18 @@ async fn refused(api: &Api<SecurityPolicy>, name: &str, spec: Value, field: &str
                 "metadata": {"name": name}, "spec": spec
             }))
             .unwrap();
-            let err = raw.create(&PostParams::default(), &obj).await.expect_err("schema refuses it");
+            let err = raw
+                .create(&PostParams::default(), &obj)
+                .await
+                .expect_err("schema refuses it");
             assert_invalid(err, field);
             return;
         }
     };
-    let err = api.create(&PostParams::default(), &body).await.expect_err("schema refuses it");
+    let err = api
+        .create(&PostParams::default(), &body)
+        .await
+        .expect_err("schema refuses it");
     assert_invalid(err, field);
 }
 
@@ -97,7 +151,11 @@ fn assert_invalid(err: kube::Error, field: &str) {
     match err {
         kube::Error::Api(s) => {
             assert_eq!(s.code, 422, "{s:?}");
-            assert!(s.message.contains(field), "message names {field}: {}", s.message);
+            assert!(
+                s.message.contains(field),
+                "message names {field}: {}",
+                s.message
+            );
         }
         other => panic!("expected 422, got {other}"),
     }
@@ -109,15 +167,63 @@ async fn schema_refuses_invalid_policies() {
     install_crds(&client).await.unwrap();
     let api: Api<SecurityPolicy> = Api::all(client);
     let p = prefix("schema");
-    refused(&api, &format!("{p}-a"), json!({"failureThreshold": "urgent"}), "failureThreshold").await;
-    refused(&api, &format!("{p}-b"), json!({"checks": {"include": ["rbac-001"]}}), "include").await;
-    refused(&api, &format!("{p}-c"), json!({"severityOverrides": [{"check": "API-015", "severity": "meh"}]}), "severity").await;
+    refused(
+        &api,
+        &format!("{p}-a"),
+        json!({"failureThreshold": "urgent"}),
+        "failureThreshold",
+    )
+    .await;
+    refused(
+        &api,
+        &format!("{p}-b"),
+        json!({"checks": {"include": ["rbac-001"]}}),
+        "include",
+    )
+    .await;
+    refused(
+        &api,
+        &format!("{p}-c"),
+        json!({"severityOverrides": [{"check": "API-015", "severity": "meh"}]}),
+        "severity",
+    )
+    .await;
     let many: Vec<String> = (0..201).map(|i| format!("RBAC-{:03}", i % 999)).collect();
-    refused(&api, &format!("{p}-d"), json!({"checks": {"exclude": many}}), "exclude").await;
-    refused(&api, &format!("{p}-e"), json!({"exceptions": [{"check": "any", "reason": "x"}]}), "check").await;
-    refused(&api, &format!("{p}-f"), json!({"interval": "ten minutes"}), "interval").await;
-    refused(&api, &format!("{p}-g"), json!({"findingLimit": 100000}), "findingLimit").await;
-    refused(&api, &format!("{p}-h"), json!({"exceptions": [{"check": "RBAC-001"}]}), "reason").await;
+    refused(
+        &api,
+        &format!("{p}-d"),
+        json!({"checks": {"exclude": many}}),
+        "exclude",
+    )
+    .await;
+    refused(
+        &api,
+        &format!("{p}-e"),
+        json!({"exceptions": [{"check": "any", "reason": "x"}]}),
+        "check",
+    )
+    .await;
+    refused(
+        &api,
+        &format!("{p}-f"),
+        json!({"interval": "ten minutes"}),
+        "interval",
+    )
+    .await;
+    refused(
+        &api,
+        &format!("{p}-g"),
+        json!({"findingLimit": 100000}),
+        "findingLimit",
+    )
+    .await;
+    refused(
+        &api,
+        &format!("{p}-h"),
+        json!({"exceptions": [{"check": "RBAC-001"}]}),
+        "reason",
+    )
+    .await;
 }
 
 #[tokio::test]

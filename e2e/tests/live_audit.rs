@@ -12,10 +12,21 @@ use std::path::Path;
 const LIVE_FILES: &[&str] = &["00-", "10-", "20-", "30-", "40-"];
 
 fn audit_json(args: &[&str]) -> Value {
-    let mut all = vec!["audit", "-o", "json", "-q", "--as-of", "2026-11-28T12:00:00Z"];
+    let mut all = vec![
+        "audit",
+        "-o",
+        "json",
+        "-q",
+        "--as-of",
+        "2026-11-28T12:00:00Z",
+    ];
     all.extend_from_slice(args);
     let o = kube_posture(&all);
-    assert!(o.status.success(), "kube-posture {all:?}: {}", text(&o.stderr));
+    assert!(
+        o.status.success(),
+        "kube-posture {all:?}: {}",
+        text(&o.stderr)
+    );
     serde_json::from_slice(&o.stdout).expect("JSON report")
 }
 
@@ -47,7 +58,9 @@ async fn instantiate(test: &str, dir: &Path) -> Renamer {
     let inst = r.rename_all(&docs);
     std::fs::create_dir_all(dir).unwrap();
     fixture::write(&dir.join("cluster.yaml"), &inst).unwrap();
-    apply(&admin().await, &inst).await.expect("apply the sample cluster");
+    apply(&admin().await, &inst)
+        .await
+        .expect("apply the sample cluster");
     r
 }
 
@@ -59,7 +72,10 @@ async fn live_audit_matches_the_offline_audit_of_the_applied_files() {
     let offline = identities(&audit_json(&["--snapshot", dir.to_str().unwrap()]), &r);
     assert!(offline.len() >= 20, "the sample has findings: {offline:#?}");
     let missing: Vec<_> = offline.difference(&live).collect();
-    assert!(missing.is_empty(), "found offline but not live: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "found offline but not live: {missing:#?}"
+    );
     // A live cluster holds what the files cannot: the token Secrets Kubernetes (before 1.24)
     // creates for every ServiceAccount. Paths that read one are real, and only live.
     let live_report = audit_json(&[]);
@@ -71,8 +87,15 @@ async fn live_audit_matches_the_offline_audit_of_the_applied_files() {
         .collect();
     for f in &extra {
         let via_token_secret = f["check"] == "RBAC-030"
-            && f["evidence"].as_array().unwrap().iter().any(|e| e.as_str().unwrap().contains("can read Secret"));
-        assert!(via_token_secret, "live-only finding not explained by token Secrets: {f:#}");
+            && f["evidence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e.as_str().unwrap().contains("can read Secret"));
+        assert!(
+            via_token_secret,
+            "live-only finding not explained by token Secrets: {f:#}"
+        );
     }
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -14,15 +14,13 @@ pub fn apply_exceptions(
 ) -> Vec<bool> {
     let mut used = vec![false; policy.exceptions.len()];
     for f in findings.iter_mut() {
-        let hit = policy.exceptions.iter().position(|e| {
-            !e.is_expired(now)
-                && e.matches(
-                    f.check,
-                    &f.resource.kind,
-                    f.resource.namespace.as_deref(),
-                    &f.resource.name,
-                )
-        });
+        let hit = policy.waiver(
+            now,
+            f.check,
+            &f.resource.kind,
+            f.resource.namespace.as_deref(),
+            &f.resource.name,
+        );
         if let Some(i) = hit {
             used[i] = true;
             f.suppressed = true;

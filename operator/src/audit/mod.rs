@@ -1,10 +1,13 @@
 //! The audit: a pure function from a snapshot and a policy to a report. It never touches the
 //! network or a clock it was not given; the CLI and the controller both call [`run`].
 
+pub mod controlplane;
 mod finding;
 mod hygiene;
+pub mod nodes;
 pub mod rbac;
 mod score;
+pub mod workloads;
 
 pub use finding::{Finding, ObjectRef};
 
@@ -20,6 +23,8 @@ pub struct AuditInput<'a> {
     pub policy: &'a EffectivePolicy,
     /// "Now", for exception expiry and end-of-life dates (`audit --as-of` fixes it).
     pub now: Timestamp,
+    /// Release end-of-life dates and runtime advisories (NODE-*).
+    pub release_data: &'a nodes::ReleaseData,
 }
 
 /// The result of one audit.
@@ -66,15 +71,54 @@ impl Sink {
     }
 }
 
+/// What every check family reads: the input, and the indexes built once per audit.
+pub struct Ctx<'a> {
+    pub snapshot: &'a Snapshot,
+    pub policy: &'a EffectivePolicy,
+    pub now: Timestamp,
+    pub release_data: &'a nodes::ReleaseData,
+    /// Every pod spec, on its top-level object.
+    pub workloads: Vec<workloads::Workload<'a>>,
+    /// The control-plane Pods (kube-system).
+    pub components: Vec<controlplane::ComponentPod<'a>>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(input: &AuditInput<'a>) -> Ctx<'a> {
+        Ctx {
+            snapshot: input.snapshot,
+            policy: input.policy,
+            now: input.now,
+            release_data: input.release_data,
+            workloads: workloads::top_level(input.snapshot),
+            components: controlplane::component_pods(input.snapshot),
+        }
+    }
+
+    pub fn enabled(&self, check: &str) -> bool {
+        self.policy.is_enabled(check)
+    }
+
+    /// Whether a workload is a control-plane Pod (exempt from WL-* and ETCD-009).
+    pub fn is_control_plane(&self, w: &workloads::Workload) -> bool {
+        w.pod
+            .is_some_and(|p| self.components.iter().any(|c| std::ptr::eq(c.pod, p)))
+    }
+}
+
 /// Run every enabled check of `input.policy` over `input.snapshot`.
 pub fn run(input: &AuditInput) -> Report {
     let policy = input.policy;
+    let ctx = Ctx::new(input);
     let mut sink = Sink::default();
 
-    // RBAC findings are computed in full (whatever the policy enables) because WL-010 and the
-    // escalation analysis depend on them; only enabled ones are reported.
+    // RBAC findings are computed in full (whatever the policy enables) because WL-010 reads
+    // them, judged as the policy judges them (overrides, exceptions); only enabled ones are
+    // reported.
     let rbac_analysis = rbac::analyze(input.snapshot);
     rbac::audit(&rbac_analysis, input.snapshot, &mut sink);
+    let powerful = workloads::PowerfulAccounts::from_rbac(policy, input.now, &sink.findings);
+    workloads::audit(&ctx, &powerful, &mut sink);
 
     let mut findings: Vec<Finding> = sink
         .findings
@@ -120,6 +164,9 @@ fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
 /// Namespace scoping applies to namespaced targets of user-facing checks: RBAC bindings and
 /// subjects, workloads, Services (ETCD-008), and Namespaces themselves (WL-013). The control
 /// plane's flags are cluster configuration and always audited.
+///
+/// (WL-010 reads RBAC findings before scoping: a workload in scope whose ServiceAccount is
+/// powerful through a binding in an excluded namespace is still reported.)
 fn in_scope(policy: &EffectivePolicy, f: &Finding) -> bool {
     let scoped = matches!(f.category, Category::Rbac | Category::Workload)
         || matches!(f.check, "ETCD-008" | "ETCD-009");

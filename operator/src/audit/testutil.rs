@@ -23,6 +23,7 @@ pub fn audit_with(yaml: &str, policy: &EffectivePolicy) -> Report {
         snapshot: &snap,
         policy,
         now: now(),
+        release_data: crate::audit::nodes::ReleaseData::builtin(),
     })
 }
 

@@ -45,6 +45,9 @@ mod tests {
     fn docs_checks_md_is_up_to_date() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/checks.md");
         let on_disk = std::fs::read_to_string(path).unwrap_or_default();
-        assert!(on_disk == super::markdown(), "docs/checks.md is out of date: run `make docs`");
+        assert!(
+            on_disk == super::markdown(),
+            "docs/checks.md is out of date: run `make docs`"
+        );
     }
 }

@@ -1,9 +1,10 @@
 use super::{CliError, parse_time, print_stdout, runtime};
+use crate::audit::nodes::ReleaseData;
 use crate::audit::{AuditInput, Finding};
 use crate::catalog::Severity;
 use crate::policy::{EffectivePolicy, load_policy_file};
 use crate::report::{self, Format};
-use crate::snapshot::{LoadStats, Snapshot};
+use crate::snapshot::LoadStats;
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -27,6 +28,10 @@ pub struct AuditArgs {
     /// The audit's "now", for exception expiry and end-of-life dates (RFC 3339 or a date).
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
     as_of: Option<jiff::Timestamp>,
+    /// Replace the built-in release tables (Kubernetes end-of-life dates, container runtime
+    /// advisories) with this file's; see operator/data/release-data.yaml for the format.
+    #[arg(long, value_name = "FILE")]
+    release_data: Option<PathBuf>,
     /// No progress messages on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -81,7 +86,19 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         (snapshot, stats)
     };
     let now = args.as_of.unwrap_or_else(jiff::Timestamp::now);
-    let report = audit(&snapshot, &policy, now);
+    let custom_release_data = match &args.release_data {
+        Some(path) => Some(ReleaseData::from_file(path)?),
+        None => None,
+    };
+    let release_data = custom_release_data
+        .as_ref()
+        .unwrap_or_else(|| ReleaseData::builtin());
+    let report = crate::audit::run(&AuditInput {
+        snapshot: &snapshot,
+        policy: &policy,
+        now,
+        release_data,
+    });
     let source_of = |f: &Finding| {
         stats
             .source_of(
@@ -104,16 +121,4 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         Some(threshold) if report.count_at_or_above(threshold) > 0 => Ok(ExitCode::from(1)),
         _ => Ok(ExitCode::SUCCESS),
     }
-}
-
-fn audit(
-    snapshot: &Snapshot,
-    policy: &EffectivePolicy,
-    now: jiff::Timestamp,
-) -> crate::audit::Report {
-    crate::audit::run(&AuditInput {
-        snapshot,
-        policy,
-        now,
-    })
 }

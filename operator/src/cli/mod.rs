@@ -55,6 +55,8 @@ pub enum CliError {
     Load(#[from] crate::snapshot::LoadError),
     #[error(transparent)]
     Policy(#[from] crate::policy::PolicyFileError),
+    #[error(transparent)]
+    ReleaseData(#[from] crate::audit::nodes::ReleaseDataError),
     #[error("{0}")]
     Usage(String),
     #[error("cluster: {0}")]

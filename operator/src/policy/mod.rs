@@ -217,6 +217,21 @@ impl EffectivePolicy {
             .filter(|c| self.enabled.contains(c.id))
     }
 
+    /// The first unexpired exception (index in spec order) that waives a finding of `check` on
+    /// the given target.
+    pub fn waiver(
+        &self,
+        now: jiff::Timestamp,
+        check: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<usize> {
+        self.exceptions
+            .iter()
+            .position(|e| !e.is_expired(now) && e.matches(check, kind, namespace, name))
+    }
+
     /// The severity of a finding of `check` whose natural severity is `natural`.
     pub fn severity_of(&self, check: &str, natural: Severity) -> Severity {
         self.overrides.get(check).copied().unwrap_or(natural)

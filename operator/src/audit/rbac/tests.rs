@@ -569,6 +569,7 @@ fn a_fresh_clusters_builtin_rbac_has_no_findings() {
         snapshot: &snap,
         policy: &crate::policy::EffectivePolicy::default_policy(),
         now: crate::audit::testutil::now(),
+        release_data: crate::audit::nodes::ReleaseData::builtin(),
     });
     let rbac: Vec<_> = r
         .findings

@@ -1,0 +1,221 @@
+//! The control plane as the snapshot shows it: kube-apiserver, etcd, kube-controller-manager
+//! and kube-scheduler Pods in kube-system (static Pods' mirrors on kubeadm-style clusters).
+
+use crate::snapshot::Snapshot;
+use k8s_openapi::api::core::v1::Pod;
+
+use super::workloads::{ContainerRef, containers};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Component {
+    ApiServer,
+    Etcd,
+    ControllerManager,
+    Scheduler,
+}
+
+impl Component {
+    pub const ALL: [Component; 4] = [
+        Component::ApiServer,
+        Component::Etcd,
+        Component::ControllerManager,
+        Component::Scheduler,
+    ];
+
+    /// The program name, which is also the `component` label kubeadm sets.
+    pub fn program(self) -> &'static str {
+        match self {
+            Component::ApiServer => "kube-apiserver",
+            Component::Etcd => "etcd",
+            Component::ControllerManager => "kube-controller-manager",
+            Component::Scheduler => "kube-scheduler",
+        }
+    }
+
+    fn from_program(name: &str) -> Option<Component> {
+        Component::ALL.into_iter().find(|c| c.program() == name)
+    }
+}
+
+/// One control-plane Pod and the container running the component.
+#[derive(Clone, Copy, Debug)]
+pub struct ComponentPod<'a> {
+    pub component: Component,
+    pub pod: &'a Pod,
+    pub container: ContainerRef<'a>,
+}
+
+impl ComponentPod<'_> {
+    pub fn name(&self) -> &str {
+        self.pod.metadata.name.as_deref().unwrap_or("")
+    }
+}
+
+/// The program a container runs: the basename of `command[0]` (or of `args[0]` when the image's
+/// entrypoint is used), looking through `hyperkube <component>`.
+pub fn program_of(c: &ContainerRef) -> Option<String> {
+    let argv: Vec<&String> = c.command.iter().chain(c.args.iter()).collect();
+    let first = argv.first()?;
+    let base = first.rsplit('/').next().unwrap_or(first);
+    if base == "hyperkube" {
+        return argv
+            .get(1)
+            .map(|s| s.rsplit('/').next().unwrap_or(s).to_string());
+    }
+    Some(base.to_string())
+}
+
+/// The component a Pod runs, if it is a control-plane Pod: in kube-system, labelled
+/// `component=<name>` or running `<name>` as its program. Pods elsewhere (an application's own
+/// etcd, say) are never taken for the control plane.
+pub fn component_pod(pod: &Pod) -> Option<ComponentPod<'_>> {
+    if pod.metadata.namespace.as_deref() != Some("kube-system") {
+        return None;
+    }
+    let spec = pod.spec.as_ref()?;
+    let by_label = pod
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("component"))
+        .and_then(|c| Component::from_program(c));
+    let mut running = containers(spec).filter_map(|c| {
+        program_of(&c)
+            .and_then(|p| Component::from_program(&p))
+            .map(|comp| (comp, c))
+    });
+    match by_label {
+        Some(component) => {
+            let container = containers(spec)
+                .find(|c| program_of(c).as_deref() == Some(component.program()))
+                .or_else(|| containers(spec).find(|c| c.name == component.program()))
+                .or_else(|| containers(spec).next())?;
+            Some(ComponentPod {
+                component,
+                pod,
+                container,
+            })
+        }
+        None => running.next().map(|(component, container)| ComponentPod {
+            component,
+            pod,
+            container,
+        }),
+    }
+}
+
+/// Every control-plane Pod of the snapshot, by component, in input order.
+pub fn component_pods(s: &Snapshot) -> Vec<ComponentPod<'_>> {
+    s.pods.iter().filter_map(|p| component_pod(p)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::testutil::snapshot;
+
+    #[test]
+    fn found_by_label_or_program_in_kube_system_only() {
+        let s = snapshot(
+            r#"
+apiVersion: v1
+kind: Pod
+metadata: {namespace: kube-system, name: kube-apiserver-cp1, labels: {component: kube-apiserver, tier: control-plane}}
+spec: {containers: [{name: kube-apiserver, image: "registry.k8s.io/kube-apiserver:v1.30.4", command: [kube-apiserver, --anonymous-auth=false]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {namespace: kube-system, name: etcd-manual}
+spec: {containers: [{name: db, image: "quay.io/coreos/etcd:v3.5.9", command: [/usr/local/bin/etcd, --data-dir=/var/lib/etcd]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {namespace: kube-system, name: old-scheduler}
+spec: {containers: [{name: s, command: [/hyperkube, kube-scheduler, --profiling=false]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {namespace: app, name: app-etcd-0}
+spec: {containers: [{name: etcd, command: [etcd]}]}
+"#,
+        );
+        let found: Vec<_> = component_pods(&s)
+            .iter()
+            .map(|c| (c.component, c.name().to_string()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Component::ApiServer, "kube-apiserver-cp1".to_string()),
+                (Component::Etcd, "etcd-manual".to_string()),
+                (Component::Scheduler, "old-scheduler".to_string()),
+            ]
+        );
+    }
+}
+
+/// A Kubernetes-style version `vMAJOR.MINOR.PATCH` (pre-release and build suffixes ignored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl Version {
+    /// `v1.30.4`, `1.30.4`, `v1.30.4-eks-a737599`, `v1.30`: the leading numbers.
+    pub fn parse(s: &str) -> Option<Version> {
+        let s = s.trim().trim_start_matches('v');
+        let core = s.split(['-', '+']).next()?;
+        let mut it = core.split('.');
+        let major = it.next()?.parse().ok()?;
+        let minor = it.next()?.parse().ok()?;
+        let patch = it.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        Some(Version {
+            major,
+            minor,
+            patch,
+        })
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "v{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// The version in an image tag (`registry.k8s.io/kube-apiserver:v1.30.4`, digests ignored);
+/// `None` when the tag is not a version (`latest`, a digest only).
+pub fn image_version(image: &str) -> Option<Version> {
+    let without_digest = image.split('@').next()?;
+    // The tag follows the last ':' after the last '/' (a registry port is not a tag).
+    let last = without_digest.rsplit('/').next()?;
+    let tag = last.split_once(':')?.1;
+    Version::parse(tag)
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+
+    #[test]
+    fn versions_from_image_tags() {
+        let v = |s| image_version(s).map(|v| v.to_string());
+        assert_eq!(
+            v("registry.k8s.io/kube-apiserver:v1.30.4").as_deref(),
+            Some("v1.30.4")
+        );
+        assert_eq!(
+            v("my.registry:5000/kube-apiserver:v1.20.2-custom").as_deref(),
+            Some("v1.20.2")
+        );
+        assert_eq!(
+            v("k8s.gcr.io/kube-apiserver:v1.21.0@sha256:abc").as_deref(),
+            Some("v1.21.0")
+        );
+        assert_eq!(v("my.registry:5000/kube-apiserver"), None);
+        assert_eq!(v("kube-apiserver:latest"), None);
+        assert_eq!(Version::parse("v1.29").map(|v| v.patch), Some(0));
+    }
+}
