@@ -102,10 +102,24 @@ async fn apply_one(client: &Client, discovery: &Discovery, doc: &Value) -> Resul
         Api::all_with(client.clone(), &ar)
     };
     let pp = PatchParams::apply(FIELD_MANAGER).force();
-    api.patch(name, &pp, &Patch::Apply(doc))
-        .await
-        .with_context(|| format!("apply {} {name}", ar.kind))?;
-    Ok(())
+    let mut attempts = 0;
+    loop {
+        match api.patch(name, &pp, &Patch::Apply(doc)).await {
+            Ok(_) => return Ok(()),
+            // The server asks to come back later, e.g. a Pod before its ServiceAccount's token
+            // Secret exists (API servers before 1.24).
+            Err(kube::Error::Api(s))
+                if attempts < 30
+                    && s.details
+                        .as_ref()
+                        .is_some_and(|d| d.retry_after_seconds > 0) =>
+            {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e).with_context(|| format!("apply {} {name}", ar.kind)),
+        }
+    }
 }
 
 /// Apply the CRDs from `crds/` and wait until they are established (idempotent).

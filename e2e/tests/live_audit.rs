@@ -1,11 +1,14 @@
 //! `kube-posture audit` against a live API server agrees with the offline audit: of the same
 //! files after applying them, and of a `kube-posture snapshot` of the cluster.
 
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams};
 use kube_posture_e2e::fixture::{self, Renamer};
-use kube_posture_e2e::{admin, apply, kube_posture, prefix, repo, text};
+use kube_posture_e2e::{admin, apply, kube_posture, prefix, repo, text, wait_for};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::time::Duration;
 
 /// The parts of the insecure sample that a live API server can hold as written (no Pod
 /// status, no DaemonSet pods the controller would replace).
@@ -71,6 +74,15 @@ async fn live_audit_matches_the_offline_audit_of_the_applied_files() {
     let live = identities(&audit_json(&[]), &r);
     let offline = identities(&audit_json(&["--snapshot", dir.to_str().unwrap()]), &r);
     assert!(offline.len() >= 20, "the sample has findings: {offline:#?}");
+    let api_findings: Vec<_> = live
+        .iter()
+        .filter(|i| i.contains("api") && i.starts_with("WL-001"))
+        .collect();
+    assert_eq!(
+        api_findings.len(),
+        1,
+        "one finding for the Deployment, none for its ReplicaSet and Pods: {api_findings:?}"
+    );
     let missing: Vec<_> = offline.difference(&live).collect();
     assert!(
         missing.is_empty(),

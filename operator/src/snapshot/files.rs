@@ -278,6 +278,10 @@ fn add_document(
         .filter(|_| object_kind.namespaced())
         .map(str::to_string);
     trim(&mut doc, object_kind);
+    // Older versions of the same kind (batch/v1beta1 CronJobs, rbac v1beta1, extensions
+    // workloads) have the fields the audit reads in the same places: read them as the current
+    // version, whose typed form insists on its own apiVersion.
+    doc["apiVersion"] = Value::from(object_kind.api_version());
     add_object(snapshot, object_kind, doc).map_err(|e| err(format!("{kind} {name}: {e}")))?;
     *stats.objects.entry(object_kind).or_default() += 1;
     let file_index = stats.paths.len() - 1;
@@ -398,6 +402,13 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
             "metadata":{"resourceVersion":""}}"#;
         let (s, _) = load("pods.json", text).unwrap();
         assert_eq!(s.pods.len(), 1);
+    }
+
+    #[test]
+    fn older_api_versions_of_a_kind_are_read() {
+        let text = "apiVersion: batch/v1beta1\nkind: CronJob\nmetadata: {name: c, namespace: d}\nspec:\n  schedule: '* * * * *'\n  jobTemplate: {spec: {template: {spec: {containers: [{name: c}]}}}}\n---\napiVersion: rbac.authorization.k8s.io/v1beta1\nkind: ClusterRole\nmetadata: {name: r}\nrules: []\n";
+        let (s, _) = load("old.yaml", text).unwrap();
+        assert_eq!((s.cron_jobs.len(), s.cluster_roles.len()), (1, 1));
     }
 
     #[test]

@@ -8,19 +8,16 @@ use crate::policy::EffectivePolicy;
 use crate::snapshot::ObjectKind;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{PodSpec, SeccompProfile};
-use std::collections::HashSet;
 
 /// ServiceAccounts whose tokens carry high or critical RBAC power (for WL-010), from the RBAC
-/// findings as the policy judges them: severity overrides applied, waived ones left out. A
-/// grant to a group reaches its members: `system:serviceaccounts` and `system:authenticated`
-/// every ServiceAccount, `system:serviceaccounts:<ns>` those of the namespace.
+/// findings as the policy judges them: severity overrides applied, waived ones left out. Only
+/// findings about the ServiceAccount itself count (as a binding's subject, or as the start of an
+/// escalation path): a grant to a group (`system:authenticated`, `system:serviceaccounts`) is
+/// reported once on its binding, not again on every workload in the cluster.
 #[derive(Debug, Default)]
 pub struct PowerfulAccounts {
-    accounts: HashSet<(String, String)>,
-    namespaces: HashSet<String>,
-    all: bool,
-    /// Why, for evidence: account or group → the first finding that makes it powerful.
-    why: std::collections::HashMap<String, String>,
+    /// (namespace, name) → the first finding that makes it powerful, for evidence.
+    accounts: std::collections::HashMap<(String, String), String>,
 }
 
 impl PowerfulAccounts {
@@ -49,40 +46,26 @@ impl PowerfulAccounts {
             if waived {
                 continue;
             }
-            let reason = format!("{} on {} {}", f.check, f.resource.kind, f.resource.name);
-            let subject = f.subject.as_ref();
-            match subject.map(|s| (s.kind.as_str(), s.namespace.as_deref(), s.name.as_str())) {
-                Some(("ServiceAccount", Some(ns), name)) => {
-                    p.why.entry(format!("{ns}/{name}")).or_insert(reason);
-                    p.accounts.insert((ns.to_string(), name.to_string()));
-                }
-                Some(("Group", _, "system:serviceaccounts" | "system:authenticated")) => {
-                    p.why.entry("*".into()).or_insert(reason);
-                    p.all = true;
-                }
-                Some(("Group", _, g)) if g.starts_with("system:serviceaccounts:") => {
-                    let ns = &g["system:serviceaccounts:".len()..];
-                    p.why.entry(format!("{ns}/*")).or_insert(reason);
-                    p.namespaces.insert(ns.to_string());
-                }
-                _ => {}
-            }
+            let Some(s) = f.subject.as_ref().filter(|s| s.kind == "ServiceAccount") else {
+                continue;
+            };
+            let Some(ns) = s.namespace.as_deref() else {
+                continue;
+            };
+            p.accounts
+                .entry((ns.to_string(), s.name.clone()))
+                .or_insert_with(|| {
+                    format!("{} on {} {}", f.check, f.resource.kind, f.resource.name)
+                });
         }
         p
     }
 
     /// Why a ServiceAccount is powerful, if it is.
     pub fn reason(&self, ns: &str, name: &str) -> Option<&str> {
-        if self.accounts.contains(&(ns.to_string(), name.to_string())) {
-            return self.why.get(&format!("{ns}/{name}")).map(String::as_str);
-        }
-        if self.namespaces.contains(ns) {
-            return self.why.get(&format!("{ns}/*")).map(String::as_str);
-        }
-        if self.all {
-            return self.why.get("*").map(String::as_str);
-        }
-        None
+        self.accounts
+            .get(&(ns.to_string(), name.to_string()))
+            .map(String::as_str)
     }
 }
 

@@ -378,3 +378,7 @@ spec: {containers: [{name: b}]}
         assert_eq!(names(&s), ["CronJob ops/backup"]);
     }
 }
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod check_tests;

@@ -1,0 +1,475 @@
+use crate::audit::testutil::{audit, audit_with, checks, ids};
+use crate::catalog::Severity;
+use crate::policy::EffectivePolicy;
+
+/// A Deployment in namespace `shop` with the given pod spec fields (YAML flow mappings).
+fn deploy(pod_spec_extra: &str, container_extra: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{namespace: shop, name: web}}
+spec:
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      {pod_spec_extra}
+      containers:
+      - name: app
+        image: nginx:1.27
+        {container_extra}
+"#
+    )
+}
+
+const HARDENED: &str = "securityContext: {runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}, seccompProfile: {type: RuntimeDefault}}";
+
+fn wl(pod: &str, container: &str) -> Vec<&'static str> {
+    checks(&audit(&deploy(pod, container)))
+}
+
+fn restricted() -> EffectivePolicy {
+    let spec = crate::api::SecurityPolicySpec {
+        checks: crate::api::CheckSelection {
+            include: vec!["workload".into(), "workload-restricted".into()],
+            exclude: vec![],
+        },
+        ..Default::default()
+    };
+    EffectivePolicy::compile("restricted", &spec).unwrap()
+}
+
+#[test]
+fn a_hardened_workload_has_no_findings_even_restricted() {
+    assert!(wl("securityContext: {}", HARDENED).is_empty());
+    assert!(
+        checks(&audit_with(
+            &deploy("securityContext: {}", HARDENED),
+            &restricted()
+        ))
+        .is_empty()
+    );
+}
+
+#[test]
+fn wl_001_privileged_names_the_container() {
+    let r = audit(&deploy(
+        "securityContext: {runAsNonRoot: true}",
+        "securityContext: {privileged: true}",
+    ));
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.check == "WL-001")
+        .expect("WL-001");
+    assert_eq!(f.container.as_deref(), Some("app"));
+    assert_eq!(f.resource.kind, "Deployment");
+    assert!(
+        f.remediation
+            .contains("kubectl edit deployment web -n shop")
+    );
+    assert!(
+        !wl(
+            "securityContext: {runAsNonRoot: true}",
+            "securityContext: {privileged: false}"
+        )
+        .contains(&"WL-001")
+    );
+}
+
+#[test]
+fn wl_002_host_namespaces() {
+    assert_eq!(
+        wl(
+            "hostPID: true\n      securityContext: {runAsNonRoot: true}",
+            ""
+        ),
+        ["WL-002"]
+    );
+    assert_eq!(
+        wl(
+            "hostNetwork: true\n      securityContext: {runAsNonRoot: true}",
+            ""
+        ),
+        ["WL-002"]
+    );
+    assert!(
+        wl(
+            "hostNetwork: false\n      securityContext: {runAsNonRoot: true}",
+            ""
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn wl_003_host_paths_normalised_with_severities() {
+    use crate::audit::workloads::{host_path_severity as sev, normalize_path};
+    assert_eq!(
+        normalize_path("/var//run/./docker.sock/"),
+        "/var/run/docker.sock"
+    );
+    assert_eq!(normalize_path("/etc/../var/run/"), "/var/run");
+    assert_eq!(sev("/var/run/docker.sock"), Some(Severity::Critical));
+    assert_eq!(
+        sev("/var//run/docker.sock/"),
+        Some(Severity::Critical),
+        "trailing slash and //"
+    );
+    assert_eq!(sev("/run/containerd"), Some(Severity::Critical));
+    assert_eq!(
+        sev("/run/containerd/containerd.sock"),
+        Some(Severity::Critical)
+    );
+    assert_eq!(
+        sev("/var/run"),
+        Some(Severity::Critical),
+        "holds the sockets"
+    );
+    assert_eq!(
+        sev("/"),
+        Some(Severity::High),
+        "/ itself is high, as specified"
+    );
+    assert_eq!(sev("/etc"), Some(Severity::High));
+    assert_eq!(sev("/etc/kubernetes/pki/"), Some(Severity::High));
+    assert_eq!(sev("/var/lib/kubelet/pods"), Some(Severity::High));
+    assert_eq!(sev("/etcd"), None, "a prefix is not a parent");
+    assert_eq!(sev("/var/log"), None);
+    assert_eq!(sev("/data/app"), None);
+    let yaml = deploy(
+        "securityContext: {runAsNonRoot: true}\n      volumes: [{name: sock, hostPath: {path: /var/run/docker.sock}}]",
+        "volumeMounts: [{name: sock, mountPath: /var/run/docker.sock}]",
+    );
+    let r = audit(&yaml);
+    let f = r.findings.iter().find(|f| f.check == "WL-003").unwrap();
+    assert_eq!(
+        (f.severity, f.container.as_deref()),
+        (Severity::Critical, Some("app"))
+    );
+    let yaml = yaml.replace("/var/run/docker.sock}", "/etc/ssl/}");
+    let f = audit(&yaml)
+        .findings
+        .into_iter()
+        .find(|f| f.check == "WL-003")
+        .unwrap();
+    assert_eq!(f.severity, Severity::High);
+}
+
+#[test]
+fn wl_004_capabilities_case_and_prefix() {
+    let c = |caps: &str| {
+        wl(
+            "securityContext: {runAsNonRoot: true}",
+            &format!("securityContext: {{capabilities: {{add: {caps}}}}}"),
+        )
+    };
+    assert_eq!(c("[SYS_ADMIN]"), ["WL-004"]);
+    assert_eq!(c("[cap_sys_admin]"), ["WL-004"], "CAP_ prefix, lower case");
+    assert_eq!(c("[ALL]"), ["WL-004"]);
+    assert!(
+        c("[NET_BIND_SERVICE, CAP_chown]").is_empty(),
+        "baseline capabilities are allowed"
+    );
+}
+
+#[test]
+fn wl_005_container_settings_override_pod_settings() {
+    // Pod says non-root, container overrides with UID 0.
+    assert_eq!(
+        wl(
+            "securityContext: {runAsNonRoot: true}",
+            "securityContext: {runAsUser: 0}"
+        ),
+        ["WL-005"]
+    );
+    // Pod says root, container overrides with a user.
+    assert!(
+        wl(
+            "securityContext: {runAsUser: 0}",
+            "securityContext: {runAsUser: 1000}"
+        )
+        .is_empty()
+    );
+    // Nothing set: may run as root.
+    assert_eq!(wl("securityContext: {}", ""), ["WL-005"]);
+    // runAsNonRoot false at container level beats true at pod level.
+    assert_eq!(
+        wl(
+            "securityContext: {runAsNonRoot: true}",
+            "securityContext: {runAsNonRoot: false}"
+        ),
+        ["WL-005"]
+    );
+    // Windows pods are skipped.
+    assert!(wl("os: {name: windows}", "").is_empty());
+    assert!(wl("nodeSelector: {kubernetes.io/os: windows}", "").is_empty());
+}
+
+#[test]
+fn wl_006_to_009_are_off_by_default_and_on_when_restricted() {
+    let yaml = deploy("securityContext: {runAsNonRoot: true}", "");
+    assert!(checks(&audit(&yaml)).is_empty());
+    assert_eq!(
+        checks(&audit_with(&yaml, &restricted())),
+        ["WL-006", "WL-007", "WL-008", "WL-009"]
+    );
+    // Each negative: set exactly what the check wants.
+    let yaml = deploy(
+        "securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}",
+        "securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [all]}, readOnlyRootFilesystem: true}",
+    );
+    assert!(
+        checks(&audit_with(&yaml, &restricted())).is_empty(),
+        "pod-level seccomp, drop ALL in any case"
+    );
+    let yaml = deploy(
+        "securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}",
+        "securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}, readOnlyRootFilesystem: true, seccompProfile: {type: Unconfined}}",
+    );
+    assert!(
+        checks(&audit_with(&yaml, &restricted())).contains(&"WL-008"),
+        "container overrides pod"
+    );
+}
+
+#[test]
+fn wl_008_legacy_annotations_count() {
+    let yaml = deploy("securityContext: {runAsNonRoot: true}", HARDENED.replace(", seccompProfile: {type: RuntimeDefault}", "").as_str())
+        .replace("metadata: {labels: {app: web}}", "metadata: {labels: {app: web}, annotations: {seccomp.security.alpha.kubernetes.io/pod: runtime/default}}");
+    assert!(checks(&audit_with(&yaml, &restricted())).is_empty());
+}
+
+const POWERFUL_SA: &str = r#"
+apiVersion: v1
+kind: ServiceAccount
+metadata: {namespace: shop, name: deployer}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: deployer-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, namespace: shop, name: deployer}]
+"#;
+
+#[test]
+fn wl_010_powerful_token_mounted() {
+    let yaml = format!(
+        "{POWERFUL_SA}---{}",
+        deploy(
+            "serviceAccountName: deployer\n      securityContext: {runAsNonRoot: true}",
+            ""
+        )
+    );
+    let r = audit(&yaml);
+    assert_eq!(
+        ids(&r)
+            .iter()
+            .filter(|i| i.starts_with("WL-"))
+            .collect::<Vec<_>>(),
+        ["WL-010 Deployment shop/web"]
+    );
+    let f = r.findings.iter().find(|f| f.check == "WL-010").unwrap();
+    assert!(
+        f.evidence.iter().any(|e| e.contains("RBAC-001")),
+        "{:?}",
+        f.evidence
+    );
+    // Token not mounted: pod-level false.
+    let yaml = format!(
+        "{POWERFUL_SA}---{}",
+        deploy(
+            "serviceAccountName: deployer\n      automountServiceAccountToken: false\n      securityContext: {runAsNonRoot: true}",
+            ""
+        )
+    );
+    assert!(!checks(&audit(&yaml)).contains(&"WL-010"));
+    // ServiceAccount-level false, pod unset.
+    let yaml = format!(
+        "{}---{}",
+        POWERFUL_SA.replace(
+            "name: deployer}\n---",
+            "name: deployer}\nautomountServiceAccountToken: false\n---"
+        ),
+        deploy(
+            "serviceAccountName: deployer\n      securityContext: {runAsNonRoot: true}",
+            ""
+        )
+    );
+    assert!(!checks(&audit(&yaml)).contains(&"WL-010"));
+    // The RBAC finding waived by an exception: the token is no longer "powerful".
+    let spec = crate::api::SecurityPolicySpec {
+        exceptions: vec![crate::api::PolicyException {
+            check: "RBAC-001".into(),
+            resource: crate::api::ExceptionResource {
+                kind: None,
+                namespace: None,
+                name: Some("deployer-admin".into()),
+            },
+            reason: "accepted".into(),
+            expires: None,
+        }],
+        ..Default::default()
+    };
+    let policy = EffectivePolicy::compile("p", &spec).unwrap();
+    let yaml = format!(
+        "{POWERFUL_SA}---{}",
+        deploy(
+            "serviceAccountName: deployer\n      securityContext: {runAsNonRoot: true}",
+            ""
+        )
+    );
+    assert!(!checks(&audit_with(&yaml, &policy)).contains(&"WL-010"));
+    // The default ServiceAccount with a weak grant: no WL-010.
+    let yaml = deploy("securityContext: {runAsNonRoot: true}", "");
+    assert!(!checks(&audit(&yaml)).contains(&"WL-010"));
+}
+
+#[test]
+fn wl_010_group_grants_are_not_multiplied_onto_every_workload() {
+    let yaml = format!(
+        "{}---{}",
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: everyone}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}\nsubjects: [{kind: Group, name: system:authenticated}]\n",
+        deploy("securityContext: {runAsNonRoot: true}", "")
+    );
+    let r = audit(&yaml);
+    assert!(
+        checks(&r).contains(&"RBAC-003"),
+        "reported once, on the binding"
+    );
+    assert!(!checks(&r).contains(&"WL-010"));
+}
+
+#[test]
+fn wl_011_host_port() {
+    assert_eq!(
+        wl(
+            "securityContext: {runAsNonRoot: true}",
+            "ports: [{containerPort: 80, hostPort: 8080}]"
+        ),
+        ["WL-011"]
+    );
+    assert!(
+        wl(
+            "securityContext: {runAsNonRoot: true}",
+            "ports: [{containerPort: 80}]"
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn wl_012_escape_hatches() {
+    assert_eq!(
+        wl(
+            "securityContext: {runAsNonRoot: true, seccompProfile: {type: Unconfined}}",
+            ""
+        ),
+        ["WL-012"]
+    );
+    assert_eq!(
+        wl(
+            "securityContext: {runAsNonRoot: true}",
+            "securityContext: {procMount: Unmasked}"
+        ),
+        ["WL-012"]
+    );
+    assert_eq!(
+        wl(
+            "securityContext: {runAsNonRoot: true, sysctls: [{name: kernel.msgmax, value: '65536'}]}",
+            ""
+        ),
+        ["WL-012"]
+    );
+    assert!(wl("securityContext: {runAsNonRoot: true, sysctls: [{name: net.ipv4.tcp_syncookies, value: '1'}]}", "").is_empty());
+    assert!(
+        wl(
+            "securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}",
+            ""
+        )
+        .is_empty()
+    );
+}
+
+#[test]
+fn wl_013_namespaces_need_an_enforce_label() {
+    let ns = |name: &str, labels: &str| {
+        format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{{labels}}}}}\n---\n"
+        )
+    };
+    let yaml = [
+        ns("open", ""),
+        ns(
+            "anything-goes",
+            "pod-security.kubernetes.io/enforce: privileged",
+        ),
+        ns("fine", "pod-security.kubernetes.io/enforce: baseline"),
+        ns("kube-system", ""),
+        ns("kube-node-lease", ""),
+    ]
+    .concat();
+    assert_eq!(
+        ids(&audit(&yaml)),
+        ["WL-013 Namespace anything-goes", "WL-013 Namespace open"]
+    );
+}
+
+#[test]
+fn every_kind_of_container_is_checked() {
+    let yaml = deploy(
+        "securityContext: {runAsNonRoot: true}\n      initContainers: [{name: setup, image: busybox, securityContext: {privileged: true}}]",
+        "",
+    );
+    let f = audit(&yaml)
+        .findings
+        .into_iter()
+        .find(|f| f.check == "WL-001")
+        .unwrap();
+    assert_eq!(f.container.as_deref(), Some("setup"));
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata: {namespace: shop, name: p}\nspec:\n  securityContext: {runAsNonRoot: true}\n  containers: [{name: app, image: nginx}]\n  ephemeralContainers: [{name: debugger, image: busybox, securityContext: {privileged: true}}]\n";
+    let f = audit(pod)
+        .findings
+        .into_iter()
+        .find(|f| f.check == "WL-001")
+        .unwrap();
+    assert_eq!(f.container.as_deref(), Some("debugger"));
+}
+
+#[test]
+fn one_finding_per_workload_not_per_replica() {
+    let mut yaml = deploy(
+        "securityContext: {runAsNonRoot: true}",
+        "securityContext: {privileged: true}",
+    );
+    for i in 0..3 {
+        yaml.push_str(&format!(
+            "---\napiVersion: v1\nkind: Pod\nmetadata:\n  namespace: shop\n  name: web-abc-{i}\n  labels: {{app: web}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc, uid: x, controller: true}}]\nspec:\n  containers: [{{name: app, image: nginx, securityContext: {{privileged: true}}}}]\n"
+        ));
+    }
+    assert_eq!(ids(&audit(&yaml)), ["WL-001 Deployment shop/web"]);
+}
+
+#[test]
+fn control_plane_pods_are_exempt() {
+    let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {namespace: kube-system, name: kube-apiserver-cp1, labels: {component: kube-apiserver}}\nspec:\n  hostNetwork: true\n  containers: [{name: kube-apiserver, image: 'registry.k8s.io/kube-apiserver:v1.30.4', command: [kube-apiserver]}]\n  volumes: [{name: pki, hostPath: {path: /etc/kubernetes/pki}}]\n";
+    assert!(!checks(&audit(yaml)).iter().any(|c| c.starts_with("WL-")));
+}
+
+#[test]
+fn namespace_scope_applies_to_workloads_and_namespaces() {
+    let spec = crate::api::SecurityPolicySpec {
+        namespaces: crate::api::NamespaceSelection {
+            include: vec![],
+            exclude: vec!["shop".into()],
+        },
+        ..Default::default()
+    };
+    let policy = EffectivePolicy::compile("p", &spec).unwrap();
+    let yaml = format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop}}\n---{}",
+        deploy("securityContext: {}", "securityContext: {privileged: true}")
+    );
+    assert!(checks(&audit_with(&yaml, &policy)).is_empty());
+}
