@@ -61,9 +61,22 @@ async fn instantiate(test: &str, dir: &Path) -> Renamer {
     let inst = r.rename_all(&docs);
     std::fs::create_dir_all(dir).unwrap();
     fixture::write(&dir.join("cluster.yaml"), &inst).unwrap();
-    apply(&admin().await, &inst)
+    let client = admin().await;
+    apply(&client, &inst)
         .await
         .expect("apply the sample cluster");
+    // Let the controllers create ReplicaSets and Pods, so the live audit sees a Deployment with
+    // its children (and must still report it once).
+    let pods: Api<Pod> = Api::namespaced(client, &r.namespace("payments"));
+    wait_for(Duration::from_secs(30), || async {
+        let list = pods
+            .list(&ListParams::default().labels("app=api"))
+            .await
+            .ok()?;
+        (list.items.len() >= 2).then_some(())
+    })
+    .await
+    .expect("the payments/api Deployment's Pods exist");
     r
 }
 
