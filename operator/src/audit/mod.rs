@@ -2,9 +2,11 @@
 //! network or a clock it was not given; the CLI and the controller both call [`run`].
 
 pub mod controlplane;
+pub mod daemonset;
 mod finding;
 mod hygiene;
 pub mod nodes;
+pub mod probe;
 pub mod rbac;
 mod score;
 pub mod workloads;
@@ -25,6 +27,8 @@ pub struct AuditInput<'a> {
     pub now: Timestamp,
     /// Release end-of-life dates and runtime advisories (NODE-*).
     pub release_data: &'a nodes::ReleaseData,
+    /// The live anonymous-access probe (API-033); `None` offline.
+    pub probe: Option<&'a probe::ProbeResult>,
 }
 
 /// The result of one audit.
@@ -119,6 +123,10 @@ pub fn run(input: &AuditInput) -> Report {
     rbac::audit(&rbac_analysis, input.snapshot, &mut sink);
     let powerful = workloads::PowerfulAccounts::from_rbac(policy, input.now, &sink.findings);
     workloads::audit(&ctx, &powerful, &mut sink);
+    probe::audit(input.probe, policy.is_enabled("API-033"), &mut sink);
+    controlplane::audit(&ctx, &mut sink);
+    daemonset::audit(&ctx, &mut sink);
+    nodes::audit(&ctx, &mut sink);
 
     let mut findings: Vec<Finding> = sink
         .findings
@@ -143,7 +151,7 @@ pub fn run(input: &AuditInput) -> Report {
     let mut not_assessed = sink.not_assessed;
     not_assessed.sort();
     let summary = summarize(&findings);
-    let score = score::score(policy, &findings, &not_assessed);
+    let score = score::score(policy, &findings, &not_assessed, input.probe.is_some());
     Report {
         findings,
         summary,

@@ -4,10 +4,10 @@
 //!
 //! over the checks the policy enables, where a check *passes* when it has no unsuppressed
 //! finding, and the weight is the check's default severity: critical 10, high 5, medium 3,
-//! low 1, info 0. Checks that cannot be assessed are left out: categories listed in
-//! `notAssessed`, DaemonSet checks when the policy requires none, policy-hygiene checks when
-//! it has no exceptions, and live-only checks in offline audits that did not run them. With
-//! nothing assessed the score is 100. The score measures breadth (how many controls fail), not
+//! low 1, info 0. Checks that cannot be assessed are left out unless they found something:
+//! those of categories listed in `notAssessed`, DaemonSet checks when the policy requires none,
+//! policy-hygiene checks when it has no exceptions, and live-only checks in offline audits.
+//! With nothing assessed the score is 100. The score measures breadth (how many controls fail), not
 //! volume: one privileged pod costs as much as a hundred, so fixing the last one is what
 //! moves it.
 
@@ -27,7 +27,12 @@ pub fn weight(s: Severity) -> u64 {
     }
 }
 
-pub fn score(policy: &EffectivePolicy, findings: &[Finding], not_assessed: &[NotAssessed]) -> u32 {
+pub fn score(
+    policy: &EffectivePolicy,
+    findings: &[Finding],
+    not_assessed: &[NotAssessed],
+    live: bool,
+) -> u32 {
     let failing: HashSet<&str> = findings
         .iter()
         .filter(|f| !f.suppressed)
@@ -37,10 +42,13 @@ pub fn score(policy: &EffectivePolicy, findings: &[Finding], not_assessed: &[Not
     let skipped: HashSet<&str> = not_assessed.iter().map(|n| n.category.as_str()).collect();
     let (mut total, mut passing) = (0u64, 0u64);
     for c in policy.enabled_checks() {
-        let not_applicable = skipped.contains(c.category.as_str())
-            || (c.category == Category::Daemonset && policy.required_daemon_sets.is_empty())
-            || (c.category == Category::Policy && policy.exceptions.is_empty())
-            || (c.scope == Scope::LiveOnly && !ran.contains(c.id));
+        // A check with a finding always counts (a category partly not assessed can still fail
+        // a check); one without counts only if its category could be assessed.
+        let not_applicable = !ran.contains(c.id)
+            && (skipped.contains(c.category.as_str())
+                || (c.category == Category::Daemonset && policy.required_daemon_sets.is_empty())
+                || (c.category == Category::Policy && policy.exceptions.is_empty())
+                || (c.scope == Scope::LiveOnly && !live));
         if not_applicable {
             continue;
         }

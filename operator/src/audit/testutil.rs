@@ -24,6 +24,7 @@ pub fn audit_with(yaml: &str, policy: &EffectivePolicy) -> Report {
         policy,
         now: now(),
         release_data: crate::audit::nodes::ReleaseData::builtin(),
+        probe: None,
     })
 }
 

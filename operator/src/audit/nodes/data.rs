@@ -1,3 +1,5 @@
+use crate::audit::controlplane::Version;
+use jiff::civil::Date;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
@@ -62,9 +64,26 @@ pub enum ReleaseDataError {
 }
 
 static BUILTIN: LazyLock<ReleaseData> = LazyLock::new(|| {
-    crate::yaml::from_str(include_str!("../../../data/release-data.yaml"))
-        .expect("embedded release data parses")
+    let data: ReleaseData = crate::yaml::from_str(include_str!("../../../data/release-data.yaml"))
+        .expect("embedded release data parses");
+    data.validate().expect("embedded release data is valid");
+    data
 });
+
+/// When a kubelet's minor release reached (or reaches) end of life.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EndOfLife {
+    /// The table row the date comes from (`1.24`).
+    pub release: String,
+    pub date: Date,
+    /// False when the kubelet's own minor is not in the table and `release` is the oldest
+    /// newer one: older releases reached end of life no later than it did.
+    pub exact: bool,
+}
+
+fn version(s: &str) -> Option<Version> {
+    Version::parse(s)
+}
 
 impl ReleaseData {
     /// The tables shipped with this build.
@@ -94,6 +113,79 @@ impl ReleaseData {
         if data.runtimes.is_empty() {
             data.runtimes = builtin.runtimes.clone();
         }
+        data.validate().map_err(|message| ReleaseDataError::Parse {
+            path: path.to_path_buf(),
+            message,
+        })?;
         Ok(data)
+    }
+
+    /// Every version and date parses: a typo in a replacement table is an input error, not a
+    /// check that silently never fires.
+    pub fn validate(&self) -> Result<(), String> {
+        for (i, k) in self.kubernetes.iter().enumerate() {
+            version(&k.minor).ok_or(format!(
+                "kubernetes[{i}].minor: {:?} is not a version",
+                k.minor
+            ))?;
+            k.end_of_life
+                .parse::<Date>()
+                .map_err(|e| format!("kubernetes[{i}].endOfLife: {:?}: {e}", k.end_of_life))?;
+        }
+        for (i, r) in self.kubelet_skew.iter().enumerate() {
+            version(&r.since).ok_or(format!(
+                "kubeletSkew[{i}].since: {:?} is not a version",
+                r.since
+            ))?;
+        }
+        for (i, r) in self.runtimes.iter().enumerate() {
+            for (field, v) in [("from", &r.from), ("fixed", &r.fixed)] {
+                version(v).ok_or(format!("runtimes[{i}].{field}: {v:?} is not a version"))?;
+            }
+            if r.runtime.is_empty() || r.cve.is_empty() {
+                return Err(format!("runtimes[{i}]: runtime and cve are required"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The end of life of the kubelet's minor release: its own row, or else the oldest newer
+    /// release's (an upper bound). `None` when the table knows no release as new.
+    pub fn end_of_life(&self, kubelet: Version) -> Option<EndOfLife> {
+        let rows = self.kubernetes.iter().filter_map(|k| {
+            let v = version(&k.minor)?;
+            let date = k.end_of_life.parse::<Date>().ok()?;
+            Some(((v.major, v.minor), k.minor.clone(), date))
+        });
+        let wanted = (kubelet.major, kubelet.minor);
+        rows.filter(|(v, _, _)| *v >= wanted)
+            .min_by_key(|(v, _, _)| *v)
+            .map(|(v, release, date)| EndOfLife {
+                release,
+                date,
+                exact: v == wanted,
+            })
+    }
+
+    /// How many minor versions older than an API server of version `apiserver` a kubelet may be.
+    pub fn kubelet_older(&self, apiserver: Version) -> Option<u32> {
+        self.kubelet_skew
+            .iter()
+            .filter_map(|r| Some((version(&r.since)?, r.kubelet_older)))
+            .filter(|(since, _)| (since.major, since.minor) <= (apiserver.major, apiserver.minor))
+            .max_by_key(|(since, _)| *since)
+            .map(|(_, older)| older)
+    }
+
+    /// The advisories that affect `runtime` (as `containerRuntimeVersion` names it) at `v`.
+    pub fn advisories(&self, runtime: &str, v: Version) -> Vec<&RuntimeAdvisory> {
+        self.runtimes
+            .iter()
+            .filter(|a| a.runtime.eq_ignore_ascii_case(runtime))
+            .filter(|a| match (version(&a.from), version(&a.fixed)) {
+                (Some(from), Some(fixed)) => from <= v && v < fixed,
+                _ => false,
+            })
+            .collect()
     }
 }

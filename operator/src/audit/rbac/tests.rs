@@ -570,6 +570,7 @@ fn a_fresh_clusters_builtin_rbac_has_no_findings() {
         policy: &crate::policy::EffectivePolicy::default_policy(),
         now: crate::audit::testutil::now(),
         release_data: crate::audit::nodes::ReleaseData::builtin(),
+        probe: None,
     });
     let rbac: Vec<_> = r
         .findings

@@ -1,0 +1,80 @@
+//! CM-001…CM-007: the kube-controller-manager's flags, CIS 1.3.
+
+use super::instance::{FlagCheck, Instance, Rule, run_flag_checks};
+use crate::audit::{Ctx, Sink};
+
+pub const CHECKS: [&str; 7] = [
+    "CM-001", "CM-002", "CM-003", "CM-004", "CM-005", "CM-006", "CM-007",
+];
+
+const FLAG_CHECKS: &[FlagCheck] = &[
+    FlagCheck {
+        id: "CM-001",
+        rule: Rule::Required(&["terminated-pod-gc-threshold"]),
+        problem: "keeps terminated pods without limit",
+        fix: "Set --terminated-pod-gc-threshold (for example 10000)",
+    },
+    FlagCheck {
+        id: "CM-002",
+        rule: Rule::Bool {
+            flag: "profiling",
+            want: false,
+            default: true,
+        },
+        problem: "serves profiling data",
+        fix: "Set --profiling=false",
+    },
+    FlagCheck {
+        id: "CM-003",
+        rule: Rule::Bool {
+            flag: "use-service-account-credentials",
+            want: true,
+            default: false,
+        },
+        problem: "runs every controller with the controller manager's own, all-powerful credential",
+        fix: "Set --use-service-account-credentials=true",
+    },
+    FlagCheck {
+        id: "CM-004",
+        rule: Rule::Required(&["service-account-private-key-file"]),
+        problem: "has no ServiceAccount token signing key",
+        fix: "Set --service-account-private-key-file (kubeadm: /etc/kubernetes/pki/sa.key)",
+    },
+    FlagCheck {
+        id: "CM-005",
+        rule: Rule::Required(&["root-ca-file"]),
+        problem: "gives pods no root CA to verify the API server",
+        fix: "Set --root-ca-file (kubeadm: /etc/kubernetes/pki/ca.crt)",
+    },
+    FlagCheck {
+        id: "CM-007",
+        rule: Rule::LoopbackIfSet("bind-address"),
+        problem: "serves its metrics and health endpoints beyond loopback",
+        fix: "Set --bind-address=127.0.0.1",
+    },
+];
+
+pub fn audit(ctx: &Ctx, managers: &[&Instance], sink: &mut Sink) {
+    for inst in managers {
+        run_flag_checks(ctx, inst, FLAG_CHECKS, sink);
+        rotation_disabled(ctx, inst, sink);
+    }
+}
+
+/// CM-006: only an explicit `RotateKubeletServerCertificate=false` (on by default since 1.12).
+fn rotation_disabled(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
+    if !ctx.enabled("CM-006") {
+        return;
+    }
+    if let Some((false, entry)) = inst.flags.feature_gate("RotateKubeletServerCertificate") {
+        sink.push(inst.finding(
+            "CM-006",
+            format!(
+                "{} disables kubelet serving certificate rotation ({entry})",
+                inst.name()
+            ),
+            vec![inst.flags.show("feature-gates", None)],
+            "Remove RotateKubeletServerCertificate=false from --feature-gates",
+        ));
+    }
+}

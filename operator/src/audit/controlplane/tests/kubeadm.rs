@@ -1,0 +1,77 @@
+//! No noise: a control plane exactly as `kubeadm init` (v1.30) leaves it gets the findings
+//! kubeadm's defaults deserve, and nothing else.
+
+use super::*;
+use crate::audit::testutil::ids;
+
+fn kubeadm_report() -> Report {
+    let dir = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/kubeadm-1.30"
+    ));
+    let (snap, _) = crate::snapshot::load_paths(&[dir]).expect("fixture loads");
+    assert_eq!(snap.pods.len(), 4);
+    crate::audit::run(&crate::audit::AuditInput {
+        snapshot: &snap,
+        policy: &crate::policy::EffectivePolicy::default_policy(),
+        now: crate::audit::testutil::now(),
+        release_data: crate::audit::nodes::ReleaseData::builtin(),
+        probe: None,
+    })
+}
+
+#[test]
+fn kubeadm_1_30_defaults_get_exactly_the_findings_they_deserve() {
+    let r = kubeadm_report();
+    let mut found = ids(&r);
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            // kubeadm leaves --anonymous-auth at its default, true.
+            "API-001 Pod kube-system/kube-apiserver-cp1",
+            // --enable-admission-plugins=NodeRestriction only.
+            "API-003 Pod kube-system/kube-apiserver-cp1",
+            // No --kubelet-certificate-authority (kubelets serve self-signed certificates).
+            "API-005 Pod kube-system/kube-apiserver-cp1",
+            "API-009 Pod kube-system/kube-apiserver-cp1",
+            "API-011 Pod kube-system/kube-apiserver-cp1",
+            // --profiling left at its default, true.
+            "API-015 Pod kube-system/kube-apiserver-cp1",
+            // No audit logging (and so no API-017…019).
+            "API-016 Pod kube-system/kube-apiserver-cp1",
+            // No --encryption-provider-config.
+            "API-027 Pod kube-system/kube-apiserver-cp1",
+            // --service-account-extend-token-expiration left at its default, true.
+            "API-030 Pod kube-system/kube-apiserver-cp1",
+            // No --terminated-pod-gc-threshold; --profiling default true.
+            "CM-001 Pod kube-system/kube-controller-manager-cp1",
+            "CM-002 Pod kube-system/kube-controller-manager-cp1",
+            "SCH-001 Pod kube-system/kube-scheduler-cp1",
+        ]
+    );
+    assert!(r.not_assessed.is_empty(), "{:?}", r.not_assessed);
+}
+
+#[test]
+fn kubeadm_findings_carry_the_flag_seen_and_a_concrete_fix() {
+    let r = kubeadm_report();
+    let f = of(&r, "API-009")[0];
+    assert_eq!(f.evidence, ["--enable-admission-plugins=NodeRestriction"]);
+    assert!(
+        f.remediation.starts_with(
+            "Add EventRateLimit to --enable-admission-plugins and configure its limits in \
+             --admission-control-config-file in the kube-apiserver command line. On kubeadm \
+             clusters: edit /etc/kubernetes/manifests/kube-apiserver.yaml on node cp1"
+        ),
+        "{}",
+        f.remediation
+    );
+    let f = of(&r, "CM-002")[0];
+    assert_eq!(
+        f.message,
+        "kube-controller-manager-cp1 serves profiling data"
+    );
+    assert_eq!(f.evidence, ["--profiling: (unset, default true)"]);
+    assert!(f.remediation.contains("controllerManager.extraArgs"));
+}

@@ -1,0 +1,277 @@
+//! NODE-001…NODE-003 on Nodes written as YAML, and the release tables themselves.
+
+use super::ReleaseData;
+use crate::api::{CheckSelection, SecurityPolicySpec};
+use crate::audit::testutil::snapshot;
+use crate::audit::{AuditInput, Report, run};
+use crate::policy::EffectivePolicy;
+use crate::snapshot::{ObjectKind, Unavailable};
+
+fn node(name: &str, kubelet: &str, runtime: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Node\nmetadata: {{name: {name}}}\nstatus:\n  nodeInfo: \
+         {{kubeletVersion: {kubelet}, containerRuntimeVersion: \"{runtime}\", architecture: amd64, \
+         operatingSystem: linux, osImage: Ubuntu 22.04.4 LTS}}\n"
+    )
+}
+
+fn api_server(version: &str, name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{namespace: kube-system, name: {name}, labels: \
+         {{component: kube-apiserver}}}}\nspec: {{containers: [{{name: kube-apiserver, image: \
+         \"registry.k8s.io/kube-apiserver:{version}\", command: [kube-apiserver]}}]}}\n"
+    )
+}
+
+fn audit_at(docs: &[String], now: &str) -> Report {
+    let spec = SecurityPolicySpec {
+        checks: CheckSelection {
+            include: vec!["node".to_string()],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let policy = EffectivePolicy::compile("p", &spec).expect("valid policy");
+    let snap = snapshot(&docs.join("---\n"));
+    run(&AuditInput {
+        snapshot: &snap,
+        policy: &policy,
+        now: now.parse().expect("timestamp"),
+        release_data: ReleaseData::builtin(),
+        probe: None,
+    })
+}
+
+const NOW: &str = "2026-11-28T12:00:00Z";
+const CURRENT: &str = "containerd://1.7.22";
+
+/// `check node` of each finding.
+fn found(r: &Report) -> Vec<String> {
+    r.findings
+        .iter()
+        .map(|f| format!("{} {}", f.check, f.resource.name))
+        .collect()
+}
+
+#[test]
+fn node001_end_of_life_kubelet() {
+    let r = audit_at(
+        &[
+            api_server("v1.35.2", "kube-apiserver-cp1"),
+            node("old", "v1.24.17", CURRENT),
+            node("new", "v1.35.2", CURRENT),
+            node("ancient", "v1.16.15", CURRENT),
+            node("future", "v1.40.0-alpha.1", CURRENT),
+        ],
+        NOW,
+    );
+    let eol: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.check == "NODE-001")
+        .collect();
+    assert_eq!(eol.len(), 2, "{:?}", found(&r));
+    let ancient = eol
+        .iter()
+        .find(|f| f.resource.name == "ancient")
+        .expect("ancient");
+    assert!(
+        ancient.message.contains("older than Kubernetes 1.19"),
+        "{}",
+        ancient.message
+    );
+    let old = eol.iter().find(|f| f.resource.name == "old").expect("old");
+    assert_eq!(old.resource.kind, "Node");
+    assert!(
+        old.message
+            .contains("Kubernetes 1.24, which reached end of life on 2023-07-28"),
+        "{}",
+        old.message
+    );
+    assert!(
+        old.remediation.contains("Kubernetes 1.35 or later"),
+        "{}",
+        old.remediation
+    );
+}
+
+#[test]
+fn node001_end_of_life_is_relative_to_the_audit_time() {
+    let nodes = [
+        api_server("v1.35.2", "kube-apiserver-cp1"),
+        node("w1", "v1.35.2", CURRENT),
+    ];
+    let eol = |now: &str| {
+        audit_at(&nodes, now)
+            .findings
+            .iter()
+            .any(|f| f.check == "NODE-001")
+    };
+    assert!(!eol("2027-02-27T23:59:59Z"));
+    // The end-of-life date is the first day without support.
+    assert!(eol("2027-02-28T00:00:00Z"));
+    assert!(eol("2028-01-01T00:00:00Z"));
+}
+
+#[test]
+fn node002_skew_follows_the_api_server_version() {
+    let skewed = |api: &[&str], kubelet: &str| {
+        let mut docs: Vec<String> = api
+            .iter()
+            .enumerate()
+            .map(|(i, v)| api_server(v, &format!("kube-apiserver-cp{i}")))
+            .collect();
+        docs.push(node("w1", kubelet, CURRENT));
+        let r = audit_at(&docs, "2020-01-01T00:00:00Z");
+        r.findings
+            .iter()
+            .find(|f| f.check == "NODE-002")
+            .map(|f| f.message.clone())
+    };
+    // Three minor versions since kube-apiserver 1.28, two before.
+    assert_eq!(skewed(&["v1.30.4"], "v1.27.16"), None);
+    let m = skewed(&["v1.30.4"], "v1.26.15").expect("4 behind 1.30");
+    assert!(
+        m.contains("4 minor versions older than the API server (v1.30.4); the supported skew is 3"),
+        "{m}"
+    );
+    assert_eq!(skewed(&["v1.27.3"], "v1.25.16"), None);
+    assert!(skewed(&["v1.27.3"], "v1.24.17").is_some(), "3 behind 1.27");
+    // Never newer; with two API servers (an upgrade in progress) not newer than the oldest.
+    let m = skewed(&["v1.30.4"], "v1.31.0").expect("newer");
+    assert!(m.contains("newer than the API server (v1.30.4)"), "{m}");
+    assert!(skewed(&["v1.31.1", "v1.30.4"], "v1.31.1").is_some());
+    assert_eq!(skewed(&["v1.31.1", "v1.30.4"], "v1.30.4"), None);
+}
+
+#[test]
+fn node002_without_an_api_server_pod_is_not_assessed() {
+    let r = audit_at(&[node("w1", "v1.20.15", "containerd://1.6.20")], NOW);
+    assert_eq!(found(&r), ["NODE-001 w1", "NODE-003 w1"]);
+    assert_eq!(r.not_assessed.len(), 1);
+    assert_eq!(r.not_assessed[0].category, "node");
+    assert!(
+        r.not_assessed[0].reason.contains("no kube-apiserver Pod"),
+        "{:?}",
+        r.not_assessed
+    );
+
+    let r = audit_at(
+        &[
+            api_server("latest", "kube-apiserver-cp1"),
+            node("w1", "v1.35.0", CURRENT),
+        ],
+        NOW,
+    );
+    assert!(
+        r.not_assessed[0].reason.contains("kube-apiserver:latest"),
+        "{:?}",
+        r.not_assessed
+    );
+}
+
+#[test]
+fn node003_runtimes_with_escape_cves() {
+    let cves = |runtime: &str| {
+        let r = audit_at(
+            &[api_server("v1.35.2", "a"), node("w1", "v1.35.2", runtime)],
+            NOW,
+        );
+        r.findings
+            .iter()
+            .find(|f| f.check == "NODE-003")
+            .map(|f| (f.message.clone(), f.remediation.clone()))
+    };
+    let (m, fix) = cves("containerd://1.6.20").expect("runc CVE-2024-21626");
+    assert!(
+        m.contains("containerd 1.6.20") && m.contains("CVE-2024-21626"),
+        "{m}"
+    );
+    assert!(fix.contains("containerd 1.6.28 or later"), "{fix}");
+    let (m, fix) = cves("containerd://1.6.0").expect("two CVEs");
+    assert!(m.contains("CVE-2022-23648, CVE-2024-21626"), "{m}");
+    assert!(fix.contains("1.6.28"), "{fix}");
+    assert!(cves("containerd://1.7.12").is_some());
+    assert_eq!(cves("containerd://1.7.13"), None);
+    assert_eq!(cves("containerd://1.6.28-k3s1"), None);
+    assert_eq!(cves(CURRENT), None);
+    assert!(cves("cri-o://1.22.1").is_some_and(|(m, _)| m.contains("CVE-2022-0811")));
+    assert_eq!(cves("cri-o://1.22.3"), None);
+    assert!(cves("docker://18.9.1").is_some_and(|(m, _)| m.contains("CVE-2019-5736")));
+    assert_eq!(cves("docker://18.6.3"), None);
+    assert!(cves("docker://24.0.7").is_some());
+    assert_eq!(cves("remote://unknown"), None);
+}
+
+#[test]
+fn unreadable_nodes_are_not_assessed() {
+    let mut snap = snapshot(&api_server("v1.30.0", "a"));
+    snap.unavailable.push(Unavailable {
+        kind: ObjectKind::Node,
+        reason: "forbidden".to_string(),
+    });
+    let policy = EffectivePolicy::default_policy();
+    let r = run(&AuditInput {
+        snapshot: &snap,
+        policy: &policy,
+        now: NOW.parse().expect("timestamp"),
+        release_data: ReleaseData::builtin(),
+        probe: None,
+    });
+    assert!(
+        r.not_assessed
+            .iter()
+            .any(|n| n.category == "node" && n.reason.contains("forbidden"))
+    );
+    assert!(!r.findings.iter().any(|f| f.check.starts_with("NODE-")));
+}
+
+#[test]
+fn builtin_tables_are_complete_and_valid() {
+    let data = ReleaseData::builtin();
+    data.validate().expect("valid");
+    for minor in 19..=35 {
+        let row = format!("1.{minor}");
+        assert!(
+            data.kubernetes.iter().any(|k| k.minor == row),
+            "{row} missing"
+        );
+    }
+    let v = |s| crate::audit::controlplane::Version::parse(s).expect("version");
+    assert_eq!(data.kubelet_older(v("1.27.0")), Some(2));
+    assert_eq!(data.kubelet_older(v("1.28.0")), Some(3));
+    assert!(data.runtimes.iter().all(|r| r.cve.starts_with("CVE-")));
+}
+
+#[test]
+fn replacement_tables_are_validated_and_merged() {
+    let dir = std::env::temp_dir().join(format!("kp-release-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let write = |name: &str, text: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    };
+    let only_runtimes = write(
+        "runtimes.yaml",
+        "reviewed: \"2027-01-01\"\nruntimes:\n  - {runtime: containerd, from: \"2.0.0\", fixed: \"2.0.9\", \
+         cve: CVE-2099-0001, summary: test}\n",
+    );
+    let data = ReleaseData::from_file(&only_runtimes).expect("loads");
+    assert_eq!(data.runtimes.len(), 1);
+    assert_eq!(data.kubernetes, ReleaseData::builtin().kubernetes);
+
+    let bad_date = write(
+        "bad.yaml",
+        "kubernetes: [{minor: \"1.30\", endOfLife: \"2025-13-01\"}]\n",
+    );
+    let err = ReleaseData::from_file(&bad_date)
+        .expect_err("invalid date")
+        .to_string();
+    assert!(err.contains("kubernetes[0].endOfLife"), "{err}");
+    let unknown = write(
+        "unknown.yaml",
+        "kubernetes: [{minor: \"1.30\", eol: \"2025-06-28\"}]\n",
+    );
+    assert!(ReleaseData::from_file(&unknown).is_err());
+}
