@@ -4,6 +4,7 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod controller;
 mod rng;
 mod synth;
 mod write;
@@ -56,6 +57,12 @@ enum Cmd {
         #[arg(long, value_enum, default_value = "yaml")]
         format: write::FileFormat,
     },
+    /// The operator against a real API server (E2E_KUBECONFIG): first audit, writes, and
+    /// change-to-Finding latency over N changes.
+    Controller {
+        #[arg(long, default_value_t = 20)]
+        changes: usize,
+    },
     /// Where parse time goes: YAML/JSON to values, values to typed objects.
     Parse { dir: PathBuf },
     /// RBAC at scale: parse time and RBAC audit time on 50k RoleBindings / 5k Roles / 20k SAs.
@@ -99,6 +106,9 @@ fn main() -> Result<()> {
         }
         Cmd::Rbac { dir } => rbac(dir)?,
         Cmd::Parse { dir } => parse(&dir)?,
+        Cmd::Controller { changes } => {
+            tokio::runtime::Runtime::new()?.block_on(controller::latency(changes))?
+        }
     }
     Ok(())
 }
@@ -131,6 +141,7 @@ fn rbac(dir: Option<PathBuf>) -> Result<()> {
             policy: &policy,
             now,
             release_data: kube_posture::audit::nodes::ReleaseData::builtin(),
+            probe: None,
         });
         times.push(t.elapsed());
         findings = report

@@ -176,3 +176,40 @@ pub fn write(path: &Path, docs: &[Value]) -> Result<()> {
     std::fs::write(path, out)?;
     Ok(())
 }
+
+/// The parts of the insecure sample that a live API server holds as written (no Pod status,
+/// no DaemonSet Pods that the controller would replace).
+pub const LIVE_FILES: &[&str] = &["00-", "10-", "20-", "30-", "40-", "41-"];
+
+/// Apply the insecure sample cluster under `prefix`, write the applied documents to
+/// `dir/cluster.yaml`, and wait until the controllers have made the Deployments' Pods.
+pub async fn instantiate_sample(prefix: &str, dir: &Path) -> Renamer {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, ListParams};
+    let docs = load(
+        &crate::repo().join("e2e/fixtures/insecure-cluster"),
+        LIVE_FILES,
+    )
+    .expect("sample loads");
+    let r = Renamer::new(prefix, &docs);
+    let inst = r.rename_all(&docs);
+    std::fs::create_dir_all(dir).expect("fixture dir");
+    write(&dir.join("cluster.yaml"), &inst).expect("fixture written");
+    let client = crate::admin().await;
+    crate::apply(&client, &inst)
+        .await
+        .expect("apply the sample cluster");
+    // The live audit must see a Deployment with its controller-made ReplicaSet and Pods (and
+    // still report it once).
+    let pods: Api<Pod> = Api::namespaced(client, &r.namespace("payments"));
+    crate::wait_for(std::time::Duration::from_secs(30), || async {
+        let list = pods
+            .list(&ListParams::default().labels("app=api"))
+            .await
+            .ok()?;
+        (list.items.len() >= 2).then_some(())
+    })
+    .await
+    .expect("the payments/api Deployment's Pods exist");
+    r
+}

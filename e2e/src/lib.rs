@@ -6,6 +6,7 @@
 //! prefix, so tests can share one API server and run concurrently.
 
 pub mod fixture;
+pub mod operator;
 
 use anyhow::{Context, Result, bail};
 use kube::Client;

@@ -1,18 +1,10 @@
 //! `kube-posture audit` against a live API server agrees with the offline audit: of the same
 //! files after applying them, and of a `kube-posture snapshot` of the cluster.
 
-use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, ListParams};
-use kube_posture_e2e::fixture::{self, Renamer};
-use kube_posture_e2e::{admin, apply, kube_posture, prefix, repo, text, wait_for};
+use kube_posture_e2e::fixture::{Renamer, instantiate_sample};
+use kube_posture_e2e::{kube_posture, prefix, text};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::time::Duration;
-
-/// The parts of the insecure sample that a live API server can hold as written (no Pod
-/// status, no DaemonSet pods the controller would replace).
-const LIVE_FILES: &[&str] = &["00-", "10-", "20-", "30-", "40-"];
 
 fn audit_json(args: &[&str]) -> Value {
     let mut all = vec![
@@ -55,35 +47,10 @@ fn identity(f: &Value) -> String {
     )
 }
 
-async fn instantiate(test: &str, dir: &Path) -> Renamer {
-    let docs = fixture::load(&repo().join("e2e/fixtures/insecure-cluster"), LIVE_FILES).unwrap();
-    let r = Renamer::new(&prefix(test), &docs);
-    let inst = r.rename_all(&docs);
-    std::fs::create_dir_all(dir).unwrap();
-    fixture::write(&dir.join("cluster.yaml"), &inst).unwrap();
-    let client = admin().await;
-    apply(&client, &inst)
-        .await
-        .expect("apply the sample cluster");
-    // Let the controllers create ReplicaSets and Pods, so the live audit sees a Deployment with
-    // its children (and must still report it once).
-    let pods: Api<Pod> = Api::namespaced(client, &r.namespace("payments"));
-    wait_for(Duration::from_secs(30), || async {
-        let list = pods
-            .list(&ListParams::default().labels("app=api"))
-            .await
-            .ok()?;
-        (list.items.len() >= 2).then_some(())
-    })
-    .await
-    .expect("the payments/api Deployment's Pods exist");
-    r
-}
-
 #[tokio::test]
 async fn live_audit_matches_the_offline_audit_of_the_applied_files() {
     let dir = std::env::temp_dir().join(format!("kp-e2e-live-{}", std::process::id()));
-    let r = instantiate("live", &dir).await;
+    let r = instantiate_sample(&prefix("live"), &dir).await;
     let live = identities(&audit_json(&[]), &r);
     let offline = identities(&audit_json(&["--snapshot", dir.to_str().unwrap()]), &r);
     assert!(offline.len() >= 20, "the sample has findings: {offline:#?}");
@@ -128,7 +95,7 @@ async fn live_audit_matches_the_offline_audit_of_the_applied_files() {
 #[tokio::test]
 async fn snapshot_then_offline_audit_matches_the_live_audit() {
     let dir = std::env::temp_dir().join(format!("kp-e2e-snap-{}", std::process::id()));
-    let r = instantiate("snap", &dir.join("applied")).await;
+    let r = instantiate_sample(&prefix("snap"), &dir.join("applied")).await;
     let snap_dir = dir.join("snapshot");
     let o = kube_posture(&["snapshot", "-o", snap_dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o.stderr));

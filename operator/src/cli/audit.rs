@@ -55,19 +55,22 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         }
     };
     let started = Instant::now();
-    let (snapshot, stats) = if args.snapshot.is_empty() {
-        let snapshot = runtime().block_on(async {
-            let client = super::client(kubeconfig).await?;
-            crate::snapshot::live::load_live(&client)
+    let (snapshot, stats, probe) = if args.snapshot.is_empty() {
+        let (snapshot, probe) = runtime().block_on(async {
+            let config = super::config(kubeconfig).await?;
+            let client = kube::Client::try_from(config.clone()).map_err(CliError::Kube)?;
+            let snapshot = crate::snapshot::live::load_live(&client)
                 .await
-                .map_err(CliError::Kube)
+                .map_err(CliError::Kube)?;
+            let probe = crate::snapshot::live::probe_anonymous(&config).await;
+            Ok::<_, CliError>((snapshot, probe))
         })?;
         progress(format!(
             "read {} objects from the cluster in {:.1?}",
             snapshot.len(),
             started.elapsed()
         ));
-        (snapshot, LoadStats::default())
+        (snapshot, LoadStats::default(), Some(probe))
     } else {
         let (snapshot, stats) = crate::snapshot::load_paths(&args.snapshot)?;
         let ignored: usize = stats.ignored.values().sum();
@@ -83,7 +86,7 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
                 String::new()
             }
         ));
-        (snapshot, stats)
+        (snapshot, stats, None)
     };
     let now = args.as_of.unwrap_or_else(jiff::Timestamp::now);
     let custom_release_data = match &args.release_data {
@@ -98,6 +101,7 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         policy: &policy,
         now,
         release_data,
+        probe: probe.as_ref(),
     });
     let source_of = |f: &Finding| {
         stats

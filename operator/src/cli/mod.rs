@@ -2,6 +2,7 @@
 //! `--fail-on`, 2 bad usage or input).
 
 mod audit;
+mod run;
 mod snapshot;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -27,6 +28,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the operator: reconcile SecurityPolicies into status, Findings and Events.
+    Run(run::RunArgs),
     /// Audit once and exit: YAML/JSON snapshots with --snapshot, else the live cluster.
     Audit(audit::AuditArgs),
     /// Write the objects an audit reads from the live cluster to a directory, for offline audits.
@@ -63,6 +66,8 @@ pub enum CliError {
     Kube(#[from] kube::Error),
     #[error("kubeconfig: {0}")]
     Config(String),
+    #[error(transparent)]
+    Run(#[from] crate::controller::RunError),
     #[error("{path}: {source}")]
     Write {
         path: PathBuf,
@@ -73,6 +78,7 @@ pub enum CliError {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => run::run(args, cli.kubeconfig.as_deref()),
         Command::Audit(args) => audit::run(args, cli.kubeconfig.as_deref()),
         Command::Snapshot(args) => {
             snapshot::run(args, cli.kubeconfig.as_deref()).map(|()| ExitCode::SUCCESS)
@@ -113,7 +119,13 @@ fn print_stdout(text: &str) {
 /// A kube client from `--kubeconfig`, else the usual inference (KUBECONFIG, ~/.kube/config,
 /// in-cluster).
 pub async fn client(kubeconfig: Option<&std::path::Path>) -> Result<kube::Client, CliError> {
-    let config = match kubeconfig {
+    let config = config(kubeconfig).await?;
+    kube::Client::try_from(config).map_err(CliError::Kube)
+}
+
+/// The client configuration from `--kubeconfig`, else the usual inference.
+pub async fn config(kubeconfig: Option<&std::path::Path>) -> Result<kube::Config, CliError> {
+    Ok(match kubeconfig {
         Some(path) => {
             let kc = kube::config::Kubeconfig::read_from(path)
                 .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
@@ -126,8 +138,7 @@ pub async fn client(kubeconfig: Option<&std::path::Path>) -> Result<kube::Client
                 "{e} (give --snapshot for an offline audit, or --kubeconfig / KUBECONFIG for a cluster)"
             ))
         })?,
-    };
-    kube::Client::try_from(config).map_err(CliError::Kube)
+    })
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -1,0 +1,186 @@
+//! An operator process for one test: `kube-posture run` as the operator's own ServiceAccount
+//! identity (bound to exactly the ClusterRole in manifests/), reconciling only the test's
+//! policies (labelled `kubeposture.io/e2e=<prefix>`). Killed when dropped.
+
+use crate::{
+    admin, admin_kubeconfig, apply, install_crds, kube_posture_bin, operator_kubeconfig, repo,
+    wait_for,
+};
+use anyhow::Result;
+use kube::Client;
+use kube::api::{Api, ListParams, PostParams};
+use kube_posture::api::{Finding, SecurityPolicy};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const E2E_LABEL: &str = "kubeposture.io/e2e";
+
+/// Apply the CRDs and the operator's namespace and RBAC from manifests/.
+pub async fn install(client: &Client) -> Result<()> {
+    install_crds(client).await?;
+    let mut docs = Vec::new();
+    for f in ["namespace.yaml", "rbac.yaml", "leader-election.yaml"] {
+        let text = std::fs::read_to_string(repo().join("manifests").join(f))?;
+        let values: Vec<Value> =
+            kube_posture::yaml::from_str_multi(&text).map_err(anyhow::Error::msg)?;
+        docs.extend(values);
+    }
+    apply(client, &docs).await
+}
+
+pub struct Operator {
+    child: Child,
+    pub log: PathBuf,
+    pub prefix: String,
+}
+
+impl Operator {
+    /// Start an operator for the policies labelled with `prefix`.
+    pub async fn start(prefix: &str) -> Operator {
+        Self::start_with(prefix, &[]).await
+    }
+
+    pub async fn start_with(prefix: &str, extra: &[&str]) -> Operator {
+        let client = admin().await;
+        install(&client)
+            .await
+            .expect("install CRDs and operator RBAC");
+        let kubeconfig = operator_kubeconfig().unwrap_or_else(admin_kubeconfig);
+        let log = std::env::temp_dir().join(format!("kp-e2e-operator-{prefix}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(kube_posture_bin())
+            .args([
+                "--kubeconfig",
+                kubeconfig.to_str().unwrap(),
+                "run",
+                "--log-format",
+                "json",
+                "--instance",
+                prefix,
+                "--policy-selector",
+                &format!("{E2E_LABEL}={prefix}"),
+                "--lease-name",
+                &format!("kube-posture-{prefix}"),
+            ])
+            .args(extra)
+            .env("RUST_LOG", "info,kube_client=warn,kube_runtime=warn")
+            .stdout(Stdio::null())
+            .stderr(file)
+            .spawn()
+            .expect("kube-posture run starts");
+        let op = Operator {
+            child,
+            log,
+            prefix: prefix.to_string(),
+        };
+        wait_for(Duration::from_secs(60), || async {
+            op.log_text().contains("caches synced").then_some(())
+        })
+        .await
+        .unwrap_or_else(|_| panic!("operator did not sync its caches:\n{}", op.log_text()));
+        op
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Log lines (JSON) with `"message":"<message>"` and, if given, the policy.
+    pub fn log_lines(&self, message: &str, policy: Option<&str>) -> Vec<Value> {
+        self.log_text()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|v| v["message"] == message && policy.is_none_or(|p| v["policy"] == p))
+            .collect()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Send a signal (`TERM`, `KILL`) and return when it has exited (or after 30 s).
+    pub fn signal(&mut self, sig: &str) -> Option<std::process::ExitStatus> {
+        let _ = Command::new("kill")
+            .args([&format!("-{sig}"), &self.child.id().to_string()])
+            .status();
+        for _ in 0..300 {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        None
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A SecurityPolicy labelled for `prefix`'s operator.
+pub fn policy(prefix: &str, name: &str, spec: Value) -> SecurityPolicy {
+    serde_json::from_value(json!({
+        "apiVersion": "kubeposture.io/v1alpha1",
+        "kind": "SecurityPolicy",
+        "metadata": {"name": name, "labels": {E2E_LABEL: prefix}},
+        "spec": spec,
+    }))
+    .expect("policy")
+}
+
+pub async fn create_policy(client: &Client, p: &SecurityPolicy) -> SecurityPolicy {
+    Api::<SecurityPolicy>::all(client.clone())
+        .create(&PostParams::default(), p)
+        .await
+        .expect("create policy")
+}
+
+pub async fn get_policy(client: &Client, name: &str) -> SecurityPolicy {
+    Api::<SecurityPolicy>::all(client.clone())
+        .get(name)
+        .await
+        .expect("get policy")
+}
+
+/// The Finding objects of a policy.
+pub async fn findings(client: &Client, policy: &str) -> Vec<Finding> {
+    Api::<Finding>::all(client.clone())
+        .list(&ListParams::default().labels(&format!("kubeposture.io/policy={policy}")))
+        .await
+        .expect("list findings")
+        .items
+}
+
+/// Wait until the policy's status has a Ready condition for its current generation.
+pub async fn wait_reconciled(client: &Client, name: &str) -> SecurityPolicy {
+    wait_for(Duration::from_secs(30), || async {
+        let p = get_policy(client, name).await;
+        let st = p.status.as_ref()?;
+        (st.observed_generation == p.metadata.generation
+            && st.conditions.iter().any(|c| c.type_ == "Ready"))
+        .then_some(p)
+    })
+    .await
+    .unwrap_or_else(|_| panic!("policy {name} was not reconciled"))
+}
+
+pub fn condition<'a>(
+    p: &'a SecurityPolicy,
+    type_: &str,
+) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+    p.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+}

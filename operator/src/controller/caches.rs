@@ -1,0 +1,292 @@
+//! The controller's view of the cluster: one reflector per kind the audit reads, trimmed
+//! before it is stored, and the health of each watch. An audit reads a [`Snapshot`] made from
+//! these stores: no `list` call in the hot path.
+
+use crate::snapshot::{ObjectKind, Snapshot, Unavailable};
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{
+    Namespace, Node, Pod, ReplicationController, Service, ServiceAccount,
+};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
+use kube::api::{Api, ApiResource, DynamicObject};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
+use tokio::sync::watch;
+
+use super::trim;
+
+/// How a kind's watch is doing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WatchState {
+    /// Not listed yet.
+    Starting,
+    /// Listed and watching.
+    Ready,
+    /// Forbidden (403) or not served (404): the checks that need it are not assessed.
+    Unavailable(String),
+}
+
+/// Watch health per kind, and a counter that moves on every change to an audited object.
+#[derive(Default)]
+pub struct Health {
+    states: Mutex<BTreeMap<ObjectKind, WatchState>>,
+    /// Watch (re)starts after an error, for metrics.
+    pub restarts: std::sync::atomic::AtomicU64,
+}
+
+impl Health {
+    fn set(&self, kind: ObjectKind, state: WatchState) {
+        let mut s = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        s.insert(kind, state);
+    }
+
+    pub fn states(&self) -> BTreeMap<ObjectKind, WatchState> {
+        self.states
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Every kind listed at least once, or known to be unavailable.
+    pub fn all_settled(&self) -> bool {
+        let s = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        s.len() == WATCHED.len() && s.values().all(|v| *v != WatchState::Starting)
+    }
+}
+
+/// The kinds the controller watches (all the audit reads but Secrets, which it never reads).
+pub const WATCHED: [ObjectKind; 16] = [
+    ObjectKind::Namespace,
+    ObjectKind::Node,
+    ObjectKind::Pod,
+    ObjectKind::Deployment,
+    ObjectKind::StatefulSet,
+    ObjectKind::DaemonSet,
+    ObjectKind::ReplicaSet,
+    ObjectKind::ReplicationController,
+    ObjectKind::Job,
+    ObjectKind::CronJob,
+    ObjectKind::Service,
+    ObjectKind::ServiceAccount,
+    ObjectKind::Role,
+    ObjectKind::ClusterRole,
+    ObjectKind::RoleBinding,
+    ObjectKind::ClusterRoleBinding,
+];
+
+/// The stores, one per kind.
+#[derive(Clone)]
+pub struct Caches {
+    pub namespaces: Store<Namespace>,
+    pub nodes: Store<Node>,
+    pub pods: Store<Pod>,
+    pub deployments: Store<Deployment>,
+    pub stateful_sets: Store<StatefulSet>,
+    pub daemon_sets: Store<DaemonSet>,
+    pub replica_sets: Store<ReplicaSet>,
+    pub replication_controllers: Store<ReplicationController>,
+    pub jobs: Store<Job>,
+    pub cron_jobs: Store<CronJob>,
+    pub services: Store<Service>,
+    pub service_accounts: Store<ServiceAccount>,
+    pub roles: Store<Role>,
+    pub cluster_roles: Store<ClusterRole>,
+    pub role_bindings: Store<RoleBinding>,
+    pub cluster_role_bindings: Store<ClusterRoleBinding>,
+    pub health: Arc<Health>,
+}
+
+impl Caches {
+    /// What an audit reads: every store's current objects (shared, not copied).
+    pub fn snapshot(&self) -> Snapshot {
+        let mut s = Snapshot {
+            namespaces: self.namespaces.state(),
+            nodes: self.nodes.state(),
+            pods: self.pods.state(),
+            deployments: self.deployments.state(),
+            stateful_sets: self.stateful_sets.state(),
+            daemon_sets: self.daemon_sets.state(),
+            replica_sets: self.replica_sets.state(),
+            replication_controllers: self.replication_controllers.state(),
+            jobs: self.jobs.state(),
+            cron_jobs: self.cron_jobs.state(),
+            services: self.services.state(),
+            service_accounts: self.service_accounts.state(),
+            secrets: Vec::new(),
+            roles: self.roles.state(),
+            cluster_roles: self.cluster_roles.state(),
+            role_bindings: self.role_bindings.state(),
+            cluster_role_bindings: self.cluster_role_bindings.state(),
+            unavailable: Vec::new(),
+        };
+        for (kind, state) in self.health.states() {
+            match state {
+                WatchState::Unavailable(reason) => s.unavailable.push(Unavailable { kind, reason }),
+                WatchState::Starting => s.unavailable.push(Unavailable {
+                    kind,
+                    reason: "not listed yet".to_string(),
+                }),
+                WatchState::Ready => {}
+            }
+        }
+        s
+    }
+
+    /// Objects held, all kinds together.
+    pub fn len(&self) -> usize {
+        self.snapshot().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Why an error makes a kind unavailable rather than being a passing fault.
+fn unavailable_reason(e: &watcher::Error) -> Option<String> {
+    let inner = match e {
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => e,
+        watcher::Error::WatchError(s) if s.code == 403 => {
+            return Some(format!("forbidden: {}", s.message));
+        }
+        _ => return None,
+    };
+    crate::snapshot::live::degraded_reason(inner)
+}
+
+/// Run one kind's reflector until the process ends: trims objects, records health, and bumps
+/// `changes` on every event about an audited object.
+async fn run_watch<K, S>(
+    kind: ObjectKind,
+    stream: S,
+    writer: reflector::store::Writer<K>,
+    health: Arc<Health>,
+    changes: watch::Sender<u64>,
+) where
+    K: Resource + Clone + Debug + Send + Sync + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone + Default,
+    S: futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send,
+{
+    health.set(kind, WatchState::Starting);
+    let stream = stream.reflect(writer);
+    futures::pin_mut!(stream);
+    let mut failing = false;
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(ev) => {
+                if failing {
+                    failing = false;
+                    tracing::info!(kind = %kind, "watch recovered");
+                }
+                if matches!(ev, watcher::Event::InitDone) {
+                    health.set(kind, WatchState::Ready);
+                }
+                if !matches!(ev, watcher::Event::Init | watcher::Event::InitApply(_)) {
+                    changes.send_modify(|n| *n += 1);
+                }
+            }
+            Err(e) => {
+                health
+                    .restarts
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                match unavailable_reason(&e) {
+                    Some(reason) => {
+                        if !failing {
+                            tracing::warn!(kind = %kind, %reason, "cannot watch; its checks are not assessed");
+                        }
+                        health.set(kind, WatchState::Unavailable(reason));
+                        changes.send_modify(|n| *n += 1);
+                    }
+                    None => {
+                        tracing::warn!(kind = %kind, error = %e, "watch error; retrying with backoff")
+                    }
+                }
+                failing = true;
+            }
+        }
+    }
+}
+
+fn typed_stream<K>(
+    client: &Client,
+    trim: fn(&mut K),
+) -> impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static
+where
+    K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned + Send + Sync + 'static,
+{
+    let api: Api<K> = Api::all(client.clone());
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .modify(trim)
+}
+
+/// Start every watch; the returned caches fill as the lists complete.
+pub fn start(client: &Client, changes: watch::Sender<u64>, cronjobs_v1beta1: bool) -> Caches {
+    let health = Arc::new(Health::default());
+    macro_rules! watch_kind {
+        ($kind:expr, $t:ty, $trim:expr) => {{
+            let (store, writer) = reflector::store::<$t>();
+            tokio::spawn(run_watch(
+                $kind,
+                typed_stream::<$t>(client, $trim),
+                writer,
+                health.clone(),
+                changes.clone(),
+            ));
+            store
+        }};
+        ($kind:expr, $t:ty) => {
+            watch_kind!($kind, $t, trim::object::<$t>)
+        };
+    }
+    let cron_jobs = if cronjobs_v1beta1 {
+        let (store, writer) = reflector::store::<CronJob>();
+        let ar: ApiResource = crate::snapshot::live::cronjob_v1beta1();
+        let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
+        let stream = watcher(api, watcher::Config::default())
+            .default_backoff()
+            .try_filter_map(|ev| futures::future::ready(Ok(trim::cronjob_event(ev))));
+        tokio::spawn(run_watch(
+            ObjectKind::CronJob,
+            stream,
+            writer,
+            health.clone(),
+            changes.clone(),
+        ));
+        store
+    } else {
+        watch_kind!(ObjectKind::CronJob, CronJob, trim::cron_job)
+    };
+    Caches {
+        namespaces: watch_kind!(ObjectKind::Namespace, Namespace),
+        nodes: watch_kind!(ObjectKind::Node, Node, trim::node),
+        pods: watch_kind!(ObjectKind::Pod, Pod, trim::pod),
+        deployments: watch_kind!(ObjectKind::Deployment, Deployment, trim::deployment),
+        stateful_sets: watch_kind!(ObjectKind::StatefulSet, StatefulSet, trim::stateful_set),
+        daemon_sets: watch_kind!(ObjectKind::DaemonSet, DaemonSet, trim::daemon_set),
+        replica_sets: watch_kind!(ObjectKind::ReplicaSet, ReplicaSet, trim::replica_set),
+        replication_controllers: watch_kind!(
+            ObjectKind::ReplicationController,
+            ReplicationController,
+            trim::replication_controller
+        ),
+        jobs: watch_kind!(ObjectKind::Job, Job, trim::job),
+        cron_jobs,
+        services: watch_kind!(ObjectKind::Service, Service),
+        service_accounts: watch_kind!(ObjectKind::ServiceAccount, ServiceAccount),
+        roles: watch_kind!(ObjectKind::Role, Role),
+        cluster_roles: watch_kind!(ObjectKind::ClusterRole, ClusterRole),
+        role_bindings: watch_kind!(ObjectKind::RoleBinding, RoleBinding),
+        cluster_role_bindings: watch_kind!(ObjectKind::ClusterRoleBinding, ClusterRoleBinding),
+        health,
+    }
+}

@@ -1,0 +1,293 @@
+//! The Finding objects a report calls for, and what must change to get there. Pure: the
+//! reconcile applies the plan.
+
+use crate::api::{
+    Finding as FindingObject, FindingSpec, FindingStatus, SecurityPolicy, TargetRef, labels,
+};
+use crate::audit::{Finding, Report};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use kube::Resource;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// FNV-1a, 64 bits: a stable hash (the same on every platform and release) for names.
+fn fnv1a(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// `<policy>-<check>-<8 hex of the identity's hash>`, lower case, at most 253 characters.
+pub fn finding_name(policy: &str, f: &Finding) -> String {
+    let hash = fnv1a(&format!("{policy}|{}", f.identity())) as u32;
+    let check = f.check.to_lowercase();
+    let max_policy = 253 - check.len() - 10;
+    let policy: String = policy.chars().take(max_policy).collect();
+    format!("{policy}-{check}-{hash:08x}")
+}
+
+/// A label value: at most 63 characters, alphanumeric at both ends.
+fn label_value(s: &str) -> String {
+    if s.len() <= 63 {
+        return s.to_string();
+    }
+    let hash = fnv1a(s) as u32;
+    let head: String = s.chars().take(54).collect();
+    format!("{}-{hash:08x}", head.trim_end_matches(['-', '.', '_']))
+}
+
+fn owner(policy: &SecurityPolicy) -> Option<OwnerReference> {
+    Some(OwnerReference {
+        api_version: crate::api::API_VERSION.to_string(),
+        kind: "SecurityPolicy".to_string(),
+        name: policy.metadata.name.clone()?,
+        uid: policy.metadata.uid.clone()?,
+        controller: Some(true),
+        block_owner_deletion: None,
+    })
+}
+
+/// The status a Finding object carries for `f` (firstSeen set by the caller).
+pub fn finding_status(f: &Finding) -> FindingStatus {
+    FindingStatus {
+        severity: Some(f.severity),
+        category: Some(f.category.as_str().to_string()),
+        title: Some(f.title.to_string()),
+        message: Some(f.message.clone()),
+        remediation: Some(f.remediation.clone()),
+        subject: f.subject.clone(),
+        node: f.node.clone(),
+        daemon_set: f.daemon_set.clone(),
+        container: f.container.clone(),
+        reason: f.reason.clone(),
+        evidence: f.evidence.clone(),
+        suppressed: f.suppressed,
+        suppressed_by: f.suppressed_by.clone(),
+        first_seen: None,
+    }
+}
+
+/// The Finding object for `f` (metadata and spec; status travels separately).
+pub fn finding_object(policy: &SecurityPolicy, f: &Finding) -> FindingObject {
+    let policy_name = policy.metadata.name.clone().unwrap_or_default();
+    let mut l = BTreeMap::new();
+    l.insert(labels::POLICY.to_string(), label_value(&policy_name));
+    l.insert(labels::CHECK.to_string(), f.check.to_string());
+    l.insert(
+        labels::SEVERITY.to_string(),
+        f.severity.as_str().to_string(),
+    );
+    l.insert(
+        labels::CATEGORY.to_string(),
+        f.category.as_str().to_string(),
+    );
+    l.insert(
+        labels::TARGET_NAMESPACE.to_string(),
+        f.resource.namespace.clone().unwrap_or_default(),
+    );
+    FindingObject {
+        metadata: ObjectMeta {
+            name: Some(finding_name(&policy_name, f)),
+            labels: Some(l),
+            owner_references: owner(policy).map(|o| vec![o]),
+            ..Default::default()
+        },
+        spec: FindingSpec {
+            policy: policy_name,
+            check: f.check.to_string(),
+            resource: TargetRef {
+                api_version: f.resource.api_version.clone(),
+                kind: f.resource.kind.clone(),
+                namespace: f.resource.namespace.clone().unwrap_or_default(),
+                name: f.resource.name.clone(),
+            },
+        },
+        status: None,
+    }
+}
+
+/// What to write.
+#[derive(Debug, Default)]
+pub struct Plan<'r> {
+    /// New Findings: create the object, then its status.
+    pub create: Vec<(FindingObject, FindingStatus, &'r Finding)>,
+    /// Existing Findings whose details changed (or whose labels did): rewrite.
+    pub update: Vec<(FindingObject, FindingStatus)>,
+    /// Findings no longer reported (by name), with the existing object for events.
+    pub delete: Vec<Arc<FindingObject>>,
+    /// Of `delete`, those really resolved (not merely pushed out by the finding limit).
+    pub resolved: Vec<Arc<FindingObject>>,
+}
+
+/// Diff the report's top `findingLimit` findings against the policy's existing Finding
+/// objects. `now` is the firstSeen of new findings.
+pub fn plan<'r>(
+    policy: &SecurityPolicy,
+    report: &'r Report,
+    limit: usize,
+    existing: &[Arc<FindingObject>],
+    now: &str,
+) -> Plan<'r> {
+    let policy_name = policy.metadata.name.clone().unwrap_or_default();
+    let by_name: HashMap<&str, &Arc<FindingObject>> = existing
+        .iter()
+        .filter_map(|f| f.metadata.name.as_deref().map(|n| (n, f)))
+        .collect();
+    let mut plan = Plan::default();
+    let mut wanted = std::collections::HashSet::new();
+    for f in report.findings.iter().take(limit) {
+        let obj = finding_object(policy, f);
+        let name = obj.metadata.name.clone().unwrap_or_default();
+        let mut status = finding_status(f);
+        match by_name.get(name.as_str()) {
+            None => {
+                status.first_seen = Some(now.to_string());
+                plan.create.push((obj, status, f));
+            }
+            Some(cur) => {
+                status.first_seen = cur
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.first_seen.clone())
+                    .or_else(|| Some(now.to_string()));
+                let same_status = cur.status.as_ref() == Some(&status);
+                let same_meta = cur.metadata.labels == obj.metadata.labels && cur.spec == obj.spec;
+                if !same_status || !same_meta {
+                    plan.update.push((obj, status));
+                }
+            }
+        }
+        wanted.insert(name);
+    }
+    let all_names: std::collections::HashSet<String> = report
+        .findings
+        .iter()
+        .map(|f| finding_name(&policy_name, f))
+        .collect();
+    for f in existing {
+        let Some(name) = f.metadata.name.as_deref() else {
+            continue;
+        };
+        if !wanted.contains(name) {
+            plan.delete.push(f.clone());
+            if !all_names.contains(name) {
+                plan.resolved.push(f.clone());
+            }
+        }
+    }
+    plan
+}
+
+/// The policy's own Finding objects among all of them: owned by this policy's UID (a
+/// re-created policy of the same name does not adopt its predecessor's).
+pub fn owned_by(policy: &SecurityPolicy, all: &[Arc<FindingObject>]) -> Vec<Arc<FindingObject>> {
+    let uid = policy.meta().uid.as_deref();
+    all.iter()
+        .filter(|f| {
+            f.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| o.kind == "SecurityPolicy" && Some(o.uid.as_str()) == uid)
+        })
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::testutil::audit;
+
+    fn policy() -> SecurityPolicy {
+        let mut p = SecurityPolicy::new("base", Default::default());
+        p.metadata.uid = Some("uid-1".into());
+        p
+    }
+
+    const TWO: &str = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: a}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: User, name: u1}, {kind: User, name: u2}]\n";
+
+    #[test]
+    fn names_are_stable_distinct_and_valid() {
+        let r = audit(TWO);
+        let names: Vec<String> = r.findings.iter().map(|f| finding_name("base", f)).collect();
+        assert_eq!(names.len(), 2);
+        assert_ne!(names[0], names[1], "the subject is part of the identity");
+        assert!(
+            names[0].starts_with("base-rbac-001-") && names[0].len() == "base-rbac-001-".len() + 8
+        );
+        assert_eq!(
+            names,
+            r.findings
+                .iter()
+                .map(|f| finding_name("base", f))
+                .collect::<Vec<_>>()
+        );
+        let long = "p".repeat(253);
+        assert!(finding_name(&long, &r.findings[0]).len() <= 253);
+        assert!(label_value(&long).len() <= 63);
+    }
+
+    #[test]
+    fn plan_creates_then_updates_nothing_then_deletes() {
+        let p = policy();
+        let r = audit(TWO);
+        let plan1 = plan(&p, &r, 500, &[], "t0");
+        assert_eq!(
+            (plan1.create.len(), plan1.update.len(), plan1.delete.len()),
+            (2, 0, 0)
+        );
+        // What exists after the writes.
+        let existing: Vec<Arc<FindingObject>> = plan1
+            .create
+            .iter()
+            .map(|(o, s, _)| {
+                let mut o = o.clone();
+                o.status = Some(s.clone());
+                Arc::new(o)
+            })
+            .collect();
+        let plan2 = plan(&p, &r, 500, &existing, "t1");
+        let writes = plan2.create.len() + plan2.update.len() + plan2.delete.len();
+        assert_eq!(writes, 0, "nothing changed, nothing written");
+        let r3 = audit(&TWO.replace(", {kind: User, name: u2}", ""));
+        let plan3 = plan(&p, &r3, 500, &existing, "t2");
+        assert_eq!(
+            (plan3.create.len(), plan3.delete.len(), plan3.resolved.len()),
+            (0, 1, 1)
+        );
+    }
+
+    #[test]
+    fn the_limit_caps_objects_without_calling_them_resolved() {
+        let p = policy();
+        let r = audit(TWO);
+        let plan1 = plan(&p, &r, 2, &[], "t0");
+        let existing: Vec<Arc<FindingObject>> = plan1
+            .create
+            .iter()
+            .map(|(o, _, _)| Arc::new(o.clone()))
+            .collect();
+        let plan2 = plan(&p, &r, 1, &existing, "t1");
+        assert_eq!((plan2.delete.len(), plan2.resolved.len()), (1, 0));
+    }
+
+    #[test]
+    fn labels_and_owner() {
+        let r = audit(TWO);
+        let o = finding_object(&policy(), &r.findings[0]);
+        let l = o.metadata.labels.unwrap();
+        assert_eq!(l[labels::CHECK], "RBAC-001");
+        assert_eq!(l[labels::SEVERITY], "critical");
+        assert_eq!(l[labels::TARGET_NAMESPACE], "");
+        let owner = &o.metadata.owner_references.unwrap()[0];
+        assert_eq!(
+            (owner.uid.as_str(), owner.controller),
+            ("uid-1", Some(true))
+        );
+        assert_eq!(o.spec.resource.namespace, "");
+    }
+}

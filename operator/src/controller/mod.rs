@@ -1,0 +1,294 @@
+//! `kube-posture run`: the audit engine as a controller. Watches fill caches; a change to any
+//! watched object re-audits every valid policy after a short debounce; each policy is also
+//! re-audited every `spec.interval`. SecurityPolicies trigger on spec changes only (their
+//! generation), so the controller never wakes itself with its own status or Finding writes.
+
+mod caches;
+mod desired;
+mod events;
+pub mod leader;
+mod probe;
+mod reconcile;
+mod status;
+mod trim;
+
+pub use caches::{Caches, WATCHED, WatchState};
+
+use crate::api::{Finding as FindingObject, SecurityPolicy};
+use crate::audit::nodes::ReleaseData;
+use futures::StreamExt;
+use kube::api::{Api, ListParams};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, predicates, watcher};
+use kube::{Client, ResourceExt};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+/// How long after the first change of a burst the re-audit starts (≤ 2 s by design).
+pub const DEBOUNCE: Duration = Duration::from_secs(1);
+/// Retry delay after a failed reconcile, doubling up to the policy's interval.
+pub const MIN_RETRY: Duration = Duration::from_secs(5);
+
+/// Everything reconciles share, built once.
+pub struct Context {
+    pub client: Client,
+    /// Whether this replica holds the Lease: only then does it write.
+    pub leading: watch::Receiver<bool>,
+    pub caches: Caches,
+    pub findings: Store<FindingObject>,
+    pub recorder: events::Recorder,
+    pub probe: probe::Prober,
+    pub release_data: &'static ReleaseData,
+}
+
+/// What `kube-posture run` needs to start.
+pub struct RunOptions {
+    pub config: kube::Config,
+    /// This process's identity in Events and the Lease (defaults to the pod or host name).
+    pub instance: String,
+    /// Reconcile only SecurityPolicies with these labels (a label selector), e.g. to run a
+    /// canary operator beside the main one.
+    pub policy_selector: Option<String>,
+    /// The leader Lease (namespace, name, duration); `None` runs without election (a single
+    /// replica, or tests).
+    pub lease: Option<(String, String, Duration)>,
+}
+
+impl Context {
+    pub fn is_leader(&self) -> bool {
+        *self.leading.borrow()
+    }
+}
+
+/// Resolves when the process is asked to stop (SIGTERM or SIGINT).
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot connect to the API server: {0}")]
+    Client(#[source] kube::Error),
+}
+
+/// Does the API server serve batch/v1 CronJobs? (1.21+; older ones only batch/v1beta1.)
+async fn cronjobs_need_v1beta1(client: &Client) -> bool {
+    let api: Api<k8s_openapi::api::batch::v1::CronJob> = Api::all(client.clone());
+    matches!(api.list(&ListParams::default().limit(1)).await, Err(kube::Error::Api(s)) if s.code == 404)
+}
+
+/// Per-policy scheduling state.
+#[derive(Default)]
+struct Schedule {
+    next_due: Option<Instant>,
+    /// The generation last reconciled, so invalid specs are not retried until they change.
+    generation: Option<i64>,
+    retry: Option<Duration>,
+}
+
+pub async fn run(opts: RunOptions) -> Result<(), RunError> {
+    let client = Client::try_from(opts.config.clone()).map_err(RunError::Client)?;
+    let v1beta1 = cronjobs_need_v1beta1(&client).await;
+    let (changes_tx, mut changes) = watch::channel(0u64);
+    let caches = caches::start(&client, changes_tx, v1beta1);
+
+    // Findings: a cache to diff against (no trigger: our own writes must not wake us).
+    let (findings, findings_writer) = reflector::store::<FindingObject>();
+    let finding_stream = watcher(
+        Api::<FindingObject>::all(client.clone()),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .reflect(findings_writer);
+    tokio::spawn(async move {
+        futures::pin_mut!(finding_stream);
+        while let Some(e) = finding_stream.next().await {
+            if let Err(e) = e {
+                tracing::warn!(error = %e, "Finding watch error; retrying with backoff");
+            }
+        }
+    });
+
+    // Policies: trigger on spec changes (generation), never on status.
+    let (policies, policy_writer) = reflector::store::<SecurityPolicy>();
+    let (policy_tx, mut policy_events) = mpsc::unbounded_channel::<String>();
+    let mut policy_config = watcher::Config::default();
+    if let Some(sel) = &opts.policy_selector {
+        policy_config = policy_config.labels(sel);
+    }
+    let policy_stream = watcher(Api::<SecurityPolicy>::all(client.clone()), policy_config)
+        .default_backoff()
+        .reflect(policy_writer)
+        .applied_objects()
+        .predicate_filter(predicates::generation, Default::default());
+    tokio::spawn(async move {
+        futures::pin_mut!(policy_stream);
+        while let Some(e) = policy_stream.next().await {
+            match e {
+                Ok(p) => {
+                    let _ = policy_tx.send(p.name_any());
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "SecurityPolicy watch error; retrying with backoff")
+                }
+            }
+        }
+    });
+
+    // Leadership: with a Lease, follow the election; without, always lead.
+    let (leading_tx, leading) = watch::channel(opts.lease.is_none());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let lease_cfg = opts
+        .lease
+        .as_ref()
+        .map(|(ns, name, d)| leader::LeaderConfig::new(ns, name, &opts.instance, *d));
+    let election = lease_cfg
+        .clone()
+        .map(|cfg| tokio::spawn(leader::run(client.clone(), cfg, leading_tx, stop_rx)));
+    let mut leading_changes = leading.clone();
+
+    let ctx = Arc::new(Context {
+        leading,
+        recorder: events::Recorder::new(client.clone(), opts.instance.clone()),
+        probe: probe::Prober::new(opts.config.clone()),
+        client,
+        caches,
+        findings,
+        release_data: ReleaseData::builtin(),
+    });
+
+    // Let the first lists finish before the first audit, so it is complete.
+    let settle_deadline = Instant::now() + Duration::from_secs(60);
+    while !ctx.caches.health.all_settled() && Instant::now() < settle_deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = policies.wait_until_ready().await;
+    let _ = ctx.findings.wait_until_ready().await;
+    tracing::info!(objects = ctx.caches.len(), "caches synced");
+
+    let mut schedule: HashMap<String, Schedule> = HashMap::new();
+    let mut changed_at: Option<Instant> = None;
+    changes.borrow_and_update();
+    let shutdown = shutdown_signal();
+    futures::pin_mut!(shutdown);
+    loop {
+        // Everything known is due once at start.
+        for p in policies.state() {
+            schedule.entry(p.name_any()).or_insert_with(|| Schedule {
+                next_due: Some(Instant::now()),
+                ..Default::default()
+            });
+        }
+        let next_policy = schedule.values().filter_map(|s| s.next_due).min();
+        let debounce = changed_at.map(|t| t + DEBOUNCE);
+        let wake = [next_policy, debounce].into_iter().flatten().min();
+        tokio::select! {
+            _ = async { match wake { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {}
+            Ok(()) = changes.changed() => {
+                changes.borrow_and_update();
+                changed_at.get_or_insert_with(Instant::now);
+                continue;
+            }
+            Some(name) = policy_events.recv() => {
+                schedule.entry(name).or_default().next_due = Some(Instant::now());
+                continue;
+            }
+            Ok(()) = leading_changes.changed() => {
+                // A new leader audits everything at once; a follower waits.
+                if *leading_changes.borrow_and_update() {
+                    for s in schedule.values_mut() {
+                        s.next_due = Some(Instant::now());
+                        s.generation = None;
+                    }
+                }
+                continue;
+            }
+            _ = &mut shutdown => {
+                tracing::info!("shutting down");
+                let _ = stop_tx.send(true);
+                if let Some(task) = election {
+                    let _ = task.await;
+                }
+                if let Some(cfg) = &lease_cfg {
+                    match leader::release(&ctx.client, cfg).await {
+                        Ok(true) => tracing::info!(lease = %cfg.name, "lease released"),
+                        Ok(false) => {}
+                        Err(e) => tracing::warn!(error = %e, "could not release the lease"),
+                    }
+                }
+                return Ok(());
+            }
+        }
+        if !ctx.is_leader() {
+            continue;
+        }
+        let now = Instant::now();
+        let burst = changed_at.is_some_and(|t| t + DEBOUNCE <= now);
+        if burst {
+            changed_at = None;
+        }
+        let mut alive = std::collections::HashSet::new();
+        for policy in policies.state() {
+            let name = policy.name_any();
+            alive.insert(name.clone());
+            let s = schedule.entry(name.clone()).or_default();
+            let spec_changed = s.generation != policy.metadata.generation;
+            let due = s.next_due.is_some_and(|t| t <= now)
+                || (burst && s.retry.is_none() && s.next_due.is_some())
+                || spec_changed;
+            if !due {
+                continue;
+            }
+            match reconcile::reconcile(&ctx, &policy).await {
+                Ok(done) => {
+                    s.generation = policy.metadata.generation;
+                    tracing::info!(
+                        policy = %name,
+                        valid = done.valid,
+                        findings = done.findings,
+                        writes = done.writes,
+                        events = done.events,
+                        status_written = done.status_written,
+                        audit_ms = done.audit_duration.as_millis() as u64,
+                        "reconciled"
+                    );
+                    s.next_due = match (done.valid, done.interval) {
+                        // An invalid spec waits for its next change.
+                        (false, _) | (_, None) => None,
+                        (true, Some(_)) if done.findings_failed => {
+                            let r = s.retry.map_or(MIN_RETRY, |r| {
+                                (r * 2).min(done.interval.unwrap_or(MIN_RETRY))
+                            });
+                            s.retry = Some(r);
+                            Some(Instant::now() + r)
+                        }
+                        (true, Some(interval)) => {
+                            s.retry = None;
+                            Some(Instant::now() + interval)
+                        }
+                    };
+                }
+                Err(e) => {
+                    let r = s
+                        .retry
+                        .map_or(MIN_RETRY, |r| (r * 2).min(Duration::from_secs(300)));
+                    s.retry = Some(r);
+                    s.next_due = Some(Instant::now() + r);
+                    tracing::warn!(policy = %name, error = %e, reason = e.metric_label(), retry_in = ?r, "reconcile failed");
+                }
+            }
+        }
+        schedule.retain(|name, _| alive.contains(name));
+    }
+}

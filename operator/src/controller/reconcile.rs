@@ -1,0 +1,320 @@
+//! One SecurityPolicy, reconciled: validate, audit from the caches, write the Finding objects
+//! that changed, remediation Events, and the status (only when it changed).
+
+use super::Context;
+use super::desired::{self, Plan};
+use super::events::{EventType, Note};
+use super::status::{self, Outcome};
+use crate::api::{Finding as FindingObject, FindingStatus, SecurityPolicy};
+use crate::audit::{AuditInput, Report};
+use crate::catalog;
+use crate::policy::EffectivePolicy;
+use futures::StreamExt;
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::ObjectReference;
+use kube::Resource;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use std::time::Duration;
+
+pub const FIELD_MANAGER: &str = "kube-posture";
+/// Writes in flight at once: a first audit of a large cluster must not flood the API server.
+pub const MAX_IN_FLIGHT: usize = 4;
+/// New-finding Warning Events per reconcile, at most.
+pub const EVENT_BUDGET: usize = 100;
+
+/// Why a reconcile could not finish, by metric label.
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("writing status: {0}")]
+    Status(#[source] kube::Error),
+}
+
+impl ReconcileError {
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            ReconcileError::Status(_) => "status_write",
+        }
+    }
+}
+
+/// What a reconcile did, for the loop's scheduling, logs and metrics.
+#[derive(Debug, Default)]
+pub struct Done {
+    pub valid: bool,
+    pub interval: Option<Duration>,
+    pub findings: usize,
+    pub writes: usize,
+    pub events: usize,
+    pub status_written: bool,
+    pub findings_failed: bool,
+    pub audit_duration: Duration,
+    pub report: Option<Report>,
+}
+
+pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, ReconcileError> {
+    let name = policy.metadata.name.clone().unwrap_or_default();
+    let now = Timestamp::now();
+    let generation = policy.metadata.generation;
+    let effective = EffectivePolicy::compile(&name, &policy.spec);
+    let mut done = Done::default();
+    let outcome_status = match &effective {
+        Err(errors) => {
+            let s = status::desired(&Outcome {
+                generation,
+                now,
+                audit: Err(errors.to_string()),
+                degraded: vec![],
+                findings_error: None,
+            });
+            tracing::warn!(policy = %name, errors = %errors, "invalid policy");
+            s
+        }
+        Ok(effective) => {
+            done.valid = true;
+            done.interval = Some(effective.interval);
+            let snapshot = ctx.caches.snapshot();
+            let probe = ctx.probe.current().await;
+            let started = std::time::Instant::now();
+            let report = crate::audit::run(&AuditInput {
+                snapshot: &snapshot,
+                policy: effective,
+                now,
+                release_data: ctx.release_data,
+                probe: probe.as_ref(),
+            });
+            done.audit_duration = started.elapsed();
+            done.findings = report.findings.len();
+            let existing = desired::owned_by(policy, &ctx.findings.state());
+            let plan = desired::plan(
+                policy,
+                &report,
+                effective.finding_limit,
+                &existing,
+                &now.to_string(),
+            );
+            let findings_error = match apply_plan(ctx, &plan).await {
+                Ok(n) => {
+                    done.writes += n;
+                    None
+                }
+                Err(e) => {
+                    done.findings_failed = true;
+                    tracing::warn!(policy = %name, error = %e, "cannot write Finding objects");
+                    Some(format!("cannot write Finding objects: {e}"))
+                }
+            };
+            if findings_error.is_none() && effective.events {
+                done.events += publish_events(ctx, policy, &plan).await;
+            }
+            let degraded: Vec<String> = snapshot
+                .unavailable
+                .iter()
+                .map(|u| format!("{} ({})", u.kind.plural(), u.reason))
+                .collect();
+            let s = status::desired(&Outcome {
+                generation,
+                now,
+                audit: Ok((&report, effective)),
+                degraded,
+                findings_error,
+            });
+            done.report = Some(report);
+            s
+        }
+    };
+    let mut desired_status = outcome_status;
+    if status::settle(&mut desired_status, policy.status.as_ref()) {
+        not_leading(ctx).map_err(ReconcileError::Status)?;
+        let api: Api<SecurityPolicy> = Api::all(ctx.client.clone());
+        let patch = serde_json::json!({
+            "apiVersion": crate::api::API_VERSION,
+            "kind": "SecurityPolicy",
+            "status": desired_status,
+        });
+        api.patch_status(
+            &name,
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&patch),
+        )
+        .await
+        .map_err(ReconcileError::Status)?;
+        done.status_written = true;
+        done.writes += 1;
+    }
+    Ok(done)
+}
+
+/// Refuse a write when this replica no longer leads: a lost Lease stops writes at once, even
+/// in the middle of a reconcile.
+fn not_leading(ctx: &Context) -> Result<(), kube::Error> {
+    if ctx.is_leader() {
+        Ok(())
+    } else {
+        Err(kube::Error::Api(Box::new(
+            kube::core::Status::failure("not the leader: write skipped", "NotLeader")
+                .with_code(409),
+        )))
+    }
+}
+
+/// Apply a plan, at most [`MAX_IN_FLIGHT`] writes at a time. Returns the number of writes.
+async fn apply_plan(ctx: &Context, plan: &Plan<'_>) -> Result<usize, kube::Error> {
+    let api: Api<FindingObject> = Api::all(ctx.client.clone());
+    let pp = PatchParams::apply(FIELD_MANAGER).force();
+    let write_status = |name: String, status: FindingStatus| {
+        let api = api.clone();
+        let pp = pp.clone();
+        async move {
+            let patch = serde_json::json!({
+                "apiVersion": crate::api::API_VERSION,
+                "kind": "Finding",
+                "status": status,
+            });
+            api.patch_status(&name, &pp, &Patch::Apply(&patch))
+                .await
+                .map(|_| ())
+        }
+    };
+    let upserts = plan
+        .create
+        .iter()
+        .map(|(o, s, _)| (o, s))
+        .chain(plan.update.iter().map(|(o, s)| (o, s)));
+    let mut results = futures::stream::iter(upserts.map(|(obj, status)| {
+        let api = api.clone();
+        let pp = pp.clone();
+        let write_status = &write_status;
+        async move {
+            not_leading(ctx)?;
+            let name = obj.metadata.name.clone().unwrap_or_default();
+            let mut body = serde_json::to_value(obj).unwrap_or_default();
+            if let Some(m) = body.as_object_mut() {
+                m.remove("status");
+            }
+            api.patch(&name, &pp, &Patch::Apply(&body)).await?;
+            write_status(name, status.clone()).await?;
+            Ok::<usize, kube::Error>(2)
+        }
+    }))
+    .buffer_unordered(MAX_IN_FLIGHT);
+    let mut writes = 0;
+    let mut first_error = None;
+    while let Some(r) = results.next().await {
+        match r {
+            Ok(n) => writes += n,
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    drop(results);
+    let mut deletes = futures::stream::iter(plan.delete.iter().map(|f| {
+        let api = api.clone();
+        async move {
+            not_leading(ctx)?;
+            let name = f.metadata.name.clone().unwrap_or_default();
+            match api.delete(&name, &DeleteParams::default()).await {
+                Ok(_) => Ok(1),
+                Err(kube::Error::Api(s)) if s.code == 404 => Ok(0),
+                Err(e) => Err(e),
+            }
+        }
+    }))
+    .buffer_unordered(MAX_IN_FLIGHT);
+    while let Some(r) = deletes.next().await {
+        match r {
+            Ok(n) => writes += n,
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    match first_error {
+        Some(e) => Err(e),
+        None => Ok(writes),
+    }
+}
+
+fn reference(
+    api_version: &str,
+    kind: &str,
+    namespace: Option<&str>,
+    name: &str,
+) -> ObjectReference {
+    ObjectReference {
+        api_version: Some(api_version.to_string()),
+        kind: Some(kind.to_string()),
+        namespace: namespace.filter(|n| !n.is_empty()).map(str::to_string),
+        name: Some(name.to_string()),
+        ..Default::default()
+    }
+}
+
+fn policy_reference(policy: &SecurityPolicy) -> ObjectReference {
+    let mut r = reference(
+        crate::api::API_VERSION,
+        "SecurityPolicy",
+        None,
+        policy.metadata.name.as_deref().unwrap_or(""),
+    );
+    r.uid = policy.meta().uid.clone();
+    r
+}
+
+/// Warning Events on the targets of new findings, Normal `FindingResolved` on the policy for
+/// resolved ones. Returns the number published.
+async fn publish_events(ctx: &Context, policy: &SecurityPolicy, plan: &Plan<'_>) -> usize {
+    let related = policy_reference(policy);
+    let mut sent = 0;
+    let new = plan.create.iter().filter(|(_, _, f)| !f.suppressed);
+    for (_, _, f) in new.take(EVENT_BUDGET) {
+        let target = reference(
+            &f.resource.api_version,
+            &f.resource.kind,
+            f.resource.namespace.as_deref(),
+            &f.resource.name,
+        );
+        let note = Note {
+            type_: EventType::Warning,
+            reason: catalog::lookup(f.check)
+                .map(|c| c.event_reason.to_string())
+                .unwrap_or_else(|| f.check.replace('-', "")),
+            note: format!("{}: {} Fix: {}", f.check, f.message, f.remediation),
+            action: "Audit",
+            related: Some(related.clone()),
+        };
+        match ctx.recorder.publish(&note, &target).await {
+            Ok(_) => sent += 1,
+            Err(e) => tracing::warn!(error = %e, target = ?target.name, "cannot publish event"),
+        }
+    }
+    for f in plan.resolved.iter().take(EVENT_BUDGET) {
+        let note = Note {
+            type_: EventType::Normal,
+            reason: "FindingResolved".to_string(),
+            note: format!(
+                "{} on {} {}{} resolved",
+                f.spec.check,
+                f.spec.resource.kind,
+                if f.spec.resource.namespace.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}/", f.spec.resource.namespace)
+                },
+                f.spec.resource.name
+            ),
+            action: "Audit",
+            related: Some(reference(
+                &f.spec.resource.api_version,
+                &f.spec.resource.kind,
+                Some(&f.spec.resource.namespace),
+                &f.spec.resource.name,
+            )),
+        };
+        match ctx.recorder.publish(&note, &related).await {
+            Ok(_) => sent += 1,
+            Err(e) => tracing::warn!(error = %e, "cannot publish event"),
+        }
+    }
+    sent
+}

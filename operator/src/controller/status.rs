@@ -1,0 +1,259 @@
+//! SecurityPolicy status: built from an audit (pure), compared with what the object shows so
+//! that it is written only when something changed. Timestamps do not count as changes:
+//! `lastAuditTime` records the audit that produced the current status, and conditions keep
+//! their `lastTransitionTime` while their status holds.
+
+use crate::api::{FindingSummary, NotAssessed, ResourceKey, SecurityPolicyStatus};
+use crate::audit::Report;
+use crate::policy::EffectivePolicy;
+use jiff::Timestamp;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+
+pub const TOP_FINDINGS: usize = 50;
+
+/// What the reconcile knows besides the report.
+pub struct Outcome<'a> {
+    pub generation: Option<i64>,
+    pub now: Timestamp,
+    /// The audit ran (`None`: the spec is invalid, with the message).
+    pub audit: Result<(&'a Report, &'a EffectivePolicy), String>,
+    /// Kinds that could not be read, by name and reason.
+    pub degraded: Vec<String>,
+    /// Finding objects could not be written (CRD missing, forbidden…).
+    pub findings_error: Option<String>,
+}
+
+fn condition(
+    type_: &str,
+    status: bool,
+    reason: &str,
+    message: String,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Condition {
+    Condition {
+        type_: type_.to_string(),
+        status: if status { "True" } else { "False" }.to_string(),
+        reason: reason.to_string(),
+        message,
+        observed_generation: generation,
+        last_transition_time: Time(now),
+    }
+}
+
+pub fn desired(o: &Outcome) -> SecurityPolicyStatus {
+    let mut status = SecurityPolicyStatus {
+        observed_generation: o.generation,
+        last_audit_time: Some(o.now.to_string()),
+        ..Default::default()
+    };
+    let (report, policy) = match &o.audit {
+        Err(message) => {
+            status.conditions = vec![condition(
+                "Ready",
+                false,
+                "InvalidPolicy",
+                message.clone(),
+                o.generation,
+                o.now,
+            )];
+            return status;
+        }
+        Ok(x) => *x,
+    };
+    let mut ready = condition(
+        "Ready",
+        true,
+        "AuditSucceeded",
+        "the last audit ran".to_string(),
+        o.generation,
+        o.now,
+    );
+    if let Some(e) = &o.findings_error {
+        ready = condition(
+            "Ready",
+            false,
+            "FindingsNotWritten",
+            e.clone(),
+            o.generation,
+            o.now,
+        );
+    }
+    let above = report.count_at_or_above(policy.failure_threshold);
+    let compliant = if above == 0 {
+        condition(
+            "Compliant",
+            true,
+            "NoFindingsAboveThreshold",
+            format!(
+                "no unsuppressed finding at or above {}",
+                policy.failure_threshold
+            ),
+            o.generation,
+            o.now,
+        )
+    } else {
+        condition(
+            "Compliant",
+            false,
+            "FindingsAboveThreshold",
+            format!(
+                "{above} unsuppressed finding(s) at or above {}",
+                policy.failure_threshold
+            ),
+            o.generation,
+            o.now,
+        )
+    };
+    let degraded = if o.degraded.is_empty() {
+        condition(
+            "Degraded",
+            false,
+            "AllInputsRead",
+            "every input could be read".to_string(),
+            o.generation,
+            o.now,
+        )
+    } else {
+        condition(
+            "Degraded",
+            true,
+            "InputsUnavailable",
+            format!("cannot read: {}", o.degraded.join("; ")),
+            o.generation,
+            o.now,
+        )
+    };
+    status.conditions = vec![ready, compliant, degraded];
+    status.score = Some(report.score);
+    status.summary = Some(report.summary.clone());
+    status.findings = report
+        .findings
+        .iter()
+        .filter(|f| !f.suppressed)
+        .take(TOP_FINDINGS)
+        .map(|f| FindingSummary {
+            check: f.check.to_string(),
+            severity: f.severity,
+            resource: ResourceKey {
+                kind: f.resource.kind.clone(),
+                namespace: f.resource.namespace.clone(),
+                name: f.resource.name.clone(),
+            },
+            message: f.message.clone(),
+        })
+        .collect();
+    status.findings_truncated = report.findings.len() > policy.finding_limit;
+    status.not_assessed = report
+        .not_assessed
+        .iter()
+        .map(|n| NotAssessed {
+            category: n.category.clone(),
+            reason: n.reason.clone(),
+        })
+        .collect();
+    status
+}
+
+/// Carry over what must not move when nothing changed: each condition's transition time
+/// while its status holds, and `lastAuditTime` when the rest is the same.
+/// Returns whether the status differs from `current` (and so must be written).
+pub fn settle(desired: &mut SecurityPolicyStatus, current: Option<&SecurityPolicyStatus>) -> bool {
+    let Some(cur) = current else { return true };
+    for c in &mut desired.conditions {
+        if let Some(old) = cur.conditions.iter().find(|o| o.type_ == c.type_)
+            && old.status == c.status
+        {
+            c.last_transition_time = old.last_transition_time.clone();
+        }
+    }
+    let mut probe = desired.clone();
+    probe.last_audit_time = cur.last_audit_time.clone();
+    if &probe == cur {
+        desired.last_audit_time = cur.last_audit_time.clone();
+        return false;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::testutil::audit;
+
+    const ADMIN: &str = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: a}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: User, name: u1}]\n";
+
+    fn outcome<'a>(r: &'a Report, p: &'a EffectivePolicy, now: &str) -> Outcome<'a> {
+        Outcome {
+            generation: Some(3),
+            now: now.parse().unwrap(),
+            audit: Ok((r, p)),
+            degraded: vec![],
+            findings_error: None,
+        }
+    }
+
+    #[test]
+    fn conditions_and_counts() {
+        let r = audit(ADMIN);
+        let p = EffectivePolicy::default_policy();
+        let s = desired(&outcome(&r, &p, "2026-11-28T12:00:00Z"));
+        let get = |t: &str| s.conditions.iter().find(|c| c.type_ == t).unwrap();
+        assert_eq!(
+            (get("Ready").status.as_str(), get("Ready").reason.as_str()),
+            ("True", "AuditSucceeded")
+        );
+        assert_eq!(get("Compliant").reason, "FindingsAboveThreshold");
+        assert_eq!(get("Degraded").status, "False");
+        assert_eq!(s.summary.as_ref().unwrap().critical, 1);
+        assert_eq!(s.observed_generation, Some(3));
+        assert_eq!(s.findings.len(), 1);
+    }
+
+    #[test]
+    fn an_unchanged_audit_is_not_written_and_keeps_timestamps() {
+        let r = audit(ADMIN);
+        let p = EffectivePolicy::default_policy();
+        let first = desired(&outcome(&r, &p, "2026-11-28T12:00:00Z"));
+        let mut second = desired(&outcome(&r, &p, "2026-11-28T12:10:00Z"));
+        assert!(!settle(&mut second, Some(&first)));
+        assert_eq!(second, first);
+        let r2 = audit(&ADMIN.replace("u1}]", "u1}, {kind: User, name: u2}]"));
+        let mut third = desired(&outcome(&r2, &p, "2026-11-28T12:20:00Z"));
+        assert!(settle(&mut third, Some(&first)));
+        assert_eq!(
+            third.last_audit_time.as_deref(),
+            Some("2026-11-28T12:20:00Z")
+        );
+        let ready = third
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        assert_eq!(
+            ready.last_transition_time.0.to_string(),
+            "2026-11-28T12:00:00Z",
+            "Ready stayed True"
+        );
+    }
+
+    #[test]
+    fn invalid_policies_say_why() {
+        let s = desired(&Outcome {
+            generation: Some(2),
+            now: "2026-11-28T12:00:00Z".parse().unwrap(),
+            audit: Err("spec.interval: \"5s\" is shorter than the minimum of 30s".into()),
+            degraded: vec![],
+            findings_error: None,
+        });
+        assert_eq!(s.conditions.len(), 1);
+        assert_eq!(
+            (
+                s.conditions[0].status.as_str(),
+                s.conditions[0].reason.as_str()
+            ),
+            ("False", "InvalidPolicy")
+        );
+        assert!(s.conditions[0].message.contains("spec.interval"));
+    }
+}
