@@ -4,9 +4,10 @@ CARGO ?= cargo
 TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo test)
 CONTROL_PLANE := e2e/scripts/control-plane.sh
 
-.PHONY: build test unit e2e lint fmt crds docs bench bench-rbac clean help
+.PHONY: demo build test unit e2e lint fmt crds docs bench bench-rbac clean help
 
 help:
+	@echo "make demo       local control plane + sample cluster + operator: see Findings (DEMO_KEEP=1 keeps it)"
 	@echo "make build      release build of the kube-posture binary (target/release/kube-posture)"
 	@echo "make test       unit tests, then e2e tests against a local control plane"
 	@echo "make unit       unit and CLI tests only (no cluster needed)"
@@ -15,6 +16,9 @@ help:
 	@echo "make crds       regenerate crds/ from the Rust types"
 	@echo "make docs       regenerate docs/checks.md from the catalog"
 	@echo "make bench-rbac RBAC audit at 50k RoleBindings (figures in BENCHMARKS.md)"
+
+demo:
+	e2e/scripts/demo.sh
 
 build:
 	$(CARGO) build --release -p kube-posture

@@ -36,19 +36,35 @@ pub struct Operator {
     pub prefix: String,
 }
 
+/// How to start an operator; defaults: its own Lease, the operator identity.
+#[derive(Default)]
+pub struct Options {
+    /// Replica name (default: the prefix).
+    pub instance: Option<String>,
+    /// Lease name (default: `kube-posture-<prefix>`); replicas sharing one elect a leader.
+    pub lease: Option<String>,
+    /// Kubeconfig (default: the operator identity's, else the admin's).
+    pub kubeconfig: Option<PathBuf>,
+    pub extra: Vec<String>,
+}
+
 impl Operator {
     /// Start an operator for the policies labelled with `prefix`.
     pub async fn start(prefix: &str) -> Operator {
-        Self::start_with(prefix, &[]).await
+        Self::start_with(prefix, Options::default()).await
     }
 
-    pub async fn start_with(prefix: &str, extra: &[&str]) -> Operator {
+    pub async fn start_with(prefix: &str, opts: Options) -> Operator {
         let client = admin().await;
-        install(&client)
-            .await
-            .expect("install CRDs and operator RBAC");
-        let kubeconfig = operator_kubeconfig().unwrap_or_else(admin_kubeconfig);
-        let log = std::env::temp_dir().join(format!("kp-e2e-operator-{prefix}.log"));
+        install(&client).await.expect("install CRDs and operator RBAC");
+        let kubeconfig = opts
+            .kubeconfig
+            .clone()
+            .or_else(operator_kubeconfig)
+            .unwrap_or_else(admin_kubeconfig);
+        let instance = opts.instance.clone().unwrap_or_else(|| prefix.to_string());
+        let lease = opts.lease.clone().unwrap_or_else(|| format!("kube-posture-{prefix}"));
+        let log = std::env::temp_dir().join(format!("kp-e2e-operator-{instance}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(kube_posture_bin())
             .args([
@@ -58,13 +74,15 @@ impl Operator {
                 "--log-format",
                 "json",
                 "--instance",
-                prefix,
+                &instance,
                 "--policy-selector",
                 &format!("{E2E_LABEL}={prefix}"),
                 "--lease-name",
-                &format!("kube-posture-{prefix}"),
+                &lease,
+                "--metrics-addr",
+                "127.0.0.1:0",
             ])
-            .args(extra)
+            .args(&opts.extra)
             .env("RUST_LOG", "info,kube_client=warn,kube_runtime=warn")
             .stdout(Stdio::null())
             .stderr(file)
@@ -94,6 +112,20 @@ impl Operator {
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .filter(|v| v["message"] == message && policy.is_none_or(|p| v["policy"] == p))
             .collect()
+    }
+
+    /// Whether this replica currently leads (its last "leadership changed" line).
+    pub fn leading(&self) -> bool {
+        self.log_lines("leadership changed", None)
+            .last()
+            .is_some_and(|l| l["leading"] == true)
+    }
+
+    /// Where /metrics, /healthz and /readyz are served.
+    pub fn http_url(&self) -> String {
+        let line = self.log_lines("serving /metrics, /healthz and /readyz", None);
+        let addr = line.first().and_then(|l| l["addr"].as_str().map(str::to_string)).expect("HTTP endpoint address in the log");
+        format!("http://{addr}")
     }
 
     pub fn pid(&self) -> u32 {

@@ -37,6 +37,9 @@ pub struct RunArgs {
     /// Run without leader election (a single replica).
     #[arg(long)]
     no_leader_election: bool,
+    /// Serve /metrics, /healthz and /readyz here (`off` to disable).
+    #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDR")]
+    metrics_addr: String,
 }
 
 fn init_logging(format: LogFormat) {
@@ -67,7 +70,14 @@ fn host_name() -> String {
 
 pub fn run(args: RunArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliError> {
     init_logging(args.log_format);
-    let instance = args.instance.unwrap_or_else(host_name);
+    let instance = args.instance.clone().unwrap_or_else(host_name);
+    let http_addr = match args.metrics_addr.as_str() {
+        "off" | "" => None,
+        a => Some(
+            a.parse::<std::net::SocketAddr>()
+                .map_err(|e| CliError::Usage(format!("--metrics-addr {a:?}: {e}")))?,
+        ),
+    };
     runtime().block_on(async {
         let config = super::config(kubeconfig).await?;
         tracing::info!(server = %config.cluster_url, %instance, "starting");
@@ -75,6 +85,7 @@ pub fn run(args: RunArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliErro
             config,
             instance,
             policy_selector: args.policy_selector,
+            http_addr,
             lease: (!args.no_leader_election).then_some((
                 args.lease_namespace,
                 args.lease_name,

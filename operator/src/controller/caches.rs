@@ -29,14 +29,19 @@ pub enum WatchState {
     Starting,
     /// Listed and watching.
     Ready,
-    /// Forbidden (403) or not served (404): the checks that need it are not assessed.
+    /// Not served (404) or, for watch errors, forbidden: its checks are not assessed.
     Unavailable(String),
+    /// RBAC no longer allows list/watch (found by the periodic access check, which also
+    /// clears it): its checks are not assessed.
+    Forbidden(String),
 }
 
 /// Watch health per kind, and a counter that moves on every change to an audited object.
 #[derive(Default)]
 pub struct Health {
     states: Mutex<BTreeMap<ObjectKind, WatchState>>,
+    /// Kinds whose store has completed a list at least once.
+    listed: Mutex<std::collections::BTreeSet<ObjectKind>>,
     /// Watch (re)starts after an error, for metrics.
     pub restarts: std::sync::atomic::AtomicU64,
 }
@@ -45,6 +50,11 @@ impl Health {
     fn set(&self, kind: ObjectKind, state: WatchState) {
         let mut s = self.states.lock().unwrap_or_else(|e| e.into_inner());
         s.insert(kind, state);
+    }
+
+    fn is_forbidden(&self, kind: ObjectKind) -> bool {
+        let s = self.states.lock().unwrap_or_else(|e| e.into_inner());
+        matches!(s.get(&kind), Some(WatchState::Forbidden(_)))
     }
 
     pub fn states(&self) -> BTreeMap<ObjectKind, WatchState> {
@@ -128,7 +138,12 @@ impl Caches {
         };
         for (kind, state) in self.health.states() {
             match state {
-                WatchState::Unavailable(reason) => s.unavailable.push(Unavailable { kind, reason }),
+                WatchState::Unavailable(reason) | WatchState::Forbidden(reason) => {
+                    // What we may no longer read is not used: stale objects would give
+                    // findings (or their absence) nobody can vouch for.
+                    s.clear(kind);
+                    s.unavailable.push(Unavailable { kind, reason })
+                }
                 WatchState::Starting => s.unavailable.push(Unavailable {
                     kind,
                     reason: "not listed yet".to_string(),
@@ -139,9 +154,31 @@ impl Caches {
         s
     }
 
+    /// Objects held per kind.
+    pub fn counts(&self) -> [(ObjectKind, usize); 16] {
+        [
+            (ObjectKind::Namespace, self.namespaces.len()),
+            (ObjectKind::Node, self.nodes.len()),
+            (ObjectKind::Pod, self.pods.len()),
+            (ObjectKind::Deployment, self.deployments.len()),
+            (ObjectKind::StatefulSet, self.stateful_sets.len()),
+            (ObjectKind::DaemonSet, self.daemon_sets.len()),
+            (ObjectKind::ReplicaSet, self.replica_sets.len()),
+            (ObjectKind::ReplicationController, self.replication_controllers.len()),
+            (ObjectKind::Job, self.jobs.len()),
+            (ObjectKind::CronJob, self.cron_jobs.len()),
+            (ObjectKind::Service, self.services.len()),
+            (ObjectKind::ServiceAccount, self.service_accounts.len()),
+            (ObjectKind::Role, self.roles.len()),
+            (ObjectKind::ClusterRole, self.cluster_roles.len()),
+            (ObjectKind::RoleBinding, self.role_bindings.len()),
+            (ObjectKind::ClusterRoleBinding, self.cluster_role_bindings.len()),
+        ]
+    }
+
     /// Objects held, all kinds together.
     pub fn len(&self) -> usize {
-        self.snapshot().len()
+        self.counts().iter().map(|(_, n)| n).sum()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -188,7 +225,10 @@ async fn run_watch<K, S>(
                     tracing::info!(kind = %kind, "watch recovered");
                 }
                 if matches!(ev, watcher::Event::InitDone) {
-                    health.set(kind, WatchState::Ready);
+                    health.listed.lock().unwrap_or_else(|e| e.into_inner()).insert(kind);
+                    if !health.is_forbidden(kind) {
+                        health.set(kind, WatchState::Ready);
+                    }
                 }
                 if !matches!(ev, watcher::Event::Init | watcher::Event::InitApply(_)) {
                     changes.send_modify(|n| *n += 1);
@@ -289,4 +329,68 @@ pub fn start(client: &Client, changes: watch::Sender<u64>, cronjobs_v1beta1: boo
         cluster_role_bindings: watch_kind!(ObjectKind::ClusterRoleBinding, ClusterRoleBinding),
         health,
     }
+}
+
+/// How often the access check runs.
+pub const ACCESS_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// May we list and watch `kind` everywhere? A SelfSubjectAccessReview (every authenticated
+/// identity may create one) answers without waiting for a watch to fail.
+async fn allowed(client: &Client, kind: ObjectKind) -> Result<bool, kube::Error> {
+    use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+    let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
+    for verb in ["list", "watch"] {
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    verb: Some(verb.to_string()),
+                    group: Some(kind.group().to_string()),
+                    resource: Some(kind.plural().to_string()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let answer = api.create(&Default::default(), &review).await?;
+        if !answer.status.is_some_and(|s| s.allowed) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Revoked permissions do not close established watches: check access periodically, so a
+/// kind whose RBAC was taken away is reported within [`ACCESS_CHECK_EVERY`], and recovers
+/// as soon as it is given back.
+pub fn spawn_access_checks(client: Client, health: Arc<Health>, changes: watch::Sender<u64>) {
+    tokio::spawn(async move {
+        loop {
+            for kind in WATCHED {
+                match allowed(&client, kind).await {
+                    Ok(false) => {
+                        let reason = format!("forbidden: RBAC does not allow list and watch on {}", kind.plural());
+                        if health.states().get(&kind) != Some(&WatchState::Forbidden(reason.clone())) {
+                            tracing::warn!(kind = %kind, "access revoked; its checks are not assessed");
+                            health.set(kind, WatchState::Forbidden(reason));
+                            changes.send_modify(|n| *n += 1);
+                        }
+                    }
+                    Ok(true) => {
+                        let state = health.states().get(&kind).cloned();
+                        let forbidden_by_watch = matches!(&state, Some(WatchState::Unavailable(r)) if r.starts_with("forbidden"));
+                        if matches!(state, Some(WatchState::Forbidden(_))) || forbidden_by_watch {
+                            tracing::info!(kind = %kind, "access restored");
+                            // A store never listed stays "not listed yet" until its watch lists.
+                            let listed = health.listed.lock().unwrap_or_else(|e| e.into_inner()).contains(&kind);
+                            health.set(kind, if listed { WatchState::Ready } else { WatchState::Starting });
+                            changes.send_modify(|n| *n += 1);
+                        }
+                    }
+                    Err(e) => tracing::debug!(kind = %kind, error = %e, "access check failed"),
+                }
+            }
+            tokio::time::sleep(ACCESS_CHECK_EVERY).await;
+        }
+    });
 }

@@ -6,7 +6,9 @@
 mod caches;
 mod desired;
 mod events;
+mod http;
 pub mod leader;
+mod metrics;
 mod probe;
 mod reconcile;
 mod status;
@@ -55,6 +57,8 @@ pub struct RunOptions {
     /// The leader Lease (namespace, name, duration); `None` runs without election (a single
     /// replica, or tests).
     pub lease: Option<(String, String, Duration)>,
+    /// Where to serve /metrics, /healthz and /readyz; `None`: no HTTP endpoint.
+    pub http_addr: Option<std::net::SocketAddr>,
 }
 
 impl Context {
@@ -80,7 +84,15 @@ async fn shutdown_signal() {
 pub enum RunError {
     #[error("cannot connect to the API server: {0}")]
     Client(#[source] kube::Error),
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Http {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
 }
+
+/// The main loop wakes at least this often (health heartbeat, metrics refresh).
+const MAX_SLEEP: Duration = Duration::from_secs(15);
 
 /// Does the API server serve batch/v1 CronJobs? (1.21+; older ones only batch/v1beta1.)
 async fn cronjobs_need_v1beta1(client: &Client) -> bool {
@@ -99,9 +111,19 @@ struct Schedule {
 
 pub async fn run(opts: RunOptions) -> Result<(), RunError> {
     let client = Client::try_from(opts.config.clone()).map_err(RunError::Client)?;
+    let metrics = Arc::new(metrics::Metrics::new());
+    let health = Arc::new(http::Health::default());
+    health.beat();
+    if let Some(addr) = opts.http_addr {
+        let bound = http::serve(addr, metrics.clone(), health.clone())
+            .await
+            .map_err(|source| RunError::Http { addr, source })?;
+        tracing::info!(addr = %bound, "serving /metrics, /healthz and /readyz");
+    }
     let v1beta1 = cronjobs_need_v1beta1(&client).await;
     let (changes_tx, mut changes) = watch::channel(0u64);
-    let caches = caches::start(&client, changes_tx, v1beta1);
+    let caches = caches::start(&client, changes_tx.clone(), v1beta1);
+    caches::spawn_access_checks(client.clone(), caches.health.clone(), changes_tx);
 
     // Findings: a cache to diff against (no trigger: our own writes must not wake us).
     let (findings, findings_writer) = reflector::store::<FindingObject>();
@@ -176,6 +198,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
     let _ = policies.wait_until_ready().await;
     let _ = ctx.findings.wait_until_ready().await;
     tracing::info!(objects = ctx.caches.len(), "caches synced");
+    health.ready.store(true, std::sync::atomic::Ordering::Relaxed);
 
     let mut schedule: HashMap<String, Schedule> = HashMap::new();
     let mut changed_at: Option<Instant> = None;
@@ -190,9 +213,16 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                 ..Default::default()
             });
         }
+        health.beat();
+        metrics.set_leader(ctx.is_leader());
+        metrics.set_watch_restarts(ctx.caches.health.restarts.load(std::sync::atomic::Ordering::Relaxed));
+        for (kind, n) in ctx.caches.counts() {
+            metrics.set_cached(kind.name(), n);
+        }
         let next_policy = schedule.values().filter_map(|s| s.next_due).min();
         let debounce = changed_at.map(|t| t + DEBOUNCE);
-        let wake = [next_policy, debounce].into_iter().flatten().min();
+        let heartbeat = Some(Instant::now() + MAX_SLEEP);
+        let wake = [next_policy, debounce, heartbeat].into_iter().flatten().min();
         tokio::select! {
             _ = async { match wake { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {}
             Ok(()) = changes.changed() => {
@@ -253,6 +283,13 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
             match reconcile::reconcile(&ctx, &policy).await {
                 Ok(done) => {
                     s.generation = policy.metadata.generation;
+                    metrics.reconciled(&name, done.writes, done.events);
+                    if let Some(report) = &done.report {
+                        metrics.record_report(&name, report, done.audit_duration.as_secs_f64());
+                    }
+                    if done.findings_failed {
+                        metrics.reconcile_error("findings_write");
+                    }
                     tracing::info!(
                         policy = %name,
                         valid = done.valid,
@@ -289,6 +326,12 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                 }
             }
         }
-        schedule.retain(|name, _| alive.contains(name));
+        schedule.retain(|name, _| {
+            let keep = alive.contains(name);
+            if !keep {
+                metrics.forget_policy(name);
+            }
+            keep
+        });
     }
 }

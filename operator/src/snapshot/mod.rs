@@ -86,6 +86,30 @@ impl Snapshot {
         self.len() == 0
     }
 
+    /// Drop every object of `kind`.
+    pub fn clear(&mut self, kind: ObjectKind) {
+        use ObjectKind::*;
+        match kind {
+            Namespace => self.namespaces.clear(),
+            Node => self.nodes.clear(),
+            Pod => self.pods.clear(),
+            Deployment => self.deployments.clear(),
+            StatefulSet => self.stateful_sets.clear(),
+            DaemonSet => self.daemon_sets.clear(),
+            ReplicaSet => self.replica_sets.clear(),
+            ReplicationController => self.replication_controllers.clear(),
+            Job => self.jobs.clear(),
+            CronJob => self.cron_jobs.clear(),
+            Service => self.services.clear(),
+            ServiceAccount => self.service_accounts.clear(),
+            Secret => self.secrets.clear(),
+            Role => self.roles.clear(),
+            ClusterRole => self.cluster_roles.clear(),
+            RoleBinding => self.role_bindings.clear(),
+            ClusterRoleBinding => self.cluster_role_bindings.clear(),
+        }
+    }
+
     /// Append another snapshot's objects.
     pub fn merge(&mut self, other: Snapshot) {
         self.namespaces.extend(other.namespaces);

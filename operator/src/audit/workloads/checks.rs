@@ -104,7 +104,33 @@ fn which<'a>(spec: &'a PodSpec, mut test: impl FnMut(&ContainerRef<'a>) -> bool)
         .collect()
 }
 
+/// The kinds that carry pod specs, and the Namespaces WL-013 reads.
+const WORKLOAD_INPUTS: [ObjectKind; 9] = [
+    ObjectKind::Pod,
+    ObjectKind::Deployment,
+    ObjectKind::StatefulSet,
+    ObjectKind::DaemonSet,
+    ObjectKind::ReplicaSet,
+    ObjectKind::ReplicationController,
+    ObjectKind::Job,
+    ObjectKind::CronJob,
+    ObjectKind::Namespace,
+];
+
 pub fn audit(ctx: &Ctx, powerful: &PowerfulAccounts, sink: &mut Sink) {
+    if crate::catalog::CHECKS
+        .iter()
+        .any(|c| c.category == crate::catalog::Category::Workload && ctx.enabled(c.id))
+    {
+        for kind in WORKLOAD_INPUTS {
+            if let Some(reason) = ctx.snapshot.unavailable(kind) {
+                sink.not_assessed(
+                    crate::catalog::Category::Workload,
+                    format!("cannot read {}: {reason}", kind.plural()),
+                );
+            }
+        }
+    }
     for w in &ctx.workloads {
         if ctx.is_control_plane(w) {
             continue;
