@@ -351,3 +351,22 @@ fn checks_and_crds_commands() {
             .unwrap();
     assert_eq!(stdout(&o), on_disk);
 }
+
+/// The operator passes its own audit: nothing at all in manifests/, even with the restricted
+/// workload checks turned on.
+#[test]
+fn the_operator_passes_its_own_audit() {
+    let manifests = Path::new(env!("CARGO_MANIFEST_DIR")).join("../manifests");
+    let policy = tmp(
+        "restricted.yaml",
+        "apiVersion: kubeposture.io/v1alpha1\nkind: SecurityPolicy\nmetadata: {name: strict}\nspec:\n  checks: {include: [rbac, workload, workload-restricted]}\n",
+    );
+    for extra in [vec![], vec!["--policy", policy.to_str().unwrap()]] {
+        let mut args = vec!["audit", "--snapshot", manifests.to_str().unwrap(), "-o", "json", "-q", "--fail-on", "low"];
+        args.extend(extra);
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+        let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(doc["summary"]["total"], 0, "{}", doc["findings"]);
+    }
+}
