@@ -20,7 +20,7 @@ use std::fmt::Debug;
 use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
-use super::trim;
+use crate::snapshot::trim;
 
 /// How a kind's watch is doing.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,7 +12,6 @@ mod metrics;
 mod probe;
 mod reconcile;
 mod status;
-mod trim;
 
 pub use caches::{Caches, WATCHED, WatchState};
 

@@ -4,7 +4,10 @@
 
 use super::{ObjectKind, Snapshot};
 use serde_json::Value;
+use super::stream::Doc;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -182,37 +185,74 @@ pub fn load_str(
     snapshot: &mut Snapshot,
     stats: &mut LoadStats,
 ) -> Result<(), LoadError> {
-    let documents = parse_documents(path, text)?;
     stats.files += 1;
     stats.paths.push(path.to_path_buf());
-    for (i, doc) in documents.into_iter().enumerate() {
-        stats.documents += 1;
-        let location = format!("document {}", i + 1);
-        add_document(path, &location, doc, snapshot, stats)?;
-    }
-    Ok(())
-}
-
-fn parse_documents(path: &Path, text: &str) -> Result<Vec<Value>, LoadError> {
+    // The loader's state, shared with the sink that the parser calls for each object.
+    let shared = Rc::new(RefCell::new((
+        std::mem::take(snapshot),
+        std::mem::take(stats),
+        None::<LoadError>,
+    )));
+    let inner = shared.clone();
+    let file = path.to_path_buf();
+    let sink: super::stream::Sink = Box::new(move |location, value| {
+        let mut st = inner.borrow_mut();
+        let (snap, stats, error) = &mut *st;
+        add_document(&file, location, value, snap, stats).map_err(|e| {
+            let message = e.to_string();
+            *error = Some(e);
+            message
+        })
+    });
     // JSON is YAML too, and parses ten times faster: take that path for .json files and for
     // YAML files that hold JSON (`kubectl get -o json > x.yaml`).
     let is_json = path.extension().and_then(|e| e.to_str()) == Some("json")
         || text.trim_start().starts_with('{');
-    if is_json {
-        // `kubectl get -o json` writes one object; tools that stream write several.
-        serde_json::Deserializer::from_str(text)
-            .into_iter::<Value>()
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| LoadError::Json {
-                path: path.to_path_buf(),
-                message: e.to_string(),
-            })
-    } else {
-        crate::yaml::from_str_multi::<Value>(text).map_err(|message| LoadError::Yaml {
-            path: path.to_path_buf(),
-            message,
-        })
+    let (parsed, document_error, documents) = super::stream::with_sink(sink, || {
+        if is_json {
+            // `kubectl get -o json` writes one object; tools that stream write several.
+            serde_json::Deserializer::from_str(text)
+                .into_iter::<Doc>()
+                .try_for_each(|d| d.map(|_| ()))
+                .map_err(|e| e.to_string())
+        } else {
+            crate::yaml::from_str_multi::<Doc>(text).map(|_| ())
+        }
+    });
+    let (snap, st, load_error) = match Rc::try_unwrap(shared) {
+        Ok(cell) => cell.into_inner(),
+        Err(rc) => {
+            let mut st = rc.borrow_mut();
+            (std::mem::take(&mut st.0), std::mem::take(&mut st.1), st.2.take())
+        }
+    };
+    *snapshot = snap;
+    *stats = st;
+    stats.documents += documents;
+    if let Some(e) = load_error {
+        return Err(e);
     }
+    if let Some(message) = document_error {
+        let (location, message) = message.split_once(": ").unwrap_or(("document", &message));
+        return Err(LoadError::Document {
+            path: path.to_path_buf(),
+            location: location.to_string(),
+            message: message.to_string(),
+        });
+    }
+    parsed.map_err(|message| {
+        if is_json {
+            LoadError::Json {
+                path: path.to_path_buf(),
+                message,
+            }
+        } else {
+            LoadError::Yaml {
+                path: path.to_path_buf(),
+                message,
+            }
+        }
+    })
 }
 
 fn add_document(
@@ -277,7 +317,7 @@ fn add_document(
         .and_then(Value::as_str)
         .filter(|_| object_kind.namespaced())
         .map(str::to_string);
-    trim(&mut doc, object_kind);
+    trim_value(&mut doc, object_kind);
     // Older versions of the same kind (batch/v1beta1 CronJobs, rbac v1beta1, extensions
     // workloads) have the fields the audit reads in the same places: read them as the current
     // version, whose typed form insists on its own apiVersion.
@@ -294,7 +334,7 @@ fn add_document(
 
 /// Drop what the audit never reads and what makes objects heavy: managedFields, the
 /// last-applied annotation, and Secret data.
-pub fn trim(doc: &mut Value, kind: ObjectKind) {
+fn trim_value(doc: &mut Value, kind: ObjectKind) {
     if let Some(meta) = doc.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
         if let Some(ann) = meta.get_mut("annotations").and_then(Value::as_object_mut) {

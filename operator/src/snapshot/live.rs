@@ -3,10 +3,10 @@
 //! instead. A kind that is forbidden or not served degrades only the checks that need it.
 //! Secrets are never read: ServiceAccount `secrets` references stand in for token Secrets.
 
-use super::{ObjectKind, Snapshot, Unavailable};
+use super::{ObjectKind, Snapshot, Unavailable, trim};
 use k8s_openapi::api::batch::v1::CronJob;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
-use kube::{Client, Resource};
+use kube::Client;
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -54,15 +54,6 @@ pub fn degraded_reason(e: &kube::Error) -> Option<String> {
     }
 }
 
-/// Drop managedFields and the last-applied annotation, as the file loader does.
-pub fn trim_meta<K: Resource>(obj: &mut K) {
-    let meta = obj.meta_mut();
-    meta.managed_fields = None;
-    if let Some(a) = meta.annotations.as_mut() {
-        a.remove("kubectl.kubernetes.io/last-applied-configuration");
-    }
-}
-
 /// API servers before 1.21 serve CronJobs only as batch/v1beta1 (same shape for what we read).
 pub fn cronjob_v1beta1() -> ApiResource {
     ApiResource {
@@ -96,10 +87,10 @@ async fn list_cronjobs(client: &Client) -> Result<Vec<CronJob>, kube::Error> {
 pub async fn load_live(client: &Client) -> Result<Snapshot, kube::Error> {
     let mut s = Snapshot::default();
     macro_rules! kind {
-        ($field:ident, $kind:expr, $list:expr) => {
+        ($field:ident, $kind:expr, $list:expr, $trim:expr) => {
             match $list.await {
                 Ok(mut items) => {
-                    items.iter_mut().for_each(trim_meta);
+                    items.iter_mut().for_each($trim);
                     s.$field = items.into_iter().map(Arc::new).collect();
                 }
                 Err(e) => match degraded_reason(&e) {
@@ -121,33 +112,36 @@ pub async fn load_live(client: &Client) -> Result<Snapshot, kube::Error> {
     use k8s_openapi::api::batch::v1::Job;
     use k8s_openapi::api::core::v1::*;
     use k8s_openapi::api::rbac::v1::*;
-    kind!(namespaces, ObjectKind::Namespace, all!(Namespace));
-    kind!(nodes, ObjectKind::Node, all!(Node));
-    kind!(pods, ObjectKind::Pod, all!(Pod));
-    kind!(deployments, ObjectKind::Deployment, all!(Deployment));
-    kind!(stateful_sets, ObjectKind::StatefulSet, all!(StatefulSet));
-    kind!(daemon_sets, ObjectKind::DaemonSet, all!(DaemonSet));
-    kind!(replica_sets, ObjectKind::ReplicaSet, all!(ReplicaSet));
+    kind!(namespaces, ObjectKind::Namespace, all!(Namespace), trim::object);
+    kind!(nodes, ObjectKind::Node, all!(Node), trim::node);
+    kind!(pods, ObjectKind::Pod, all!(Pod), trim::pod);
+    kind!(deployments, ObjectKind::Deployment, all!(Deployment), trim::deployment);
+    kind!(stateful_sets, ObjectKind::StatefulSet, all!(StatefulSet), trim::stateful_set);
+    kind!(daemon_sets, ObjectKind::DaemonSet, all!(DaemonSet), trim::daemon_set);
+    kind!(replica_sets, ObjectKind::ReplicaSet, all!(ReplicaSet), trim::replica_set);
     kind!(
         replication_controllers,
         ObjectKind::ReplicationController,
-        all!(ReplicationController)
+        all!(ReplicationController),
+        trim::replication_controller
     );
-    kind!(jobs, ObjectKind::Job, all!(Job));
-    kind!(cron_jobs, ObjectKind::CronJob, list_cronjobs(client));
-    kind!(services, ObjectKind::Service, all!(Service));
+    kind!(jobs, ObjectKind::Job, all!(Job), trim::job);
+    kind!(cron_jobs, ObjectKind::CronJob, list_cronjobs(client), trim::cron_job);
+    kind!(services, ObjectKind::Service, all!(Service), trim::object);
     kind!(
         service_accounts,
         ObjectKind::ServiceAccount,
-        all!(ServiceAccount)
+        all!(ServiceAccount),
+        trim::object
     );
-    kind!(roles, ObjectKind::Role, all!(Role));
-    kind!(cluster_roles, ObjectKind::ClusterRole, all!(ClusterRole));
-    kind!(role_bindings, ObjectKind::RoleBinding, all!(RoleBinding));
+    kind!(roles, ObjectKind::Role, all!(Role), trim::object);
+    kind!(cluster_roles, ObjectKind::ClusterRole, all!(ClusterRole), trim::object);
+    kind!(role_bindings, ObjectKind::RoleBinding, all!(RoleBinding), trim::object);
     kind!(
         cluster_role_bindings,
         ObjectKind::ClusterRoleBinding,
-        all!(ClusterRoleBinding)
+        all!(ClusterRoleBinding),
+        trim::object
     );
     Ok(s)
 }

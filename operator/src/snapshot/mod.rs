@@ -4,9 +4,11 @@
 
 mod files;
 mod kinds;
+mod stream;
 pub mod live;
+pub mod trim;
 
-pub use files::{LoadError, LoadStats, load_paths, load_str, trim};
+pub use files::{LoadError, LoadStats, load_paths, load_str};
 pub use kinds::{ALL_KINDS, ObjectKind};
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};

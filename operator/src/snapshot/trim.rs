@@ -1,6 +1,6 @@
-//! What the caches keep of each object: only what some check reads. Objects are trimmed as
-//! they arrive, before they are stored, so a large cluster costs memory for its security-
-//! relevant fields only (managedFields alone are often half an object).
+//! What is kept of each object: only what some check reads. Objects are trimmed as they are
+//! loaded (files, live lists) or arrive in the controller's caches, so a large cluster costs
+//! memory for its security-relevant fields only (managedFields alone are often half an object).
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -72,7 +72,12 @@ fn pod_spec(spec: &mut PodSpec, keep_argv: bool) {
             }
         }
     }
-    spec.volumes.iter_mut().flatten().for_each(volume);
+    // Only hostPath volumes are read; a Volume is 3 KiB whatever it holds.
+    if let Some(vols) = spec.volumes.as_mut() {
+        vols.retain(|v| v.host_path.is_some());
+        vols.iter_mut().for_each(volume);
+        vols.shrink_to_fit();
+    }
     spec.dns_config = None;
     spec.host_aliases = None;
     spec.readiness_gates = None;
@@ -245,5 +250,27 @@ mod tests {
         pod(&mut p);
         let c = &p.spec.as_ref().unwrap().containers[0];
         assert!(c.command.is_some() && c.env.is_some());
+    }
+}
+
+/// Trim whatever a snapshot holds, by kind.
+pub fn snapshot_object(kind: crate::snapshot::ObjectKind, s: &mut crate::snapshot::Snapshot) {
+    use crate::snapshot::ObjectKind::*;
+    fn last<T: Clone>(v: &mut [std::sync::Arc<T>], f: impl Fn(&mut T)) {
+        if let Some(o) = v.last_mut() {
+            f(std::sync::Arc::make_mut(o));
+        }
+    }
+    match kind {
+        Pod => last(&mut s.pods, pod),
+        Node => last(&mut s.nodes, node),
+        Deployment => last(&mut s.deployments, deployment),
+        StatefulSet => last(&mut s.stateful_sets, stateful_set),
+        DaemonSet => last(&mut s.daemon_sets, daemon_set),
+        ReplicaSet => last(&mut s.replica_sets, replica_set),
+        ReplicationController => last(&mut s.replication_controllers, replication_controller),
+        Job => last(&mut s.jobs, job),
+        CronJob => last(&mut s.cron_jobs, cron_job),
+        _ => {}
     }
 }
