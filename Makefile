@@ -4,7 +4,7 @@ CARGO ?= cargo
 TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo test)
 CONTROL_PLANE := e2e/scripts/control-plane.sh
 
-.PHONY: demo build test unit e2e lint fmt crds docs bench bench-rbac clean help
+.PHONY: demo build test unit e2e lint fmt crds docs bench bench-rbac fuzz clean help
 
 help:
 	@echo "make demo       local control plane + sample cluster + operator: see Findings (DEMO_KEEP=1 keeps it)"
@@ -16,6 +16,7 @@ help:
 	@echo "make crds       regenerate crds/ from the Rust types"
 	@echo "make docs       regenerate docs/checks.md from the catalog"
 	@echo "make bench-rbac RBAC audit at 50k RoleBindings (figures in BENCHMARKS.md)"
+	@echo "make fuzz       libFuzzer on the snapshot loader and the flag parser, FUZZ_SECONDS each"
 
 demo:
 	e2e/scripts/demo.sh
@@ -47,6 +48,20 @@ crds:
 
 bench-rbac:
 	$(CARGO) run --release -q -p kube-posture-bench -- rbac
+
+# Not part of `make test`. cargo-fuzz needs nightly flags (-Zsanitizer); RUSTC_BOOTSTRAP=1 lets
+# the stable toolchain take them. New corpus entries go to operator/fuzz/corpus (ignored by git),
+# crashes to operator/fuzz/artifacts; operator/fuzz/seeds is the committed seed corpus.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := snapshot_loader flag_parser
+
+fuzz:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz
+	cd operator/fuzz && for t in $(FUZZ_TARGETS); do \
+		mkdir -p corpus/$$t && \
+		RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run -O $$t corpus/$$t seeds/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 || exit 1; \
+	done
 
 clean:
 	$(CARGO) clean

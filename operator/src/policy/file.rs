@@ -55,8 +55,12 @@ pub fn load_policy_file(path: &Path) -> Result<(SecurityPolicy, EffectivePolicy)
         )));
     }
     let mut unknown = Vec::new();
-    let policy: SecurityPolicy = serde_ignored::deserialize(doc, |p| unknown.push(p.to_string()))
-        .map_err(|e| parse_err(format!("document {index}: {e}")))?;
+    let mut on_unknown = |p: serde_ignored::Path| unknown.push(p.to_string());
+    // The path names the field of a value of the wrong type (`spec.findingLimit: invalid
+    // value: integer -1, expected u32`), as compile errors do.
+    let policy: SecurityPolicy =
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(doc, &mut on_unknown))
+            .map_err(|e| parse_err(format!("document {index}: {}: {}", e.path(), e.inner())))?;
     let unknown: Vec<_> = unknown
         .into_iter()
         .filter(|p| p.starts_with("spec"))
@@ -140,5 +144,6 @@ mod tests {
         );
         let e = load_policy_file(&p).unwrap_err().to_string();
         assert!(e.contains("sev.yaml") && e.contains("urgent"), "{e}");
+        assert!(e.contains("spec.failureThreshold: unknown variant"), "{e}");
     }
 }

@@ -17,6 +17,9 @@ use std::time::Duration;
 
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(600);
 pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
+/// Longer would be a typo; far longer (`10000000000000000000s` fits the CRD's pattern)
+/// overflows the controller's `Instant::now() + interval`.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(365 * 24 * 3600);
 pub const DEFAULT_FINDING_LIMIT: usize = 500;
 
 /// One problem in a policy spec.
@@ -160,11 +163,18 @@ impl EffectivePolicy {
         let interval = match &spec.interval {
             None => DEFAULT_INTERVAL,
             Some(s) => match humantime::parse_duration(s) {
-                Ok(d) if d >= MIN_INTERVAL => d,
-                Ok(_) => {
+                Ok(d) if (MIN_INTERVAL..=MAX_INTERVAL).contains(&d) => d,
+                Ok(d) if d < MIN_INTERVAL => {
                     err(
                         "spec.interval".to_string(),
                         format!("{s:?} is shorter than the minimum of 30s"),
+                    );
+                    DEFAULT_INTERVAL
+                }
+                Ok(_) => {
+                    err(
+                        "spec.interval".to_string(),
+                        format!("{s:?} is longer than the maximum of 365 days"),
                     );
                     DEFAULT_INTERVAL
                 }
@@ -292,7 +302,18 @@ fn compile_globs(
             ),
         }
     }
-    builder.build().ok()
+    // Each pattern compiled, but together they can pass the matcher's size limit: an error,
+    // never `None` (which would mean every namespace).
+    match builder.build() {
+        Ok(set) => Some(set),
+        Err(e) => {
+            err(
+                field.to_string(),
+                format!("too many or too complex patterns to match together ({e})"),
+            );
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -374,6 +395,40 @@ mod tests {
         let p = EffectivePolicy::compile("p", &spec).unwrap();
         assert!(p.namespaces.contains("team-a") && p.namespaces.contains("prod"));
         assert!(!p.namespaces.contains("team-sandbox") && !p.namespaces.contains("dev"));
+    }
+
+    #[test]
+    fn intervals_beyond_a_year_are_refused() {
+        for (interval, ok) in [
+            ("8760h", true),
+            ("8761h", false),
+            ("10000000000000000000s", false),
+        ] {
+            let spec = SecurityPolicySpec {
+                interval: Some(interval.into()),
+                ..Default::default()
+            };
+            match EffectivePolicy::compile("p", &spec) {
+                Ok(p) => assert!(ok && std::time::Instant::now().checked_add(p.interval).is_some()),
+                Err(e) => assert!(!ok && e.0[0].field == "spec.interval", "{interval}: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn globs_too_large_together_are_an_error_not_every_namespace() {
+        let spec = SecurityPolicySpec {
+            namespaces: NamespaceSelection {
+                include: (0..10_000)
+                    .map(|i| format!("team-*{i}{}", "[!x]?".repeat(40)))
+                    .collect(),
+                exclude: vec![],
+            },
+            ..Default::default()
+        };
+        let e = EffectivePolicy::compile("p", &spec).unwrap_err();
+        assert_eq!(e.0.len(), 1);
+        assert_eq!(e.0[0].field, "spec.namespaces.include");
     }
 
     #[test]

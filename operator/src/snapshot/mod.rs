@@ -4,8 +4,8 @@
 
 mod files;
 mod kinds;
-mod stream;
 pub mod live;
+mod stream;
 pub mod trim;
 
 pub use files::{LoadError, LoadStats, load_paths, load_str};

@@ -12,6 +12,10 @@ mod flags;
 mod instance;
 mod scheduler;
 
+/// The flag parser, for the fuzz targets in `operator/fuzz`; not a stable API.
+#[doc(hidden)]
+pub use flags::Flags;
+
 use crate::audit::{Ctx, Sink};
 use crate::catalog::Category;
 use crate::snapshot::{ObjectKind, Snapshot};
