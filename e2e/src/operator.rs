@@ -56,14 +56,19 @@ impl Operator {
 
     pub async fn start_with(prefix: &str, opts: Options) -> Operator {
         let client = admin().await;
-        install(&client).await.expect("install CRDs and operator RBAC");
+        install(&client)
+            .await
+            .expect("install CRDs and operator RBAC");
         let kubeconfig = opts
             .kubeconfig
             .clone()
             .or_else(operator_kubeconfig)
             .unwrap_or_else(admin_kubeconfig);
         let instance = opts.instance.clone().unwrap_or_else(|| prefix.to_string());
-        let lease = opts.lease.clone().unwrap_or_else(|| format!("kube-posture-{prefix}"));
+        let lease = opts
+            .lease
+            .clone()
+            .unwrap_or_else(|| format!("kube-posture-{prefix}"));
         let log = std::env::temp_dir().join(format!("kp-e2e-operator-{instance}.log"));
         let file = std::fs::File::create(&log).expect("log file");
         let child = Command::new(kube_posture_bin())
@@ -124,7 +129,10 @@ impl Operator {
     /// Where /metrics, /healthz and /readyz are served.
     pub fn http_url(&self) -> String {
         let line = self.log_lines("serving /metrics, /healthz and /readyz", None);
-        let addr = line.first().and_then(|l| l["addr"].as_str().map(str::to_string)).expect("HTTP endpoint address in the log");
+        let addr = line
+            .first()
+            .and_then(|l| l["addr"].as_str().map(str::to_string))
+            .expect("HTTP endpoint address in the log");
         format!("http://{addr}")
     }
 

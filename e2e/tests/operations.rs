@@ -5,7 +5,9 @@
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube_posture_e2e::fixture::instantiate_sample;
-use kube_posture_e2e::operator::{Operator, Options, condition, create_policy, findings, get_policy, policy, wait_reconciled};
+use kube_posture_e2e::operator::{
+    Operator, Options, condition, create_policy, findings, get_policy, policy, wait_reconciled,
+};
 use kube_posture_e2e::{admin, admin_kubeconfig, http_get, kubectl, prefix, repo, text, wait_for};
 use serde_json::json;
 use std::time::{Duration, Instant};
@@ -14,10 +16,28 @@ use std::time::{Duration, Instant};
 async fn manifests_apply_with_server_side_dry_run() {
     let client = admin().await;
     kube_posture_e2e::operator::install(&client).await.unwrap();
-    let Some(o) = kubectl(&["apply", "--dry-run=server", "-k", repo().join("manifests").to_str().unwrap()]) else { return };
-    assert!(o.status.success(), "{}\n{}", text(&o.stdout), text(&o.stderr));
+    let Some(o) = kubectl(&[
+        "apply",
+        "--dry-run=server",
+        "-k",
+        repo().join("manifests").to_str().unwrap(),
+    ]) else {
+        return;
+    };
+    assert!(
+        o.status.success(),
+        "{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
     let out = text(&o.stdout);
-    for kind in ["customresourcedefinition", "clusterrole", "deployment", "service", "lease"] {
+    for kind in [
+        "customresourcedefinition",
+        "clusterrole",
+        "deployment",
+        "service",
+        "lease",
+    ] {
         if kind == "lease" {
             continue;
         }
@@ -39,24 +59,43 @@ async fn leader_election_hands_over() {
     };
     let mut a = Operator::start_with(&p, start("a")).await;
     let mut b = Operator::start_with(&p, start("b")).await;
-    wait_for(Duration::from_secs(20), || async { (a.leading() || b.leading()).then_some(()) }).await.expect("a leader");
+    wait_for(Duration::from_secs(20), || async {
+        (a.leading() || b.leading()).then_some(())
+    })
+    .await
+    .expect("a leader");
     let name = format!("{p}-ha");
-    create_policy(&client, &policy(&p, &name, json!({"checks": {"include": ["rbac"]}}))).await;
+    create_policy(
+        &client,
+        &policy(&p, &name, json!({"checks": {"include": ["rbac"]}})),
+    )
+    .await;
     wait_reconciled(&client, &name).await;
-    let (leader, follower) = if a.leading() { (&mut a, &mut b) } else { (&mut b, &mut a) };
+    let (leader, follower) = if a.leading() {
+        (&mut a, &mut b)
+    } else {
+        (&mut b, &mut a)
+    };
     assert!(!follower.leading());
-    assert!(follower.log_lines("reconciled", Some(&name)).is_empty(), "only the leader writes");
+    assert!(
+        follower.log_lines("reconciled", Some(&name)).is_empty(),
+        "only the leader writes"
+    );
 
     let t0 = Instant::now();
     leader.signal("KILL");
-    wait_for(Duration::from_secs(20), || async { follower.leading().then_some(()) })
-        .await
-        .expect("the follower takes over within 20 s of SIGKILL");
+    wait_for(Duration::from_secs(20), || async {
+        follower.leading().then_some(())
+    })
+    .await
+    .expect("the follower takes over within 20 s of SIGKILL");
     let kill_takeover = t0.elapsed();
     // The new leader reconciles the policy at once.
-    wait_for(Duration::from_secs(10), || async { (!follower.log_lines("reconciled", Some(&name)).is_empty()).then_some(()) })
-        .await
-        .expect("the new leader reconciles");
+    wait_for(Duration::from_secs(10), || async {
+        (!follower.log_lines("reconciled", Some(&name)).is_empty()).then_some(())
+    })
+    .await
+    .expect("the new leader reconciles");
 
     // A third replica joins; SIGTERM on the current leader hands over quickly.
     let c = Operator::start_with(&p, start("c")).await;
@@ -65,11 +104,15 @@ async fn leader_election_hands_over() {
     let exit = t0.elapsed();
     assert!(status.success(), "SIGTERM exits 0: {status:?}");
     assert!(follower.log_text().contains("lease released"));
-    wait_for(Duration::from_secs(5), || async { c.leading().then_some(()) })
-        .await
-        .expect("a successor within 5 s of SIGTERM");
+    wait_for(Duration::from_secs(5), || async {
+        c.leading().then_some(())
+    })
+    .await
+    .expect("a successor within 5 s of SIGTERM");
     let term_takeover = t0.elapsed();
-    eprintln!("takeover after SIGKILL: {kill_takeover:?}; after SIGTERM: {term_takeover:?} (exit in {exit:?})");
+    eprintln!(
+        "takeover after SIGKILL: {kill_takeover:?}; after SIGTERM: {term_takeover:?} (exit in {exit:?})"
+    );
 }
 
 /// /metrics agrees with the policy status; /healthz and /readyz answer.
@@ -80,7 +123,15 @@ async fn metrics_match_the_policy_status() {
     let op = Operator::start(&p).await;
     instantiate_sample(&p, &std::env::temp_dir().join(format!("kp-e2e-{p}"))).await;
     let name = format!("{p}-m");
-    create_policy(&client, &policy(&p, &name, json!({"namespaces": {"include": [format!("{p}-*")]}}))).await;
+    create_policy(
+        &client,
+        &policy(
+            &p,
+            &name,
+            json!({"namespaces": {"include": [format!("{p}-*")]}}),
+        ),
+    )
+    .await;
     let base = op.http_url();
     assert_eq!(http_get(&format!("{base}/healthz")).unwrap().0, 200);
     assert_eq!(http_get(&format!("{base}/readyz")).unwrap().0, 200);
@@ -91,12 +142,19 @@ async fn metrics_match_the_policy_status() {
         let (code, body) = http_get(&format!("{base}/metrics")).ok()?;
         let sum: u64 = body
             .lines()
-            .filter(|l| l.starts_with("kube_posture_findings{") && l.contains(&format!("policy=\"{name}\"")))
+            .filter(|l| {
+                l.starts_with("kube_posture_findings{") && l.contains(&format!("policy=\"{name}\""))
+            })
             .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
             .sum();
         let score_line = format!("kube_posture_score{{policy=\"{name}\"}} {}", st.score?);
         let score = body.lines().any(|l| l.starts_with(&score_line));
-        (code == 200 && total > 0 && sum == total && score && body.contains("kube_posture_audit_duration_seconds_count")).then_some(())
+        (code == 200
+            && total > 0
+            && sum == total
+            && score
+            && body.contains("kube_posture_audit_duration_seconds_count"))
+        .then_some(())
     })
     .await
     .expect("the finding gauges sum to the status total, the score matches");
@@ -112,7 +170,12 @@ async fn a_removed_permission_degrades_and_recovers() {
     let user = format!("system:serviceaccount:kube-posture-system:{p}");
     let manifest = std::fs::read_to_string(repo().join("manifests/rbac.yaml")).unwrap();
     let docs: Vec<serde_json::Value> = kube_posture::yaml::from_str_multi(&manifest).unwrap();
-    let mut role: ClusterRole = serde_json::from_value(docs.into_iter().find(|d| d["kind"] == "ClusterRole").unwrap()).unwrap();
+    let mut role: ClusterRole = serde_json::from_value(
+        docs.into_iter()
+            .find(|d| d["kind"] == "ClusterRole")
+            .unwrap(),
+    )
+    .unwrap();
     role.metadata.name = Some(p.clone());
     let roles: Api<ClusterRole> = Api::all(client.clone());
     roles.create(&PostParams::default(), &role).await.unwrap();
@@ -122,12 +185,18 @@ async fn a_removed_permission_degrades_and_recovers() {
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]
     }))
     .unwrap();
-    Api::<ClusterRoleBinding>::all(client.clone()).create(&PostParams::default(), &binding).await.unwrap();
+    Api::<ClusterRoleBinding>::all(client.clone())
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
     let mut kc = kube::config::Kubeconfig::read_from(admin_kubeconfig()).unwrap();
     for a in &mut kc.auth_infos {
         if let Some(info) = a.auth_info.as_mut() {
             info.impersonate = Some(user.clone());
-            info.impersonate_groups = Some(vec!["system:serviceaccounts".into(), "system:authenticated".into()]);
+            info.impersonate_groups = Some(vec![
+                "system:serviceaccounts".into(),
+                "system:authenticated".into(),
+            ]);
         }
     }
     let kc_path = std::env::temp_dir().join(format!("kp-e2e-{p}.kubeconfig"));
@@ -143,14 +212,37 @@ async fn a_removed_permission_degrades_and_recovers() {
     .await;
     instantiate_sample(&p, &std::env::temp_dir().join(format!("kp-e2e-{p}"))).await;
     let name = format!("{p}-d");
-    create_policy(&client, &policy(&p, &name, json!({"namespaces": {"include": [format!("{p}-*")]}}))).await;
+    create_policy(
+        &client,
+        &policy(
+            &p,
+            &name,
+            json!({"namespaces": {"include": [format!("{p}-*")]}}),
+        ),
+    )
+    .await;
     let pol = wait_reconciled(&client, &name).await;
     assert_eq!(condition(&pol, "Degraded").unwrap().status, "False");
 
     // Take `pods` away at runtime.
     let mut rules = role.rules.clone().unwrap();
-    rules[0].resources = Some(rules[0].resources.clone().unwrap().into_iter().filter(|r| r != "pods").collect());
-    roles.patch(&p, &PatchParams::default(), &Patch::Merge(&json!({"rules": rules}))).await.unwrap();
+    rules[0].resources = Some(
+        rules[0]
+            .resources
+            .clone()
+            .unwrap()
+            .into_iter()
+            .filter(|r| r != "pods")
+            .collect(),
+    );
+    roles
+        .patch(
+            &p,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"rules": rules})),
+        )
+        .await
+        .unwrap();
     let t0 = Instant::now();
     wait_for(Duration::from_secs(60), || async {
         let pol = get_policy(&client, &name).await;
@@ -162,12 +254,29 @@ async fn a_removed_permission_degrades_and_recovers() {
     eprintln!("degraded after {:?}", t0.elapsed());
     // The other checks keep running.
     let fs = findings(&client, &name).await;
-    assert!(fs.iter().any(|f| f.spec.check == "RBAC-001"), "RBAC checks still report");
+    assert!(
+        fs.iter().any(|f| f.spec.check == "RBAC-001"),
+        "RBAC checks still report"
+    );
     let pol = get_policy(&client, &name).await;
-    assert!(pol.status.unwrap().not_assessed.iter().any(|n| n.reason.contains("pods")), "notAssessed says why");
+    assert!(
+        pol.status
+            .unwrap()
+            .not_assessed
+            .iter()
+            .any(|n| n.reason.contains("pods")),
+        "notAssessed says why"
+    );
 
     // Give it back: the operator recovers by itself.
-    roles.patch(&p, &PatchParams::default(), &Patch::Merge(&json!({"rules": role.rules}))).await.unwrap();
+    roles
+        .patch(
+            &p,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"rules": role.rules})),
+        )
+        .await
+        .unwrap();
     let t0 = Instant::now();
     wait_for(Duration::from_secs(90), || async {
         let pol = get_policy(&client, &name).await;
@@ -177,5 +286,7 @@ async fn a_removed_permission_degrades_and_recovers() {
     .expect("recovers when the permission returns");
     eprintln!("recovered after {:?}", t0.elapsed());
     let _ = roles.delete(&p, &DeleteParams::default()).await;
-    let _ = Api::<ClusterRoleBinding>::all(client).delete(&p, &DeleteParams::default()).await;
+    let _ = Api::<ClusterRoleBinding>::all(client)
+        .delete(&p, &DeleteParams::default())
+        .await;
 }

@@ -362,7 +362,16 @@ fn the_operator_passes_its_own_audit() {
         "apiVersion: kubeposture.io/v1alpha1\nkind: SecurityPolicy\nmetadata: {name: strict}\nspec:\n  checks: {include: [rbac, workload, workload-restricted]}\n",
     );
     for extra in [vec![], vec!["--policy", policy.to_str().unwrap()]] {
-        let mut args = vec!["audit", "--snapshot", manifests.to_str().unwrap(), "-o", "json", "-q", "--fail-on", "low"];
+        let mut args = vec![
+            "audit",
+            "--snapshot",
+            manifests.to_str().unwrap(),
+            "-o",
+            "json",
+            "-q",
+            "--fail-on",
+            "low",
+        ];
         args.extend(extra);
         let o = run(&args);
         assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));

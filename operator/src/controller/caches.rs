@@ -2,13 +2,12 @@
 //! before it is stored, and the health of each watch. An audit reads a [`Snapshot`] made from
 //! these stores: no `list` call in the hot path.
 
+use crate::model::{
+    CronJob, DaemonSet, Deployment, Job, Pod, ReplicaSet, ReplicationController, StatefulSet,
+};
 use crate::snapshot::{ObjectKind, Snapshot, Unavailable};
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{
-    Namespace, Node, Pod, ReplicationController, Service, ServiceAccount,
-};
+use k8s_openapi::api::core::v1::{Namespace, Node, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, Store};
@@ -164,7 +163,10 @@ impl Caches {
             (ObjectKind::StatefulSet, self.stateful_sets.len()),
             (ObjectKind::DaemonSet, self.daemon_sets.len()),
             (ObjectKind::ReplicaSet, self.replica_sets.len()),
-            (ObjectKind::ReplicationController, self.replication_controllers.len()),
+            (
+                ObjectKind::ReplicationController,
+                self.replication_controllers.len(),
+            ),
             (ObjectKind::Job, self.jobs.len()),
             (ObjectKind::CronJob, self.cron_jobs.len()),
             (ObjectKind::Service, self.services.len()),
@@ -172,7 +174,10 @@ impl Caches {
             (ObjectKind::Role, self.roles.len()),
             (ObjectKind::ClusterRole, self.cluster_roles.len()),
             (ObjectKind::RoleBinding, self.role_bindings.len()),
-            (ObjectKind::ClusterRoleBinding, self.cluster_role_bindings.len()),
+            (
+                ObjectKind::ClusterRoleBinding,
+                self.cluster_role_bindings.len(),
+            ),
         ]
     }
 
@@ -225,7 +230,11 @@ async fn run_watch<K, S>(
                     tracing::info!(kind = %kind, "watch recovered");
                 }
                 if matches!(ev, watcher::Event::InitDone) {
-                    health.listed.lock().unwrap_or_else(|e| e.into_inner()).insert(kind);
+                    health
+                        .listed
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(kind);
                     if !health.is_forbidden(kind) {
                         health.set(kind, WatchState::Ready);
                     }
@@ -337,7 +346,9 @@ pub const ACCESS_CHECK_EVERY: std::time::Duration = std::time::Duration::from_se
 /// May we list and watch `kind` everywhere? A SelfSubjectAccessReview (every authenticated
 /// identity may create one) answers without waiting for a watch to fail.
 async fn allowed(client: &Client, kind: ObjectKind) -> Result<bool, kube::Error> {
-    use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
+    use k8s_openapi::api::authorization::v1::{
+        ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+    };
     let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
     for verb in ["list", "watch"] {
         let review = SelfSubjectAccessReview {
@@ -369,8 +380,13 @@ pub fn spawn_access_checks(client: Client, health: Arc<Health>, changes: watch::
             for kind in WATCHED {
                 match allowed(&client, kind).await {
                     Ok(false) => {
-                        let reason = format!("forbidden: RBAC does not allow list and watch on {}", kind.plural());
-                        if health.states().get(&kind) != Some(&WatchState::Forbidden(reason.clone())) {
+                        let reason = format!(
+                            "forbidden: RBAC does not allow list and watch on {}",
+                            kind.plural()
+                        );
+                        if health.states().get(&kind)
+                            != Some(&WatchState::Forbidden(reason.clone()))
+                        {
                             tracing::warn!(kind = %kind, "access revoked; its checks are not assessed");
                             health.set(kind, WatchState::Forbidden(reason));
                             changes.send_modify(|n| *n += 1);
@@ -382,8 +398,19 @@ pub fn spawn_access_checks(client: Client, health: Arc<Health>, changes: watch::
                         if matches!(state, Some(WatchState::Forbidden(_))) || forbidden_by_watch {
                             tracing::info!(kind = %kind, "access restored");
                             // A store never listed stays "not listed yet" until its watch lists.
-                            let listed = health.listed.lock().unwrap_or_else(|e| e.into_inner()).contains(&kind);
-                            health.set(kind, if listed { WatchState::Ready } else { WatchState::Starting });
+                            let listed = health
+                                .listed
+                                .lock()
+                                .unwrap_or_else(|e| e.into_inner())
+                                .contains(&kind);
+                            health.set(
+                                kind,
+                                if listed {
+                                    WatchState::Ready
+                                } else {
+                                    WatchState::Starting
+                                },
+                            );
                             changes.send_modify(|n| *n += 1);
                         }
                     }

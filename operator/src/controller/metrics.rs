@@ -73,23 +73,55 @@ impl Metrics {
             series: Mutex::new(BTreeMap::new()),
             registry: Registry::default(),
         };
-        registry.register("findings", "Unsuppressed findings by policy, severity and check", m.findings.clone());
+        registry.register(
+            "findings",
+            "Unsuppressed findings by policy, severity and check",
+            m.findings.clone(),
+        );
         registry.register("score", "Posture score (0-100) by policy", m.score.clone());
-        registry.register("audit_duration_seconds", "Duration of one audit", m.audit_duration.clone());
+        registry.register(
+            "audit_duration_seconds",
+            "Duration of one audit",
+            m.audit_duration.clone(),
+        );
         registry.register("reconciles", "Reconciles by policy", m.reconciles.clone());
-        registry.register("reconcile_errors", "Failed reconciles by reason", m.reconcile_errors.clone());
-        registry.register("api_writes", "Writes to the API server (Findings, status)", m.writes.clone());
+        registry.register(
+            "reconcile_errors",
+            "Failed reconciles by reason",
+            m.reconcile_errors.clone(),
+        );
+        registry.register(
+            "api_writes",
+            "Writes to the API server (Findings, status)",
+            m.writes.clone(),
+        );
         registry.register("events", "Events published", m.events.clone());
-        registry.register("watch_restarts", "Watch errors after which a watch restarted", m.watch_restarts.clone());
-        registry.register("cached_objects", "Objects held in the watch caches by kind", m.cached_objects.clone());
-        registry.register("leader", "1 when this replica holds the leader Lease", m.leader.clone());
+        registry.register(
+            "watch_restarts",
+            "Watch errors after which a watch restarted",
+            m.watch_restarts.clone(),
+        );
+        registry.register(
+            "cached_objects",
+            "Objects held in the watch caches by kind",
+            m.cached_objects.clone(),
+        );
+        registry.register(
+            "leader",
+            "1 when this replica holds the leader Lease",
+            m.leader.clone(),
+        );
         Metrics { registry, ..m }
     }
 
     /// Record a reconcile's report for `policy`.
     pub fn record_report(&self, policy: &str, report: &Report, audit_seconds: f64) {
         self.audit_duration.observe(audit_seconds);
-        self.score.get_or_create(&PolicyLabel { policy: policy.to_string() }).set(i64::from(report.score));
+        self.score
+            .get_or_create(&PolicyLabel {
+                policy: policy.to_string(),
+            })
+            .set(i64::from(report.score));
         let mut counts: BTreeMap<FindingLabels, i64> = BTreeMap::new();
         for f in report.findings.iter().filter(|f| !f.suppressed) {
             *counts
@@ -117,17 +149,27 @@ impl Metrics {
         for l in series.remove(policy).unwrap_or_default() {
             self.findings.remove(&l);
         }
-        self.score.remove(&PolicyLabel { policy: policy.to_string() });
+        self.score.remove(&PolicyLabel {
+            policy: policy.to_string(),
+        });
     }
 
     pub fn reconciled(&self, policy: &str, writes: usize, events: usize) {
-        self.reconciles.get_or_create(&PolicyLabel { policy: policy.to_string() }).inc();
+        self.reconciles
+            .get_or_create(&PolicyLabel {
+                policy: policy.to_string(),
+            })
+            .inc();
         self.writes.inc_by(writes as u64);
         self.events.inc_by(events as u64);
     }
 
     pub fn reconcile_error(&self, reason: &str) {
-        self.reconcile_errors.get_or_create(&ReasonLabel { reason: reason.to_string() }).inc();
+        self.reconcile_errors
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_string(),
+            })
+            .inc();
     }
 
     pub fn set_watch_restarts(&self, total: u64) {
@@ -138,7 +180,11 @@ impl Metrics {
     }
 
     pub fn set_cached(&self, kind: &str, n: usize) {
-        self.cached_objects.get_or_create(&KindLabel { kind: kind.to_string() }).set(n as i64);
+        self.cached_objects
+            .get_or_create(&KindLabel {
+                kind: kind.to_string(),
+            })
+            .set(n as i64);
     }
 
     pub fn set_leader(&self, leading: bool) {
@@ -164,7 +210,12 @@ mod tests {
         let two = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: a}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: User, name: u1}, {kind: User, name: u2}]\n";
         m.record_report("p", &audit(two), 0.01);
         let text = m.encode();
-        assert!(text.contains("kube_posture_findings{policy=\"p\",severity=\"critical\",check=\"RBAC-001\"} 2"), "{text}");
+        assert!(
+            text.contains(
+                "kube_posture_findings{policy=\"p\",severity=\"critical\",check=\"RBAC-001\"} 2"
+            ),
+            "{text}"
+        );
         assert!(text.contains("kube_posture_score{policy=\"p\"}"));
         m.record_report("p", &audit("apiVersion: v1\nkind: Namespace\nmetadata: {name: x, labels: {pod-security.kubernetes.io/enforce: restricted}}\n"), 0.01);
         assert!(!m.encode().contains("RBAC-001"), "stale series removed");

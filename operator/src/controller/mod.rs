@@ -197,7 +197,9 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
     let _ = policies.wait_until_ready().await;
     let _ = ctx.findings.wait_until_ready().await;
     tracing::info!(objects = ctx.caches.len(), "caches synced");
-    health.ready.store(true, std::sync::atomic::Ordering::Relaxed);
+    health
+        .ready
+        .store(true, std::sync::atomic::Ordering::Relaxed);
 
     let mut schedule: HashMap<String, Schedule> = HashMap::new();
     let mut changed_at: Option<Instant> = None;
@@ -214,14 +216,22 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         }
         health.beat();
         metrics.set_leader(ctx.is_leader());
-        metrics.set_watch_restarts(ctx.caches.health.restarts.load(std::sync::atomic::Ordering::Relaxed));
+        metrics.set_watch_restarts(
+            ctx.caches
+                .health
+                .restarts
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
         for (kind, n) in ctx.caches.counts() {
             metrics.set_cached(kind.name(), n);
         }
         let next_policy = schedule.values().filter_map(|s| s.next_due).min();
         let debounce = changed_at.map(|t| t + DEBOUNCE);
         let heartbeat = Some(Instant::now() + MAX_SLEEP);
-        let wake = [next_policy, debounce, heartbeat].into_iter().flatten().min();
+        let wake = [next_policy, debounce, heartbeat]
+            .into_iter()
+            .flatten()
+            .min();
         tokio::select! {
             _ = async { match wake { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {}
             Ok(()) = changes.changed() => {

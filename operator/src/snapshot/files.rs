@@ -2,13 +2,13 @@
 //! and `kubectl get -o yaml|json` output alike. Bad input is an error naming the file and the
 //! document; nothing is dropped silently.
 
+use super::stream::Doc;
 use super::{ObjectKind, Snapshot};
 use serde_json::Value;
-use super::stream::Doc;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
-use std::rc::Rc;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -223,7 +223,11 @@ pub fn load_str(
         Ok(cell) => cell.into_inner(),
         Err(rc) => {
             let mut st = rc.borrow_mut();
-            (std::mem::take(&mut st.0), std::mem::take(&mut st.1), st.2.take())
+            (
+                std::mem::take(&mut st.0),
+                std::mem::take(&mut st.1),
+                st.2.take(),
+            )
         }
     };
     *snapshot = snap;

@@ -4,9 +4,9 @@
 //! Secrets are never read: ServiceAccount `secrets` references stand in for token Secrets.
 
 use super::{ObjectKind, Snapshot, Unavailable, trim};
-use k8s_openapi::api::batch::v1::CronJob;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams};
+use crate::model::CronJob;
 use kube::Client;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -108,17 +108,43 @@ pub async fn load_live(client: &Client) -> Result<Snapshot, kube::Error> {
             list_all(&Api::<$t>::all(client.clone()))
         };
     }
-    use k8s_openapi::api::apps::v1::*;
-    use k8s_openapi::api::batch::v1::Job;
-    use k8s_openapi::api::core::v1::*;
+    use crate::model::{
+        DaemonSet, Deployment, Job, Pod, ReplicaSet, ReplicationController, StatefulSet,
+    };
+    use k8s_openapi::api::core::v1::{Namespace, Node, Service, ServiceAccount};
     use k8s_openapi::api::rbac::v1::*;
-    kind!(namespaces, ObjectKind::Namespace, all!(Namespace), trim::object);
+    kind!(
+        namespaces,
+        ObjectKind::Namespace,
+        all!(Namespace),
+        trim::object
+    );
     kind!(nodes, ObjectKind::Node, all!(Node), trim::node);
     kind!(pods, ObjectKind::Pod, all!(Pod), trim::pod);
-    kind!(deployments, ObjectKind::Deployment, all!(Deployment), trim::deployment);
-    kind!(stateful_sets, ObjectKind::StatefulSet, all!(StatefulSet), trim::stateful_set);
-    kind!(daemon_sets, ObjectKind::DaemonSet, all!(DaemonSet), trim::daemon_set);
-    kind!(replica_sets, ObjectKind::ReplicaSet, all!(ReplicaSet), trim::replica_set);
+    kind!(
+        deployments,
+        ObjectKind::Deployment,
+        all!(Deployment),
+        trim::deployment
+    );
+    kind!(
+        stateful_sets,
+        ObjectKind::StatefulSet,
+        all!(StatefulSet),
+        trim::stateful_set
+    );
+    kind!(
+        daemon_sets,
+        ObjectKind::DaemonSet,
+        all!(DaemonSet),
+        trim::daemon_set
+    );
+    kind!(
+        replica_sets,
+        ObjectKind::ReplicaSet,
+        all!(ReplicaSet),
+        trim::replica_set
+    );
     kind!(
         replication_controllers,
         ObjectKind::ReplicationController,
@@ -126,7 +152,12 @@ pub async fn load_live(client: &Client) -> Result<Snapshot, kube::Error> {
         trim::replication_controller
     );
     kind!(jobs, ObjectKind::Job, all!(Job), trim::job);
-    kind!(cron_jobs, ObjectKind::CronJob, list_cronjobs(client), trim::cron_job);
+    kind!(
+        cron_jobs,
+        ObjectKind::CronJob,
+        list_cronjobs(client),
+        trim::cron_job
+    );
     kind!(services, ObjectKind::Service, all!(Service), trim::object);
     kind!(
         service_accounts,
@@ -135,8 +166,18 @@ pub async fn load_live(client: &Client) -> Result<Snapshot, kube::Error> {
         trim::object
     );
     kind!(roles, ObjectKind::Role, all!(Role), trim::object);
-    kind!(cluster_roles, ObjectKind::ClusterRole, all!(ClusterRole), trim::object);
-    kind!(role_bindings, ObjectKind::RoleBinding, all!(RoleBinding), trim::object);
+    kind!(
+        cluster_roles,
+        ObjectKind::ClusterRole,
+        all!(ClusterRole),
+        trim::object
+    );
+    kind!(
+        role_bindings,
+        ObjectKind::RoleBinding,
+        all!(RoleBinding),
+        trim::object
+    );
     kind!(
         cluster_role_bindings,
         ObjectKind::ClusterRoleBinding,

@@ -37,13 +37,14 @@ fn emit(location: &str, v: Value) -> Result<(), String> {
 }
 
 fn next_document() -> usize {
-    STATE.with(|s| {
-        s.borrow_mut().as_mut().map(|st| {
-            st.documents += 1;
-            st.documents
+    STATE
+        .with(|s| {
+            s.borrow_mut().as_mut().map(|st| {
+                st.documents += 1;
+                st.documents
+            })
         })
-    })
-    .unwrap_or(0)
+        .unwrap_or(0)
 }
 
 /// Run `parse` (on this thread) with `sink` receiving each object. Returns the parse result,
@@ -69,7 +70,9 @@ pub struct Doc;
 impl<'de> de::Deserialize<'de> for Doc {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Doc, D::Error> {
         let n = next_document();
-        d.deserialize_any(DocVisitor { location: format!("document {n}") })?;
+        d.deserialize_any(DocVisitor {
+            location: format!("document {n}"),
+        })?;
         Ok(Doc)
     }
 }
@@ -79,7 +82,9 @@ struct DocVisitor {
 }
 
 fn not_an_object(location: &str, what: &str) -> String {
-    format!("{location}: not a Kubernetes object (a {what}, not a mapping with apiVersion and kind)")
+    format!(
+        "{location}: not a Kubernetes object (a {what}, not a mapping with apiVersion and kind)"
+    )
 }
 
 impl<'de> Visitor<'de> for DocVisitor {
@@ -94,7 +99,9 @@ impl<'de> Visitor<'de> for DocVisitor {
         let mut streamed = false;
         while let Some(key) = map.next_key::<String>()? {
             if key == "items" {
-                map.next_value_seed(Items { location: &self.location })?;
+                map.next_value_seed(Items {
+                    location: &self.location,
+                })?;
                 streamed = true;
             } else {
                 let v: Value = map.next_value()?;
@@ -104,7 +111,10 @@ impl<'de> Visitor<'de> for DocVisitor {
         if streamed {
             let kind = fields.get("kind").and_then(Value::as_str).unwrap_or("");
             if !kind.ends_with("List") {
-                let e = format!("{}: has items but kind {kind:?} is not a List", self.location);
+                let e = format!(
+                    "{}: has items but kind {kind:?} is not a List",
+                    self.location
+                );
                 return Err(de::Error::custom(emit_error(e)));
             }
             return Ok(());
@@ -121,27 +131,45 @@ impl<'de> Visitor<'de> for DocVisitor {
     }
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Err(E::custom(emit_error(not_an_object(&self.location, "string"))))
+        Err(E::custom(emit_error(not_an_object(
+            &self.location,
+            "string",
+        ))))
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Err(E::custom(emit_error(not_an_object(&self.location, "boolean"))))
+        Err(E::custom(emit_error(not_an_object(
+            &self.location,
+            "boolean",
+        ))))
     }
 
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Err(E::custom(emit_error(not_an_object(&self.location, "number"))))
+        Err(E::custom(emit_error(not_an_object(
+            &self.location,
+            "number",
+        ))))
     }
 
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Err(E::custom(emit_error(not_an_object(&self.location, "number"))))
+        Err(E::custom(emit_error(not_an_object(
+            &self.location,
+            "number",
+        ))))
     }
 
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Err(E::custom(emit_error(not_an_object(&self.location, "number"))))
+        Err(E::custom(emit_error(not_an_object(
+            &self.location,
+            "number",
+        ))))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(de::Error::custom(emit_error(not_an_object(&self.location, "list"))))
+        Err(de::Error::custom(emit_error(not_an_object(
+            &self.location,
+            "list",
+        ))))
     }
 }
 
@@ -192,6 +220,9 @@ impl<'de> Visitor<'de> for Items<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, _: A) -> Result<(), A::Error> {
-        Err(de::Error::custom(emit_error(format!("{}: items must be a list", self.location))))
+        Err(de::Error::custom(emit_error(format!(
+            "{}: items must be a list",
+            self.location
+        ))))
     }
 }
