@@ -8,6 +8,7 @@ pub mod audit;
 pub mod catalog;
 pub mod cli;
 pub mod controller;
+pub mod model;
 pub mod policy;
 pub mod report;
 pub mod snapshot;

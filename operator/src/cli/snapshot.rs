@@ -1,6 +1,7 @@
 use super::{CliError, runtime};
 use crate::snapshot::Snapshot;
 use clap::Args;
+use kube::Resource;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,23 +34,32 @@ pub fn run(args: SnapshotArgs, kubeconfig: Option<&Path>) -> Result<(), CliError
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct List<'a, T: Serialize> {
+struct List {
     api_version: &'static str,
     kind: &'static str,
-    items: Vec<Typed<'a, T>>,
+    items: Vec<serde_json::Value>,
 }
 
-/// An object with its apiVersion and kind (typed k8s-openapi objects serialise with them).
-#[derive(Serialize)]
-#[serde(transparent)]
-struct Typed<'a, T: Serialize>(&'a T);
+/// An object with its apiVersion and kind (the slim model's types do not carry them).
+fn typed<T: Serialize + Resource<DynamicType = ()>>(o: &T) -> serde_json::Value {
+    let mut v = serde_json::to_value(o).unwrap_or_default();
+    if let Some(m) = v.as_object_mut() {
+        m.insert("apiVersion".into(), T::api_version(&()).as_ref().into());
+        m.insert("kind".into(), T::kind(&()).as_ref().into());
+    }
+    v
+}
 
-fn write_kind<T: Serialize>(dir: &Path, plural: &str, items: &[Arc<T>]) -> Result<usize, CliError> {
+fn write_kind<T: Serialize + Resource<DynamicType = ()>>(
+    dir: &Path,
+    plural: &str,
+    items: &[Arc<T>],
+) -> Result<usize, CliError> {
     let path = dir.join(format!("{plural}.yaml"));
     let list = List {
         api_version: "v1",
         kind: "List",
-        items: items.iter().map(|i| Typed(&**i)).collect(),
+        items: items.iter().map(|i| typed(&**i)).collect(),
     };
     let text =
         crate::yaml::to_string(&list).map_err(|e| CliError::Usage(format!("{plural}: {e}")))?;

@@ -2,13 +2,12 @@
 //! before it is stored, and the health of each watch. An audit reads a [`Snapshot`] made from
 //! these stores: no `list` call in the hot path.
 
+use crate::model::{
+    CronJob, DaemonSet, Deployment, Job, Pod, ReplicaSet, ReplicationController, StatefulSet,
+};
 use crate::snapshot::{ObjectKind, Snapshot, Unavailable};
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{
-    Namespace, Node, Pod, ReplicationController, Service, ServiceAccount,
-};
+use k8s_openapi::api::core::v1::{Namespace, Node, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, Store};

@@ -144,12 +144,32 @@ mod tests {
         }))
         .unwrap();
         let spec = p.spec.as_ref().unwrap();
-        assert_eq!((spec.host_pid, spec.host_ipc, spec.host_network), (Some(true), Some(false), Some(true)));
-        assert_eq!(spec.volumes.as_ref().unwrap()[0].host_path.as_ref().unwrap().path, "/");
+        assert_eq!(
+            (spec.host_pid, spec.host_ipc, spec.host_network),
+            (Some(true), Some(false), Some(true))
+        );
+        assert_eq!(
+            spec.volumes.as_ref().unwrap()[0]
+                .host_path
+                .as_ref()
+                .unwrap()
+                .path,
+            "/"
+        );
         assert!(spec.volumes.as_ref().unwrap()[1].host_path.is_none());
-        let cs = &p.status.as_ref().unwrap().container_statuses.as_ref().unwrap()[0];
+        let cs = &p
+            .status
+            .as_ref()
+            .unwrap()
+            .container_statuses
+            .as_ref()
+            .unwrap()[0];
         assert_eq!(cs.restart_count, 2);
         assert_eq!(Pod::kind(&()), "Pod");
-        assert!(std::mem::size_of::<Container>() < 600, "slim: {}", std::mem::size_of::<Container>());
+        assert!(
+            std::mem::size_of::<Container>() < 600,
+            "slim: {}",
+            std::mem::size_of::<Container>()
+        );
     }
 }

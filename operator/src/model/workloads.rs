@@ -85,4 +85,3 @@ pub struct CronJob {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<CronJobSpec>,
 }
-

@@ -4,7 +4,7 @@
 //! Secrets are never read: ServiceAccount `secrets` references stand in for token Secrets.
 
 use super::{ObjectKind, Snapshot, Unavailable, trim};
-use k8s_openapi::api::batch::v1::CronJob;
+use crate::model::CronJob;
 use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde::de::DeserializeOwned;
@@ -108,9 +108,10 @@ pub async fn load_live(client: &Client) -> Result<Snapshot, kube::Error> {
             list_all(&Api::<$t>::all(client.clone()))
         };
     }
-    use k8s_openapi::api::apps::v1::*;
-    use k8s_openapi::api::batch::v1::Job;
-    use k8s_openapi::api::core::v1::*;
+    use crate::model::{
+        DaemonSet, Deployment, Job, Pod, ReplicaSet, ReplicationController, StatefulSet,
+    };
+    use k8s_openapi::api::core::v1::{Namespace, Node, Service, ServiceAccount};
     use k8s_openapi::api::rbac::v1::*;
     kind!(
         namespaces,

@@ -11,11 +11,10 @@ pub mod trim;
 pub use files::{LoadError, LoadStats, load_paths, load_str};
 pub use kinds::{ALL_KINDS, ObjectKind};
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{
-    Namespace, Node, Pod, ReplicationController, Secret, Service, ServiceAccount,
+use crate::model::{
+    CronJob, DaemonSet, Deployment, Job, Pod, ReplicaSet, ReplicationController, StatefulSet,
 };
+use k8s_openapi::api::core::v1::{Namespace, Node, Secret, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use std::sync::Arc;
 

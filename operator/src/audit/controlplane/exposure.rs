@@ -6,8 +6,9 @@ use super::instance::Instance;
 use crate::audit::workloads::{Workload, normalize_path};
 use crate::audit::{Ctx, Finding, ObjectRef, Sink};
 use crate::catalog::Category;
+use crate::model::Pod;
 use crate::snapshot::ObjectKind;
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 /// etcd's client and peer ports.

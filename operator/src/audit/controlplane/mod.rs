@@ -18,9 +18,9 @@ pub use flags::Flags;
 
 use crate::audit::{Ctx, Sink};
 use crate::catalog::Category;
+use crate::model::Pod;
 use crate::snapshot::{ObjectKind, Snapshot};
 use instance::Instance;
-use k8s_openapi::api::core::v1::Pod;
 
 use super::workloads::{ContainerRef, containers};
 

@@ -6,9 +6,9 @@ use super::pods::{self, Failure, PodIndex};
 use super::scheduling::{self, Exclusion};
 use crate::api::RequiredDaemonSet;
 use crate::audit::{Ctx, Finding, ObjectRef, Sink};
+use crate::model::{DaemonSet, Pod, PodSpec};
 use crate::snapshot::ObjectKind;
-use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{Node, Pod, PodSpec};
+use k8s_openapi::api::core::v1::Node;
 
 /// The DaemonSet and what every finding about it repeats.
 struct Target<'a> {
@@ -44,8 +44,8 @@ impl Target<'_> {
     fn update_strategy(&self) -> &str {
         self.ds
             .spec
-            .update_strategy
             .as_ref()
+            .and_then(|s| s.update_strategy.as_ref())
             .and_then(|u| u.type_.as_deref())
             .unwrap_or("RollingUpdate")
     }
@@ -81,7 +81,12 @@ pub fn audit(ctx: &Ctx, r: &RequiredDaemonSet, ds: &DaemonSet, index: &PodIndex,
         ds,
         ns: &r.namespace,
         name: &r.name,
-        template: ds.spec.template.spec.as_ref().unwrap_or(&empty),
+        template: ds
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.as_ref())
+            .and_then(|t| t.spec.as_ref())
+            .unwrap_or(&empty),
     };
     for node in ctx.snapshot.nodes.iter().filter(|n| eligible(r, n)) {
         let node_name = node.metadata.name.as_deref().unwrap_or("");

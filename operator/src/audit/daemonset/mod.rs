@@ -12,8 +12,8 @@ mod tests;
 use crate::api::RequiredDaemonSet;
 use crate::audit::{Ctx, Finding, ObjectRef, Sink};
 use crate::catalog::Category;
+use crate::model::DaemonSet;
 use crate::snapshot::ObjectKind;
-use k8s_openapi::api::apps::v1::DaemonSet;
 use pods::{DsKey, PodIndex};
 use std::collections::{HashMap, HashSet};
 

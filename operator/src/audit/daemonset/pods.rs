@@ -2,8 +2,7 @@
 //! status says: Running and Ready, or why not.
 
 use super::scheduling::pinned_node;
-use k8s_openapi::api::apps::v1::DaemonSet;
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod, PodSpec, PodStatus};
+use crate::model::{ContainerStatus, DaemonSet, Pod, PodSpec, PodStatus};
 use std::collections::{HashMap, HashSet};
 
 /// (namespace, name) of a DaemonSet.

@@ -3,8 +3,9 @@
 //! The semantics are the scheduler's (`k8s.io/component-helpers/scheduling/corev1`), so the
 //! diagnosis names the exact taint or selector to change.
 
+use crate::model::PodSpec;
 use k8s_openapi::api::core::v1::{
-    Node, NodeCondition, NodeSelectorRequirement, NodeSelectorTerm, PodSpec, Taint, Toleration,
+    Node, NodeCondition, NodeSelectorRequirement, NodeSelectorTerm, Taint, Toleration,
 };
 use std::collections::BTreeMap;
 

@@ -4,10 +4,11 @@
 use super::{ContainerRef, Workload, containers};
 use crate::audit::{Ctx, Finding, ObjectRef, Sink};
 use crate::catalog::Severity;
+use crate::model::PodSpec;
 use crate::policy::EffectivePolicy;
 use crate::snapshot::ObjectKind;
 use jiff::Timestamp;
-use k8s_openapi::api::core::v1::{PodSpec, SeccompProfile};
+use k8s_openapi::api::core::v1::SeccompProfile;
 
 /// ServiceAccounts whose tokens carry high or critical RBAC power (for WL-010), from the RBAC
 /// findings as the policy judges them: severity overrides applied, waived ones left out. Only

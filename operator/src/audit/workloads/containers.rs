@@ -1,6 +1,5 @@
-use k8s_openapi::api::core::v1::{
-    Container, ContainerPort, EnvVar, EphemeralContainer, PodSpec, SecurityContext,
-};
+use crate::model::{Container, PodSpec};
+use k8s_openapi::api::core::v1::{ContainerPort, EnvVar, SecurityContext, VolumeMount};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ContainerKind {
@@ -20,6 +19,7 @@ pub struct ContainerRef<'a> {
     pub command: &'a [String],
     pub args: &'a [String],
     pub env: &'a [EnvVar],
+    pub volume_mounts: &'a [VolumeMount],
 }
 
 fn regular(kind: ContainerKind, c: &Container) -> ContainerRef<'_> {
@@ -32,19 +32,7 @@ fn regular(kind: ContainerKind, c: &Container) -> ContainerRef<'_> {
         command: c.command.as_deref().unwrap_or_default(),
         args: c.args.as_deref().unwrap_or_default(),
         env: c.env.as_deref().unwrap_or_default(),
-    }
-}
-
-fn ephemeral(c: &EphemeralContainer) -> ContainerRef<'_> {
-    ContainerRef {
-        kind: ContainerKind::Ephemeral,
-        name: &c.name,
-        image: c.image.as_deref(),
-        security_context: c.security_context.as_ref(),
-        ports: c.ports.as_deref().unwrap_or_default(),
-        command: c.command.as_deref().unwrap_or_default(),
-        args: c.args.as_deref().unwrap_or_default(),
-        env: c.env.as_deref().unwrap_or_default(),
+        volume_mounts: c.volume_mounts.as_deref().unwrap_or_default(),
     }
 }
 
@@ -59,5 +47,10 @@ pub fn containers(spec: &PodSpec) -> impl Iterator<Item = ContainerRef<'_>> {
                 .iter()
                 .map(|c| regular(ContainerKind::Regular, c)),
         )
-        .chain(spec.ephemeral_containers.iter().flatten().map(ephemeral))
+        .chain(
+            spec.ephemeral_containers
+                .iter()
+                .flatten()
+                .map(|c| regular(ContainerKind::Ephemeral, c)),
+        )
 }

@@ -9,8 +9,8 @@ pub use containers::{ContainerKind, ContainerRef, containers};
 
 use crate::audit::ObjectRef;
 use crate::audit::rbac::selector_matches;
+use crate::model::{Pod, PodSpec};
 use crate::snapshot::{ObjectKind, Snapshot};
-use k8s_openapi::api::core::v1::{Pod, PodSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use std::collections::HashSet;
 
@@ -102,12 +102,12 @@ impl<'a> Owners<'a> {
         o.deployments = s
             .deployments
             .iter()
-            .map(|d| {
-                (
+            .filter_map(|d| {
+                Some((
                     d.metadata.namespace.as_deref().unwrap_or("default"),
                     d.metadata.name.as_deref().unwrap_or(""),
-                    &d.spec.selector,
-                )
+                    d.spec.as_ref()?.selector.as_ref()?,
+                ))
             })
             .collect();
         o.cron_jobs = s
@@ -168,30 +168,36 @@ impl<'a> Owners<'a> {
 
 /// The pod template of each controller kind.
 mod tpl {
-    use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-    use k8s_openapi::api::batch::v1::{CronJob, Job};
-    use k8s_openapi::api::core::v1::{PodTemplateSpec, ReplicationController};
+    use crate::model::{
+        CronJob, DaemonSet, Deployment, Job, PodTemplateSpec, ReplicaSet, ReplicationController,
+        StatefulSet, TemplatedSpec,
+    };
+
+    fn templated(s: &Option<TemplatedSpec>) -> Option<&PodTemplateSpec> {
+        s.as_ref().and_then(|s| s.template.as_ref())
+    }
 
     pub fn deployment(d: &Deployment) -> Option<&PodTemplateSpec> {
-        Some(&d.spec.template)
+        templated(&d.spec)
     }
     pub fn stateful_set(d: &StatefulSet) -> Option<&PodTemplateSpec> {
-        Some(&d.spec.template)
+        templated(&d.spec)
     }
     pub fn daemon_set(d: &DaemonSet) -> Option<&PodTemplateSpec> {
-        Some(&d.spec.template)
-    }
-    pub fn replica_set(d: &ReplicaSet) -> Option<&PodTemplateSpec> {
-        d.spec.template.as_ref()
-    }
-    pub fn replication_controller(d: &ReplicationController) -> Option<&PodTemplateSpec> {
         d.spec.as_ref().and_then(|s| s.template.as_ref())
     }
+    pub fn replica_set(d: &ReplicaSet) -> Option<&PodTemplateSpec> {
+        templated(&d.spec)
+    }
+    pub fn replication_controller(d: &ReplicationController) -> Option<&PodTemplateSpec> {
+        templated(&d.spec)
+    }
     pub fn job(d: &Job) -> Option<&PodTemplateSpec> {
-        d.spec.as_ref().map(|s| &s.template)
+        templated(&d.spec)
     }
     pub fn cron_job(d: &CronJob) -> Option<&PodTemplateSpec> {
-        d.spec.job_template.spec.as_ref().map(|s| &s.template)
+        let jt = d.spec.as_ref().and_then(|s| s.job_template.as_ref());
+        jt.and_then(|j| templated(&j.spec))
     }
 }
 
