@@ -184,6 +184,11 @@ pub const LIVE_FILES: &[&str] = &["00-", "10-", "20-", "30-", "40-", "41-"];
 /// Apply the insecure sample cluster under `prefix`, write the applied documents to
 /// `dir/cluster.yaml`, and wait until the controllers have made the Deployments' Pods.
 pub async fn instantiate_sample(prefix: &str, dir: &Path) -> Renamer {
+    instantiate_sample_on(&crate::admin().await, prefix, dir).await
+}
+
+/// [`instantiate_sample`] on the cluster of `client` (a private control plane).
+pub async fn instantiate_sample_on(client: &kube::Client, prefix: &str, dir: &Path) -> Renamer {
     use k8s_openapi::api::core::v1::Pod;
     use kube::api::{Api, ListParams};
     let docs = load(
@@ -195,13 +200,12 @@ pub async fn instantiate_sample(prefix: &str, dir: &Path) -> Renamer {
     let inst = r.rename_all(&docs);
     std::fs::create_dir_all(dir).expect("fixture dir");
     write(&dir.join("cluster.yaml"), &inst).expect("fixture written");
-    let client = crate::admin().await;
-    crate::apply(&client, &inst)
+    crate::apply(client, &inst)
         .await
         .expect("apply the sample cluster");
     // The live audit must see a Deployment with its controller-made ReplicaSet and Pods (and
     // still report it once).
-    let pods: Api<Pod> = Api::namespaced(client, &r.namespace("payments"));
+    let pods: Api<Pod> = Api::namespaced(client.clone(), &r.namespace("payments"));
     crate::wait_for(std::time::Duration::from_secs(30), || async {
         let list = pods
             .list(&ListParams::default().labels("app=api"))

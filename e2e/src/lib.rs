@@ -7,6 +7,7 @@
 
 pub mod fixture;
 pub mod operator;
+pub mod private_plane;
 
 use anyhow::{Context, Result, bail};
 use kube::Client;

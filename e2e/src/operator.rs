@@ -3,8 +3,8 @@
 //! policies (labelled `kubeposture.io/e2e=<prefix>`). Killed when dropped.
 
 use crate::{
-    admin, admin_kubeconfig, apply, install_crds, kube_posture_bin, operator_kubeconfig, repo,
-    wait_for,
+    admin, admin_kubeconfig, apply, client_for, install_crds, kube_posture_bin,
+    operator_kubeconfig, repo, wait_for,
 };
 use anyhow::Result;
 use kube::Client;
@@ -45,6 +45,9 @@ pub struct Options {
     pub lease: Option<String>,
     /// Kubeconfig (default: the operator identity's, else the admin's).
     pub kubeconfig: Option<PathBuf>,
+    /// Admin kubeconfig that installs the CRDs and RBAC (default: `E2E_KUBECONFIG`); a
+    /// private control plane's.
+    pub admin_kubeconfig: Option<PathBuf>,
     pub extra: Vec<String>,
 }
 
@@ -55,7 +58,10 @@ impl Operator {
     }
 
     pub async fn start_with(prefix: &str, opts: Options) -> Operator {
-        let client = admin().await;
+        let client = match &opts.admin_kubeconfig {
+            Some(path) => client_for(path).await.expect("admin client"),
+            None => admin().await,
+        };
         install(&client)
             .await
             .expect("install CRDs and operator RBAC");
@@ -134,6 +140,20 @@ impl Operator {
             .and_then(|l| l["addr"].as_str().map(str::to_string))
             .expect("HTTP endpoint address in the log");
         format!("http://{addr}")
+    }
+
+    /// The sum of a metric's samples on /metrics (`name` and `name{…}` lines); 0 when absent.
+    pub fn metric(&self, name: &str) -> f64 {
+        let Ok((_, body)) = crate::http_get(&format!("{}/metrics", self.http_url())) else {
+            return 0.0;
+        };
+        body.lines()
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
     }
 
     pub fn pid(&self) -> u32 {

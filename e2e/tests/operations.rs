@@ -251,7 +251,8 @@ async fn a_removed_permission_degrades_and_recovers() {
     })
     .await
     .expect("Degraded names pods within 60 s");
-    eprintln!("degraded after {:?}", t0.elapsed());
+    let degraded = t0.elapsed();
+    eprintln!("degraded after {degraded:?}");
     // The other checks keep running.
     let fs = findings(&client, &name).await;
     assert!(
@@ -284,7 +285,13 @@ async fn a_removed_permission_degrades_and_recovers() {
     })
     .await
     .expect("recovers when the permission returns");
-    eprintln!("recovered after {:?}", t0.elapsed());
+    let recovered = t0.elapsed();
+    eprintln!("recovered after {recovered:?}");
+    println!(
+        "FIGURE fault=permission_revoked degraded_s={:.1} recovered_s={:.1}",
+        degraded.as_secs_f64(),
+        recovered.as_secs_f64()
+    );
     let _ = roles.delete(&p, &DeleteParams::default()).await;
     let _ = Api::<ClusterRoleBinding>::all(client)
         .delete(&p, &DeleteParams::default())

@@ -205,6 +205,16 @@ fn unavailable_reason(e: &watcher::Error) -> Option<String> {
     crate::snapshot::live::degraded_reason(inner)
 }
 
+/// What a watch error does to a kind's state: `None` leaves it (and its cached objects) as
+/// they are. A kind already listed keeps its objects through a 403 or 404: an API server
+/// that has just restarted answers so for a few seconds (its authorizer and CRD caches are
+/// still filling), and clearing the kind would delete its Findings and re-create them a moment
+/// later. Permissions really taken away are found by the access check, which confirms them.
+fn state_after_error(e: &watcher::Error, listed: bool) -> Option<WatchState> {
+    let reason = unavailable_reason(e)?;
+    (!listed).then_some(WatchState::Unavailable(reason))
+}
+
 /// Run one kind's reflector until the process ends: trims objects, records health, and bumps
 /// `changes` on every event about an audited object.
 async fn run_watch<K, S>(
@@ -247,12 +257,17 @@ async fn run_watch<K, S>(
                 health
                     .restarts
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                match unavailable_reason(&e) {
-                    Some(reason) => {
+                let listed = health
+                    .listed
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(&kind);
+                match state_after_error(&e, listed) {
+                    Some(state) => {
                         if !failing {
-                            tracing::warn!(kind = %kind, %reason, "cannot watch; its checks are not assessed");
+                            tracing::warn!(kind = %kind, state = ?state, "cannot watch; its checks are not assessed");
                         }
-                        health.set(kind, WatchState::Unavailable(reason));
+                        health.set(kind, state);
                         changes.send_modify(|n| *n += 1);
                     }
                     None => {
@@ -265,6 +280,50 @@ async fn run_watch<K, S>(
     }
 }
 
+/// Watch retry delays: 0.8 s doubling up to [`WatchBackoff::MAX`], with jitter, back to the
+/// start on the first success. kube's default backoff climbs to 30 s and only resets after two
+/// quiet minutes: after an API server outage of 30 s, every watch waited up to 30 s more to
+/// reconnect, and as long again for the relist its `410 Gone` asks for, so changes went unseen
+/// for most of a minute after the server was back.
+pub struct WatchBackoff {
+    next: std::time::Duration,
+}
+
+impl WatchBackoff {
+    pub const MIN: std::time::Duration = std::time::Duration::from_millis(800);
+    pub const MAX: std::time::Duration = std::time::Duration::from_secs(5);
+
+    pub fn new() -> WatchBackoff {
+        WatchBackoff { next: Self::MIN }
+    }
+}
+
+impl Default for WatchBackoff {
+    fn default() -> Self {
+        WatchBackoff::new()
+    }
+}
+
+impl Iterator for WatchBackoff {
+    type Item = std::time::Duration;
+
+    fn next(&mut self) -> Option<std::time::Duration> {
+        let d = self.next;
+        self.next = (d * 2).min(Self::MAX);
+        // Jitter of up to a quarter, so that the watches do not all retry at once.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |t| t.subsec_nanos());
+        Some(d.mul_f64(1.0 - f64::from(nanos % 1000) / 4000.0))
+    }
+}
+
+impl kube::runtime::utils::Backoff for WatchBackoff {
+    fn reset(&mut self) {
+        self.next = Self::MIN;
+    }
+}
+
 fn typed_stream<K>(
     client: &Client,
     trim: fn(&mut K),
@@ -274,7 +333,7 @@ where
 {
     let api: Api<K> = Api::all(client.clone());
     watcher(api, watcher::Config::default())
-        .default_backoff()
+        .backoff(WatchBackoff::new())
         .modify(trim)
 }
 
@@ -302,7 +361,7 @@ pub fn start(client: &Client, changes: watch::Sender<u64>, cronjobs_v1beta1: boo
         let ar: ApiResource = crate::snapshot::live::cronjob_v1beta1();
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
         let stream = watcher(api, watcher::Config::default())
-            .default_backoff()
+            .backoff(WatchBackoff::new())
             .try_filter_map(|ev| futures::future::ready(Ok(trim::cronjob_event(ev))));
         tokio::spawn(run_watch(
             ObjectKind::CronJob,
@@ -342,6 +401,9 @@ pub fn start(client: &Client, changes: watch::Sender<u64>, cronjobs_v1beta1: boo
 
 /// How often the access check runs.
 pub const ACCESS_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(20);
+/// A denial is asked again after this long before it counts: an API server that has just
+/// started denies everything until its RBAC caches have filled.
+pub const ACCESS_CONFIRM_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// May we list and watch `kind` everywhere? A SelfSubjectAccessReview (every authenticated
 /// identity may create one) answers without waiting for a watch to fail.
@@ -378,7 +440,14 @@ pub fn spawn_access_checks(client: Client, health: Arc<Health>, changes: watch::
     tokio::spawn(async move {
         loop {
             for kind in WATCHED {
-                match allowed(&client, kind).await {
+                let mut answer = allowed(&client, kind).await;
+                let known_forbidden =
+                    matches!(health.states().get(&kind), Some(WatchState::Forbidden(_)));
+                if matches!(answer, Ok(false)) && !known_forbidden {
+                    tokio::time::sleep(ACCESS_CONFIRM_AFTER).await;
+                    answer = allowed(&client, kind).await;
+                }
+                match answer {
                     Ok(false) => {
                         let reason = format!(
                             "forbidden: RBAC does not allow list and watch on {}",
@@ -420,4 +489,42 @@ pub fn spawn_access_checks(client: Client, health: Arc<Health>, changes: watch::
             tokio::time::sleep(ACCESS_CHECK_EVERY).await;
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forbidden() -> watcher::Error {
+        watcher::Error::InitialListFailed(kube::Error::Api(Box::new(
+            kube::core::Status::failure("pods is forbidden", "Forbidden").with_code(403),
+        )))
+    }
+
+    #[test]
+    fn a_listed_kind_keeps_its_objects_through_a_403() {
+        // At startup, a kind the operator may not read is unavailable at once.
+        assert!(matches!(
+            state_after_error(&forbidden(), false),
+            Some(WatchState::Unavailable(r)) if r.starts_with("forbidden")
+        ));
+        // Once listed, a 403 (an API server restarting) leaves the cached objects alone.
+        assert_eq!(state_after_error(&forbidden(), true), None);
+        let refused = watcher::Error::InitialListFailed(kube::Error::Api(Box::new(
+            kube::core::Status::failure("timeout", "Timeout").with_code(504),
+        )));
+        assert_eq!(state_after_error(&refused, false), None);
+    }
+
+    #[test]
+    fn watch_retries_stay_within_seconds_and_reset() {
+        use kube::runtime::utils::Backoff;
+        let mut b = WatchBackoff::new();
+        let delays: Vec<_> = (&mut b).take(10).collect();
+        assert!(delays[0] <= WatchBackoff::MIN && delays[0] >= WatchBackoff::MIN * 3 / 4);
+        assert!(delays.iter().all(|d| *d <= WatchBackoff::MAX));
+        assert!(delays[9] >= WatchBackoff::MAX * 3 / 4, "{delays:?}");
+        b.reset();
+        assert!(b.next().unwrap() <= WatchBackoff::MIN);
+    }
 }

@@ -66,16 +66,60 @@ impl Context {
     }
 }
 
-/// Resolves when the process is asked to stop (SIGTERM or SIGINT).
-async fn shutdown_signal() {
+/// A receiver that turns true when the process is asked to stop (SIGTERM or SIGINT). The
+/// SIGTERM handler is installed before this returns, so a SIGTERM at any point after (during
+/// startup, in the middle of a reconcile) shuts down cleanly instead of killing the process.
+fn shutdown_signal() -> watch::Receiver<bool> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+    let (tx, rx) = watch::channel(false);
+    let term = signal(SignalKind::terminate());
+    tokio::spawn(async move {
+        match term {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+/// Stop: end the election, release the Lease if we hold it (a successor takes over at once).
+async fn shut_down(
+    client: &Client,
+    stop_tx: watch::Sender<bool>,
+    election: Option<tokio::task::JoinHandle<()>>,
+    lease_cfg: Option<&leader::LeaderConfig>,
+) -> Result<(), RunError> {
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    if let Some(task) = election {
+        let _ = task.await;
+    }
+    if let Some(cfg) = lease_cfg {
+        match leader::release(client, cfg).await {
+            Ok(true) => tracing::info!(lease = %cfg.name, "lease released"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "could not release the lease"),
+        }
+    }
+    Ok(())
+}
+
+/// The Finding watch failed because the Finding API is not served (its CRD deleted).
+fn finding_api_gone(e: &watcher::Error) -> bool {
+    match e {
+        watcher::Error::InitialListFailed(e)
+        | watcher::Error::WatchStartFailed(e)
+        | watcher::Error::WatchFailed(e) => reconcile::finding_api_missing(e),
+        watcher::Error::WatchError(s) => s.code == 404,
+        _ => false,
     }
 }
 
@@ -109,6 +153,7 @@ struct Schedule {
 }
 
 pub async fn run(opts: RunOptions) -> Result<(), RunError> {
+    let mut shutdown = shutdown_signal();
     let client = Client::try_from(opts.config.clone()).map_err(RunError::Client)?;
     let metrics = Arc::new(metrics::Metrics::new());
     let health = Arc::new(http::Health::default());
@@ -124,19 +169,37 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
     let caches = caches::start(&client, changes_tx.clone(), v1beta1);
     caches::spawn_access_checks(client.clone(), caches.health.clone(), changes_tx);
 
-    // Findings: a cache to diff against (no trigger: our own writes must not wake us).
+    // Findings: a cache to diff against (no trigger on its events: our own writes must not wake
+    // us). Two exceptions re-audit every policy once: the Finding API is gone (its CRD
+    // deleted: say so in the status now, not at the next interval), and the watch has listed
+    // again after failing (the store may have missed our own writes meanwhile, or the CRD is
+    // back: bring the Finding objects up to date now).
     let (findings, findings_writer) = reflector::store::<FindingObject>();
+    let (resync_tx, mut resync) = mpsc::unbounded_channel::<()>();
     let finding_stream = watcher(
         Api::<FindingObject>::all(client.clone()),
         watcher::Config::default(),
     )
-    .default_backoff()
+    .backoff(caches::WatchBackoff::new())
     .reflect(findings_writer);
     tokio::spawn(async move {
         futures::pin_mut!(finding_stream);
+        let mut failing = false;
         while let Some(e) = finding_stream.next().await {
-            if let Err(e) = e {
-                tracing::warn!(error = %e, "Finding watch error; retrying with backoff");
+            match e {
+                Ok(watcher::Event::InitDone) if failing => {
+                    failing = false;
+                    tracing::info!("Finding watch recovered; re-auditing");
+                    let _ = resync_tx.send(());
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "Finding watch error; retrying with backoff");
+                    if !failing && finding_api_gone(&e) {
+                        let _ = resync_tx.send(());
+                    }
+                    failing = true;
+                }
             }
         }
     });
@@ -149,7 +212,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         policy_config = policy_config.labels(sel);
     }
     let policy_stream = watcher(Api::<SecurityPolicy>::all(client.clone()), policy_config)
-        .default_backoff()
+        .backoff(caches::WatchBackoff::new())
         .reflect(policy_writer)
         .applied_objects()
         .predicate_filter(predicates::generation, Default::default());
@@ -190,12 +253,20 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
     });
 
     // Let the first lists finish before the first audit, so it is complete.
-    let settle_deadline = Instant::now() + Duration::from_secs(60);
-    while !ctx.caches.health.all_settled() && Instant::now() < settle_deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    let startup = async {
+        let settle_deadline = Instant::now() + Duration::from_secs(60);
+        while !ctx.caches.health.all_settled() && Instant::now() < settle_deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = policies.wait_until_ready().await;
+        let _ = ctx.findings.wait_until_ready().await;
+    };
+    tokio::select! {
+        _ = startup => {}
+        _ = shutdown.wait_for(|stop| *stop) => {
+            return shut_down(&ctx.client, stop_tx, election, lease_cfg.as_ref()).await;
+        }
     }
-    let _ = policies.wait_until_ready().await;
-    let _ = ctx.findings.wait_until_ready().await;
     tracing::info!(objects = ctx.caches.len(), "caches synced");
     health
         .ready
@@ -204,8 +275,6 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
     let mut schedule: HashMap<String, Schedule> = HashMap::new();
     let mut changed_at: Option<Instant> = None;
     changes.borrow_and_update();
-    let shutdown = shutdown_signal();
-    futures::pin_mut!(shutdown);
     loop {
         // Everything known is due once at start.
         for p in policies.state() {
@@ -243,6 +312,13 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                 schedule.entry(name).or_default().next_due = Some(Instant::now());
                 continue;
             }
+            Some(()) = resync.recv() => {
+                // Valid policies only: an invalid one waits for its next edit.
+                for s in schedule.values_mut().filter(|s| s.next_due.is_some()) {
+                    s.next_due = Some(Instant::now());
+                }
+                continue;
+            }
             Ok(()) = leading_changes.changed() => {
                 // A new leader audits everything at once; a follower waits.
                 if *leading_changes.borrow_and_update() {
@@ -253,20 +329,8 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                 }
                 continue;
             }
-            _ = &mut shutdown => {
-                tracing::info!("shutting down");
-                let _ = stop_tx.send(true);
-                if let Some(task) = election {
-                    let _ = task.await;
-                }
-                if let Some(cfg) = &lease_cfg {
-                    match leader::release(&ctx.client, cfg).await {
-                        Ok(true) => tracing::info!(lease = %cfg.name, "lease released"),
-                        Ok(false) => {}
-                        Err(e) => tracing::warn!(error = %e, "could not release the lease"),
-                    }
-                }
-                return Ok(());
+            _ = shutdown.wait_for(|stop| *stop) => {
+                return shut_down(&ctx.client, stop_tx, election, lease_cfg.as_ref()).await;
             }
         }
         if !ctx.is_leader() {
@@ -289,7 +353,16 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
             if !due {
                 continue;
             }
-            match reconcile::reconcile(&ctx, &policy).await {
+            // A SIGTERM does not wait for a long reconcile (thousands of writes): it is
+            // abandoned (every write is an idempotent apply; the next leader redoes it).
+            let result = tokio::select! {
+                r = reconcile::reconcile(&ctx, &policy) => r,
+                _ = shutdown.wait_for(|stop| *stop) => {
+                    tracing::info!(policy = %name, "reconcile abandoned to shut down");
+                    return shut_down(&ctx.client, stop_tx, election, lease_cfg.as_ref()).await;
+                }
+            };
+            match result {
                 Ok(done) => {
                     s.generation = policy.metadata.generation;
                     metrics.reconciled(&name, done.writes, done.events);

@@ -100,7 +100,7 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
                 Err(e) => {
                     done.findings_failed = true;
                     tracing::warn!(policy = %name, error = %e, "cannot write Finding objects");
-                    Some(format!("cannot write Finding objects: {e}"))
+                    Some(findings_error_message(&e))
                 }
             };
             if findings_error.is_none() && effective.events {
@@ -157,8 +157,46 @@ fn not_leading(ctx: &Context) -> Result<(), kube::Error> {
     }
 }
 
+/// Whether `e` says the Finding API itself is not served (its CRD deleted, not installed, or
+/// being deleted), rather than something about one object: every further write fails alike.
+pub fn finding_api_missing(e: &kube::Error) -> bool {
+    match e {
+        // An unserved path is a bare "404 page not found"; a missing object of a served
+        // resource is a Status with reason NotFound.
+        kube::Error::Api(s) if s.code == 404 => s.reason != "NotFound",
+        // "create not allowed while custom resource definition is terminating"
+        kube::Error::Api(s) => s.code == 405,
+        _ => false,
+    }
+}
+
+/// The Ready=False message when Finding objects could not be written.
+pub fn findings_error_message(e: &kube::Error) -> String {
+    use kube::CustomResourceExt;
+    match e {
+        kube::Error::Api(s) if finding_api_missing(e) => format!(
+            "cannot write Finding objects: the Finding API is not served (CustomResourceDefinition \
+             {} deleted or not installed; apply crds/ to restore it): HTTP {}: {}",
+            FindingObject::crd_name(),
+            s.code,
+            s.message
+        ),
+        _ => format!("cannot write Finding objects: {e}"),
+    }
+}
+
 /// Apply a plan, at most [`MAX_IN_FLIGHT`] writes at a time. Returns the number of writes.
+/// Once the Finding API turns out not to be served, the rest of the plan is skipped.
 async fn apply_plan(ctx: &Context, plan: &Plan<'_>) -> Result<usize, kube::Error> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let missing = AtomicBool::new(false);
+    let missing = &missing;
+    let note = |e: kube::Error| {
+        if finding_api_missing(&e) {
+            missing.store(true, Ordering::Relaxed);
+        }
+        e
+    };
     let api: Api<FindingObject> = Api::all(ctx.client.clone());
     let pp = PatchParams::apply(FIELD_MANAGER).force();
     let write_status = |name: String, status: FindingStatus| {
@@ -184,14 +222,20 @@ async fn apply_plan(ctx: &Context, plan: &Plan<'_>) -> Result<usize, kube::Error
         let api = api.clone();
         let pp = pp.clone();
         let write_status = &write_status;
+        let note = &note;
         async move {
+            if missing.load(Ordering::Relaxed) {
+                return Ok(0);
+            }
             not_leading(ctx)?;
             let name = obj.metadata.name.clone().unwrap_or_default();
             let mut body = serde_json::to_value(obj).unwrap_or_default();
             if let Some(m) = body.as_object_mut() {
                 m.remove("status");
             }
-            api.patch(&name, &pp, &Patch::Apply(&body)).await?;
+            api.patch(&name, &pp, &Patch::Apply(&body))
+                .await
+                .map_err(note)?;
             write_status(name, status.clone()).await?;
             Ok::<usize, kube::Error>(2)
         }
@@ -211,10 +255,14 @@ async fn apply_plan(ctx: &Context, plan: &Plan<'_>) -> Result<usize, kube::Error
     let mut deletes = futures::stream::iter(plan.delete.iter().map(|f| {
         let api = api.clone();
         async move {
+            if missing.load(Ordering::Relaxed) {
+                return Ok(0);
+            }
             not_leading(ctx)?;
             let name = f.metadata.name.clone().unwrap_or_default();
             match api.delete(&name, &DeleteParams::default()).await {
                 Ok(_) => Ok(1),
+                Err(e) if finding_api_missing(&e) => Err(note(e)),
                 Err(kube::Error::Api(s)) if s.code == 404 => Ok(0),
                 Err(e) => Err(e),
             }
@@ -317,4 +365,38 @@ async fn publish_events(ctx: &Context, policy: &SecurityPolicy, plan: &Plan<'_>)
         }
     }
     sent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(code: u16, reason: &str, message: &str) -> kube::Error {
+        kube::Error::Api(Box::new(
+            kube::core::Status::failure(message, reason).with_code(code),
+        ))
+    }
+
+    #[test]
+    fn a_deleted_finding_crd_is_told_apart_from_a_missing_object() {
+        let unserved = api_error(404, "Failed to parse error data", "404 page not found");
+        assert!(finding_api_missing(&unserved));
+        let terminating = api_error(
+            405,
+            "MethodNotAllowed",
+            "create not allowed while custom resource definition is terminating",
+        );
+        assert!(finding_api_missing(&terminating));
+        let gone = api_error(404, "NotFound", "findings.kubeposture.io \"x\" not found");
+        assert!(!finding_api_missing(&gone));
+        assert!(!finding_api_missing(&api_error(
+            409, "Conflict", "conflict"
+        )));
+        let m = findings_error_message(&unserved);
+        assert!(
+            m.contains("findings.kubeposture.io") && m.contains("HTTP 404"),
+            "{m}"
+        );
+        assert!(findings_error_message(&gone).starts_with("cannot write Finding objects: "));
+    }
 }
