@@ -26,36 +26,116 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-pub async fn latency(changes: usize) -> Result<()> {
+/// Operator requests seen in the API server's audit log (see `bench/audit-policy.yaml`).
+#[derive(Default)]
+pub struct Requests {
+    pub by_verb_resource: std::collections::BTreeMap<(String, String), usize>,
+    pub unpaginated_lists: usize,
+    pub total: usize,
+}
+
+fn requests_from_audit_log(path: &std::path::Path, user: &str) -> Result<Requests> {
+    use std::collections::HashSet;
+    let text = std::fs::read_to_string(path)?;
+    let mut seen = HashSet::new();
+    let mut r = Requests::default();
+    for line in text.lines() {
+        let Ok(e) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if e["user"]["username"].as_str() != Some(user) {
+            continue;
+        }
+        // A watch logs ResponseStarted and ResponseComplete: count each request once.
+        if !seen.insert(e["auditID"].as_str().unwrap_or("").to_string()) {
+            continue;
+        }
+        let verb = e["verb"].as_str().unwrap_or("?").to_string();
+        let resource = e["objectRef"]["resource"]
+            .as_str()
+            .map(|r| match e["objectRef"]["subresource"].as_str() {
+                Some(sub) => format!("{r}/{sub}"),
+                None => r.to_string(),
+            })
+            .unwrap_or_else(|| e["requestURI"].as_str().unwrap_or("?").to_string());
+        let uri = e["requestURI"].as_str().unwrap_or("");
+        if verb == "list" && !uri.contains("limit=") {
+            r.unpaginated_lists += 1;
+        }
+        r.total += 1;
+        *r.by_verb_resource.entry((verb, resource)).or_default() += 1;
+    }
+    Ok(r)
+}
+
+fn cached_objects(metrics: &str) -> usize {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with("kube_posture_cached_objects{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as usize
+}
+
+pub async fn latency(
+    changes: usize,
+    size: Option<crate::synth::Sizes>,
+    skip_load: bool,
+) -> Result<()> {
     let client = admin().await;
+    kube_posture_e2e::operator::install(&client).await?;
     let p = prefix("bench");
+    let mut rows: Vec<(String, String)> = Vec::new();
+    let mut row = |what: &str, figure: String| rows.push((what.to_string(), figure));
+    if let Some(sizes) = size.as_ref().filter(|_| !skip_load) {
+        let (n, took) = crate::load::load(&client, sizes, 16).await?;
+        row(
+            "synthetic cluster loaded into the API server",
+            format!(
+                "{n} objects ({} nodes, {} pods, {} RoleBindings) in {took:.0?}",
+                sizes.nodes, sizes.pods, sizes.role_bindings
+            ),
+        );
+    }
+    // The sample cluster needs the workload controllers for its Pods; a synthetic cluster
+    // stands alone (and runs without them, see bench/run.sh).
     let dir = std::env::temp_dir().join(format!("kp-bench-{p}"));
-    instantiate_sample(&p, &dir).await;
+    if size.is_none() {
+        instantiate_sample(&p, &dir).await;
+    }
+    let name = format!("{p}-bench");
+    // At a synthetic size the policy covers the whole cluster; otherwise the sample's namespaces.
+    let spec = if size.is_some() {
+        json!({})
+    } else {
+        json!({"namespaces": {"include": [format!("{p}-*")]}})
+    };
+    create_policy(&client, &policy(&p, &name, spec)).await;
+    let audit_log = std::env::var_os("BENCH_AUDIT_LOG").map(std::path::PathBuf::from);
+    let log_start = audit_log
+        .as_ref()
+        .and_then(|l| std::fs::metadata(l).ok())
+        .map_or(0, |m| m.len());
     let started = Instant::now();
     let op = Operator::start(&p).await;
-    let name = format!("{p}-bench");
-    create_policy(
-        &client,
-        &policy(
-            &p,
-            &name,
-            json!({"namespaces": {"include": [format!("{p}-*")]}}),
-        ),
-    )
-    .await;
+    let synced = started.elapsed();
     let first = loop {
         if let Some(l) = op.log_lines("reconciled", Some(&name)).into_iter().next() {
             break l;
         }
         anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(120),
+            started.elapsed() < Duration::from_secs(600),
             "no reconcile:\n{}",
             op.log_text()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let first_audit = started.elapsed();
-    let rss = rss_kib(op.pid());
+    let rss_first = rss_kib(op.pid());
+    // Steady state: a few seconds after the first audit's writes settled.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let rss_steady = rss_kib(op.pid());
+    let (_, metrics) = kube_posture_e2e::http_get(&format!("{}/metrics", op.http_url()))?;
+    let cached = cached_objects(&metrics);
 
     // Watch this policy's Findings to time each change precisely.
     let findings: Api<Finding> = Api::all(client.clone());
@@ -70,6 +150,7 @@ pub async fn latency(changes: usize) -> Result<()> {
     });
     tokio::time::sleep(Duration::from_secs(2)).await;
     while rx.try_recv().is_ok() {}
+    let reconciles_before = op.log_lines("reconciled", Some(&name)).len();
     let crbs: Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> = Api::all(client.clone());
     let mut latencies = Vec::new();
     for i in 0..changes {
@@ -91,50 +172,114 @@ pub async fn latency(changes: usize) -> Result<()> {
             }
         };
         latencies.push(seen - t0);
+        if (i + 1) % 20 == 0 {
+            eprintln!("{} changes measured", i + 1);
+        }
         // Spread the changes so each is its own debounce window.
         tokio::time::sleep(Duration::from_millis(1500)).await;
     }
     latencies.sort();
-    let audit_ms: Vec<u64> = op
+    let mut audit_ms: Vec<u64> = op
         .log_lines("reconciled", Some(&name))
         .iter()
+        .skip(reconciles_before)
         .filter_map(|l| l["audit_ms"].as_u64())
         .collect();
-    println!("| what | figure |");
-    println!("|---|---|");
-    println!(
-        "| operator start to first complete audit (sample cluster) | {:.2?} |",
-        first_audit
-    );
-    println!(
-        "| API writes of the first audit (Findings ×2, deletes, status) | {} |",
-        first["writes"]
-    );
-    println!(
-        "| Warning Events of the first audit | {} |",
-        first["events"]
-    );
-    println!("| findings of the first audit | {} |", first["findings"]);
-    println!(
-        "| RSS after the first audit | {} |",
-        rss.map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
+    audit_ms.sort();
+    let requests = match &audit_log {
+        Some(path) => Some(requests_from_audit_log_since(path, log_start)?),
+        None => None,
+    };
+    let mib = |k: Option<u64>| {
+        k.map(|k| format!("{:.1} MiB", k as f64 / 1024.0))
             .unwrap_or_else(|| "n/a".into())
+    };
+    row(
+        "operator start to caches synced",
+        format!("{:.2} s", synced.as_secs_f64()),
     );
-    println!(
-        "| change → Finding, {} changes: p50 / p99 / max | {} / {} / {} ms |",
-        latencies.len(),
-        percentile(&latencies, 0.5).as_millis(),
-        percentile(&latencies, 0.99).as_millis(),
-        latencies.last().copied().unwrap_or_default().as_millis()
+    row(
+        "operator start to first complete audit",
+        format!("{:.2} s", first_audit.as_secs_f64()),
     );
+    row("objects in the watch caches", cached.to_string());
+    row("findings of the first audit", first["findings"].to_string());
+    row(
+        "API writes of the first audit (Findings ×2, deletes, status)",
+        first["writes"].to_string(),
+    );
+    row(
+        "Warning Events of the first audit",
+        first["events"].to_string(),
+    );
+    row("RSS right after the first audit", mib(rss_first));
+    row("steady RSS (10 s later)", mib(rss_steady));
+    if let Some(k) = rss_steady
+        && cached > 0
+    {
+        row(
+            "RSS per cached object (upper bound: whole process / objects)",
+            format!("{:.0} bytes", k as f64 * 1024.0 / cached as f64),
+        );
+    }
+    row(
+        &format!(
+            "change → Finding, {} changes: p50 / p99 / max",
+            latencies.len()
+        ),
+        format!(
+            "{} / {} / {} ms",
+            percentile(&latencies, 0.5).as_millis(),
+            percentile(&latencies, 0.99).as_millis(),
+            latencies.last().copied().unwrap_or_default().as_millis()
+        ),
+    );
+    row(
+        "re-audit after one change (full audit from the caches): median / max",
+        format!(
+            "{} / {} ms",
+            audit_ms.get(audit_ms.len() / 2).copied().unwrap_or(0),
+            audit_ms.last().copied().unwrap_or(0)
+        ),
+    );
+    if let Some(r) = &requests {
+        row(
+            "API requests by the operator (whole run)",
+            format!("{} ({} unpaginated lists)", r.total, r.unpaginated_lists),
+        );
+        let mut kinds: Vec<String> = r
+            .by_verb_resource
+            .iter()
+            .map(|((v, res), n)| format!("{v} {res} ×{n}"))
+            .collect();
+        kinds.sort();
+        row("requests by verb and resource", kinds.join(", "));
+    }
     println!(
-        "| audit duration per reconcile (debug or release build as run): median | {} ms |",
-        {
-            let mut a = audit_ms.clone();
-            a.sort();
-            a.get(a.len() / 2).copied().unwrap_or(0)
+        "| controller ({}) | figure |",
+        if size.is_some() {
+            "synthetic cluster"
+        } else {
+            "sample cluster"
         }
     );
+    println!("|---|---|");
+    for (w, f) in rows {
+        println!("| {w} | {f} |");
+    }
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
+}
+
+fn requests_from_audit_log_since(path: &std::path::Path, from: u64) -> Result<Requests> {
+    // The log only grows during a run: read it whole, skip what was there before.
+    let text = std::fs::read(path)?;
+    let tail = std::env::temp_dir().join(format!("kp-bench-audit-{}.log", std::process::id()));
+    std::fs::write(&tail, &text[(from as usize).min(text.len())..])?;
+    let r = requests_from_audit_log(
+        &tail,
+        "system:serviceaccount:kube-posture-system:kube-posture",
+    );
+    std::fs::remove_file(&tail).ok();
+    r
 }

@@ -2,9 +2,44 @@
 //! Benchmarks are programs, not tests: they print figures, they assert nothing.
 
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: counting::Counting = counting::Counting;
+
+/// mimalloc, counting the bytes live (for `bench sizes`: what the model holds per object).
+mod counting {
+    use std::alloc::{GlobalAlloc, Layout};
+    use std::sync::atomic::{AtomicIsize, Ordering};
+    pub static LIVE: AtomicIsize = AtomicIsize::new(0);
+    pub struct Counting;
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
+            // SAFETY: forwarded as is.
+            unsafe { mimalloc::MiMalloc.alloc(l) }
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
+            // SAFETY: forwarded as is.
+            unsafe { mimalloc::MiMalloc.dealloc(p, l) }
+        }
+        unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+            LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
+            // SAFETY: forwarded as is.
+            unsafe { mimalloc::MiMalloc.alloc_zeroed(l) }
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+            LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
+            // SAFETY: forwarded as is.
+            unsafe { mimalloc::MiMalloc.realloc(p, l, new) }
+        }
+    }
+    pub fn live() -> isize {
+        LIVE.load(Ordering::Relaxed)
+    }
+}
 
 mod controller;
+mod load;
+mod offline;
 mod rng;
 mod synth;
 mod write;
@@ -32,6 +67,8 @@ enum Size {
     Small,
     /// M: 5k nodes, 150k pods, 10k namespaces, 50k RoleBindings (Kubernetes' limits).
     Medium,
+    /// About 10,000 objects: what checkov is compared on.
+    Checkov,
 }
 
 impl Size {
@@ -40,6 +77,7 @@ impl Size {
             Size::Rbac => synth::Sizes::rbac(),
             Size::Small => synth::Sizes::small(),
             Size::Medium => synth::Sizes::medium(),
+            Size::Checkov => synth::Sizes::checkov(),
         }
     }
 }
@@ -58,10 +96,41 @@ enum Cmd {
         format: write::FileFormat,
     },
     /// The operator against a real API server (E2E_KUBECONFIG): first audit, writes, and
-    /// change-to-Finding latency over N changes.
+    /// change-to-Finding latency over N changes. With --size, a synthetic cluster of that size
+    /// is loaded into the API server first and the policy covers the whole cluster.
     Controller {
         #[arg(long, default_value_t = 20)]
         changes: usize,
+        #[arg(long, value_enum)]
+        size: Option<Size>,
+        /// The synthetic cluster is already in the API server (an earlier run's).
+        #[arg(long)]
+        skip_load: bool,
+    },
+    /// `kube-posture audit --snapshot` (the release binary, its own process) on a generated
+    /// cluster: parse and audit time, wall time, peak RSS.
+    Offline {
+        #[arg(long, value_enum, default_value = "small")]
+        size: Size,
+        #[arg(long, value_enum, default_values = ["yaml", "json"], value_delimiter = ',')]
+        formats: Vec<write::FileFormat>,
+        /// Where generated snapshots are kept and reused.
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+    /// kube-posture and checkov on the same ~10,000-object snapshot: wall, peak RSS, ratios,
+    /// and what each reports.
+    Checkov {
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "checkov")]
+        size: Size,
+    },
+    /// Bytes the snapshot model holds per object, by kind (heap and inline, after trimming;
+    /// the operator's caches hold the same types).
+    Sizes {
+        #[arg(long, value_enum, default_value = "small")]
+        size: Size,
     },
     /// Where parse time goes: YAML/JSON to values, values to typed objects.
     Parse { dir: PathBuf },
@@ -106,9 +175,22 @@ fn main() -> Result<()> {
         }
         Cmd::Rbac { dir } => rbac(dir)?,
         Cmd::Parse { dir } => parse(&dir)?,
-        Cmd::Controller { changes } => {
-            tokio::runtime::Runtime::new()?.block_on(controller::latency(changes))?
-        }
+        Cmd::Sizes { size } => sizes_table(size)?,
+        Cmd::Controller {
+            changes,
+            size,
+            skip_load,
+        } => tokio::runtime::Runtime::new()?.block_on(controller::latency(
+            changes,
+            size.map(Size::sizes),
+            skip_load,
+        ))?,
+        Cmd::Offline {
+            size,
+            formats,
+            data,
+        } => offline_table(size, &formats, &data_dir(data))?,
+        Cmd::Checkov { data, size } => checkov_table(size, &data_dir(data))?,
     }
     Ok(())
 }
@@ -206,6 +288,157 @@ fn parse(dir: &Path) -> Result<()> {
         snapshot.len(),
         bytes as f64 / 1048576.0 / to_values.as_secs_f64(),
         full.saturating_sub(to_values).saturating_sub(read)
+    );
+    Ok(())
+}
+
+/// Bump when the generator changes, so cached snapshots are regenerated.
+const GENERATOR_VERSION: u32 = 1;
+
+/// Generated snapshots live under the workspace's `target/bench/data` (not under a hidden
+/// directory such as `~/.cache`: checkov skips every path with a component starting with `.`).
+fn data_dir(data: Option<PathBuf>) -> PathBuf {
+    data.unwrap_or_else(|| {
+        std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+            .join("bench/data")
+    })
+}
+
+/// The snapshot directory for `size` in `format`, generated once and reused.
+fn snapshot_dir(size: Size, format: write::FileFormat, data: &Path) -> Result<(PathBuf, u64)> {
+    let name = format!("{size:?}-{format:?}-g{GENERATOR_VERSION}").to_lowercase();
+    std::fs::create_dir_all(data)?;
+    // checkov finds nothing under a path with `..` in it.
+    let dir = data.canonicalize()?.join(name);
+    let done = dir.join(".complete");
+    if !done.exists() {
+        std::fs::remove_dir_all(&dir).ok();
+        let (objects, bytes, took) = generate(size, 1, &dir, format)?;
+        eprintln!(
+            "generated {objects} objects ({:.0} MiB) in {} in {took:.1?}",
+            bytes as f64 / 1048576.0,
+            dir.display()
+        );
+        std::fs::write(&done, bytes.to_string())?;
+    }
+    let bytes = std::fs::read_to_string(&done)?.trim().parse().unwrap_or(0);
+    Ok((dir, bytes))
+}
+
+fn offline_table(size: Size, formats: &[write::FileFormat], data: &Path) -> Result<()> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    println!(
+        "| offline audit, {size:?} | objects | input | parse ({threads} threads) | audit | wall | peak RSS | findings |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for &format in formats {
+        let (dir, bytes) = snapshot_dir(size, format, data)?;
+        let r = offline::audit(&dir)?;
+        println!(
+            "| {format:?} | {} | {:.0} MiB | {} | {} | {:.2} s | {} | {} |",
+            r.objects,
+            bytes as f64 / 1048576.0,
+            offline::secs(r.parse),
+            offline::secs(r.audit),
+            r.m.wall.as_secs_f64(),
+            offline::mib(r.m.peak_rss_kib),
+            r.findings
+        );
+    }
+    Ok(())
+}
+
+fn checkov_table(size: Size, data: &Path) -> Result<()> {
+    let Some(checkov) = offline::checkov_bin() else {
+        anyhow::bail!(
+            "checkov not found (PATH, $CHECKOV, ~/.cache/kube-posture/checkov-venv): `make bench` installs it"
+        );
+    };
+    let (dir, bytes) = snapshot_dir(size, write::FileFormat::Yaml, data)?;
+    eprintln!("kube-posture on {} ...", dir.display());
+    let kp = offline::audit(&dir)?;
+    eprintln!("checkov on the same directory (minutes) ...");
+    let ck = offline::checkov(&checkov, &dir)?;
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    println!(
+        "| same snapshot: {} objects, {:.1} MiB YAML | kube-posture | checkov | ratio |",
+        kp.objects,
+        bytes as f64 / 1048576.0
+    );
+    println!("|---|---|---|---|");
+    println!(
+        "| wall | {:.2} s | {:.1} s | {:.0}× faster |",
+        kp.m.wall.as_secs_f64(),
+        ck.m.wall.as_secs_f64(),
+        ratio(ck.m.wall.as_secs_f64(), kp.m.wall.as_secs_f64())
+    );
+    println!(
+        "| peak RSS | {} | {} | {:.1}× less |",
+        offline::mib(kp.m.peak_rss_kib),
+        offline::mib(ck.m.peak_rss_kib),
+        ratio(ck.m.peak_rss_kib as f64, kp.m.peak_rss_kib as f64)
+    );
+    println!(
+        "| results | {} findings over {} checks | {} failed checks over {} check IDs ({} resources) | |",
+        kp.findings,
+        kp.findings_by_check.len(),
+        ck.failed,
+        ck.failed_by_check.len(),
+        ck.resources
+    );
+    println!();
+    println!("| kube-posture check | findings |");
+    println!("|---|---|");
+    for (c, n) in &kp.findings_by_check {
+        println!("| {c} | {n} |");
+    }
+    println!();
+    println!("| checkov check | name | failed |");
+    println!("|---|---|---|");
+    for (c, (name, n)) in &ck.failed_by_check {
+        println!("| {c} | {name} | {n} |");
+    }
+    Ok(())
+}
+
+struct ByKind(std::collections::BTreeMap<&'static str, Vec<serde_json::Value>>);
+
+impl synth::Sink for ByKind {
+    fn object(&mut self, kind: &'static str, obj: serde_json::Value) {
+        self.0.entry(kind).or_default().push(obj);
+    }
+}
+
+fn sizes_table(size: Size) -> Result<()> {
+    let mut all = ByKind(Default::default());
+    synth::generate(&size.sizes(), &mut all);
+    println!("| kind | objects | JSON bytes/object (as served) | bytes held/object (model, trimmed) |");
+    println!("|---|---|---|---|");
+    let (mut total_n, mut total_held) = (0usize, 0isize);
+    for (kind, items) in all.0 {
+        let n = items.len();
+        let text = serde_json::to_string(&serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}))?;
+        drop(items);
+        let before = counting::live();
+        let mut snapshot = kube_posture::snapshot::Snapshot::default();
+        let mut stats = kube_posture::snapshot::LoadStats::default();
+        kube_posture::snapshot::load_str(Path::new("sizes.json"), &text, &mut snapshot, &mut stats)?;
+        drop(stats);
+        let held = counting::live() - before;
+        total_n += n;
+        total_held += held;
+        println!(
+            "| {kind} | {n} | {} | {} |",
+            text.len() / n.max(1),
+            held / n.max(1) as isize
+        );
+        drop(snapshot);
+    }
+    println!(
+        "| all | {total_n} | | {} |",
+        total_held / total_n.max(1) as isize
     );
     Ok(())
 }

@@ -42,6 +42,19 @@ impl Sizes {
         }
     }
 
+    /// About 10,000 objects (checkov's scale in BENCHMARKS.md).
+    pub fn checkov() -> Sizes {
+        Sizes {
+            nodes: 100,
+            pods: 5_000,
+            namespaces: 300,
+            role_bindings: 2_000,
+            roles: 300,
+            service_accounts: 1_000,
+            seed: 1,
+        }
+    }
+
     pub fn medium() -> Sizes {
         Sizes {
             nodes: 5_000,

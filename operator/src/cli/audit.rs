@@ -1,4 +1,4 @@
-use super::{CliError, parse_time, print_stdout, runtime};
+use super::{CliError, parse_time, runtime};
 use crate::audit::nodes::ReleaseData;
 use crate::audit::{AuditInput, Finding};
 use crate::catalog::Severity;
@@ -96,6 +96,7 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
     let release_data = custom_release_data
         .as_ref()
         .unwrap_or_else(|| ReleaseData::builtin());
+    let audit_started = Instant::now();
     let report = crate::audit::run(&AuditInput {
         snapshot: &snapshot,
         policy: &policy,
@@ -103,6 +104,11 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         release_data,
         probe: probe.as_ref(),
     });
+    progress(format!(
+        "audited in {:.1?}: {} findings",
+        audit_started.elapsed(),
+        report.findings.len()
+    ));
     let source_of = |f: &Finding| {
         stats
             .source_of(
@@ -120,7 +126,14 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none(),
     };
-    print_stdout(&report::render(&report, args.output, &ctx));
+    // The snapshot is no longer needed: give its memory back before rendering.
+    drop(snapshot);
+    {
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        // A closed pipe (`| head`) is not an error worth reporting.
+        let _ = report::render_to(&report, args.output, &ctx, &mut out)
+            .and_then(|()| std::io::Write::flush(&mut out));
+    }
     match args.fail_on {
         Some(threshold) if report.count_at_or_above(threshold) > 0 => Ok(ExitCode::from(1)),
         _ => Ok(ExitCode::SUCCESS),

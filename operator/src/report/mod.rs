@@ -48,6 +48,19 @@ pub struct Context<'a> {
 }
 
 pub fn render(report: &Report, format: Format, ctx: &Context) -> String {
+    let mut out = Vec::new();
+    render_to(report, format, ctx, &mut out).expect("writing to memory");
+    String::from_utf8(out).expect("reports are UTF-8")
+}
+
+/// Render into `out`. JSON is streamed: a report of 100,000 findings is never held as one
+/// string next to the findings themselves.
+pub fn render_to(
+    report: &Report,
+    format: Format,
+    ctx: &Context,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let doc = || ReportDocument {
         findings: &report.findings,
         summary: SummaryWithScore {
@@ -59,13 +72,16 @@ pub fn render(report: &Report, format: Format, ctx: &Context) -> String {
         audit_time: ctx.audit_time.to_string(),
     };
     match format {
-        Format::Table => render_table(report, ctx),
+        Format::Table => out.write_all(render_table(report, ctx).as_bytes()),
         Format::Json => {
-            let mut s = serde_json::to_string_pretty(&doc()).expect("report serialises");
-            s.push('\n');
-            s
+            serde_json::to_writer_pretty(&mut *out, &doc()).map_err(std::io::Error::other)?;
+            out.write_all(b"\n")
         }
-        Format::Yaml => crate::yaml::to_string(&doc()).expect("report serialises"),
-        Format::Sarif => sarif::render(report, ctx),
+        Format::Yaml => out.write_all(
+            crate::yaml::to_string(&doc())
+                .expect("report serialises")
+                .as_bytes(),
+        ),
+        Format::Sarif => out.write_all(sarif::render(report, ctx).as_bytes()),
     }
 }

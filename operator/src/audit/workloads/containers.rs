@@ -27,7 +27,7 @@ fn regular(kind: ContainerKind, c: &Container) -> ContainerRef<'_> {
         kind,
         name: &c.name,
         image: c.image.as_deref(),
-        security_context: c.security_context.as_ref(),
+        security_context: c.security_context.as_deref(),
         ports: c.ports.as_deref().unwrap_or_default(),
         command: c.command.as_deref().unwrap_or_default(),
         args: c.args.as_deref().unwrap_or_default(),
