@@ -53,10 +53,7 @@ pub async fn load(client: &Client, sizes: &Sizes, concurrency: usize) -> Result<
     let started = Instant::now();
     let namespaces = all.0.remove("namespaces").unwrap_or_default();
     let mut total = 0;
-    for (what, batch) in [("namespaces", namespaces)]
-        .into_iter()
-        .chain(all.0.into_iter())
-    {
+    for (what, batch) in [("namespaces", namespaces)].into_iter().chain(all.0) {
         let n = batch.len();
         let t = Instant::now();
         futures::stream::iter(batch.into_iter().map(|obj| {

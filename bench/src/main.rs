@@ -414,17 +414,26 @@ impl synth::Sink for ByKind {
 fn sizes_table(size: Size) -> Result<()> {
     let mut all = ByKind(Default::default());
     synth::generate(&size.sizes(), &mut all);
-    println!("| kind | objects | JSON bytes/object (as served) | bytes held/object (model, trimmed) |");
+    println!(
+        "| kind | objects | JSON bytes/object (as served) | bytes held/object (model, trimmed) |"
+    );
     println!("|---|---|---|---|");
     let (mut total_n, mut total_held) = (0usize, 0isize);
     for (kind, items) in all.0 {
         let n = items.len();
-        let text = serde_json::to_string(&serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}))?;
+        let text = serde_json::to_string(
+            &serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items}),
+        )?;
         drop(items);
         let before = counting::live();
         let mut snapshot = kube_posture::snapshot::Snapshot::default();
         let mut stats = kube_posture::snapshot::LoadStats::default();
-        kube_posture::snapshot::load_str(Path::new("sizes.json"), &text, &mut snapshot, &mut stats)?;
+        kube_posture::snapshot::load_str(
+            Path::new("sizes.json"),
+            &text,
+            &mut snapshot,
+            &mut stats,
+        )?;
         drop(stats);
         let held = counting::live() - before;
         total_n += n;

@@ -327,6 +327,9 @@ fn add_document(
     // version, whose typed form insists on its own apiVersion.
     doc["apiVersion"] = Value::from(object_kind.api_version());
     add_object(snapshot, object_kind, doc).map_err(|e| err(format!("{kind} {name}: {e}")))?;
+    // What the typed object holds beyond what the checks read (the same trim as the live
+    // caches: argv outside kube-system, volumes other than hostPath, unread annotations...).
+    super::trim::snapshot_object(object_kind, snapshot);
     *stats.objects.entry(object_kind).or_default() += 1;
     let file_index = stats.paths.len() - 1;
     stats.sources.insert(

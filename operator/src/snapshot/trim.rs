@@ -13,6 +13,7 @@ use kube::Resource;
 use kube::api::DynamicObject;
 use kube::runtime::watcher;
 
+#[cfg(test)]
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// The annotations a check reads on Pods and pod templates: the legacy seccomp and AppArmor
@@ -34,11 +35,19 @@ fn pod_annotations(meta: &mut k8s_openapi::apimachinery::pkg::apis::meta::v1::Ob
 }
 
 /// Every kind: drop managedFields and the last-applied annotation.
+/// The token Secret's owner: the one annotation read on objects other than Pods.
+const SA_NAME: &str = "kubernetes.io/service-account.name";
+
+/// Every object: no managedFields, and only the annotations a check reads (each non-empty
+/// map costs a B-tree node of half a kilobyte, on every object of a 300,000-object cluster).
 pub fn object<K: Resource>(o: &mut K) {
     let meta = o.meta_mut();
     meta.managed_fields = None;
     if let Some(a) = meta.annotations.as_mut() {
-        a.remove(LAST_APPLIED);
+        a.retain(|k, _| k == SA_NAME || read_annotation(k));
+        if a.is_empty() {
+            meta.annotations = None;
+        }
     }
 }
 
@@ -65,6 +74,29 @@ fn pod_spec(spec: &mut PodSpec, keep_argv: bool) {
     if let Some(vols) = spec.volumes.as_mut() {
         vols.retain(|v| v.host_path.is_some());
         vols.shrink_to_fit();
+    }
+    // Mounts are read only to find where a hostPath volume is mounted: outside kube-system
+    // (where the control plane's own mounts are read too), drop mounts of the volumes dropped.
+    if !keep_argv {
+        let host_paths: Vec<String> = spec
+            .volumes
+            .iter()
+            .flatten()
+            .map(|v| v.name.clone())
+            .collect();
+        let all = spec
+            .containers
+            .iter_mut()
+            .chain(spec.init_containers.iter_mut().flatten())
+            .chain(spec.ephemeral_containers.iter_mut().flatten());
+        for c in all {
+            if let Some(m) = c.volume_mounts.as_mut() {
+                m.retain(|m| host_paths.contains(&m.name));
+                if m.is_empty() {
+                    c.volume_mounts = None;
+                }
+            }
+        }
     }
 }
 
@@ -95,7 +127,13 @@ pub fn pod(p: &mut Pod) {
         .flatten()
         .any(|o| o.kind == "DaemonSet");
     if !owned_by_daemon_set {
+        // Status, and where a Pod may be scheduled, are read for DaemonSet coverage only.
         p.status = None;
+        if let Some(spec) = p.spec.as_mut() {
+            spec.tolerations = None;
+            spec.node_selector = None;
+            spec.affinity = None;
+        }
     }
 }
 
@@ -192,13 +230,35 @@ pub fn snapshot_object(kind: crate::snapshot::ObjectKind, s: &mut crate::snapsho
         ReplicationController => last(&mut s.replication_controllers, replication_controller),
         Job => last(&mut s.jobs, job),
         CronJob => last(&mut s.cron_jobs, cron_job),
-        _ => {}
+        Namespace => last(&mut s.namespaces, object),
+        Service => last(&mut s.services, object),
+        ServiceAccount => last(&mut s.service_accounts, object),
+        Secret => last(&mut s.secrets, object),
+        Role => last(&mut s.roles, object),
+        ClusterRole => last(&mut s.cluster_roles, object),
+        RoleBinding => last(&mut s.role_bindings, object),
+        ClusterRoleBinding => last(&mut s.cluster_role_bindings, object),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn other_objects_keep_only_the_token_secret_annotation() {
+        use k8s_openapi::api::core::v1::{Namespace, Secret};
+        let mut ns: Namespace = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "n", "annotations": {LAST_APPLIED: "{}", "owner": "x"}}}))
+        .unwrap();
+        object(&mut ns);
+        assert!(ns.metadata.annotations.is_none());
+        let mut s: Secret = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "t", "annotations": {SA_NAME: "sa", "kubernetes.io/service-account.uid": "u"}}}))
+        .unwrap();
+        object(&mut s);
+        assert_eq!(s.metadata.annotations.unwrap().len(), 1);
+    }
 
     #[test]
     fn trimming_keeps_what_checks_read() {
@@ -232,6 +292,34 @@ mod tests {
             "only hostPath volumes are kept"
         );
         assert!(p.status.is_none(), "status is read for DaemonSet Pods only");
+    }
+
+    #[test]
+    fn only_mounts_of_host_paths_are_kept_outside_kube_system() {
+        let v = serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "NS"},
+            "spec": {"containers": [{"name": "c", "volumeMounts": [
+                        {"name": "h", "mountPath": "/host"}, {"name": "cm", "mountPath": "/etc/x"}]}],
+                     "volumes": [{"name": "h", "hostPath": {"path": "/"}}, {"name": "cm", "configMap": {"name": "x"}}]}
+        });
+        let mut p: Pod = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "app"},
+            "spec": {"containers": [], "nodeSelector": {"a": "b"},
+                     "tolerations": [{"operator": "Exists"}]}}))
+        .unwrap();
+        pod(&mut p);
+        let spec = p.spec.as_ref().unwrap();
+        assert!(spec.tolerations.is_none() && spec.node_selector.is_none());
+        for (ns, mounts) in [("app", 1), ("kube-system", 2)] {
+            let mut p: Pod = serde_json::from_value(
+                serde_json::from_str(&v.to_string().replace("NS", ns)).unwrap(),
+            )
+            .unwrap();
+            pod(&mut p);
+            let c = &p.spec.as_ref().unwrap().containers[0];
+            assert_eq!(c.volume_mounts.as_ref().unwrap().len(), mounts, "{ns}");
+            assert_eq!(c.volume_mounts.as_ref().unwrap()[0].name, "h");
+        }
     }
 
     #[test]
