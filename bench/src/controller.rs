@@ -34,9 +34,8 @@ pub struct Requests {
     pub total: usize,
 }
 
-fn requests_from_audit_log(path: &std::path::Path, user: &str) -> Result<Requests> {
+fn requests_from_audit_log(text: &str, user: &str) -> Requests {
     use std::collections::HashSet;
-    let text = std::fs::read_to_string(path)?;
     let mut seen = HashSet::new();
     let mut r = Requests::default();
     for line in text.lines() {
@@ -65,7 +64,7 @@ fn requests_from_audit_log(path: &std::path::Path, user: &str) -> Result<Request
         r.total += 1;
         *r.by_verb_resource.entry((verb, resource)).or_default() += 1;
     }
-    Ok(r)
+    r
 }
 
 fn cached_objects(metrics: &str) -> usize {
@@ -272,14 +271,11 @@ pub async fn latency(
 }
 
 fn requests_from_audit_log_since(path: &std::path::Path, from: u64) -> Result<Requests> {
-    // The log only grows during a run: read it whole, skip what was there before.
-    let text = std::fs::read(path)?;
-    let tail = std::env::temp_dir().join(format!("kp-bench-audit-{}.log", std::process::id()));
-    std::fs::write(&tail, &text[(from as usize).min(text.len())..])?;
-    let r = requests_from_audit_log(
+    // The log only grows during a run: skip what was there before it started.
+    let log = std::fs::read(path)?;
+    let tail = String::from_utf8_lossy(&log[(from as usize).min(log.len())..]);
+    Ok(requests_from_audit_log(
         &tail,
         "system:serviceaccount:kube-posture-system:kube-posture",
-    );
-    std::fs::remove_file(&tail).ok();
-    r
+    ))
 }

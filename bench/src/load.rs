@@ -4,23 +4,14 @@
 //! is off (`make bench` restricts the controller manager to the namespace and serviceaccount
 //! controllers, so nothing deletes or adds Pods behind the benchmark's back).
 
-use crate::synth::{Sink, Sizes, generate};
+use crate::synth::{ByKind, Sizes, generate};
 use anyhow::{Context, Result};
 use futures::{StreamExt, TryStreamExt};
 use kube::Client;
 use kube::api::{Api, DynamicObject, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
-struct Collect(BTreeMap<&'static str, Vec<Value>>);
-
-impl Sink for Collect {
-    fn object(&mut self, kind: &'static str, obj: Value) {
-        self.0.entry(kind).or_default().push(obj);
-    }
-}
 
 fn clean(mut v: Value) -> Value {
     if let Some(m) = v["metadata"].as_object_mut() {
@@ -48,7 +39,7 @@ fn resource(v: &Value) -> Result<ApiResource> {
 
 /// Create every object of `sizes`' cluster; returns how many and how long it took.
 pub async fn load(client: &Client, sizes: &Sizes, concurrency: usize) -> Result<(usize, Duration)> {
-    let mut all = Collect(BTreeMap::new());
+    let mut all = ByKind::default();
     generate(sizes, &mut all);
     let started = Instant::now();
     let namespaces = all.0.remove("namespaces").unwrap_or_default();

@@ -136,9 +136,9 @@ enum Cmd {
     Parse { dir: PathBuf },
     /// RBAC at scale: parse time and RBAC audit time on 50k RoleBindings / 5k Roles / 20k SAs.
     Rbac {
-        /// Reuse (or create) the snapshot here instead of a temporary directory.
+        /// Where generated snapshots are kept and reused.
         #[arg(long)]
-        dir: Option<PathBuf>,
+        data: Option<PathBuf>,
     },
 }
 
@@ -173,7 +173,7 @@ fn main() -> Result<()> {
                 took
             );
         }
-        Cmd::Rbac { dir } => rbac(dir)?,
+        Cmd::Rbac { data } => rbac(&data_dir(data))?,
         Cmd::Parse { dir } => parse(&dir)?,
         Cmd::Sizes { size } => sizes_table(size)?,
         Cmd::Controller {
@@ -200,15 +200,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-fn rbac(dir: Option<PathBuf>) -> Result<()> {
-    let dir = dir.unwrap_or_else(|| std::env::temp_dir().join("kube-posture-bench-rbac"));
-    if !dir.join("rolebindings-0001.yaml").exists() {
-        let (objects, bytes, took) = generate(Size::Rbac, 1, &dir, write::FileFormat::Yaml)?;
-        println!(
-            "generated {objects} objects ({:.1} MiB YAML) in {took:.1?}",
-            bytes as f64 / 1048576.0
-        );
-    }
+fn rbac(data: &Path) -> Result<()> {
+    let (dir, _) = snapshot_dir(Size::Rbac, write::FileFormat::Yaml, data)?;
     let t = Instant::now();
     let (snapshot, stats) = kube_posture::snapshot::load_paths(std::slice::from_ref(&dir))?;
     let parse = t.elapsed();
@@ -403,16 +396,8 @@ fn checkov_table(size: Size, data: &Path) -> Result<()> {
     Ok(())
 }
 
-struct ByKind(std::collections::BTreeMap<&'static str, Vec<serde_json::Value>>);
-
-impl synth::Sink for ByKind {
-    fn object(&mut self, kind: &'static str, obj: serde_json::Value) {
-        self.0.entry(kind).or_default().push(obj);
-    }
-}
-
 fn sizes_table(size: Size) -> Result<()> {
-    let mut all = ByKind(Default::default());
+    let mut all = synth::ByKind::default();
     synth::generate(&size.sizes(), &mut all);
     println!(
         "| kind | objects | JSON bytes/object (as served) | bytes held/object (model, trimmed) |"

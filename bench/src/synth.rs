@@ -73,6 +73,16 @@ pub trait Sink {
     fn object(&mut self, kind: &'static str, obj: Value);
 }
 
+/// Keeps the generated objects in memory, by kind.
+#[derive(Default)]
+pub struct ByKind(pub std::collections::BTreeMap<&'static str, Vec<Value>>);
+
+impl Sink for ByKind {
+    fn object(&mut self, kind: &'static str, obj: Value) {
+        self.0.entry(kind).or_default().push(obj);
+    }
+}
+
 struct Ctx<'a> {
     rng: Rng,
     sizes: &'a Sizes,

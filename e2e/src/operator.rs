@@ -187,6 +187,15 @@ impl Drop for Operator {
     }
 }
 
+/// The policy most tests start from: over the namespaces of `prefix`'s sample cluster.
+pub fn sample_policy(prefix: &str, name: &str) -> SecurityPolicy {
+    policy(
+        prefix,
+        name,
+        json!({"namespaces": {"include": [format!("{prefix}-*")]}}),
+    )
+}
+
 /// A SecurityPolicy labelled for `prefix`'s operator.
 pub fn policy(prefix: &str, name: &str, spec: Value) -> SecurityPolicy {
     serde_json::from_value(json!({

@@ -18,7 +18,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube_posture::api::{Finding, SecurityPolicy};
 use kube_posture_e2e::fixture::instantiate_sample_on;
 use kube_posture_e2e::operator::{
-    Operator, Options, condition, create_policy, findings, get_policy, policy,
+    Operator, Options, condition, create_policy, findings, get_policy, policy, sample_policy,
 };
 use kube_posture_e2e::private_plane::{PrivatePlane, apiserver_writes};
 use kube_posture_e2e::{admin, install_crds, prefix, wait_for};
@@ -169,15 +169,7 @@ async fn scene(test: &str) -> Option<Scene> {
     let op = Operator::start_with(&p, plane.options()).await;
     instantiate_sample_on(&client, &p, &tmp(&p)).await;
     let name = format!("{p}-base");
-    create_policy(
-        &client,
-        &policy(
-            &p,
-            &name,
-            json!({"namespaces": {"include": [format!("{p}-*")]}}),
-        ),
-    )
-    .await;
+    create_policy(&client, &sample_policy(&p, &name)).await;
     let before = wait_settled(&client, &name, Duration::from_secs(60)).await;
     Some(Scene {
         op,

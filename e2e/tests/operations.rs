@@ -6,7 +6,8 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube_posture_e2e::fixture::instantiate_sample;
 use kube_posture_e2e::operator::{
-    Operator, Options, condition, create_policy, findings, get_policy, policy, wait_reconciled,
+    Operator, Options, condition, create_policy, findings, get_policy, policy, sample_policy,
+    wait_reconciled,
 };
 use kube_posture_e2e::{admin, admin_kubeconfig, http_get, kubectl, prefix, repo, text, wait_for};
 use serde_json::json;
@@ -123,15 +124,7 @@ async fn metrics_match_the_policy_status() {
     let op = Operator::start(&p).await;
     instantiate_sample(&p, &std::env::temp_dir().join(format!("kp-e2e-{p}"))).await;
     let name = format!("{p}-m");
-    create_policy(
-        &client,
-        &policy(
-            &p,
-            &name,
-            json!({"namespaces": {"include": [format!("{p}-*")]}}),
-        ),
-    )
-    .await;
+    create_policy(&client, &sample_policy(&p, &name)).await;
     let base = op.http_url();
     assert_eq!(http_get(&format!("{base}/healthz")).unwrap().0, 200);
     assert_eq!(http_get(&format!("{base}/readyz")).unwrap().0, 200);
@@ -212,15 +205,7 @@ async fn a_removed_permission_degrades_and_recovers() {
     .await;
     instantiate_sample(&p, &std::env::temp_dir().join(format!("kp-e2e-{p}"))).await;
     let name = format!("{p}-d");
-    create_policy(
-        &client,
-        &policy(
-            &p,
-            &name,
-            json!({"namespaces": {"include": [format!("{p}-*")]}}),
-        ),
-    )
-    .await;
+    create_policy(&client, &sample_policy(&p, &name)).await;
     let pol = wait_reconciled(&client, &name).await;
     assert_eq!(condition(&pol, "Degraded").unwrap().status, "False");
 

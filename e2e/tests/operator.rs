@@ -11,7 +11,8 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube_posture::api::{Finding, SecurityPolicy};
 use kube_posture_e2e::fixture::instantiate_sample;
 use kube_posture_e2e::operator::{
-    Operator, condition, create_policy, findings, get_policy, policy, wait_reconciled,
+    Operator, condition, create_policy, findings, get_policy, policy, sample_policy,
+    wait_reconciled,
 };
 use kube_posture_e2e::{admin, kubectl, prefix, text, wait_for};
 use serde_json::json;
@@ -81,15 +82,7 @@ async fn findings_status_events_and_fixes() {
     let op = Operator::start(&p).await;
     let r = instantiate_sample(&p, &tmp(&p)).await;
     let name = format!("{p}-base");
-    create_policy(
-        &client,
-        &policy(
-            &p,
-            &name,
-            json!({"namespaces": {"include": [format!("{p}-*")]}}),
-        ),
-    )
-    .await;
+    create_policy(&client, &sample_policy(&p, &name)).await;
 
     let expected = [
         "RBAC-001", "RBAC-002", "RBAC-003", "RBAC-004", "RBAC-005", "RBAC-006", "RBAC-007",
