@@ -265,4 +265,9 @@ pub struct ResourceKey {
 pub struct NotAssessed {
     pub category: String,
     pub reason: String,
+    /// The enabled checks that could not be assessed for this reason. While a check is not
+    /// assessed, its Findings from earlier audits are kept as they were (never reported as
+    /// fixed) and exceptions naming it are not reported unused (POL-002).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<String>,
 }

@@ -30,7 +30,15 @@ pub fn apply_exceptions(
     used
 }
 
-pub fn audit(policy: &EffectivePolicy, now: Timestamp, used: &[bool]) -> Vec<Finding> {
+/// POL-001 for expired exceptions, POL-002 for unused ones. An exception that may match a check
+/// not assessed in this audit (`unassessed`; for `*`, any) is not called unused: the findings
+/// it waives could not be looked for.
+pub fn audit(
+    policy: &EffectivePolicy,
+    now: Timestamp,
+    used: &[bool],
+    unassessed: &std::collections::HashSet<&str>,
+) -> Vec<Finding> {
     let target = ObjectRef::other(
         crate::api::API_VERSION,
         "SecurityPolicy",
@@ -56,7 +64,7 @@ pub fn audit(policy: &EffectivePolicy, now: Timestamp, used: &[bool]) -> Vec<Fin
                     .evidence([format!("spec.exceptions[{}].expires: {expires}", e.index)]),
                 );
             }
-        } else if !used && policy.is_enabled("POL-002") {
+        } else if !used && policy.is_enabled("POL-002") && !waives_unassessed(e, unassessed) {
             out.push(
                 Finding::new(
                     "POL-002",
@@ -72,6 +80,55 @@ pub fn audit(policy: &EffectivePolicy, now: Timestamp, used: &[bool]) -> Vec<Fin
         }
     }
     out
+}
+
+fn waives_unassessed(
+    e: &crate::policy::CompiledException,
+    unassessed: &std::collections::HashSet<&str>,
+) -> bool {
+    match e.check {
+        Some(id) => unassessed.contains(id),
+        // `*` waives every check: it may have matched a finding of any check not assessed whose
+        // findings can be about objects of the exception's kind.
+        None => unassessed.iter().any(|id| {
+            crate::catalog::lookup(id)
+                .is_some_and(|c| e.kind.as_deref().is_none_or(|k| may_target(c, k)))
+        }),
+    }
+}
+
+/// Whether findings of `check` can be about an object of `kind` (checks.md, "Where a finding
+/// points").
+fn may_target(check: &crate::catalog::CheckMeta, kind: &str) -> bool {
+    use crate::catalog::Category::*;
+    match check.category {
+        Etcd if check.id == "ETCD-008" => kind == "Service",
+        Etcd if check.id == "ETCD-009" => is_workload_kind(kind),
+        Rbac => matches!(
+            kind,
+            "RoleBinding" | "ClusterRoleBinding" | "ServiceAccount" | "User" | "Group"
+        ),
+        Apiserver | Controlplane => kind == "Pod",
+        Etcd => kind == "Pod",
+        Workload => is_workload_kind(kind) || kind == "Namespace",
+        Daemonset => matches!(kind, "DaemonSet" | "Node"),
+        Node => kind == "Node",
+        Policy => kind == "SecurityPolicy",
+    }
+}
+
+fn is_workload_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "Pod"
+            | "Deployment"
+            | "StatefulSet"
+            | "DaemonSet"
+            | "ReplicaSet"
+            | "ReplicationController"
+            | "Job"
+            | "CronJob"
+    )
 }
 
 fn describe(e: &crate::policy::CompiledException) -> String {

@@ -56,7 +56,9 @@ impl Report {
 #[derive(Default)]
 pub struct Sink {
     pub findings: Vec<Finding>,
-    pub not_assessed: Vec<NotAssessed>,
+    /// Why a category, or some of its checks (`None`: every check of the category), could not
+    /// be assessed.
+    not_assessed: Vec<(Category, String, Option<Vec<&'static str>>)>,
 }
 
 impl Sink {
@@ -64,14 +66,67 @@ impl Sink {
         self.findings.push(f);
     }
 
+    /// Every check of `category` could not be assessed, for `reason`.
     pub fn not_assessed(&mut self, category: Category, reason: impl Into<String>) {
-        let entry = NotAssessed {
-            category: category.as_str().to_string(),
-            reason: reason.into(),
-        };
-        if !self.not_assessed.contains(&entry) {
-            self.not_assessed.push(entry);
+        self.record(category, reason.into(), None);
+    }
+
+    /// Only `checks` (of `category`) could not be assessed, for `reason`.
+    pub fn not_assessed_checks(
+        &mut self,
+        category: Category,
+        reason: impl Into<String>,
+        checks: &[&'static str],
+    ) {
+        self.record(category, reason.into(), Some(checks.to_vec()));
+    }
+
+    fn record(&mut self, category: Category, reason: String, checks: Option<Vec<&'static str>>) {
+        match self
+            .not_assessed
+            .iter_mut()
+            .find(|(c, r, _)| *c == category && *r == reason)
+        {
+            Some((_, _, cur)) => match (cur.as_mut(), checks) {
+                (Some(cur), Some(more)) => cur.extend(more),
+                (_, None) => *cur = None,
+                (None, Some(_)) => {}
+            },
+            None => self.not_assessed.push((category, reason, checks)),
         }
+    }
+
+    /// The entries, with the checks of each resolved against the policy: only enabled checks
+    /// are named, and an entry naming none (its checks are all off) is dropped.
+    fn resolve_not_assessed(&mut self, policy: &EffectivePolicy) -> Vec<NotAssessed> {
+        let mut out: Vec<NotAssessed> = std::mem::take(&mut self.not_assessed)
+            .into_iter()
+            .filter_map(|(category, reason, checks)| {
+                let mut ids: Vec<String> = match checks {
+                    None => crate::catalog::CHECKS
+                        .iter()
+                        .filter(|c| c.category == category)
+                        .map(|c| c.id)
+                        .filter(|id| policy.is_enabled(id))
+                        .map(str::to_string)
+                        .collect(),
+                    Some(ids) => ids
+                        .into_iter()
+                        .filter(|id| policy.is_enabled(id))
+                        .map(str::to_string)
+                        .collect(),
+                };
+                ids.sort();
+                ids.dedup();
+                (!ids.is_empty()).then(|| NotAssessed {
+                    category: category.as_str().to_string(),
+                    reason,
+                    checks: ids,
+                })
+            })
+            .collect();
+        out.sort();
+        out
     }
 }
 
@@ -112,6 +167,18 @@ impl<'a> Ctx<'a> {
 
 /// Run every enabled check of `input.policy` over `input.snapshot`.
 pub fn run(input: &AuditInput) -> Report {
+    run_with_previous(input, &[])
+}
+
+/// [`run`], knowing the findings of an earlier audit (the controller's Finding objects).
+///
+/// A check that cannot be assessed now (a kind it reads is forbidden, gone, or its watch keeps
+/// failing) says nothing about whether its earlier findings were fixed: those are *held*,
+/// carried into this report as they were last seen (with exceptions applied anew), so their
+/// Finding objects stay, keep their `firstSeen`, and no `FindingResolved` is reported for
+/// them. Findings the check still produces from what can be read are reported as usual. Held
+/// findings go once the check is assessed again and does not find them.
+pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
     let policy = input.policy;
     let ctx = Ctx::new(input);
     let mut sink = Sink::default();
@@ -128,6 +195,13 @@ pub fn run(input: &AuditInput) -> Report {
     daemonset::audit(&ctx, &mut sink);
     nodes::audit(&ctx, &mut sink);
 
+    let not_assessed = sink.resolve_not_assessed(policy);
+    let unassessed: std::collections::HashSet<&str> = not_assessed
+        .iter()
+        .flat_map(|n| n.checks.iter().map(String::as_str))
+        .collect();
+    hold(previous, &unassessed, &mut sink.findings);
+
     let mut findings: Vec<Finding> = sink
         .findings
         .into_iter()
@@ -137,7 +211,7 @@ pub fn run(input: &AuditInput) -> Report {
         f.severity = policy.severity_of(f.check, f.severity);
     }
     let used = hygiene::apply_exceptions(policy, input.now, &mut findings);
-    findings.extend(hygiene::audit(policy, input.now, &used));
+    findings.extend(hygiene::audit(policy, input.now, &used, &unassessed));
     // Hygiene findings take overrides like any other (they are never suppressed by `*`).
     for f in findings
         .iter_mut()
@@ -148,8 +222,6 @@ pub fn run(input: &AuditInput) -> Report {
 
     let mut findings = sorted(findings);
     findings.dedup_by(|a, b| a.same_identity(b));
-    let mut not_assessed = sink.not_assessed;
-    not_assessed.sort();
     let summary = summarize(&findings);
     let score = score::score(policy, &findings, &not_assessed, input.probe.is_some());
     Report {
@@ -157,6 +229,32 @@ pub fn run(input: &AuditInput) -> Report {
         summary,
         not_assessed,
         score,
+    }
+}
+
+/// Carry the `previous` findings of checks not assessed now into `findings`, unless this audit
+/// found them again. Their suppression is decided anew by the policy's exceptions.
+fn hold(
+    previous: &[Finding],
+    unassessed: &std::collections::HashSet<&str>,
+    findings: &mut Vec<Finding>,
+) {
+    if unassessed.is_empty() {
+        return;
+    }
+    let seen: std::collections::HashSet<String> = findings
+        .iter()
+        .filter(|f| unassessed.contains(f.check))
+        .map(Finding::identity)
+        .collect();
+    for p in previous.iter().filter(|p| unassessed.contains(p.check)) {
+        if seen.contains(&p.identity()) {
+            continue;
+        }
+        let mut held = p.clone();
+        held.suppressed = false;
+        held.suppressed_by = None;
+        findings.push(held);
     }
 }
 
@@ -208,5 +306,7 @@ pub fn summarize(findings: &[Finding]) -> Summary {
     s
 }
 
+#[cfg(test)]
+mod held;
 #[cfg(test)]
 pub(crate) mod testutil;

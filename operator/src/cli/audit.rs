@@ -72,7 +72,15 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         ));
         (snapshot, LoadStats::default(), Some(probe))
     } else {
-        let (snapshot, stats) = crate::snapshot::load_paths(&args.snapshot)?;
+        let (mut snapshot, stats) = crate::snapshot::load_paths(&args.snapshot)?;
+        let absent = snapshot.mark_absent_kinds();
+        if !absent.is_empty() {
+            let names: Vec<&str> = absent.iter().map(|k| k.plural()).collect();
+            progress(format!(
+                "the input holds no {}: the checks that need them are reported as not assessed",
+                names.join(", ")
+            ));
+        }
         let ignored: usize = stats.ignored.values().sum();
         progress(format!(
             "read {} objects from {} file{} in {:.1?}{}",

@@ -103,6 +103,11 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        // The controller could not start or stopped on an error: not a usage error.
+        Err(e @ CliError::Run(_)) => {
+            eprintln!("error: {e}");
+            ExitCode::from(1)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             ExitCode::from(2)

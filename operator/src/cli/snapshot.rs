@@ -1,5 +1,6 @@
 use super::{CliError, runtime};
 use crate::snapshot::Snapshot;
+use crate::snapshot::info::{self, SnapshotInfo};
 use clap::Args;
 use kube::Resource;
 use serde::Serialize;
@@ -14,19 +15,34 @@ pub struct SnapshotArgs {
 }
 
 pub fn run(args: SnapshotArgs, kubeconfig: Option<&Path>) -> Result<(), CliError> {
-    let snapshot = runtime().block_on(async {
-        let client = super::client(kubeconfig).await?;
-        crate::snapshot::live::load_live(&client)
+    let taken_at = jiff::Timestamp::now();
+    let (snapshot, server) = runtime().block_on(async {
+        let config = super::config(kubeconfig).await?;
+        let server = config.cluster_url.to_string();
+        let client = kube::Client::try_from(config).map_err(CliError::Kube)?;
+        let s = crate::snapshot::live::load_live(&client)
             .await
-            .map_err(CliError::Kube)
+            .map_err(CliError::Kube)?;
+        Ok::<_, CliError>((s, server))
     })?;
     std::fs::create_dir_all(&args.output).map_err(|source| CliError::Write {
         path: args.output.clone(),
         source,
     })?;
     let written = write_snapshot(&snapshot, &args.output)?;
+    // What was read and what could not be, in the snapshot itself: an audit of it reports the
+    // unreadable kinds' checks as not assessed instead of clean.
+    let info = SnapshotInfo::describe(&snapshot, Some(server), Some(taken_at.to_string()));
+    let path = args.output.join(info::FILE_NAME);
+    let text = crate::yaml::to_string(&info).map_err(CliError::Usage)?;
+    std::fs::write(&path, text).map_err(|source| CliError::Write { path, source })?;
     for u in &snapshot.unavailable {
-        eprintln!("warning: {} not written: {}", u.kind.plural(), u.reason);
+        eprintln!(
+            "warning: {} could not be read ({}): recorded in {}; an audit of this snapshot reports its checks as not assessed",
+            u.kind.plural(),
+            u.reason,
+            info::FILE_NAME
+        );
     }
     eprintln!("wrote {written} objects to {}", args.output.display());
     Ok(())

@@ -43,6 +43,74 @@ pub struct Health {
     listed: Mutex<std::collections::BTreeSet<ObjectKind>>,
     /// Watch (re)starts after an error, for metrics.
     pub restarts: std::sync::atomic::AtomicU64,
+    /// Kinds whose watch is failing: since when, the last error's time and text, and whether
+    /// the failure has lasted long enough to be reported.
+    failing: Mutex<BTreeMap<ObjectKind, Failing>>,
+}
+
+#[derive(Clone, Debug)]
+struct Failing {
+    since: std::time::Instant,
+    last: std::time::Instant,
+    error: String,
+    reported: bool,
+}
+
+/// A watch failing without a break for this long no longer vouches for its cached objects:
+/// the kind's checks are not assessed (their Findings are held) until it works again. Longer
+/// than an API server restart (its watches fail for the seconds it is down).
+pub const WATCH_FAILING_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+/// Errors further apart than this are separate failures: retries come at most
+/// [`WatchBackoff::MAX`] apart while a watch keeps failing, and a watch that reconnects
+/// quietly (no event to show for it) has stopped failing once no error came for this long.
+const FAILING_GAP: std::time::Duration = std::time::Duration::from_secs(12);
+
+impl Health {
+    /// Record a watch error; returns true when the failure has just become long enough to be
+    /// reported.
+    fn watch_failed(&self, kind: ObjectKind, error: String) -> bool {
+        let now = std::time::Instant::now();
+        let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        let f = failing.entry(kind).or_insert(Failing {
+            since: now,
+            last: now,
+            error: String::new(),
+            reported: false,
+        });
+        if now.duration_since(f.last) > FAILING_GAP {
+            f.since = now;
+            f.reported = false;
+        }
+        f.last = now;
+        f.error = error;
+        if !f.reported && now.duration_since(f.since) >= WATCH_FAILING_AFTER {
+            f.reported = true;
+            return true;
+        }
+        false
+    }
+
+    /// The watch works again; returns whether a failure had been reported.
+    fn watch_works(&self, kind: ObjectKind) -> bool {
+        let mut failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        failing.remove(&kind).is_some_and(|f| f.reported)
+    }
+
+    /// Why `kind`'s cached objects cannot be vouched for now: its watch has failed without a
+    /// break for [`WATCH_FAILING_AFTER`] and is still failing.
+    pub fn failing_reason(&self, kind: ObjectKind) -> Option<String> {
+        let failing = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+        let f = failing.get(&kind)?;
+        let now = std::time::Instant::now();
+        let lasting = f.last.duration_since(f.since);
+        (now.duration_since(f.last) <= FAILING_GAP && lasting >= WATCH_FAILING_AFTER).then(|| {
+            format!(
+                "watch failing for {}s: {}",
+                now.duration_since(f.since).as_secs(),
+                f.error
+            )
+        })
+    }
 }
 
 impl Health {
@@ -134,6 +202,8 @@ impl Caches {
             role_bindings: self.role_bindings.state(),
             cluster_role_bindings: self.cluster_role_bindings.state(),
             unavailable: Vec::new(),
+            read_kinds: Vec::new(),
+            absent: Vec::new(),
         };
         for (kind, state) in self.health.states() {
             match state {
@@ -147,7 +217,12 @@ impl Caches {
                     kind,
                     reason: "not listed yet".to_string(),
                 }),
-                WatchState::Ready => {}
+                WatchState::Ready => {
+                    if let Some(reason) = self.health.failing_reason(kind) {
+                        s.clear(kind);
+                        s.unavailable.push(Unavailable { kind, reason })
+                    }
+                }
             }
         }
         s
@@ -238,6 +313,9 @@ async fn run_watch<K, S>(
                 if failing {
                     failing = false;
                     tracing::info!(kind = %kind, "watch recovered");
+                    if health.watch_works(kind) {
+                        changes.send_modify(|n| *n += 1);
+                    }
                 }
                 if matches!(ev, watcher::Event::InitDone) {
                     health
@@ -271,7 +349,11 @@ async fn run_watch<K, S>(
                         changes.send_modify(|n| *n += 1);
                     }
                     None => {
-                        tracing::warn!(kind = %kind, error = %e, "watch error; retrying with backoff")
+                        tracing::warn!(kind = %kind, error = %e, "watch error; retrying with backoff");
+                        if health.watch_failed(kind, e.to_string()) {
+                            tracing::warn!(kind = %kind, after = ?WATCH_FAILING_AFTER, "watch keeps failing; its checks are not assessed");
+                            changes.send_modify(|n| *n += 1);
+                        }
                     }
                 }
                 failing = true;
@@ -514,6 +596,38 @@ mod tests {
             kube::core::Status::failure("timeout", "Timeout").with_code(504),
         )));
         assert_eq!(state_after_error(&refused, false), None);
+    }
+
+    #[test]
+    fn a_watch_failing_for_long_is_reported_and_recovers() {
+        let h = Health::default();
+        assert!(!h.watch_failed(ObjectKind::Pod, "500".into()));
+        assert_eq!(
+            h.failing_reason(ObjectKind::Pod),
+            None,
+            "a short failure is not reported"
+        );
+        {
+            // Pretend it began long ago and went on without a break.
+            let mut f = h.failing.lock().unwrap();
+            let e = f.get_mut(&ObjectKind::Pod).unwrap();
+            e.since -= WATCH_FAILING_AFTER + std::time::Duration::from_secs(1);
+        }
+        assert!(
+            h.watch_failed(ObjectKind::Pod, "500 again".into()),
+            "reported once"
+        );
+        assert!(!h.watch_failed(ObjectKind::Pod, "500 again".into()));
+        let why = h.failing_reason(ObjectKind::Pod).unwrap();
+        assert!(
+            why.starts_with("watch failing for 6") && why.ends_with("500 again"),
+            "{why}"
+        );
+        assert!(h.watch_works(ObjectKind::Pod), "the recovery is news");
+        assert_eq!(h.failing_reason(ObjectKind::Pod), None);
+        // A new error after a quiet spell starts a new failure.
+        assert!(!h.watch_failed(ObjectKind::Pod, "x".into()));
+        assert_eq!(h.failing_reason(ObjectKind::Pod), None);
     }
 
     #[test]

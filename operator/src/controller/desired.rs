@@ -181,6 +181,45 @@ pub fn plan<'r>(
     plan
 }
 
+/// The findings `existing` Finding objects record, as an audit reports them: what the last
+/// audits found, which the next one holds for checks it cannot assess. Objects of checks no
+/// longer in the catalog, or whose status was never written, are left out.
+pub fn recorded_findings(policy: &str, existing: &[Arc<FindingObject>]) -> Vec<Finding> {
+    existing
+        .iter()
+        .filter_map(|o| {
+            let meta = crate::catalog::lookup(&o.spec.check)?;
+            let st = o.status.as_ref()?;
+            let r = &o.spec.resource;
+            let mut f = Finding::new(
+                meta.id,
+                crate::audit::ObjectRef::other(
+                    &r.api_version,
+                    &r.kind,
+                    Some(r.namespace.as_str()),
+                    &r.name,
+                ),
+                st.message.clone().unwrap_or_default(),
+            );
+            f.severity = st.severity.unwrap_or(meta.severity);
+            if let Some(r) = &st.remediation {
+                f.remediation = r.clone();
+            }
+            f.subject = st.subject.clone();
+            f.node = st.node.clone();
+            f.daemon_set = st.daemon_set.clone();
+            f.container = st.container.clone();
+            f.reason = st.reason.clone();
+            f.evidence = st.evidence.clone();
+            f.suppressed = st.suppressed;
+            f.suppressed_by = st.suppressed_by.clone();
+            // Only what maps back to the same object: a name that differs would be a new
+            // object, and the old one deleted.
+            (o.metadata.name.as_deref() == Some(finding_name(policy, &f).as_str())).then_some(f)
+        })
+        .collect()
+}
+
 /// The policy's own Finding objects among all of them: owned by this policy's UID (a
 /// re-created policy of the same name does not adopt its predecessor's).
 pub fn owned_by(policy: &SecurityPolicy, all: &[Arc<FindingObject>]) -> Vec<Arc<FindingObject>> {
@@ -273,6 +312,50 @@ mod tests {
             .collect();
         let plan2 = plan(&p, &r, 1, &existing, "t1");
         assert_eq!((plan2.delete.len(), plan2.resolved.len()), (1, 0));
+    }
+
+    #[test]
+    fn recorded_findings_map_back_to_the_same_objects() {
+        let p = policy();
+        let r = audit(TWO);
+        let plan1 = plan(&p, &r, 500, &[], "t0");
+        let existing: Vec<Arc<FindingObject>> = plan1
+            .create
+            .iter()
+            .map(|(o, s, _)| {
+                let mut o = o.clone();
+                o.status = Some(s.clone());
+                Arc::new(o)
+            })
+            .collect();
+        let recorded = recorded_findings("base", &existing);
+        assert_eq!(recorded.len(), 2);
+        for (f, o) in recorded.iter().zip(&existing) {
+            assert_eq!(Some(finding_name("base", f)), o.metadata.name);
+            let mut st = finding_status(f);
+            st.first_seen = Some("t0".into());
+            assert_eq!(
+                Some(&st),
+                o.status.as_ref(),
+                "a held finding rewrites nothing"
+            );
+        }
+        // A report made of them plans no write at all.
+        let held = Report {
+            findings: recorded,
+            ..Default::default()
+        };
+        let plan2 = plan(&p, &held, 500, &existing, "t1");
+        assert_eq!(
+            plan2.create.len() + plan2.update.len() + plan2.delete.len(),
+            0
+        );
+        // An object without status, or of an unknown check, is not a record.
+        let mut bare = (*existing[0]).clone();
+        bare.status = None;
+        let mut unknown = (*existing[1]).clone();
+        unknown.spec.check = "XYZ-999".into();
+        assert!(recorded_findings("base", &[Arc::new(bare), Arc::new(unknown)]).is_empty());
     }
 
     #[test]

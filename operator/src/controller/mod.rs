@@ -9,6 +9,7 @@ mod events;
 mod http;
 pub mod leader;
 mod metrics;
+mod preflight;
 mod probe;
 mod reconcile;
 mod status;
@@ -125,6 +126,8 @@ fn finding_api_gone(e: &watcher::Error) -> bool {
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    #[error("cannot start: {0}")]
+    Preflight(#[from] preflight::PreflightError),
     #[error("cannot connect to the API server: {0}")]
     Client(#[source] kube::Error),
     #[error("cannot serve metrics on {addr}: {source}")]
@@ -164,6 +167,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
             .map_err(|source| RunError::Http { addr, source })?;
         tracing::info!(addr = %bound, "serving /metrics, /healthz and /readyz");
     }
+    preflight::check(&client, opts.lease.as_ref().map(|(ns, _, _)| ns.as_str())).await?;
     let v1beta1 = cronjobs_need_v1beta1(&client).await;
     let (changes_tx, mut changes) = watch::channel(0u64);
     let caches = caches::start(&client, changes_tx.clone(), v1beta1);

@@ -74,17 +74,21 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
             done.interval = Some(effective.interval);
             let snapshot = ctx.caches.snapshot();
             let probe = ctx.probe.current().await;
+            let existing = desired::owned_by(policy, &ctx.findings.state());
+            let recorded = desired::recorded_findings(&name, &existing);
             let started = std::time::Instant::now();
-            let report = crate::audit::run(&AuditInput {
-                snapshot: &snapshot,
-                policy: effective,
-                now,
-                release_data: ctx.release_data,
-                probe: probe.as_ref(),
-            });
+            let report = crate::audit::run_with_previous(
+                &AuditInput {
+                    snapshot: &snapshot,
+                    policy: effective,
+                    now,
+                    release_data: ctx.release_data,
+                    probe: probe.as_ref(),
+                },
+                &recorded,
+            );
             done.audit_duration = started.elapsed();
             done.findings = report.findings.len();
-            let existing = desired::owned_by(policy, &ctx.findings.state());
             let plan = desired::plan(
                 policy,
                 &report,

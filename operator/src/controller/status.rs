@@ -3,7 +3,7 @@
 //! `lastAuditTime` records the audit that produced the current status, and conditions keep
 //! their `lastTransitionTime` while their status holds.
 
-use crate::api::{FindingSummary, NotAssessed, ResourceKey, SecurityPolicyStatus};
+use crate::api::{FindingSummary, ResourceKey, SecurityPolicyStatus};
 use crate::audit::Report;
 use crate::policy::EffectivePolicy;
 use jiff::Timestamp;
@@ -144,14 +144,7 @@ pub fn desired(o: &Outcome) -> SecurityPolicyStatus {
         })
         .collect();
     status.findings_truncated = report.findings.len() > policy.finding_limit;
-    status.not_assessed = report
-        .not_assessed
-        .iter()
-        .map(|n| NotAssessed {
-            category: n.category.clone(),
-            reason: n.reason.clone(),
-        })
-        .collect();
+    status.not_assessed = report.not_assessed.clone();
     status
 }
 

@@ -302,6 +302,9 @@ fn add_document(
         }
         return Ok(());
     }
+    if super::info::is_info(&api_version, &kind) {
+        return super::info::apply(doc, snapshot).map_err(err);
+    }
     let Some(object_kind) = ObjectKind::from_type_meta(&api_version, &kind) else {
         *stats
             .ignored

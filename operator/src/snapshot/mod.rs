@@ -3,6 +3,7 @@
 //! touches the network: everything it needs is in a [`Snapshot`].
 
 mod files;
+pub mod info;
 mod kinds;
 pub mod live;
 mod stream;
@@ -44,6 +45,11 @@ pub struct Snapshot {
     /// Kinds that could not be read (forbidden, missing API): the checks that need them are
     /// not assessed, and say why.
     pub unavailable: Vec<Unavailable>,
+    /// Kinds a `SnapshotInfo` says were read completely (none of them is absent).
+    pub read_kinds: Vec<ObjectKind>,
+    /// Kinds of which an input read from files holds no object although every cluster has
+    /// some ([`info::ALWAYS_PRESENT`]): their checks are not assessed, as for unavailable ones.
+    pub absent: Vec<ObjectKind>,
 }
 
 /// A kind the snapshot lacks, and why.
@@ -60,6 +66,36 @@ impl Snapshot {
             .iter()
             .find(|u| u.kind == kind)
             .map(|u| u.reason.as_str())
+            .or_else(|| self.absent.contains(&kind).then_some(info::ABSENT_REASON))
+    }
+
+    /// Whether `kind` is merely absent from a file input (see [`Snapshot::absent`]).
+    pub fn is_absent(&self, kind: ObjectKind) -> bool {
+        self.absent.contains(&kind) && !self.unavailable.iter().any(|u| u.kind == kind)
+    }
+
+    /// Objects held, per kind.
+    pub fn counts(&self) -> [(ObjectKind, usize); 17] {
+        use ObjectKind::*;
+        [
+            (Namespace, self.namespaces.len()),
+            (Node, self.nodes.len()),
+            (Pod, self.pods.len()),
+            (Deployment, self.deployments.len()),
+            (StatefulSet, self.stateful_sets.len()),
+            (DaemonSet, self.daemon_sets.len()),
+            (ReplicaSet, self.replica_sets.len()),
+            (ReplicationController, self.replication_controllers.len()),
+            (Job, self.jobs.len()),
+            (CronJob, self.cron_jobs.len()),
+            (Service, self.services.len()),
+            (ServiceAccount, self.service_accounts.len()),
+            (Secret, self.secrets.len()),
+            (Role, self.roles.len()),
+            (ClusterRole, self.cluster_roles.len()),
+            (RoleBinding, self.role_bindings.len()),
+            (ClusterRoleBinding, self.cluster_role_bindings.len()),
+        ]
     }
 
     /// Number of objects held, all kinds together.
@@ -132,6 +168,15 @@ impl Snapshot {
         self.role_bindings.extend(other.role_bindings);
         self.cluster_role_bindings
             .extend(other.cluster_role_bindings);
-        self.unavailable.extend(other.unavailable);
+        for u in other.unavailable {
+            if !self.unavailable.iter().any(|x| x.kind == u.kind) {
+                self.unavailable.push(u);
+            }
+        }
+        for k in other.read_kinds {
+            if !self.read_kinds.contains(&k) {
+                self.read_kinds.push(k);
+            }
+        }
     }
 }

@@ -78,7 +78,7 @@ fn not_seen(ctx: &Ctx, sink: &mut Sink) {
         };
         for (category, ids) in dependent_checks(component) {
             if ids.iter().any(|id| ctx.enabled(id)) {
-                sink.not_assessed(category, reason.clone());
+                sink.not_assessed_checks(category, reason.clone(), &ids);
             }
         }
     }

@@ -118,16 +118,44 @@ const WORKLOAD_INPUTS: [ObjectKind; 9] = [
     ObjectKind::Namespace,
 ];
 
+/// What WL-010 reads besides the workloads: the RBAC objects that make an account powerful.
+const RBAC_INPUTS: [ObjectKind; 4] = [
+    ObjectKind::Role,
+    ObjectKind::ClusterRole,
+    ObjectKind::RoleBinding,
+    ObjectKind::ClusterRoleBinding,
+];
+
 pub fn audit(ctx: &Ctx, powerful: &PowerfulAccounts, sink: &mut Sink) {
     if crate::catalog::CHECKS
         .iter()
         .any(|c| c.category == crate::catalog::Category::Workload && ctx.enabled(c.id))
     {
         for kind in WORKLOAD_INPUTS {
+            // A manifest directory without bare Pods is complete for the workload checks: its
+            // controllers are audited through their templates.
+            if kind == ObjectKind::Pod && ctx.snapshot.is_absent(kind) {
+                continue;
+            }
             if let Some(reason) = ctx.snapshot.unavailable(kind) {
-                sink.not_assessed(
+                let reason = format!("cannot read {}: {reason}", kind.plural());
+                let category = crate::catalog::Category::Workload;
+                match kind {
+                    // Namespaces only matter to the namespace check.
+                    ObjectKind::Namespace => {
+                        sink.not_assessed_checks(category, reason, &["WL-013"])
+                    }
+                    _ => sink.not_assessed(category, reason),
+                }
+            }
+        }
+        // WL-010 judges ServiceAccounts by their RBAC power.
+        for kind in RBAC_INPUTS {
+            if let Some(reason) = ctx.snapshot.unavailable(kind) {
+                sink.not_assessed_checks(
                     crate::catalog::Category::Workload,
                     format!("cannot read {}: {reason}", kind.plural()),
+                    &["WL-010"],
                 );
             }
         }
