@@ -30,15 +30,20 @@ pub fn apply_exceptions(
     used
 }
 
-/// POL-001 for expired exceptions, POL-002 for unused ones. An exception that may match a check
-/// not assessed in this audit (`unassessed`; for `*`, any) is not called unused: the findings
-/// it waives could not be looked for.
+/// POL-001 for expired exceptions, POL-002 for unused ones.
+///
+/// An exception that may match a check not assessed in this audit (`unassessed`) cannot be
+/// judged unused: the findings it waives could not be looked for. Its POL-002 is then held as
+/// it was: kept if an earlier audit (`previous`) had it, not raised otherwise. Returns the
+/// findings and the indexes of the exceptions not judged.
 pub fn audit(
     policy: &EffectivePolicy,
     now: Timestamp,
     used: &[bool],
     unassessed: &std::collections::HashSet<&str>,
-) -> Vec<Finding> {
+    previous: &[Finding],
+) -> (Vec<Finding>, Vec<usize>) {
+    let mut not_judged = Vec::new();
     let target = ObjectRef::other(
         crate::api::API_VERSION,
         "SecurityPolicy",
@@ -64,8 +69,8 @@ pub fn audit(
                     .evidence([format!("spec.exceptions[{}].expires: {expires}", e.index)]),
                 );
             }
-        } else if !used && policy.is_enabled("POL-002") && !waives_unassessed(e, unassessed) {
-            out.push(
+        } else if !used && policy.is_enabled("POL-002") {
+            let unused = 
                 Finding::new(
                     "POL-002",
                     target.clone(),
@@ -75,11 +80,18 @@ pub fn audit(
                     "Remove spec.exceptions[{}] if the issue is fixed, or correct its check and resource",
                     e.index
                 ))
-                .evidence([format!("spec.exceptions[{}]: {what}", e.index)]),
-            );
+                .evidence([format!("spec.exceptions[{}]: {what}", e.index)]);
+            if !waives_unassessed(e, unassessed) {
+                out.push(unused);
+            } else {
+                not_judged.push(e.index);
+                if previous.iter().any(|p| p.same_identity(&unused)) {
+                    out.push(unused);
+                }
+            }
         }
     }
-    out
+    (out, not_judged)
 }
 
 fn waives_unassessed(

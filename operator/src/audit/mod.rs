@@ -211,7 +211,22 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
         f.severity = policy.severity_of(f.check, f.severity);
     }
     let used = hygiene::apply_exceptions(policy, input.now, &mut findings);
-    findings.extend(hygiene::audit(policy, input.now, &used, &unassessed));
+    let (hygiene_findings, not_judged) =
+        hygiene::audit(policy, input.now, &used, &unassessed, previous);
+    findings.extend(hygiene_findings);
+    let mut not_assessed = not_assessed;
+    if !not_judged.is_empty() {
+        let list: Vec<String> = not_judged.iter().map(usize::to_string).collect();
+        not_assessed.push(NotAssessed {
+            category: Category::Policy.as_str().to_string(),
+            reason: format!(
+                "spec.exceptions[{}] waive checks not assessed: whether they still match a finding is unknown",
+                list.join("], [")
+            ),
+            checks: vec!["POL-002".to_string()],
+        });
+        not_assessed.sort();
+    }
     // Hygiene findings take overrides like any other (they are never suppressed by `*`).
     for f in findings
         .iter_mut()
