@@ -70,7 +70,7 @@ pub fn audit(
                 );
             }
         } else if !used && policy.is_enabled("POL-002") {
-            let unused = 
+            let unused =
                 Finding::new(
                     "POL-002",
                     target.clone(),
