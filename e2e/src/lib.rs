@@ -191,21 +191,19 @@ pub fn kube_posture(args: &[&str]) -> Output {
         .expect("kube-posture runs")
 }
 
-/// Run kubectl as the admin; `None` (and a message) when kubectl is not installed.
-pub fn kubectl(args: &[&str]) -> Option<Output> {
+/// Run kubectl as the admin. kubectl is required: a check of what users see must not pass for want of it.
+pub fn kubectl(args: &[&str]) -> Output {
     match Command::new("kubectl")
         .args(args)
         .env("KUBECONFIG", admin_kubeconfig())
         .output()
     {
-        Ok(o) => Some(o),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!(
-                "SKIPPED: kubectl is not installed; the kubectl checks of this test did not run"
-            );
-            None
-        }
-        Err(e) => panic!("kubectl: {e}"),
+        Ok(o) => o,
+        Err(e) => panic!(
+            "kubectl {}: {e} (the e2e tests check what users see with kubectl: install it; \
+             .ci/run does)",
+            args.join(" ")
+        ),
     }
 }
 

@@ -10,11 +10,12 @@ use serde_json::{Value, json};
 #[tokio::test]
 async fn crds_apply_with_kubectl_and_server_side_apply() {
     let client = admin().await;
-    if let Some(o) = kubectl(&[
-        "apply",
-        "-f",
-        repo().join("crds/crds.yaml").to_str().unwrap(),
-    ]) {
+    {
+        let o = kubectl(&[
+            "apply",
+            "-f",
+            repo().join("crds/crds.yaml").to_str().unwrap(),
+        ]);
         assert!(o.status.success(), "kubectl apply: {}", text(&o.stderr));
     }
     install_crds(&client)
@@ -57,7 +58,8 @@ async fn printer_columns_short_names_and_category() {
         .await
         .unwrap();
 
-    if let Some(o) = kubectl(&["get", "secpol", &p]) {
+    {
+        let o = kubectl(&["get", "secpol", &p]);
         let out = text(&o.stdout);
         assert!(o.status.success(), "{}", text(&o.stderr));
         let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
@@ -74,7 +76,8 @@ async fn printer_columns_short_names_and_category() {
             ]
         );
     }
-    if let Some(o) = kubectl(&["get", "fnd", &format!("{p}-rbac-001-00000000")]) {
+    {
+        let o = kubectl(&["get", "fnd", &format!("{p}-rbac-001-00000000")]);
         let out = text(&o.stdout);
         let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
         assert_eq!(
@@ -96,7 +99,8 @@ async fn printer_columns_short_names_and_category() {
             "{out}"
         );
     }
-    if let Some(o) = kubectl(&["get", "posture", "-o", "name"]) {
+    {
+        let o = kubectl(&["get", "posture", "-o", "name"]);
         let out = text(&o.stdout);
         assert!(
             out.contains(&format!("securitypolicy.kubeposture.io/{p}")),

@@ -6,7 +6,7 @@
 //! `--no-capture`; docs/faults.md has the table). Every test but `conflicting_writer` runs on
 //! a private control plane (e2e/src/private_plane.rs): they stop components, delete a CRD or
 //! load the cluster, which would disturb the tests sharing `E2E_KUBECONFIG`. Against a
-//! cluster the user gave (no control-plane script), those are skipped.
+//! cluster the user gave (no control-plane script), those fail: leave them out there.
 
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::events::v1::Event;
@@ -162,8 +162,8 @@ struct Scene {
     plane: PrivatePlane,
 }
 
-async fn scene(test: &str) -> Option<Scene> {
-    let plane = PrivatePlane::up(test)?;
+async fn scene(test: &str) -> Scene {
+    let plane = PrivatePlane::up(test);
     let client = plane.admin().await;
     let p = prefix(test);
     let op = Operator::start_with(&p, plane.options()).await;
@@ -171,14 +171,14 @@ async fn scene(test: &str) -> Option<Scene> {
     let name = format!("{p}-base");
     create_policy(&client, &sample_policy(&p, &name)).await;
     let before = wait_settled(&client, &name, Duration::from_secs(60)).await;
-    Some(Scene {
+    Scene {
         op,
         client,
         p,
         name,
         before,
         plane,
-    })
+    }
 }
 
 /// After a fault: a change made now (a new cluster-admin binding) shows up as a Finding.
@@ -250,9 +250,7 @@ async fn assert_no_flap(s: &Scene, extra: &[&str]) {
 /// 1: the API server stops for 30 s (SIGKILL) and comes back with the same etcd.
 #[tokio::test]
 async fn apiserver_stopped_30s() {
-    let Some(mut s) = scene("f-apiserver").await else {
-        return;
-    };
+    let mut s = scene("f-apiserver").await;
     let fault = Timestamp::now();
     let reconciles_before = s.op.log_lines("reconciled", Some(&s.name)).len();
     s.plane.kill("apiserver");
@@ -293,9 +291,7 @@ async fn apiserver_stopped_30s() {
 /// 2: etcd crashes (SIGKILL) and restarts with its data; the API server stays up.
 #[tokio::test]
 async fn etcd_restarted() {
-    let Some(mut s) = scene("f-etcd").await else {
-        return;
-    };
+    let mut s = scene("f-etcd").await;
     let fault = Timestamp::now();
     s.plane.kill("etcd");
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -319,9 +315,7 @@ async fn etcd_restarted() {
 /// no hot loop; re-applied, the Findings come back.
 #[tokio::test]
 async fn finding_crd_deleted_and_reapplied() {
-    let Some(mut s) = scene("f-crd").await else {
-        return;
-    };
+    let mut s = scene("f-crd").await;
     let crds: Api<CustomResourceDefinition> = Api::all(s.client.clone());
     let t0 = Instant::now();
     crds.delete("findings.kubeposture.io", &DeleteParams::default())
@@ -512,9 +506,7 @@ async fn conflicting_writer() {
 /// the Lease released.
 #[tokio::test]
 async fn sigterm_during_large_audit() {
-    let Some(plane) = PrivatePlane::up("f-sigterm") else {
-        return;
-    };
+    let plane = PrivatePlane::up("f-sigterm");
     let client = plane.admin().await;
     let p = prefix("f-sigterm");
     let mut op = Operator::start_with(&p, plane.options()).await;
@@ -580,9 +572,7 @@ async fn one_hundred_thousand_findings() {
     const BINDINGS: usize = 10;
     const USERS: usize = 10_000;
     const N: u64 = (BINDINGS * USERS) as u64;
-    let Some(plane) = PrivatePlane::up("f-100k") else {
-        return;
-    };
+    let plane = PrivatePlane::up("f-100k");
     let client = plane.admin().await;
     let p = prefix("f-100k");
     let op = Operator::start_with(

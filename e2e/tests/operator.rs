@@ -117,12 +117,13 @@ async fn findings_status_events_and_fixes() {
     );
     assert!(st.score.is_some_and(|s| s <= 100));
 
-    if let Some(o) = kubectl(&[
-        "get",
-        "findings",
-        "-l",
-        &format!("kubeposture.io/policy={name}"),
-    ]) {
+    {
+        let o = kubectl(&[
+            "get",
+            "findings",
+            "-l",
+            &format!("kubeposture.io/policy={name}"),
+        ]);
         let out = text(&o.stdout);
         let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
         assert_eq!(
