@@ -36,16 +36,16 @@ enum Os {
     /// `nodeSelector: {kubernetes.io/os: windows}`, among other selector labels.
     WindowsSelector,
     /// `spec.os.name: windows` (PodOS).
-    WindowsPodOs,
+    WindowsOsField,
 }
 
-const ALL_OS: [Os; 3] = [Os::Linux, Os::WindowsSelector, Os::WindowsPodOs];
+const ALL_OS: [Os; 3] = [Os::Linux, Os::WindowsSelector, Os::WindowsOsField];
 
 fn name(kind: &str, os: Os) -> String {
     let os = match os {
         Os::Linux => "linux",
         Os::WindowsSelector => "win-selector",
-        Os::WindowsPodOs => "win-podos",
+        Os::WindowsOsField => "win-podos",
     };
     format!("{}-{os}", kind.to_lowercase())
 }
@@ -58,7 +58,7 @@ fn pod_spec(os: Os) -> Value {
         Os::WindowsSelector => {
             spec["nodeSelector"] = json!({"kubernetes.io/os": "windows", "pool": "win"})
         }
-        Os::WindowsPodOs => spec["os"] = json!({"name": "windows"}),
+        Os::WindowsOsField => spec["os"] = json!({"name": "windows"}),
     }
     spec
 }
