@@ -104,7 +104,11 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            // Messages quote file paths, names and parser excerpts of the input.
+            eprintln!(
+                "error: {}",
+                crate::report::terminal::clean_lines(&e.to_string())
+            );
             ExitCode::from(2)
         }
     }

@@ -2,6 +2,7 @@
 
 mod sarif;
 mod table;
+pub mod terminal;
 
 pub use table::{render_catalog_table, render_table};
 
