@@ -1,7 +1,7 @@
 //! The terminal table: findings grouped by severity, most severe first, then a summary line.
 
 use super::Context;
-use super::terminal::clean;
+use super::terminal::{clean, clean_lines};
 use crate::audit::{Finding, Report};
 use crate::catalog::{self, Scope, Severity};
 use std::fmt::Write;
@@ -94,6 +94,21 @@ pub fn render_table(report: &Report, ctx: &Context) -> String {
         }
         out.push('\n');
     }
+    if !ctx.input_errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                c,
+                "1;31",
+                "NOT READ (the audit covers the other files only)"
+            )
+        );
+        for e in ctx.input_errors {
+            let _ = writeln!(out, "  {}: {}", clean(&e.file), clean_lines(&e.error));
+        }
+        out.push('\n');
+    }
     let s = &report.summary;
     let counts = [
         (s.critical, Severity::Critical),
@@ -119,6 +134,14 @@ pub fn render_table(report: &Report, ctx: &Context) -> String {
     };
     if s.suppressed > 0 {
         let _ = write!(line, " ({} suppressed)", s.suppressed);
+    }
+    if !ctx.input_errors.is_empty() {
+        let n = ctx.input_errors.len();
+        let text = format!(
+            "incomplete: {n} file{} not read",
+            if n == 1 { "" } else { "s" }
+        );
+        let _ = write!(line, " · {}", paint(c, "1;31", &text));
     }
     let _ = writeln!(
         out,
