@@ -2,6 +2,7 @@
 //! `nodeSelector: {kubernetes.io/os: windows}`, each next to an identical Linux twin, audited
 //! live by the `kube-posture` binary. No Windows workload may get WL-005, every Linux twin must:
 //! the test fails when the skip breaks on the live path and when WL-005 stops firing at all.
+//! The same objects then go through `kube-posture snapshot -o DIR` and an offline audit of DIR.
 //!
 //! `spec.os` (PodOS) is not served by the 1.20 API server the harness runs (it drops the field
 //! on 1.20, added in 1.23); operator/tests/windows_skip.rs covers it on every offline and trim
@@ -70,6 +71,27 @@ fn workload(ns: &str, kind: &str, os: &str) -> Value {
     })
 }
 
+/// `kube-posture audit -o json ARGS`: (kind, name) of the WL-005 findings in `ns`.
+fn audit(args: &[&str], ns: &str) -> BTreeSet<(String, String)> {
+    let mut all = vec!["audit", "-o", "json", "-q"];
+    all.extend_from_slice(args);
+    let o = kube_posture(&all);
+    assert!(o.status.success(), "{all:?}: {}", text(&o.stderr));
+    let report: Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["check"] == "WL-005" && f["resource"]["namespace"] == ns)
+        .map(|f| {
+            (
+                f["resource"]["kind"].as_str().unwrap().to_string(),
+                f["resource"]["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn windows_workloads_are_skipped_by_wl_005_and_their_linux_twins_are_not() {
     let client = admin().await;
@@ -97,39 +119,34 @@ async fn windows_workloads_are_skipped_by_wl_005_and_their_linux_twins_are_not()
     )
     .unwrap();
     let kubeconfig = admin_kubeconfig();
-    let o = kube_posture(&[
-        "audit",
-        "--kubeconfig",
-        kubeconfig.to_str().unwrap(),
-        "--policy",
-        policy.to_str().unwrap(),
-        "-o",
-        "json",
-        "-q",
-    ]);
-    assert!(o.status.success(), "audit: {}", text(&o.stderr));
-    let report: Value = serde_json::from_slice(&o.stdout).expect("JSON report");
-
-    let wl005: BTreeSet<(String, String)> = report["findings"]
-        .as_array()
-        .expect("findings")
-        .iter()
-        .filter(|f| f["check"] == "WL-005" && f["resource"]["namespace"] == ns.as_str())
-        .map(|f| {
-            (
-                f["resource"]["kind"].as_str().unwrap().to_string(),
-                f["resource"]["name"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let kubeconfig = kubeconfig.to_str().unwrap();
+    let policy = policy.to_str().unwrap();
     let linux: BTreeSet<(String, String)> = KINDS
         .iter()
         .map(|k| (k.to_string(), name(k, "linux")))
         .collect();
+
+    let live = audit(&["--kubeconfig", kubeconfig, "--policy", policy], &ns);
     assert_eq!(
-        wl005, linux,
-        "WL-005 on every Linux twin and on no Windows workload"
+        live, linux,
+        "live: WL-005 on every Linux twin and on no Windows workload"
     );
+
+    // The same objects written by `kube-posture snapshot` and audited offline.
+    let snapshot = dir.join("snapshot");
+    let o = kube_posture(&[
+        "snapshot",
+        "--kubeconfig",
+        kubeconfig,
+        "-o",
+        snapshot.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "snapshot: {}", text(&o.stderr));
+    let offline = audit(
+        &["--snapshot", snapshot.to_str().unwrap(), "--policy", policy],
+        &ns,
+    );
+    assert_eq!(offline, linux, "kube-posture snapshot, audited offline");
 
     let namespaces: Api<Namespace> = Api::all(client);
     let _ = namespaces.delete(&ns, &DeleteParams::default()).await;
