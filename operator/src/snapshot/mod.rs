@@ -5,6 +5,7 @@
 mod files;
 mod kinds;
 pub mod live;
+mod paths;
 mod stream;
 pub mod trim;
 
