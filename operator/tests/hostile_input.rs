@@ -122,6 +122,7 @@ fn audit_and_render(snapshot: &Snapshot) -> Report {
         audit_time: now(),
         source_of: &source_of,
         color: true,
+        input_errors: &[],
     };
     for format in [Format::Table, Format::Json, Format::Yaml, Format::Sarif] {
         assert!(!render(&report, format, &ctx).is_empty());

@@ -3,8 +3,9 @@ use crate::audit::nodes::ReleaseData;
 use crate::audit::{AuditInput, Finding};
 use crate::catalog::Severity;
 use crate::policy::{EffectivePolicy, load_policy_file};
-use crate::report::{self, Format};
-use crate::snapshot::LoadStats;
+use crate::report::terminal::clean_lines;
+use crate::report::{self, Format, InputError};
+use crate::snapshot::{DEFAULT_MAX_FILE_BYTES, LoadOptions, LoadStats};
 use clap::Args;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -32,6 +33,11 @@ pub struct AuditArgs {
     /// advisories) with this file's; see operator/data/release-data.yaml for the format.
     #[arg(long, value_name = "FILE")]
     release_data: Option<PathBuf>,
+    /// Skip snapshot files larger than this (bytes, or with a KiB, MiB or GiB suffix) as
+    /// unreadable input.
+    #[arg(long, value_name = "BYTES", env = "KUBE_POSTURE_MAX_FILE_BYTES",
+          default_value_t = DEFAULT_MAX_FILE_BYTES, value_parser = parse_bytes)]
+    max_file_bytes: u64,
     /// No progress messages on stderr.
     #[arg(short, long)]
     quiet: bool,
@@ -41,6 +47,39 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
 
+/// `1048576`, `1024KiB`, `1MiB`, `1GiB`.
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, ""),
+    };
+    let shift = match unit {
+        "" => 0,
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        _ => {
+            return Err(format!(
+                "{s:?}: a number of bytes, optionally with KiB, MiB or GiB"
+            ));
+        }
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("{s:?}: a number of bytes, optionally with KiB, MiB or GiB"))
+}
+
+/// One audit. Snapshot files that cannot be read (I/O error, symbolic link loop, not UTF-8,
+/// over `--max-file-bytes`, not valid YAML/JSON, a document that is not an object) do not stop
+/// it: each is named on stderr (`error: PATH: why`, even with `--quiet`), the report of the
+/// files that were read is printed, listing the others (`inputErrors` in JSON and YAML, a
+/// NOT READ section and "incomplete" in the table, failed tool notifications in SARIF), and the
+/// exit code is 2, whatever the findings. api.md makes 2 "unreadable/invalid input" with a
+/// message naming the file: an incomplete audit must not pass a CI gate (0) nor read as a
+/// findings verdict (1), and the partial report still shows what was found. When no file at
+/// all could be read there is nothing to report: errors only, exit 2.
 pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliError> {
     let (policy_name, policy) = match &args.policy {
         Some(path) => {
@@ -55,6 +94,7 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         }
     };
     let started = Instant::now();
+    let mut input_errors: Vec<InputError> = Vec::new();
     let (snapshot, stats, probe) = if args.snapshot.is_empty() {
         let (snapshot, probe) = runtime().block_on(async {
             let config = super::config(kubeconfig).await?;
@@ -72,7 +112,29 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         ));
         (snapshot, LoadStats::default(), Some(probe))
     } else {
-        let (mut snapshot, stats) = crate::snapshot::load_paths(&args.snapshot)?;
+        let loaded = crate::snapshot::load_paths_with(
+            &args.snapshot,
+            &LoadOptions {
+                max_file_bytes: args.max_file_bytes,
+            },
+        );
+        // Every file not read is an error on stderr, even with --quiet.
+        for e in &loaded.skipped {
+            eprintln!("error: {}", clean_lines(&e.to_string()));
+        }
+        if loaded.stats.files == 0 {
+            // Nothing to audit: an empty report would read as a clean cluster.
+            return Ok(ExitCode::from(2));
+        }
+        input_errors = loaded
+            .skipped
+            .iter()
+            .map(|e| InputError {
+                file: e.path().display().to_string(),
+                error: e.reason(),
+            })
+            .collect();
+        let (mut snapshot, stats) = (loaded.snapshot, loaded.stats);
         let absent = snapshot.mark_absent_kinds();
         if !absent.is_empty() {
             let names: Vec<&str> = absent.iter().map(|k| k.plural()).collect();
@@ -83,7 +145,7 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         }
         let ignored: usize = stats.ignored.values().sum();
         progress(format!(
-            "read {} objects from {} file{} in {:.1?}{}",
+            "read {} objects from {} file{} in {:.1?}{}{}",
             snapshot.len(),
             stats.files,
             if stats.files == 1 { "" } else { "s" },
@@ -92,6 +154,10 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
                 format!(" ({ignored} of kinds the audit does not use ignored)")
             } else {
                 String::new()
+            },
+            match input_errors.len() {
+                0 => String::new(),
+                n => format!("; {n} not read (exit code 2)"),
             }
         ));
         (snapshot, stats, None)
@@ -133,6 +199,7 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         color: args.output == Format::Table
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none(),
+        input_errors: &input_errors,
     };
     // The snapshot is no longer needed: give its memory back before rendering.
     drop(snapshot);
@@ -141,6 +208,11 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         // A closed pipe (`| head`) is not an error worth reporting.
         let _ = report::render_to(&report, args.output, &ctx, &mut out)
             .and_then(|()| std::io::Write::flush(&mut out));
+    }
+    // Unreadable input outranks findings: an audit of part of the snapshot cannot pass, and
+    // its findings are in the report anyway.
+    if !input_errors.is_empty() {
+        return Ok(ExitCode::from(2));
     }
     match args.fail_on {
         Some(threshold) if report.count_at_or_above(threshold) > 0 => Ok(ExitCode::from(1)),

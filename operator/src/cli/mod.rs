@@ -109,7 +109,11 @@ pub fn main() -> ExitCode {
             ExitCode::from(1)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            // Messages quote file paths, names and parser excerpts of the input.
+            eprintln!(
+                "error: {}",
+                crate::report::terminal::clean_lines(&e.to_string())
+            );
             ExitCode::from(2)
         }
     }

@@ -40,7 +40,8 @@ pub fn run(args: SnapshotArgs, kubeconfig: Option<&Path>) -> Result<(), CliError
         eprintln!(
             "warning: {} could not be read ({}): recorded in {}; an audit of this snapshot reports its checks as not assessed",
             u.kind.plural(),
-            u.reason,
+            // The API server's message may quote names an object author chose.
+            crate::report::terminal::clean(&u.reason),
             info::FILE_NAME
         );
     }

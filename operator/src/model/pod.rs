@@ -75,6 +75,24 @@ pub struct PodSpec {
     pub os: Option<core::PodOS>,
 }
 
+/// The well-known node label naming a node's operating system.
+pub const OS_LABEL: &str = "kubernetes.io/os";
+
+impl PodSpec {
+    /// Whether the pod can only run on Windows nodes: `spec.os.name: windows` (the PodOS field)
+    /// or a `kubernetes.io/os: windows` nodeSelector, compared case-insensitively (WL-005 skips
+    /// such pods, checks.md). The loaders' trim keeps exactly what this reads (issue 12).
+    pub fn is_windows(&self) -> bool {
+        let windows = |v: &str| v.eq_ignore_ascii_case("windows");
+        self.os.as_ref().is_some_and(|o| windows(&o.name))
+            || self
+                .node_selector
+                .as_ref()
+                .and_then(|n| n.get(OS_LABEL))
+                .is_some_and(|v| windows(v))
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodTemplateSpec {

@@ -2,6 +2,7 @@
 
 mod sarif;
 mod table;
+pub mod terminal;
 
 pub use table::{render_catalog_table, render_table};
 
@@ -24,6 +25,8 @@ pub struct ReportDocument<'a> {
     pub findings: &'a [Finding],
     pub summary: SummaryWithScore<'a>,
     pub not_assessed: &'a [NotAssessed],
+    /// Snapshot files that could not be read: the report covers the others only.
+    pub input_errors: &'a [InputError],
     /// The policy applied.
     pub policy: &'a str,
     /// The audit's "now" (RFC 3339).
@@ -38,6 +41,13 @@ pub struct SummaryWithScore<'a> {
     pub score: u32,
 }
 
+/// A snapshot file (or path) that could not be read, and why: the audit ran on the rest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct InputError {
+    pub file: String,
+    pub error: String,
+}
+
 /// Where the report came from, for renderers that name it.
 pub struct Context<'a> {
     pub policy: &'a str,
@@ -45,6 +55,9 @@ pub struct Context<'a> {
     /// The file each finding's target was read from (snapshot audits), for SARIF locations.
     pub source_of: &'a dyn Fn(&Finding) -> Option<String>,
     pub color: bool,
+    /// Snapshot files skipped: every format lists them, so an incomplete audit never reads as
+    /// a clean one.
+    pub input_errors: &'a [InputError],
 }
 
 pub fn render(report: &Report, format: Format, ctx: &Context) -> String {
@@ -68,6 +81,7 @@ pub fn render_to(
             score: report.score,
         },
         not_assessed: &report.not_assessed,
+        input_errors: ctx.input_errors,
         policy: ctx.policy,
         audit_time: ctx.audit_time.to_string(),
     };

@@ -4,8 +4,8 @@ use super::Context;
 use crate::audit::{Finding, Report};
 use crate::catalog::{self, Severity};
 use serde_sarif::sarif::{
-    ArtifactLocation, Location, LogicalLocation, Message, MultiformatMessageString,
-    PhysicalLocation, PropertyBag, ReportingConfiguration, ReportingDescriptor,
+    ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
+    Notification, PhysicalLocation, PropertyBag, ReportingConfiguration, ReportingDescriptor,
     Result as SarifResult, ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent,
 };
 use std::collections::BTreeMap;
@@ -143,8 +143,36 @@ pub fn render(report: &Report, ctx: &Context) -> String {
         .information_uri("https://github.com/kube-posture/kube-posture")
         .rules(rules())
         .build();
+    // Skipped snapshot files are tool execution errors: SARIF consumers show them, and an
+    // invocation that did not read all its input is not successful.
+    let notifications: Vec<Notification> = ctx
+        .input_errors
+        .iter()
+        .map(|e| {
+            Notification::builder()
+                .level(serde_json::json!("error"))
+                .message(Message::builder().text(e.error.clone()).build())
+                .locations(vec![
+                    Location::builder()
+                        .physical_location(
+                            PhysicalLocation::builder()
+                                .artifact_location(
+                                    ArtifactLocation::builder().uri(e.file.clone()).build(),
+                                )
+                                .build(),
+                        )
+                        .build(),
+                ])
+                .build()
+        })
+        .collect();
+    let invocation = Invocation::builder()
+        .execution_successful(notifications.is_empty())
+        .tool_execution_notifications(notifications)
+        .build();
     let run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
+        .invocations(vec![invocation])
         .results(results)
         .build();
     let sarif = Sarif::builder()

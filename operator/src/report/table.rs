@@ -1,6 +1,7 @@
 //! The terminal table: findings grouped by severity, most severe first, then a summary line.
 
 use super::Context;
+use super::terminal::{clean, clean_lines};
 use crate::audit::{Finding, Report};
 use crate::catalog::{self, Scope, Severity};
 use std::fmt::Write;
@@ -23,10 +24,13 @@ fn severity_color(s: Severity) -> &'static str {
     }
 }
 
+/// Every string below that comes from the input (names, messages that quote names, paths or
+/// annotations, evidence) goes through `clean`: see `terminal`.
 fn target(f: &Finding) -> String {
+    let (kind, name) = (clean(&f.resource.kind), clean(&f.resource.name));
     match &f.resource.namespace {
-        Some(ns) => format!("{} {ns}/{}", f.resource.kind, f.resource.name),
-        None => format!("{} {}", f.resource.kind, f.resource.name),
+        Some(ns) => format!("{kind} {}/{name}", clean(ns)),
+        None => format!("{kind} {name}"),
     }
 }
 
@@ -46,17 +50,22 @@ pub fn render_table(report: &Report, ctx: &Context) -> String {
         let _ = writeln!(out, "{}", paint(c, severity_color(sev), &header));
         for f in group {
             let _ = writeln!(out, "  {}  {}", paint(c, "1", f.check), target(f));
-            let _ = writeln!(out, "      {}", f.message);
+            let _ = writeln!(out, "      {}", clean(&f.message));
             if let Some(containers) = &f.container {
-                let _ = writeln!(out, "      containers: {containers}");
+                let _ = writeln!(out, "      containers: {}", clean(containers));
             }
             if let Some(reason) = &f.reason {
-                let _ = writeln!(out, "      reason: {reason}");
+                let _ = writeln!(out, "      reason: {}", clean(reason));
             }
             for e in &f.evidence {
-                let _ = writeln!(out, "      {} {e}", paint(c, "2", "·"));
+                let _ = writeln!(out, "      {} {}", paint(c, "2", "·"), clean(e));
             }
-            let _ = writeln!(out, "      {} {}", paint(c, "32", "fix:"), f.remediation);
+            let _ = writeln!(
+                out,
+                "      {} {}",
+                paint(c, "32", "fix:"),
+                clean(&f.remediation)
+            );
         }
         out.push('\n');
     }
@@ -73,7 +82,7 @@ pub fn render_table(report: &Report, ctx: &Context) -> String {
                 "  {}  {}  ({})",
                 f.check,
                 target(f),
-                f.suppressed_by.as_deref().unwrap_or("exception")
+                clean(f.suppressed_by.as_deref().unwrap_or("exception"))
             );
         }
         out.push('\n');
@@ -81,7 +90,22 @@ pub fn render_table(report: &Report, ctx: &Context) -> String {
     if !report.not_assessed.is_empty() {
         let _ = writeln!(out, "{}", paint(c, "2", "NOT ASSESSED"));
         for n in &report.not_assessed {
-            let _ = writeln!(out, "  {}: {}", n.category, n.reason);
+            let _ = writeln!(out, "  {}: {}", clean(&n.category), clean(&n.reason));
+        }
+        out.push('\n');
+    }
+    if !ctx.input_errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                c,
+                "1;31",
+                "NOT READ (the audit covers the other files only)"
+            )
+        );
+        for e in ctx.input_errors {
+            let _ = writeln!(out, "  {}: {}", clean(&e.file), clean_lines(&e.error));
         }
         out.push('\n');
     }
@@ -111,11 +135,19 @@ pub fn render_table(report: &Report, ctx: &Context) -> String {
     if s.suppressed > 0 {
         let _ = write!(line, " ({} suppressed)", s.suppressed);
     }
+    if !ctx.input_errors.is_empty() {
+        let n = ctx.input_errors.len();
+        let text = format!(
+            "incomplete: {n} file{} not read",
+            if n == 1 { "" } else { "s" }
+        );
+        let _ = write!(line, " · {}", paint(c, "1;31", &text));
+    }
     let _ = writeln!(
         out,
         "{line} · score {}/100 · policy {}",
         paint(c, "1", &report.score.to_string()),
-        ctx.policy
+        clean(ctx.policy)
     );
     out
 }

@@ -1,7 +1,14 @@
 //! Loading snapshots from files: YAML (multi-document) or JSON, single objects, `kind: List`
 //! and `kubectl get -o yaml|json` output alike. Bad input is an error naming the file and the
 //! document; nothing is dropped silently.
+//!
+//! A file that cannot be used (unreadable, a symbolic link loop, not UTF-8, over the size cap,
+//! not valid YAML or JSON, a document that is not an object) is skipped whole and listed in
+//! [`Loaded::skipped`]; the other files are still loaded ([`load_paths_with`]). What the caller
+//! does with a partial load is its contract: `audit` prints the report of what it read, names
+//! each skipped file and exits 2 (cli/audit.rs).
 
+use super::paths::{Walk, read_text};
 use super::stream::Doc;
 use super::{ObjectKind, Snapshot};
 use serde_json::Value;
@@ -30,6 +37,86 @@ pub enum LoadError {
         location: String,
         message: String,
     },
+    #[error("{path}: symbolic link loop{}", .back_to.as_ref().map(|d| format!(" (leads back to {})", d.display())).unwrap_or_default())]
+    SymlinkLoop {
+        path: PathBuf,
+        /// The directory a link leads back to, when the loop is a directory cycle.
+        back_to: Option<PathBuf>,
+    },
+    #[error("{path}: not a regular file or directory (FIFOs, sockets and devices are not read)")]
+    NotRegular { path: PathBuf },
+    #[error(
+        "{path}: {size} bytes, over the limit of {limit} (--max-file-bytes, KUBE_POSTURE_MAX_FILE_BYTES)"
+    )]
+    TooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+    #[error("{path}: not UTF-8 text (invalid byte at offset {offset}){}", if *.utf16 { "; it starts with a UTF-16 byte-order mark: save it as UTF-8" } else { "" })]
+    NotUtf8 {
+        path: PathBuf,
+        offset: usize,
+        utf16: bool,
+    },
+}
+
+impl LoadError {
+    /// The file or directory the error is about.
+    pub fn path(&self) -> &Path {
+        match self {
+            LoadError::Io { path, .. }
+            | LoadError::NoFiles { path }
+            | LoadError::Yaml { path, .. }
+            | LoadError::Json { path, .. }
+            | LoadError::Document { path, .. }
+            | LoadError::SymlinkLoop { path, .. }
+            | LoadError::NotRegular { path }
+            | LoadError::TooLarge { path, .. }
+            | LoadError::NotUtf8 { path, .. } => path,
+        }
+    }
+
+    /// What went wrong, without the path the message starts with.
+    pub fn reason(&self) -> String {
+        let message = self.to_string();
+        let prefix = format!("{}: ", self.path().display());
+        match message.strip_prefix(&prefix) {
+            Some(rest) => rest.to_string(),
+            None => message,
+        }
+    }
+}
+
+/// The default cap on a snapshot file's size: 1 GiB. Large enough for one file per kind of
+/// the largest cluster we size for (BENCHMARKS.md, M: 150,000 Pods, 731 MiB of YAML in all;
+/// `kube-posture snapshot` writes all Pods to one file, `kubectl get pods -A -o yaml` too),
+/// small enough that parsing it (a small multiple of its size: 1.15 GiB at peak for the 731 MiB
+/// of M) fits a machine that can audit such a cluster. A larger file is refused unread.
+pub const DEFAULT_MAX_FILE_BYTES: u64 = 1 << 30;
+
+/// How [`load_paths_with`] reads files.
+#[derive(Clone, Copy, Debug)]
+pub struct LoadOptions {
+    /// Files larger than this are skipped with [`LoadError::TooLarge`].
+    pub max_file_bytes: u64,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            max_file_bytes: DEFAULT_MAX_FILE_BYTES,
+        }
+    }
+}
+
+/// The result of [`load_paths_with`]: the snapshot of every file that could be read, and the
+/// files (or paths) that could not, in path order.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub snapshot: Snapshot,
+    pub stats: LoadStats,
+    pub skipped: Vec<LoadError>,
 }
 
 /// What a load read, for progress messages.
@@ -76,12 +163,24 @@ fn source_key(kind: &str, namespace: Option<&str>, name: &str) -> String {
 }
 
 /// Load every `*.yaml`, `*.yml` and `*.json` file under `paths` (files or directories,
-/// recursively, in a stable order) into one snapshot.
+/// recursively, in a stable order) into one snapshot; the first file that cannot be read is an
+/// error. [`load_paths_with`] reads the others too.
 pub fn load_paths(paths: &[PathBuf]) -> Result<(Snapshot, LoadStats), LoadError> {
-    let mut files = Vec::new();
-    for p in paths {
-        collect_files(p, &mut files)?;
+    let loaded = load_paths_with(paths, &LoadOptions::default());
+    match loaded.skipped.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok((loaded.snapshot, loaded.stats)),
     }
+}
+
+/// Load every `*.yaml`, `*.yml` and `*.json` file (any case: `.YAML`, `.Json`) under `paths`,
+/// as [`load_paths`] does, skipping the files that cannot be read and listing them with why.
+pub fn load_paths_with(paths: &[PathBuf], options: &LoadOptions) -> Loaded {
+    let mut walk = Walk::default();
+    for p in paths {
+        walk.top(p);
+    }
+    let files = walk.files;
     // Files are parsed in parallel (YAML parsing dominates a large audit), then merged in
     // file order so the result does not depend on scheduling.
     let workers = std::thread::available_parallelism()
@@ -97,84 +196,37 @@ pub fn load_paths(paths: &[PathBuf]) -> Result<(Snapshot, LoadStats), LoadError>
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(file) = files.get(i) else { break };
-                    let result = load_file(file);
-                    let failed = result.is_err();
+                    let result = load_file(file, options);
                     parts.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
-                    if failed {
-                        // Later files are not needed: the first error (in file order) is reported.
-                        next.fetch_max(files.len(), std::sync::atomic::Ordering::Relaxed);
-                    }
                 }
             });
         }
     });
-    let mut snapshot = Snapshot::default();
-    let mut stats = LoadStats::default();
+    let mut loaded = Loaded {
+        skipped: walk.skipped,
+        ..Loaded::default()
+    };
     for part in parts.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        let Some(part) = part else { continue };
-        let (s, st) = part?;
-        snapshot.merge(s);
-        stats.merge(st);
+        match part {
+            Some(Ok((s, st))) => {
+                loaded.snapshot.merge(s);
+                loaded.stats.merge(st);
+            }
+            Some(Err(e)) => loaded.skipped.push(e),
+            None => {}
+        }
     }
-    Ok((snapshot, stats))
+    // Walk errors and file errors, in path order.
+    loaded.skipped.sort_by(|a, b| a.path().cmp(b.path()));
+    loaded
 }
 
-fn load_file(file: &Path) -> Result<(Snapshot, LoadStats), LoadError> {
-    let text = std::fs::read_to_string(file).map_err(|source| LoadError::Io {
-        path: file.to_path_buf(),
-        source,
-    })?;
+fn load_file(file: &Path, options: &LoadOptions) -> Result<(Snapshot, LoadStats), LoadError> {
+    let text = read_text(file, options.max_file_bytes)?;
     let mut snapshot = Snapshot::default();
     let mut stats = LoadStats::default();
     load_str(file, &text, &mut snapshot, &mut stats)?;
     Ok((snapshot, stats))
-}
-
-fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    if meta.is_file() {
-        out.push(path.to_path_buf());
-        return Ok(());
-    }
-    let before = out.len();
-    walk_dir(path, out)?;
-    if out.len() == before {
-        return Err(LoadError::NoFiles {
-            path: path.to_path_buf(),
-        });
-    }
-    Ok(())
-}
-
-fn walk_dir(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
-    let io_err = |source| LoadError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(io_err)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()
-        .map_err(io_err)?;
-    entries.sort();
-    for entry in entries {
-        if entry.is_dir() {
-            walk_dir(&entry, out)?;
-        } else if has_manifest_extension(&entry) {
-            out.push(entry);
-        }
-    }
-    Ok(())
-}
-
-fn has_manifest_extension(path: &Path) -> bool {
-    matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml" | "json")
-    )
 }
 
 /// Parse one file's text (YAML or JSON, chosen by extension; JSON is also valid YAML) and add
@@ -206,8 +258,7 @@ pub fn load_str(
     });
     // JSON is YAML too, and parses ten times faster: take that path for .json files and for
     // YAML files that hold JSON (`kubectl get -o json > x.yaml`).
-    let is_json = path.extension().and_then(|e| e.to_str()) == Some("json")
-        || text.trim_start().starts_with('{');
+    let is_json = super::paths::is_json(path) || text.trim_start().starts_with('{');
     let (parsed, document_error, documents) = super::stream::with_sink(sink, || {
         if is_json {
             // `kubectl get -o json` writes one object; tools that stream write several.

@@ -6,10 +6,14 @@ mod files;
 pub mod info;
 mod kinds;
 pub mod live;
+mod paths;
 mod stream;
 pub mod trim;
 
-pub use files::{LoadError, LoadStats, load_paths, load_str};
+pub use files::{
+    DEFAULT_MAX_FILE_BYTES, LoadError, LoadOptions, LoadStats, Loaded, load_paths, load_paths_with,
+    load_str,
+};
 pub use kinds::{ALL_KINDS, ObjectKind};
 
 use crate::model::{

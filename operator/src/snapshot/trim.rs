@@ -127,12 +127,19 @@ pub fn pod(p: &mut Pod) {
         .flatten()
         .any(|o| o.kind == "DaemonSet");
     if !owned_by_daemon_set {
-        // Status, and where a Pod may be scheduled, are read for DaemonSet coverage only.
+        // Status, and where a Pod may be scheduled, are read for DaemonSet coverage only;
+        // but the OS label of the nodeSelector is what WL-005's Windows skip reads (issue 12:
+        // dropping it made every Windows Pod read from a snapshot or a live cluster a WL-005).
         p.status = None;
         if let Some(spec) = p.spec.as_mut() {
             spec.tolerations = None;
-            spec.node_selector = None;
             spec.affinity = None;
+            if let Some(sel) = spec.node_selector.as_mut() {
+                sel.retain(|k, _| k == crate::model::OS_LABEL);
+                if sel.is_empty() {
+                    spec.node_selector = None;
+                }
+            }
         }
     }
 }

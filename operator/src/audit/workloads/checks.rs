@@ -480,19 +480,8 @@ fn capabilities_added(w: &Workload, sink: &mut Sink) {
     }
 }
 
-fn is_windows(spec: &PodSpec) -> bool {
-    spec.os
-        .as_ref()
-        .is_some_and(|o| o.name.eq_ignore_ascii_case("windows"))
-        || spec
-            .node_selector
-            .as_ref()
-            .and_then(|n| n.get("kubernetes.io/os"))
-            .is_some_and(|v| v.eq_ignore_ascii_case("windows"))
-}
-
 fn runs_as_root(w: &Workload, sink: &mut Sink) {
-    if is_windows(w.spec) {
+    if w.spec.is_windows() {
         return;
     }
     let pod = w.spec.security_context.as_ref();
