@@ -1,3 +1,4 @@
+use super::bounds;
 use crate::api::{NamespacedName, SubjectRef};
 use crate::catalog::{self, Category, CheckMeta, Severity};
 use crate::snapshot::ObjectKind;
@@ -105,9 +106,10 @@ impl Finding {
         self
     }
 
+    /// The containers concerned, within [`bounds::join_names`]'s bounds.
     pub fn container(mut self, names: &[&str]) -> Finding {
         if !names.is_empty() {
-            self.container = Some(names.join(","));
+            self.container = Some(bounds::join_names(names, ",", bounds::MAX_MESSAGE));
         }
         self
     }

@@ -1,6 +1,7 @@
 //! The audit: a pure function from a snapshot and a policy to a report. It never touches the
 //! network or a clock it was not given; the CLI and the controller both call [`run`].
 
+pub mod bounds;
 pub mod controlplane;
 pub mod daemonset;
 mod finding;
@@ -148,6 +149,7 @@ pub fn run(input: &AuditInput) -> Report {
 
     let mut findings = sorted(findings);
     findings.dedup_by(|a, b| a.same_identity(b));
+    bounds::apply(&mut findings);
     let mut not_assessed = sink.not_assessed;
     not_assessed.sort();
     let summary = summarize(&findings);
