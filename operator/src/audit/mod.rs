@@ -12,7 +12,7 @@ pub mod rbac;
 mod score;
 pub mod workloads;
 
-pub use finding::{Finding, ObjectRef};
+pub use finding::{ExceptionRef, Finding, ObjectRef};
 
 use crate::api::{NotAssessed, Summary};
 use crate::catalog::{Category, Severity};

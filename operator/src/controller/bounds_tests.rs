@@ -1,19 +1,149 @@
-//! Issue 12 at the controller's edge: the names of findings unchanged, and Finding objects
-//! and status within their budgets at the sizes of a hostile cluster.
+//! Issue 12 at the controller's edge: one Finding object per exception (POL-001, POL-002),
+//! the names of other findings unchanged, and Finding objects and status within their budgets
+//! at the sizes of a hostile cluster.
 
 use super::desired::{finding_name, finding_object, finding_status};
 use super::status::{self, MAX_STATUS_BYTES, Outcome};
-use crate::api::SecurityPolicy;
+use crate::api::{SecurityPolicy, SecurityPolicySpec};
 use crate::audit::bounds;
-use crate::audit::testutil::audit;
+use crate::audit::testutil::{audit, audit_with};
 use crate::policy::EffectivePolicy;
+use std::collections::BTreeSet;
 
 /// What a Finding object may serialize to as the operator writes it (metadata, spec and
 /// status). The server's copy adds uid, timestamps and managedFields (about 1 KiB); the e2e
 /// test `bounds` holds that copy to [`FINDING_OBJECT_BUDGET`] + 4 KiB.
 pub const FINDING_OBJECT_BUDGET: usize = 20 * 1024;
 
+fn policy_from(spec: serde_json::Value) -> EffectivePolicy {
+    let spec: SecurityPolicySpec = serde_json::from_value(spec).expect("spec");
+    EffectivePolicy::compile("base", &spec).expect("valid policy")
+}
+
 const ADMIN: &str = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: a}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: User, name: u1}, {kind: User, name: u2}]\n---\napiVersion: v1\nkind: Pod\nmetadata: {namespace: ns1, name: p}\nspec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}\n";
+
+fn exception(check: &str, name: &str, expires: Option<&str>) -> serde_json::Value {
+    let mut e = serde_json::json!({
+        "check": check,
+        "resource": {"kind": "ClusterRoleBinding", "namespace": "", "name": name},
+        "reason": format!("waiver for {name}"),
+    });
+    if let Some(t) = expires {
+        e["expires"] = t.into();
+    }
+    e
+}
+
+fn pol_names(exceptions: Vec<serde_json::Value>) -> Vec<(String, usize)> {
+    let p = policy_from(serde_json::json!({ "exceptions": exceptions }));
+    audit_with(ADMIN, &p)
+        .findings
+        .iter()
+        .filter(|f| f.check.starts_with("POL-"))
+        .map(|f| (finding_name("base", f), f.exception.as_ref().unwrap().index))
+        .collect()
+}
+
+/// Three expired and two unused exceptions: five findings, five Finding objects.
+#[test]
+fn one_finding_and_one_finding_object_per_exception() {
+    let p = policy_from(serde_json::json!({"exceptions": [
+        exception("RBAC-001", "old-1", Some("2020-01-01T00:00:00Z")),
+        exception("RBAC-001", "old-2", Some("2021-01-01T00:00:00Z")),
+        exception("*", "old-3", Some("2022-01-01T00:00:00Z")),
+        exception("RBAC-001", "a", None),
+        exception("RBAC-005", "nothing-1", None),
+        exception("RBAC-001", "nothing-2", None),
+    ]}));
+    let r = audit_with(ADMIN, &p);
+    let pol: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.check.starts_with("POL-"))
+        .collect();
+    let checks: Vec<&str> = pol.iter().map(|f| f.check).collect();
+    assert_eq!(
+        checks,
+        ["POL-001", "POL-001", "POL-001", "POL-002", "POL-002"]
+    );
+    let indices: Vec<usize> = pol
+        .iter()
+        .map(|f| f.exception.as_ref().unwrap().index)
+        .collect();
+    assert_eq!(indices, [0, 1, 2, 4, 5], "in spec order");
+    let names: BTreeSet<String> = pol.iter().map(|f| finding_name("base", f)).collect();
+    assert_eq!(names.len(), 5, "five distinct Finding names: {names:?}");
+    assert_eq!(r.summary.low, 5, "each counts");
+
+    // Every output shows the five.
+    let ctx = crate::report::Context {
+        policy: "base",
+        audit_time: crate::audit::testutil::now(),
+        source_of: &|_| None,
+        color: false,
+    };
+    let json = crate::report::render(&r, crate::report::Format::Json, &ctx);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let exceptions: Vec<u64> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|f| f["exception"]["index"].as_u64())
+        .collect();
+    assert_eq!(exceptions, [0, 1, 2, 4, 5]);
+    let sarif = crate::report::render(&r, crate::report::Format::Sarif, &ctx);
+    let sarif: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    let fingerprints: BTreeSet<String> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["ruleId"].as_str().unwrap().starts_with("POL-"))
+        .map(|r| r["partialFingerprints"]["kubePostureIdentity/v1"].to_string())
+        .collect();
+    assert_eq!(fingerprints.len(), 5);
+    let table = crate::report::render(&r, crate::report::Format::Table, &ctx);
+    for i in [0, 1, 2, 4, 5] {
+        assert!(table.contains(&format!("exception {i} (")), "{table}");
+    }
+    let sp = SecurityPolicy::new("base", Default::default());
+    let objects: BTreeSet<Option<String>> = pol
+        .iter()
+        .map(|f| finding_object(&sp, f).metadata.name)
+        .collect();
+    assert_eq!(objects.len(), 5);
+}
+
+/// A new exception above the others does not rename their findings (the identity is what an
+/// exception waives, not its index); the moved ones report their new index.
+#[test]
+fn inserting_an_exception_keeps_the_others_findings() {
+    let expired = exception("RBAC-001", "old", Some("2020-01-01T00:00:00Z"));
+    let unused = exception("RBAC-001", "nothing", None);
+    let before = pol_names(vec![expired.clone(), unused.clone()]);
+    let after = pol_names(vec![
+        exception("RBAC-005", "new", None),
+        expired.clone(),
+        unused.clone(),
+    ]);
+    assert_eq!(before.len(), 2);
+    assert_eq!(after.len(), 3);
+    for (name, index) in &before {
+        let moved = after.iter().find(|(n, _)| n == name);
+        assert_eq!(
+            moved.map(|(_, i)| *i),
+            Some(index + 1),
+            "{name} keeps its name, at its new index"
+        );
+    }
+    // Renewing the reason keeps the identity; what it waives is the identity.
+    let mut reworded = expired.clone();
+    reworded["reason"] = "reviewed again".into();
+    assert_eq!(pol_names(vec![reworded, unused.clone()])[0].0, before[0].0);
+    // Two exceptions with the same scope are still two findings.
+    let twice = pol_names(vec![expired.clone(), expired]);
+    assert_eq!(twice.len(), 2);
+    assert_ne!(twice[0].0, twice[1].0);
+}
 
 /// Finding names of other checks are those of earlier releases: existing clusters' Findings
 /// are not re-created. (Expected values: FNV-1a of `base|<identity>`, computed independently.)
