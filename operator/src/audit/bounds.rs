@@ -44,6 +44,11 @@ pub const MAX_DETAILS: usize = MAX_MESSAGE
     + MAX_MESSAGE // container
     + MAX_ENTRY // reason
     + MAX_MESSAGE; // suppressedBy
+/// A Finding object as the API server returns it (metadata with managedFields, spec, status)
+/// stays within this: [`MAX_DETAILS`], the title, identity fields of Kubernetes-sized names and
+/// the server's own metadata. (Text JSON must escape, control characters in a flag's value,
+/// can take up to six times its bytes; the API server's limit is 1.5 MiB.)
+pub const MAX_FINDING_OBJECT: usize = 24 * 1024;
 const _: () = assert!(MAX_DETAILS <= 16 * 1024, "a finding's details fit 16 KiB");
 
 const MORE: &str = "… and ";

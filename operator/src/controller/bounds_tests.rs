@@ -11,9 +11,9 @@ use crate::policy::EffectivePolicy;
 use std::collections::BTreeSet;
 
 /// What a Finding object may serialize to as the operator writes it (metadata, spec and
-/// status). The server's copy adds uid, timestamps and managedFields (about 1 KiB); the e2e
-/// test `bounds` holds that copy to [`FINDING_OBJECT_BUDGET`] + 4 KiB.
-pub const FINDING_OBJECT_BUDGET: usize = 20 * 1024;
+/// status): 4 KiB less than bounds::MAX_FINDING_OBJECT, which the e2e test `bounds` holds the
+/// server's copy to (it adds uid, timestamps and managedFields).
+const FINDING_OBJECT_BUDGET: usize = bounds::MAX_FINDING_OBJECT - 4 * 1024;
 
 fn policy_from(spec: serde_json::Value) -> EffectivePolicy {
     let spec: SecurityPolicySpec = serde_json::from_value(spec).expect("spec");
