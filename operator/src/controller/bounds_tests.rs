@@ -266,6 +266,26 @@ fn finding_objects_and_status_stay_within_budget_at_hostile_sizes() {
         .count();
     assert_eq!(crowd, 5000, "one finding per subject, none dropped");
 
+    // The offline JSON is the same report: bounded too (a decision, see audit::bounds).
+    let ctx = crate::report::Context {
+        policy: "base",
+        audit_time: crate::audit::testutil::now(),
+        source_of: &|_| None,
+        color: false,
+    };
+    let json = crate::report::render(&r, crate::report::Format::Json, &ctx);
+    let doc: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let rbac005 = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "RBAC-005")
+        .unwrap();
+    assert_eq!(
+        rbac005["evidence"].as_array().unwrap().last().unwrap(),
+        "… and 2990 more"
+    );
+
     let p = EffectivePolicy::default_policy();
     let st = status::desired(&Outcome {
         generation: Some(1),
