@@ -93,9 +93,24 @@ pub struct FindingStatus {
     /// The exception's reason, when suppressed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed_by: Option<String>,
+    /// The `spec.exceptions` entry a policy-hygiene finding (POL-001, POL-002) is about: its
+    /// position, and what it waives (check, kind, namespace, name, and its rank among entries
+    /// waiving the same), which is the finding's identity.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exception: Option<FindingException>,
     /// When the operator first saw this finding (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_seen: Option<String>,
+}
+
+/// See [`FindingStatus::exception`].
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FindingException {
+    /// Position in the policy's `spec.exceptions`.
+    pub index: u32,
+    /// What it waives, as written: `["CHECK", kind, namespace, name]#rank`.
+    pub waives: String,
 }
 
 /// An RBAC subject. `namespace` only for ServiceAccounts.

@@ -1,3 +1,4 @@
+use super::bounds;
 use crate::api::{NamespacedName, SubjectRef};
 use crate::catalog::{self, Category, CheckMeta, Severity};
 use crate::snapshot::ObjectKind;
@@ -35,6 +36,25 @@ impl ObjectRef {
     }
 }
 
+/// The `spec.exceptions` entry a policy-hygiene finding (POL-001, POL-002) is about.
+///
+/// Its identity is what the exception waives, not where it sits: its scope as written
+/// (check, resource kind, namespace and name, absent fields included) and, when several
+/// exceptions have that same scope, which of them it is in spec order. A security engineer
+/// who inserts or removes an exception above others expects the others' findings to stay the
+/// same findings (same Finding object, same `firstSeen`, no `FindingResolved` Event and no new
+/// Warning) rather than to be resolved and raised again under new names, as an identity by
+/// index would make them. Editing an exception's reason or expiry keeps its identity; changing
+/// what it waives makes it another exception.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ExceptionRef {
+    /// Position in `spec.exceptions`, for people: it orders findings, it is not the identity.
+    pub index: usize,
+    /// The identity (see the type's documentation).
+    #[serde(skip)]
+    pub key: String,
+}
+
 /// One thing wrong, as every output (JSON, table, SARIF, Finding objects) reports it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -49,6 +69,9 @@ pub struct Finding {
     pub subject: Option<SubjectRef>,
     pub node: Option<String>,
     pub daemon_set: Option<NamespacedName>,
+    /// The exception a POL-* finding is about: one finding per exception.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<ExceptionRef>,
     /// The containers concerned, comma-separated (workload checks).
     pub container: Option<String>,
     pub reason: Option<String>,
@@ -74,6 +97,7 @@ impl Finding {
             subject: None,
             node: None,
             daemon_set: None,
+            exception: None,
             container: None,
             reason: None,
             evidence: Vec::new(),
@@ -105,9 +129,10 @@ impl Finding {
         self
     }
 
+    /// The containers concerned, within [`bounds::join_names`]'s bounds.
     pub fn container(mut self, names: &[&str]) -> Finding {
         if !names.is_empty() {
-            self.container = Some(names.join(","));
+            self.container = Some(bounds::join_names(names, ",", bounds::MAX_MESSAGE));
         }
         self
     }
@@ -122,6 +147,11 @@ impl Finding {
             namespace: namespace.to_string(),
             name: name.to_string(),
         });
+        self
+    }
+
+    pub fn exception(mut self, e: ExceptionRef) -> Finding {
+        self.exception = Some(e);
         self
     }
 
@@ -142,6 +172,7 @@ impl Finding {
             self.subject.as_ref(),
             self.daemon_set.as_ref(),
             self.node.as_deref(),
+            self.exception.as_ref().map(|e| e.index),
         )
     }
 
@@ -153,10 +184,13 @@ impl Finding {
             && self.resource.name == other.resource.name
             && self.subject == other.subject
             && self.daemon_set == other.daemon_set
+            && self.exception.as_ref().map(|e| &e.key) == other.exception.as_ref().map(|e| &e.key)
     }
 
-    /// The identity of a finding: (check, target, subject or DaemonSet). Two findings with the
-    /// same identity are the same finding seen twice.
+    /// The identity of a finding: (check, target, subject or DaemonSet, exception). Two
+    /// findings with the same identity are the same finding seen twice. Fields a finding does
+    /// not have add nothing, so the identities (and Finding names) of checks without them do
+    /// not change when a field is added.
     pub fn identity(&self) -> String {
         let mut id = format!(
             "{}|{}|{}|{}",
@@ -175,6 +209,9 @@ impl Finding {
         }
         if let Some(d) = &self.daemon_set {
             id.push_str(&format!("|daemonset={}/{}", d.namespace, d.name));
+        }
+        if let Some(e) = &self.exception {
+            id.push_str(&format!("|exception={}", e.key));
         }
         id
     }

@@ -1,7 +1,7 @@
 //! Exceptions applied to findings, and the policy-hygiene checks about the exceptions
 //! themselves (POL-001 expired, POL-002 unused).
 
-use super::{Finding, ObjectRef};
+use super::{ExceptionRef, Finding, ObjectRef};
 use crate::policy::EffectivePolicy;
 use jiff::Timestamp;
 
@@ -51,7 +51,8 @@ pub fn audit(
         &policy.name,
     );
     let mut out = Vec::new();
-    for (e, &used) in policy.exceptions.iter().zip(used) {
+    let refs = exception_refs(policy);
+    for ((e, &used), eref) in policy.exceptions.iter().zip(used).zip(refs) {
         let what = describe(e);
         if e.is_expired(now) {
             if policy.is_enabled("POL-001") {
@@ -66,7 +67,8 @@ pub fn audit(
                         "Review the waiver \"{}\", then remove spec.exceptions[{}] or renew its expires date",
                         e.reason, e.index
                     ))
-                    .evidence([format!("spec.exceptions[{}].expires: {expires}", e.index)]),
+                    .evidence([format!("spec.exceptions[{}].expires: {expires}", e.index)])
+                    .exception(eref),
                 );
             }
         } else if !used && policy.is_enabled("POL-002") {
@@ -80,7 +82,8 @@ pub fn audit(
                     "Remove spec.exceptions[{}] if the issue is fixed, or correct its check and resource",
                     e.index
                 ))
-                .evidence([format!("spec.exceptions[{}]: {what}", e.index)]);
+                .evidence([format!("spec.exceptions[{}]: {what}", e.index)])
+                .exception(eref);
             if !waives_unassessed(e, unassessed) {
                 out.push(unused);
             } else {
@@ -141,6 +144,29 @@ fn is_workload_kind(kind: &str) -> bool {
             | "Job"
             | "CronJob"
     )
+}
+
+/// Each exception's [`ExceptionRef`]: its scope as written, and its rank among the
+/// exceptions with that same scope.
+fn exception_refs(policy: &EffectivePolicy) -> Vec<ExceptionRef> {
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    policy
+        .exceptions
+        .iter()
+        .map(|e| {
+            let r = &e.source.resource;
+            // JSON keeps an absent field (any) apart from an empty one (cluster-scoped).
+            let scope =
+                serde_json::json!([e.source.check, r.kind, r.namespace, r.name]).to_string();
+            let rank = seen.entry(scope.clone()).or_insert(0);
+            let key = format!("{scope}#{rank}");
+            *rank += 1;
+            ExceptionRef {
+                index: e.index,
+                key,
+            }
+        })
+        .collect()
 }
 
 fn describe(e: &crate::policy::CompiledException) -> String {

@@ -1,6 +1,7 @@
 //! The audit: a pure function from a snapshot and a policy to a report. It never touches the
 //! network or a clock it was not given; the CLI and the controller both call [`run`].
 
+pub mod bounds;
 pub mod controlplane;
 pub mod daemonset;
 mod finding;
@@ -11,7 +12,7 @@ pub mod rbac;
 mod score;
 pub mod workloads;
 
-pub use finding::{Finding, ObjectRef};
+pub use finding::{ExceptionRef, Finding, ObjectRef};
 
 use crate::api::{NotAssessed, Summary};
 use crate::catalog::{Category, Severity};
@@ -237,6 +238,7 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
 
     let mut findings = sorted(findings);
     findings.dedup_by(|a, b| a.same_identity(b));
+    bounds::apply(&mut findings);
     let summary = summarize(&findings);
     let score = score::score(policy, &findings, &not_assessed, input.probe.is_some());
     Report {

@@ -66,6 +66,10 @@ pub fn finding_status(f: &Finding) -> FindingStatus {
         evidence: f.evidence.clone(),
         suppressed: f.suppressed,
         suppressed_by: f.suppressed_by.clone(),
+        exception: f.exception.as_ref().map(|e| crate::api::FindingException {
+            index: u32::try_from(e.index).unwrap_or(u32::MAX),
+            waives: e.key.clone(),
+        }),
         first_seen: None,
     }
 }
@@ -213,6 +217,10 @@ pub fn recorded_findings(policy: &str, existing: &[Arc<FindingObject>]) -> Vec<F
             f.evidence = st.evidence.clone();
             f.suppressed = st.suppressed;
             f.suppressed_by = st.suppressed_by.clone();
+            f.exception = st.exception.as_ref().map(|e| crate::audit::ExceptionRef {
+                index: e.index as usize,
+                key: e.waives.clone(),
+            });
             // Only what maps back to the same object: a name that differs would be a new
             // object, and the old one deleted.
             (o.metadata.name.as_deref() == Some(finding_name(policy, &f).as_str())).then_some(f)
@@ -356,6 +364,35 @@ mod tests {
         let mut unknown = (*existing[1]).clone();
         unknown.spec.check = "XYZ-999".into();
         assert!(recorded_findings("base", &[Arc::new(bare), Arc::new(unknown)]).is_empty());
+    }
+
+    #[test]
+    fn recorded_policy_hygiene_findings_keep_their_exception() {
+        let spec = serde_json::json!({"exceptions": [
+            {"check": "RBAC-005", "resource": {"kind": "RoleBinding", "name": "a"}, "reason": "x"},
+            {"check": "RBAC-005", "resource": {"kind": "RoleBinding", "name": "b"}, "reason": "y"},
+        ]});
+        let ep =
+            crate::policy::EffectivePolicy::compile("base", &serde_json::from_value(spec).unwrap())
+                .expect("valid policy");
+        let r = crate::audit::testutil::audit_with(TWO, &ep);
+        let pols: Vec<&Finding> = r.findings.iter().filter(|f| f.check == "POL-002").collect();
+        assert_eq!(pols.len(), 2, "one per exception");
+        let p = policy();
+        let existing: Vec<Arc<FindingObject>> = plan(&p, &r, 500, &[], "t0")
+            .create
+            .iter()
+            .map(|(o, s, _)| {
+                let mut o = o.clone();
+                o.status = Some(s.clone());
+                Arc::new(o)
+            })
+            .collect();
+        let recorded = recorded_findings("base", &existing);
+        assert_eq!(recorded.len(), existing.len(), "every object maps back");
+        for pol in pols {
+            assert!(recorded.iter().any(|f| f.same_identity(pol)), "{pol:?}");
+        }
     }
 
     #[test]

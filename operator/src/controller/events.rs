@@ -5,6 +5,7 @@
 //! about cluster-scoped objects go to `kube-system`, which every supported API server accepts
 //! (1.20 refuses `default` for them).
 
+use crate::audit::bounds;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::{Event, EventSeries};
@@ -16,6 +17,9 @@ use tokio::sync::Mutex;
 
 pub const SERIES_WINDOW: SignedDuration = SignedDuration::from_mins(6);
 pub const CONTROLLER: &str = "kubeposture.io/kube-posture";
+/// The API server refuses an Event whose note passes 1 KiB (bytes); longer notes are cut on a
+/// character boundary with `… (N more bytes)`.
+pub const MAX_NOTE: usize = bounds::MAX_MESSAGE;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum EventType {
@@ -125,7 +129,7 @@ impl Recorder {
             event_time: Some(MicroTime(now)),
             action: Some(note.action.to_string()),
             reason: Some(note.reason.chars().take(128).collect()),
-            note: Some(truncate(&note.note, 1024)),
+            note: Some(bounds::truncated(&note.note, MAX_NOTE)),
             regarding: Some(target.clone()),
             related: note.related.clone(),
             reporting_controller: Some(CONTROLLER.to_string()),
@@ -155,18 +159,6 @@ impl Recorder {
     }
 }
 
-/// Events notes are limited to 1 KiB; cut on a character boundary.
-fn truncate(s: &str, max: usize) -> String {
-    if s.len() <= max {
-        return s.to_string();
-    }
-    let mut end = max - 3;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}...", &s[..end])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,7 +168,7 @@ mod tests {
         let n = event_name(&"x".repeat(400), Timestamp::UNIX_EPOCH);
         assert!(n.len() <= 253);
         let s = "é".repeat(1000);
-        assert!(truncate(&s, 1024).len() <= 1024);
-        assert_eq!(truncate("short", 1024), "short");
+        assert!(bounds::truncated(&s, MAX_NOTE).len() <= 1024);
+        assert_eq!(bounds::truncated("short", MAX_NOTE), "short");
     }
 }

@@ -3,6 +3,8 @@
 //! re-audited every `spec.interval`. SecurityPolicies trigger on spec changes only (their
 //! generation), so the controller never wakes itself with its own status or Finding writes.
 
+#[cfg(test)]
+mod bounds_tests;
 mod caches;
 mod desired;
 mod events;

@@ -3,13 +3,23 @@
 //! `lastAuditTime` records the audit that produced the current status, and conditions keep
 //! their `lastTransitionTime` while their status holds.
 
-use crate::api::{FindingSummary, ResourceKey, SecurityPolicyStatus};
-use crate::audit::Report;
+use crate::api::{FindingSummary, NotAssessed, ResourceKey, SecurityPolicyStatus};
+use crate::audit::{Report, bounds};
 use crate::policy::EffectivePolicy;
 use jiff::Timestamp;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
 pub const TOP_FINDINGS: usize = 50;
+/// The most a status may serialize to (issue 12). The bounds below keep plain text well
+/// under it (50 findings of at most ~2.6 KiB, three conditions of 4 KiB, 100 notAssessed
+/// entries of ~0.6 KiB: about 210 KiB); text that JSON must escape (control characters in a
+/// flag's value) can grow sixfold, and then the last top findings give way, with
+/// `findingsTruncated: true` (tested).
+pub const MAX_STATUS_BYTES: usize = 256 * 1024;
+/// Bytes of a condition message (an API error, the fields of an invalid spec).
+const MAX_CONDITION_MESSAGE: usize = 4096;
+/// notAssessed entries kept; the last one then says how many more there were.
+const MAX_NOT_ASSESSED: usize = 100;
 
 /// What the reconcile knows besides the report.
 pub struct Outcome<'a> {
@@ -41,7 +51,54 @@ fn condition(
     }
 }
 
+/// The status an outcome calls for, within [`MAX_STATUS_BYTES`].
 pub fn desired(o: &Outcome) -> SecurityPolicyStatus {
+    let mut status = unbounded(o);
+    bound(&mut status);
+    status
+}
+
+/// Cut what the audit's own bounds (audit::bounds) do not cover: condition messages, the
+/// display of long names (a User's name is not bounded by the API server), the number of
+/// notAssessed entries. Lists end with `… and N more`, strings with `… (N more bytes)`.
+fn bound(status: &mut SecurityPolicyStatus) {
+    for c in &mut status.conditions {
+        bounds::truncate(&mut c.message, MAX_CONDITION_MESSAGE);
+    }
+    for f in &mut status.findings {
+        bounds::truncate(&mut f.message, bounds::MAX_MESSAGE);
+        bounds::truncate(&mut f.resource.name, bounds::MAX_ENTRY);
+        if let Some(ns) = &mut f.resource.namespace {
+            bounds::truncate(ns, bounds::MAX_ENTRY);
+        }
+        bounds::truncate(&mut f.resource.kind, bounds::MAX_ENTRY);
+    }
+    for n in &mut status.not_assessed {
+        bounds::truncate(&mut n.category, 64);
+        bounds::truncate(&mut n.reason, bounds::MAX_ENTRY);
+    }
+    if status.not_assessed.len() > MAX_NOT_ASSESSED {
+        let rest = status.not_assessed.len() - (MAX_NOT_ASSESSED - 1);
+        status.not_assessed.truncate(MAX_NOT_ASSESSED - 1);
+        status.not_assessed.push(NotAssessed {
+            category: "…".to_string(),
+            reason: format!("{} not assessed", bounds::more(rest)),
+            checks: Vec::new(),
+        });
+    }
+    while serialized_len(status) > MAX_STATUS_BYTES && status.findings.pop().is_some() {
+        status.findings_truncated = true;
+    }
+}
+
+pub fn serialized_len(status: &SecurityPolicyStatus) -> usize {
+    // Strings and numbers only: serialization cannot fail.
+    serde_json::to_vec(status)
+        .expect("a status serializes")
+        .len()
+}
+
+fn unbounded(o: &Outcome) -> SecurityPolicyStatus {
     let mut status = SecurityPolicyStatus {
         observed_generation: o.generation,
         last_audit_time: Some(o.now.to_string()),
@@ -248,5 +305,79 @@ mod tests {
             ("False", "InvalidPolicy")
         );
         assert!(s.conditions[0].message.contains("spec.interval"));
+    }
+
+    /// 100,000 findings with 1 KiB messages of characters JSON escapes sixfold, 300-byte
+    /// names, 1,000 notAssessed entries, a megabyte of API error: the status stays within
+    /// 256 KiB and says what it left out.
+    #[test]
+    fn a_status_stays_within_its_budget_at_any_size() {
+        use crate::audit::{Finding, ObjectRef};
+        let finding = |i: usize| {
+            let mut f = Finding::new(
+                "RBAC-030",
+                ObjectRef::other(
+                    "rbac.authorization.k8s.io/v1",
+                    "User",
+                    None,
+                    &format!("{i:06}{}", "u".repeat(300)),
+                ),
+                "\u{1}".repeat(2000),
+            );
+            crate::audit::bounds::bound(&mut f);
+            f
+        };
+        let report = Report {
+            findings: (0..100_000).map(finding).collect(),
+            not_assessed: (0..1000)
+                .map(|i| NotAssessed {
+                    category: format!("c{i}"),
+                    reason: "r".repeat(5000),
+                    checks: vec!["RBAC-001".to_string()],
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let p = EffectivePolicy::default_policy();
+        let mut o = outcome(&report, &p, "2026-11-28T12:00:00Z");
+        o.degraded = (0..1000)
+            .map(|i| format!("kind{i}: {}", "e".repeat(1000)))
+            .collect();
+        o.findings_error = Some("x".repeat(1 << 20));
+        let s = desired(&o);
+        let bytes = serialized_len(&s);
+        assert!(bytes <= MAX_STATUS_BYTES, "{bytes} bytes");
+        assert!(s.findings_truncated);
+        assert!(
+            !s.findings.is_empty() && s.findings.len() < TOP_FINDINGS,
+            "escaped text makes room by dropping some: {}",
+            s.findings.len()
+        );
+        assert_eq!(s.not_assessed.len(), MAX_NOT_ASSESSED);
+        assert_eq!(
+            s.not_assessed[MAX_NOT_ASSESSED - 1].reason,
+            "… and 901 more not assessed"
+        );
+        assert!(
+            s.conditions
+                .iter()
+                .all(|c| c.message.len() <= MAX_CONDITION_MESSAGE)
+        );
+
+        // Plain text: all 50 top findings fit.
+        let plain = Report {
+            findings: (0..100)
+                .map(|i| {
+                    let mut f = finding(i);
+                    f.message = "m".repeat(5000);
+                    crate::audit::bounds::bound(&mut f);
+                    f
+                })
+                .collect(),
+            ..Default::default()
+        };
+        let s = desired(&outcome(&plain, &p, "2026-11-28T12:00:00Z"));
+        assert_eq!(s.findings.len(), TOP_FINDINGS);
+        assert!(serialized_len(&s) <= MAX_STATUS_BYTES);
     }
 }

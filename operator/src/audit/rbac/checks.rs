@@ -2,12 +2,16 @@
 
 use super::rules::{Capabilities, RuleIdx, describe_rule};
 use super::{BindingRef, Grant, RbacAnalysis, RoleKey, Subject};
-use crate::audit::{Finding, Sink};
+use crate::audit::{Finding, Sink, bounds};
 use crate::catalog;
 use crate::snapshot::ObjectKind;
 use std::collections::BTreeMap;
 
-const MAX_EVIDENCE: usize = 10;
+/// Rules shown per role; the rest are counted (`… and N more`, see audit::bounds). A role
+/// of thousands of rules is not formatted thousands of times per subject.
+const RULES_SHOWN: usize = bounds::MAX_EVIDENCE / 2;
+/// RBAC-011 shows two roles and a line of its own within bounds::MAX_EVIDENCE.
+const RULES_SHOWN_PER_HALF: usize = (bounds::MAX_EVIDENCE - 1) / 2 - 1;
 
 fn role_label(key: RoleKey) -> String {
     match key {
@@ -18,18 +22,17 @@ fn role_label(key: RoleKey) -> String {
 
 /// Evidence lines for the rules at `idx` of a role: `clusterrole x: get,list secrets [core]`.
 fn evidence(a: &RbacAnalysis, key: RoleKey, idx: &[u32]) -> Vec<String> {
+    evidence_at_most(a, key, idx, RULES_SHOWN)
+}
+
+fn evidence_at_most(a: &RbacAnalysis, key: RoleKey, idx: &[u32], max: usize) -> Vec<String> {
     let label = role_label(key);
     let rules = a.roles.rules(key);
-    let mut out: Vec<String> = idx
-        .iter()
-        .take(MAX_EVIDENCE)
-        .filter_map(|&i| rules.get(i as usize))
-        .map(|r| format!("{label}: {}", describe_rule(r)))
-        .collect();
-    if idx.len() > MAX_EVIDENCE {
-        out.push(format!("… and {} more rules", idx.len() - MAX_EVIDENCE));
-    }
-    out
+    bounds::capped(
+        idx.iter().filter_map(|&i| rules.get(i as usize)),
+        max,
+        |r| format!("{label}: {}", describe_rule(r)),
+    )
 }
 
 /// A finding about one (binding, subject) pair.
@@ -245,11 +248,12 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
         for g in signers.iter().filter(|g| !g.binding.builtin) {
             let caps = a.caps(g).expect("grant with capabilities");
             let approval_caps = a.caps(first_approval).expect("grant with capabilities");
-            let mut ev = evidence(a, g.role, &caps.signers_approve);
-            ev.extend(evidence(
+            let mut ev = evidence_at_most(a, g.role, &caps.signers_approve, RULES_SHOWN_PER_HALF);
+            ev.extend(evidence_at_most(
                 a,
                 first_approval.role,
                 &approval_caps.csr_approval,
+                RULES_SHOWN_PER_HALF,
             ));
             sink.push(
                 grant_finding(

@@ -2,7 +2,7 @@
 //! containers concerned. Control-plane Pods are exempt (they are audited by their flags).
 
 use super::{ContainerRef, Workload, containers};
-use crate::audit::{Ctx, Finding, ObjectRef, Sink};
+use crate::audit::{Ctx, Finding, ObjectRef, Sink, bounds};
 use crate::catalog::Severity;
 use crate::model::PodSpec;
 use crate::policy::EffectivePolicy;
@@ -87,11 +87,12 @@ fn wl_finding(
     what: &str,
     fix: &str,
 ) -> Finding {
-    let message = if containers.is_empty() {
-        format!("{w} {what}")
-    } else {
-        format!("{w} {what}: {}", containers.join(", "))
-    };
+    let mut message = format!("{w} {what}");
+    if !containers.is_empty() {
+        message.push_str(": ");
+        let room = bounds::MAX_MESSAGE.saturating_sub(message.len());
+        message.push_str(&bounds::join_names(containers, ", ", room));
+    }
     Finding::new(check, w.object_ref(), message)
         .container(containers)
         .remediation(format!("{fix} ({})", edit_command(w)))
