@@ -331,7 +331,7 @@ async fn publish_events(ctx: &Context, policy: &SecurityPolicy, plan: &Plan<'_>)
             reason: catalog::lookup(f.check)
                 .map(|c| c.event_reason.to_string())
                 .unwrap_or_else(|| f.check.replace('-', "")),
-            note: format!("{}: {} Fix: {}", f.check, f.message, f.remediation),
+            note: warning_note(f.check, &f.message, &f.remediation),
             action: "Audit",
             related: Some(related.clone()),
         };
@@ -371,9 +371,37 @@ async fn publish_events(ctx: &Context, policy: &SecurityPolicy, plan: &Plan<'_>)
     sent
 }
 
+/// A new finding's Event note: the message and the fix, each given part of the note's budget
+/// so that a long message never pushes the fix out of the Event.
+fn warning_note(check: &str, message: &str, remediation: &str) -> String {
+    use crate::audit::bounds;
+    let budget = super::events::MAX_NOTE - check.len() - ": ".len() - " Fix: ".len();
+    let fix = bounds::truncated(
+        remediation,
+        (budget / 2).max(budget.saturating_sub(message.len())),
+    );
+    let message = bounds::truncated(message, budget - fix.len());
+    format!("{check}: {message} Fix: {fix}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_message_leaves_room_for_the_fix() {
+        let note = warning_note("WL-001", &"m".repeat(5000), "Set privileged: false");
+        assert!(
+            note.len() <= super::super::events::MAX_NOTE,
+            "{}",
+            note.len()
+        );
+        assert!(note.ends_with("Fix: Set privileged: false"), "{note}");
+        let note = warning_note("WL-001", "short", &"r".repeat(5000));
+        assert!(note.len() <= super::super::events::MAX_NOTE);
+        assert!(note.starts_with("WL-001: short Fix: rrr"), "{note}");
+        assert_eq!(warning_note("A-1", "m", "r"), "A-1: m Fix: r");
+    }
 
     fn api_error(code: u16, reason: &str, message: &str) -> kube::Error {
         kube::Error::Api(Box::new(
