@@ -18,7 +18,8 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube_posture::api::{Finding, SecurityPolicy};
 use kube_posture_e2e::fixture::instantiate_sample_on;
 use kube_posture_e2e::operator::{
-    Operator, Options, condition, create_policy, findings, get_policy, policy, sample_policy,
+    Operator, Options, condition, create_policy, findings, get_policy, policy,
+    resolved_events_since, sample_policy,
 };
 use kube_posture_e2e::private_plane::{PrivatePlane, apiserver_writes};
 use kube_posture_e2e::{admin, install_crds, prefix, wait_for};
@@ -97,27 +98,6 @@ async fn wait_settled(client: &Client, name: &str, timeout: Duration) -> BTreeMa
             return now;
         }
     }
-}
-
-/// `FindingResolved` Events about `policy` observed at or after `since` (new ones, or a series
-/// that moved).
-async fn resolved_events_since(client: &Client, policy: &str, since: Timestamp) -> usize {
-    Api::<Event>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-        .expect("list events")
-        .items
-        .into_iter()
-        .filter(|e| {
-            e.reason.as_deref() == Some("FindingResolved")
-                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(policy)
-        })
-        .filter(|e| {
-            let first = e.event_time.as_ref().map(|t| t.0);
-            let last = e.series.as_ref().map(|s| s.last_observed_time.0);
-            first.into_iter().chain(last).any(|t| t >= since)
-        })
-        .count()
 }
 
 /// Events the operator created at or after `since`, in every namespace.

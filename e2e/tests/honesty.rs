@@ -4,77 +4,24 @@
 //!
 //! Each test prints `FIGURE honesty=<name> key=value ...` lines (docs/faults.md has the table).
 
-use k8s_openapi::api::events::v1::Event;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::api::rbac::v1::ClusterRole;
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams};
 use kube_posture::api::{Finding, SecurityPolicy};
 use kube_posture_e2e::fixture::instantiate_sample;
 use kube_posture_e2e::operator::{
-    Operator, Options, condition, create_policy, findings, get_policy, policy,
+    Operator, Options, cleanup_identity, condition, create_policy, findings, get_policy,
+    own_operator_identity, policy, resolved_events_since,
 };
 use kube_posture_e2e::private_plane::PrivatePlane;
 use kube_posture_e2e::{
-    admin, admin_kubeconfig, kube_posture_bin, operator_kubeconfig, prefix, repo, text, wait_for,
+    admin, admin_kubeconfig, kube_posture_bin, operator_kubeconfig, prefix, text, wait_for,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-/// An identity of the test's own, bound to a copy of the operator's ClusterRole (so the test
-/// can take permissions away without touching other tests), and a kubeconfig that
-/// impersonates it. Returns (ClusterRole name, its rules, kubeconfig path).
-async fn own_operator_identity(client: &Client, p: &str) -> (ClusterRole, PathBuf) {
-    let user = format!("system:serviceaccount:kube-posture-system:{p}");
-    let manifest = std::fs::read_to_string(repo().join("manifests/rbac.yaml")).unwrap();
-    let docs: Vec<Value> = kube_posture::yaml::from_str_multi(&manifest).unwrap();
-    let mut role: ClusterRole = serde_json::from_value(
-        docs.into_iter()
-            .find(|d| d["kind"] == "ClusterRole")
-            .expect("manifests/rbac.yaml has the operator's ClusterRole"),
-    )
-    .unwrap();
-    role.metadata.name = Some(p.to_string());
-    Api::<ClusterRole>::all(client.clone())
-        .create(&PostParams::default(), &role)
-        .await
-        .unwrap();
-    let binding: ClusterRoleBinding = serde_json::from_value(json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": p},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": p},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]
-    }))
-    .unwrap();
-    Api::<ClusterRoleBinding>::all(client.clone())
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
-    let mut kc = kube::config::Kubeconfig::read_from(admin_kubeconfig()).unwrap();
-    for a in &mut kc.auth_infos {
-        if let Some(info) = a.auth_info.as_mut() {
-            info.impersonate = Some(user.clone());
-            info.impersonate_groups = Some(vec![
-                "system:serviceaccounts".into(),
-                "system:authenticated".into(),
-            ]);
-        }
-    }
-    let kc_path = std::env::temp_dir().join(format!("kp-e2e-{p}.kubeconfig"));
-    std::fs::write(&kc_path, kube_posture::yaml::to_string(&kc).unwrap()).unwrap();
-    (role, kc_path)
-}
-
-async fn cleanup_identity(client: &Client, p: &str) {
-    let _ = Api::<ClusterRole>::all(client.clone())
-        .delete(p, &DeleteParams::default())
-        .await;
-    let _ = Api::<ClusterRoleBinding>::all(client.clone())
-        .delete(p, &DeleteParams::default())
-        .await;
-}
 
 /// The role's rules without `resources` (list and watch taken away with them).
 fn without(role: &ClusterRole, resources: &[&str]) -> Value {
@@ -119,26 +66,6 @@ async fn finding_records(client: &Client, policy: &str) -> BTreeMap<String, (Str
             )
         })
         .collect()
-}
-
-/// `FindingResolved` Events about `policy` at or after `since`.
-async fn resolved_events_since(client: &Client, policy: &str, since: Timestamp) -> usize {
-    Api::<Event>::all(client.clone())
-        .list(&ListParams::default())
-        .await
-        .expect("list events")
-        .items
-        .into_iter()
-        .filter(|e| {
-            e.reason.as_deref() == Some("FindingResolved")
-                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(policy)
-        })
-        .filter(|e| {
-            let first = e.event_time.as_ref().map(|t| t.0);
-            let last = e.series.as_ref().map(|s| s.last_observed_time.0);
-            first.into_iter().chain(last).any(|t| t >= since)
-        })
-        .count()
 }
 
 /// The number of "reconciled" log lines of a policy so far.

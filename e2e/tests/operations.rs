@@ -2,14 +2,14 @@
 //! SIGKILL and SIGTERM, /metrics agrees with the policy status, and a permission taken away
 //! degrades only the checks that need it (and comes back).
 
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use k8s_openapi::api::rbac::v1::ClusterRole;
+use kube::api::{Api, Patch, PatchParams};
 use kube_posture_e2e::fixture::instantiate_sample;
 use kube_posture_e2e::operator::{
-    Operator, Options, condition, create_policy, findings, get_policy, policy, sample_policy,
-    wait_reconciled,
+    Operator, Options, cleanup_identity, condition, create_policy, findings, get_policy,
+    own_operator_identity, policy, sample_policy, wait_reconciled,
 };
-use kube_posture_e2e::{admin, admin_kubeconfig, http_get, kubectl, prefix, repo, text, wait_for};
+use kube_posture_e2e::{admin, http_get, kubectl, prefix, repo, text, wait_for};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -158,40 +158,8 @@ async fn a_removed_permission_degrades_and_recovers() {
     let client = admin().await;
     let p = prefix("degraded");
     // An identity of this test's own, with a copy of the operator's ClusterRole.
-    let user = format!("system:serviceaccount:kube-posture-system:{p}");
-    let manifest = std::fs::read_to_string(repo().join("manifests/rbac.yaml")).unwrap();
-    let docs: Vec<serde_json::Value> = kube_posture::yaml::from_str_multi(&manifest).unwrap();
-    let mut role: ClusterRole = serde_json::from_value(
-        docs.into_iter()
-            .find(|d| d["kind"] == "ClusterRole")
-            .unwrap(),
-    )
-    .unwrap();
-    role.metadata.name = Some(p.clone());
+    let (role, kc_path) = own_operator_identity(&client, &p).await;
     let roles: Api<ClusterRole> = Api::all(client.clone());
-    roles.create(&PostParams::default(), &role).await.unwrap();
-    let binding: ClusterRoleBinding = serde_json::from_value(json!({
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": p},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": p},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]
-    }))
-    .unwrap();
-    Api::<ClusterRoleBinding>::all(client.clone())
-        .create(&PostParams::default(), &binding)
-        .await
-        .unwrap();
-    let mut kc = kube::config::Kubeconfig::read_from(admin_kubeconfig()).unwrap();
-    for a in &mut kc.auth_infos {
-        if let Some(info) = a.auth_info.as_mut() {
-            info.impersonate = Some(user.clone());
-            info.impersonate_groups = Some(vec![
-                "system:serviceaccounts".into(),
-                "system:authenticated".into(),
-            ]);
-        }
-    }
-    let kc_path = std::env::temp_dir().join(format!("kp-e2e-{p}.kubeconfig"));
-    std::fs::write(&kc_path, kube_posture::yaml::to_string(&kc).unwrap()).unwrap();
     let _op = Operator::start_with(
         &p,
         Options {
@@ -275,8 +243,5 @@ async fn a_removed_permission_degrades_and_recovers() {
         degraded.as_secs_f64(),
         recovered.as_secs_f64()
     );
-    let _ = roles.delete(&p, &DeleteParams::default()).await;
-    let _ = Api::<ClusterRoleBinding>::all(client)
-        .delete(&p, &DeleteParams::default())
-        .await;
+    cleanup_identity(&client, &p).await;
 }

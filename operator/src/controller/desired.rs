@@ -255,6 +255,18 @@ mod tests {
         p
     }
 
+    /// The Finding objects a plan's creations leave, statuses included.
+    fn written(plan: &Plan) -> Vec<Arc<FindingObject>> {
+        plan.create
+            .iter()
+            .map(|(o, s, _)| {
+                let mut o = o.clone();
+                o.status = Some(s.clone());
+                Arc::new(o)
+            })
+            .collect()
+    }
+
     const TWO: &str = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: a}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: User, name: u1}, {kind: User, name: u2}]\n";
 
     #[test]
@@ -288,15 +300,7 @@ mod tests {
             (2, 0, 0)
         );
         // What exists after the writes.
-        let existing: Vec<Arc<FindingObject>> = plan1
-            .create
-            .iter()
-            .map(|(o, s, _)| {
-                let mut o = o.clone();
-                o.status = Some(s.clone());
-                Arc::new(o)
-            })
-            .collect();
+        let existing = written(&plan1);
         let plan2 = plan(&p, &r, 500, &existing, "t1");
         let writes = plan2.create.len() + plan2.update.len() + plan2.delete.len();
         assert_eq!(writes, 0, "nothing changed, nothing written");
@@ -327,15 +331,7 @@ mod tests {
         let p = policy();
         let r = audit(TWO);
         let plan1 = plan(&p, &r, 500, &[], "t0");
-        let existing: Vec<Arc<FindingObject>> = plan1
-            .create
-            .iter()
-            .map(|(o, s, _)| {
-                let mut o = o.clone();
-                o.status = Some(s.clone());
-                Arc::new(o)
-            })
-            .collect();
+        let existing = written(&plan1);
         let recorded = recorded_findings("base", &existing);
         assert_eq!(recorded.len(), 2);
         for (f, o) in recorded.iter().zip(&existing) {
@@ -379,15 +375,7 @@ mod tests {
         let pols: Vec<&Finding> = r.findings.iter().filter(|f| f.check == "POL-002").collect();
         assert_eq!(pols.len(), 2, "one per exception");
         let p = policy();
-        let existing: Vec<Arc<FindingObject>> = plan(&p, &r, 500, &[], "t0")
-            .create
-            .iter()
-            .map(|(o, s, _)| {
-                let mut o = o.clone();
-                o.status = Some(s.clone());
-                Arc::new(o)
-            })
-            .collect();
+        let existing = written(&plan(&p, &r, 500, &[], "t0"));
         let recorded = recorded_findings("base", &existing);
         assert_eq!(recorded.len(), existing.len(), "every object maps back");
         for pol in pols {
