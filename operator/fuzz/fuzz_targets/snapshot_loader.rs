@@ -46,6 +46,7 @@ fn audit_and_render(snapshot: &Snapshot) {
         audit_time: now,
         source_of: &source_of,
         color: false,
+        input_errors: &[],
     };
     for format in [Format::Table, Format::Json, Format::Yaml, Format::Sarif] {
         render(&report, format, &ctx);
