@@ -332,7 +332,11 @@ async fn hostile_sizes_stay_within_bounds() {
         .filter_map(|e| e.note.as_deref())
         .find(|n| n.starts_with("WL-001"))
         .expect("a WL-001 Event on the Pod");
-    assert!(pod_note.ends_with(" more bytes)"), "{pod_note}");
+    // The message is cut, the fix is whole.
+    assert!(
+        pod_note.contains(" more bytes) Fix: Remove securityContext.privileged"),
+        "{pod_note}"
+    );
 
     println!(
         "FIGURE bounds role_rules={RULES} role_bytes={role_bytes} pod_containers={CONTAINERS} pod_bytes={pod_bytes} binding_subjects={SUBJECTS} binding_bytes={binding_bytes}"
