@@ -35,6 +35,11 @@ impl PrivatePlane {
     /// fault fails, it does not pass. Exclude them there (`-E 'not test(/^f_|private/)'`, see
     /// the README) or set `E2E_CONTROL_PLANE_SCRIPT`.
     pub fn up(test: &str) -> PrivatePlane {
+        Self::up_with(test, &[])
+    }
+
+    /// [`PrivatePlane::up`], with extra kube-apiserver flags (an audit log, say).
+    pub fn up_with(test: &str, apiserver_args: &[String]) -> PrivatePlane {
         let Some(script) = script() else {
             panic!(
                 "{test} needs a private control plane (it injects faults), and the tests run \
@@ -48,6 +53,7 @@ impl PrivatePlane {
             .arg("up")
             .arg(&dir)
             .env_remove("KEEP")
+            .env("E2E_APISERVER_EXTRA_ARGS", apiserver_args.join(" "))
             .output()
             .expect("control-plane.sh runs");
         assert!(

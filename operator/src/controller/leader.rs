@@ -20,24 +20,72 @@ pub struct LeaderConfig {
     pub namespace: String,
     pub name: String,
     pub identity: String,
-    /// How long a Lease is valid after its last renewal.
+    /// How long a Lease is valid after its last renewal: a successor may take over then.
     pub duration: Duration,
-    /// How often the leader renews (a third of the duration).
-    pub renew_every: Duration,
-    /// How often a follower looks at the Lease.
+    /// How long after its last successful renewal the leader may still write. Shorter than
+    /// `duration`, so a leader that cannot renew stops writing before anyone may take over
+    /// (client-go: 10 s of a 15 s lease); the difference absorbs clock skew and in-flight writes.
+    pub renew_deadline: Duration,
+    /// How often the leader renews and a follower looks at the Lease (client-go: 2 s).
     pub retry_every: Duration,
 }
 
 impl LeaderConfig {
+    /// client-go's proportions: a 15 s lease gives a 10 s renew deadline and a 2 s retry.
     pub fn new(namespace: &str, name: &str, identity: &str, duration: Duration) -> LeaderConfig {
         LeaderConfig {
             namespace: namespace.to_string(),
             name: name.to_string(),
             identity: identity.to_string(),
             duration,
-            renew_every: duration / 3,
-            retry_every: (duration / 5).max(Duration::from_millis(500)),
+            renew_deadline: duration * 2 / 3,
+            retry_every: (duration * 2 / 15).max(Duration::from_millis(500)),
         }
+    }
+
+    /// The longest one election step (a get, then a create or update) may take: a step that
+    /// hangs must not keep the loop from stepping down in time.
+    pub fn step_timeout(&self) -> Duration {
+        self.retry_every.max(Duration::from_secs(1))
+    }
+}
+
+/// Until when this replica may write: the start of its last successful renewal plus the renew
+/// deadline, on the monotonic clock (which goes on while the process is frozen, so a replica
+/// resumed after SIGSTOP sees at once that its tenure is over). Shared by the election, which
+/// extends it, and every writer, which checks it right before each write.
+#[derive(Clone, Debug, Default)]
+pub struct Tenure {
+    until: std::sync::Arc<std::sync::Mutex<Option<std::time::Instant>>>,
+    /// Times this replica stopped leading because it could not renew in time.
+    pub step_downs: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Tenure {
+    /// A tenure without end: no election (a single replica).
+    pub fn unlimited() -> Tenure {
+        let t = Tenure::default();
+        t.set(Some(
+            std::time::Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600),
+        ));
+        t
+    }
+
+    fn set(&self, until: Option<std::time::Instant>) {
+        *self.until.lock().unwrap_or_else(|e| e.into_inner()) = until;
+    }
+
+    fn until(&self) -> Option<std::time::Instant> {
+        *self.until.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a write may go out now.
+    pub fn valid(&self) -> bool {
+        self.valid_at(std::time::Instant::now())
+    }
+
+    fn valid_at(&self, now: std::time::Instant) -> bool {
+        self.until().is_some_and(|t| now < t)
     }
 }
 
@@ -172,49 +220,94 @@ pub async fn release(client: &Client, cfg: &LeaderConfig) -> Result<bool, kube::
     }
 }
 
-/// Run the election until `stop` is set; `leading` says whether we may write. Leadership is
-/// dropped at once when a renewal is refused, and when no renewal succeeded for a whole
-/// duration.
+/// What the election does after a step, given how it went: pure, so that the rules are
+/// tested without an API server.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// We hold the Lease until the given instant.
+    Lead(std::time::Instant),
+    /// Someone else holds it, or we may not.
+    Follow,
+    /// The step failed (error or timeout): we keep leading only while the last tenure lasts.
+    Unknown,
+}
+
+/// Whether we lead after `verdict`, given the tenure so far, at `now`; and whether that ends a
+/// leadership because no renewal succeeded within the renew deadline (a step-down to report).
+pub fn decide(verdict: &Verdict, tenure: &Tenure, now: std::time::Instant) -> (bool, bool) {
+    match verdict {
+        Verdict::Lead(until) => {
+            tenure.set(Some(*until));
+            (now < *until, false)
+        }
+        Verdict::Follow => {
+            tenure.set(None);
+            (false, false)
+        }
+        Verdict::Unknown => {
+            let had = tenure.until().is_some();
+            let lead = tenure.valid_at(now);
+            if !lead {
+                tenure.set(None);
+            }
+            (lead, had && !lead)
+        }
+    }
+}
+
+/// Run the election until `stop` is set. `leading` says whether we lead (for the main loop to
+/// react); `tenure` bounds every write in time. Leadership ends at once when a renewal is
+/// refused, and when no renewal succeeded within the renew deadline.
 pub async fn run(
     client: Client,
     cfg: LeaderConfig,
     leading: watch::Sender<bool>,
+    tenure: Tenure,
     mut stop: watch::Receiver<bool>,
 ) {
     let api: Api<Lease> = Api::namespaced(client, &cfg.namespace);
-    let mut last_renewal: Option<tokio::time::Instant> = None;
     loop {
-        let result = step(&api, &cfg).await;
-        let now = tokio::time::Instant::now();
-        let lead = match result {
-            Ok(true) => {
-                last_renewal = Some(now);
-                true
-            }
-            Ok(false) => {
-                last_renewal = None;
-                false
-            }
-            Err(e) => {
+        let started = std::time::Instant::now();
+        let verdict = match tokio::time::timeout(cfg.step_timeout(), step(&api, &cfg)).await {
+            Ok(Ok(true)) => Verdict::Lead(started + cfg.renew_deadline),
+            Ok(Ok(false)) => Verdict::Follow,
+            Ok(Err(e)) => {
                 tracing::warn!(error = %e, lease = %cfg.name, "lease update failed");
-                // Keep leading only while our last renewal is still valid.
-                last_renewal.is_some_and(|t| now < t + cfg.duration)
+                Verdict::Unknown
+            }
+            Err(_) => {
+                tracing::warn!(lease = %cfg.name, timeout = ?cfg.step_timeout(), "lease update timed out");
+                Verdict::Unknown
             }
         };
+        let (lead, stepped_down) = decide(&verdict, &tenure, std::time::Instant::now());
+        if stepped_down {
+            tenure
+                .step_downs
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::warn!(
+                lease = %cfg.name,
+                renew_deadline = ?cfg.renew_deadline,
+                "no lease renewal within the renew deadline: stepping down, writes stop"
+            );
+        }
         if *leading.borrow() != lead {
             tracing::info!(leading = lead, identity = %cfg.identity, lease = %cfg.name, "leadership changed");
             let _ = leading.send(lead);
         }
-        let wait = if lead {
-            cfg.renew_every
-        } else {
-            cfg.retry_every
+        // A leader retries in time to renew before its tenure ends.
+        let wait = match tenure.until() {
+            Some(until) if lead => cfg
+                .retry_every
+                .min(until.saturating_duration_since(std::time::Instant::now())),
+            _ => cfg.retry_every,
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => {}
         }
         if *stop.borrow() {
+            tenure.set(None);
             let _ = leading.send(false);
             return;
         }
@@ -282,6 +375,54 @@ mod tests {
             holder(Some(&s), "a", Duration::from_secs(15), NOW.parse().unwrap()),
             Holder::Us
         );
+    }
+
+    #[test]
+    fn client_go_proportions() {
+        let cfg = LeaderConfig::new("ns", "l", "a", Duration::from_secs(15));
+        assert_eq!(cfg.renew_deadline, Duration::from_secs(10));
+        assert_eq!(cfg.retry_every, Duration::from_secs(2));
+        assert!(cfg.renew_deadline < cfg.duration);
+    }
+
+    #[test]
+    fn a_leader_that_cannot_renew_stops_before_the_lease_ends() {
+        let t0 = std::time::Instant::now();
+        let tenure = Tenure::default();
+        let deadline = Duration::from_secs(10);
+        assert!(!tenure.valid_at(t0));
+        assert_eq!(
+            decide(&Verdict::Lead(t0 + deadline), &tenure, t0),
+            (true, false)
+        );
+        // Failed renewals keep us leading only while the tenure lasts.
+        let t5 = t0 + Duration::from_secs(5);
+        assert_eq!(decide(&Verdict::Unknown, &tenure, t5), (true, false));
+        assert!(tenure.valid_at(t5));
+        let t10 = t0 + deadline;
+        assert!(
+            !tenure.valid_at(t10),
+            "writes stop at the renew deadline on their own"
+        );
+        assert_eq!(
+            decide(&Verdict::Unknown, &tenure, t10),
+            (false, true),
+            "a step-down"
+        );
+        assert_eq!(
+            decide(&Verdict::Unknown, &tenure, t10),
+            (false, false),
+            "reported once"
+        );
+        // Another holder: follow at once.
+        decide(&Verdict::Lead(t10 + deadline), &tenure, t10);
+        assert_eq!(decide(&Verdict::Follow, &tenure, t10), (false, false));
+        assert!(!tenure.valid_at(t10));
+    }
+
+    #[test]
+    fn an_unlimited_tenure_is_always_valid() {
+        assert!(Tenure::unlimited().valid());
     }
 
     #[test]

@@ -46,6 +46,7 @@ pub struct Metrics {
     watch_restarts: Counter,
     cached_objects: Family<KindLabel, Gauge>,
     leader: Gauge,
+    leader_step_downs: Counter,
     /// The finding series each policy has, so stale ones are removed.
     series: Mutex<BTreeMap<String, BTreeSet<FindingLabels>>>,
 }
@@ -70,6 +71,7 @@ impl Metrics {
             watch_restarts: Counter::default(),
             cached_objects: Family::default(),
             leader: Gauge::default(),
+            leader_step_downs: Counter::default(),
             series: Mutex::new(BTreeMap::new()),
             registry: Registry::default(),
         };
@@ -110,6 +112,11 @@ impl Metrics {
             "leader",
             "1 when this replica holds the leader Lease",
             m.leader.clone(),
+        );
+        registry.register(
+            "leader_step_downs",
+            "Times this replica stopped leading because no Lease renewal succeeded within the renew deadline",
+            m.leader_step_downs.clone(),
         );
         Metrics { registry, ..m }
     }
@@ -185,6 +192,13 @@ impl Metrics {
                 kind: kind.to_string(),
             })
             .set(n as i64);
+    }
+
+    pub fn set_step_downs(&self, total: u64) {
+        let now = self.leader_step_downs.get();
+        if total > now {
+            self.leader_step_downs.inc_by(total - now);
+        }
     }
 
     pub fn set_leader(&self, leading: bool) {

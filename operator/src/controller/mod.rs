@@ -33,14 +33,33 @@ use tokio::time::Instant;
 
 /// How long after the first change of a burst the re-audit starts (≤ 2 s by design).
 pub const DEBOUNCE: Duration = Duration::from_secs(1);
+/// The longest a single write (status, Finding, Event, Lease release) may take before it
+/// counts as failed: a hung request must not hold a reconcile past the leader's tenure.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `write` under [`WRITE_TIMEOUT`].
+pub async fn bounded<T>(
+    write: impl std::future::Future<Output = Result<T, kube::Error>>,
+) -> Result<T, kube::Error> {
+    match tokio::time::timeout(WRITE_TIMEOUT, write).await {
+        Ok(r) => r,
+        Err(_) => Err(kube::Error::Service(Box::new(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer within {WRITE_TIMEOUT:?}"),
+        )))),
+    }
+}
+
 /// Retry delay after a failed reconcile, doubling up to the policy's interval.
 pub const MIN_RETRY: Duration = Duration::from_secs(5);
 
 /// Everything reconciles share, built once.
 pub struct Context {
     pub client: Client,
-    /// Whether this replica holds the Lease: only then does it write.
+    /// Whether this replica holds the Lease (for the loop to react to changes).
     pub leading: watch::Receiver<bool>,
+    /// Until when it may write: checked right before every write.
+    pub tenure: leader::Tenure,
     pub caches: Caches,
     pub findings: Store<FindingObject>,
     pub recorder: events::Recorder,
@@ -64,8 +83,10 @@ pub struct RunOptions {
 }
 
 impl Context {
+    /// Whether a write may go out now: this replica leads, and its last renewal is recent
+    /// enough (within the renew deadline) that no other replica can have taken over.
     pub fn is_leader(&self) -> bool {
-        *self.leading.borrow()
+        *self.leading.borrow() && self.tenure.valid()
     }
 }
 
@@ -106,7 +127,7 @@ async fn shut_down(
         let _ = task.await;
     }
     if let Some(cfg) = lease_cfg {
-        match leader::release(client, cfg).await {
+        match bounded(leader::release(client, cfg)).await {
             Ok(true) => tracing::info!(lease = %cfg.name, "lease released"),
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "could not release the lease"),
@@ -139,6 +160,16 @@ pub enum RunError {
     },
 }
 
+/// Name this replica in every request (`kube-posture/<version> (<instance>)`), so the API
+/// server's audit log tells replicas apart.
+fn with_user_agent(mut config: kube::Config, instance: &str) -> kube::Config {
+    let agent = format!("kube-posture/{} ({instance})", env!("CARGO_PKG_VERSION"));
+    if let Ok(v) = ::http::HeaderValue::from_str(&agent) {
+        config.headers.push((::http::header::USER_AGENT, v));
+    }
+    config
+}
+
 /// The main loop wakes at least this often (health heartbeat, metrics refresh).
 const MAX_SLEEP: Duration = Duration::from_secs(15);
 
@@ -159,7 +190,8 @@ struct Schedule {
 
 pub async fn run(opts: RunOptions) -> Result<(), RunError> {
     let mut shutdown = shutdown_signal();
-    let client = Client::try_from(opts.config.clone()).map_err(RunError::Client)?;
+    let client = Client::try_from(with_user_agent(opts.config.clone(), &opts.instance))
+        .map_err(RunError::Client)?;
     let metrics = Arc::new(metrics::Metrics::new());
     let health = Arc::new(http::Health::default());
     health.beat();
@@ -243,13 +275,25 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         .lease
         .as_ref()
         .map(|(ns, name, d)| leader::LeaderConfig::new(ns, name, &opts.instance, *d));
-    let election = lease_cfg
-        .clone()
-        .map(|cfg| tokio::spawn(leader::run(client.clone(), cfg, leading_tx, stop_rx)));
+    let tenure = if lease_cfg.is_some() {
+        leader::Tenure::default()
+    } else {
+        leader::Tenure::unlimited()
+    };
+    let election = lease_cfg.clone().map(|cfg| {
+        tokio::spawn(leader::run(
+            client.clone(),
+            cfg,
+            leading_tx,
+            tenure.clone(),
+            stop_rx,
+        ))
+    });
     let mut leading_changes = leading.clone();
 
     let ctx = Arc::new(Context {
         leading,
+        tenure,
         recorder: events::Recorder::new(client.clone(), opts.instance.clone()),
         probe: probe::Prober::new(opts.config.clone()),
         client,
@@ -291,6 +335,11 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         }
         health.beat();
         metrics.set_leader(ctx.is_leader());
+        metrics.set_step_downs(
+            ctx.tenure
+                .step_downs
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
         metrics.set_watch_restarts(
             ctx.caches
                 .health

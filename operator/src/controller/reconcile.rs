@@ -135,11 +135,11 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
             "kind": "SecurityPolicy",
             "status": desired_status,
         });
-        api.patch_status(
+        super::bounded(api.patch_status(
             &name,
             &PatchParams::apply(FIELD_MANAGER).force(),
             &Patch::Apply(&patch),
-        )
+        ))
         .await
         .map_err(ReconcileError::Status)?;
         done.status_written = true;
@@ -212,7 +212,8 @@ async fn apply_plan(ctx: &Context, plan: &Plan<'_>) -> Result<usize, kube::Error
                 "kind": "Finding",
                 "status": status,
             });
-            api.patch_status(&name, &pp, &Patch::Apply(&patch))
+            not_leading(ctx)?;
+            super::bounded(api.patch_status(&name, &pp, &Patch::Apply(&patch)))
                 .await
                 .map(|_| ())
         }
@@ -237,7 +238,7 @@ async fn apply_plan(ctx: &Context, plan: &Plan<'_>) -> Result<usize, kube::Error
             if let Some(m) = body.as_object_mut() {
                 m.remove("status");
             }
-            api.patch(&name, &pp, &Patch::Apply(&body))
+            super::bounded(api.patch(&name, &pp, &Patch::Apply(&body)))
                 .await
                 .map_err(note)?;
             write_status(name, status.clone()).await?;
@@ -264,7 +265,7 @@ async fn apply_plan(ctx: &Context, plan: &Plan<'_>) -> Result<usize, kube::Error
             }
             not_leading(ctx)?;
             let name = f.metadata.name.clone().unwrap_or_default();
-            match api.delete(&name, &DeleteParams::default()).await {
+            match super::bounded(api.delete(&name, &DeleteParams::default())).await {
                 Ok(_) => Ok(1),
                 Err(e) if finding_api_missing(&e) => Err(note(e)),
                 Err(kube::Error::Api(s)) if s.code == 404 => Ok(0),
@@ -335,7 +336,10 @@ async fn publish_events(ctx: &Context, policy: &SecurityPolicy, plan: &Plan<'_>)
             action: "Audit",
             related: Some(related.clone()),
         };
-        match ctx.recorder.publish(&note, &target).await {
+        if !ctx.is_leader() {
+            break;
+        }
+        match super::bounded(ctx.recorder.publish(&note, &target)).await {
             Ok(_) => sent += 1,
             Err(e) => tracing::warn!(error = %e, target = ?target.name, "cannot publish event"),
         }
@@ -363,7 +367,10 @@ async fn publish_events(ctx: &Context, policy: &SecurityPolicy, plan: &Plan<'_>)
                 &f.spec.resource.name,
             )),
         };
-        match ctx.recorder.publish(&note, &related).await {
+        if !ctx.is_leader() {
+            break;
+        }
+        match super::bounded(ctx.recorder.publish(&note, &related)).await {
             Ok(_) => sent += 1,
             Err(e) => tracing::warn!(error = %e, "cannot publish event"),
         }
