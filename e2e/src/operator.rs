@@ -146,11 +146,12 @@ impl Operator {
         format!("http://{addr}")
     }
 
-    /// The sum of a metric's samples on /metrics (`name` and `name{…}` lines); 0 when absent.
+    /// The sum of a metric's samples on /metrics (`name` and `name{…}` lines); 0 when the
+    /// metric has no sample yet. A failed scrape fails the test: it is not a zero.
     pub fn metric(&self, name: &str) -> f64 {
-        let Ok((_, body)) = crate::http_get(&format!("{}/metrics", self.http_url())) else {
-            return 0.0;
-        };
+        let url = format!("{}/metrics", self.http_url());
+        let (code, body) = crate::http_get(&url).unwrap_or_else(|e| panic!("scrape {url}: {e}"));
+        assert_eq!(code, 200, "scrape {url}: HTTP {code}");
         body.lines()
             .filter(|l| {
                 l.strip_prefix(name)

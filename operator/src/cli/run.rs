@@ -37,6 +37,12 @@ pub struct RunArgs {
     /// Run without leader election (a single replica).
     #[arg(long)]
     no_leader_election: bool,
+    /// After a change to a watched object, audit once nothing changed for this long...
+    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
+    debounce: std::time::Duration,
+    /// ...but at the latest this long after the first change of a burst.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    max_delay: std::time::Duration,
     /// Serve /metrics, /healthz and /readyz here (`off` to disable).
     #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDR")]
     metrics_addr: String,
@@ -78,6 +84,8 @@ pub fn run(args: RunArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliErro
                 .map_err(|e| CliError::Usage(format!("--metrics-addr {a:?}: {e}")))?,
         ),
     };
+    let debounce = crate::controller::schedule::Debounce::new(args.debounce, args.max_delay)
+        .map_err(CliError::Usage)?;
     runtime().block_on(async {
         let config = super::config(kubeconfig).await?;
         tracing::info!(server = %config.cluster_url, %instance, "starting");
@@ -86,6 +94,7 @@ pub fn run(args: RunArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliErro
             instance,
             policy_selector: args.policy_selector,
             http_addr,
+            debounce,
             lease: (!args.no_leader_election).then_some((
                 args.lease_namespace,
                 args.lease_name,

@@ -14,6 +14,7 @@ mod metrics;
 mod preflight;
 mod probe;
 mod reconcile;
+pub mod schedule;
 mod status;
 
 pub use caches::{Caches, WATCHED, WatchState};
@@ -31,8 +32,6 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-/// How long after the first change of a burst the re-audit starts (≤ 2 s by design).
-pub const DEBOUNCE: Duration = Duration::from_secs(1);
 /// The longest a single write (status, Finding, Event, Lease release) may take before it
 /// counts as failed: a hung request must not hold a reconcile past the leader's tenure.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -80,6 +79,8 @@ pub struct RunOptions {
     pub lease: Option<(String, String, Duration)>,
     /// Where to serve /metrics, /healthz and /readyz; `None`: no HTTP endpoint.
     pub http_addr: Option<std::net::SocketAddr>,
+    /// How bursts of watch events are coalesced into one audit.
+    pub debounce: schedule::Debounce,
 }
 
 impl Context {
@@ -323,7 +324,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         .store(true, std::sync::atomic::Ordering::Relaxed);
 
     let mut schedule: HashMap<String, Schedule> = HashMap::new();
-    let mut changed_at: Option<Instant> = None;
+    let mut burst = schedule::Burst::default();
     changes.borrow_and_update();
     loop {
         // Everything known is due once at start.
@@ -350,7 +351,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
             metrics.set_cached(kind.name(), n);
         }
         let next_policy = schedule.values().filter_map(|s| s.next_due).min();
-        let debounce = changed_at.map(|t| t + DEBOUNCE);
+        let debounce = burst.due(&opts.debounce);
         let heartbeat = Some(Instant::now() + MAX_SLEEP);
         let wake = [next_policy, debounce, heartbeat]
             .into_iter()
@@ -360,7 +361,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
             _ = async { match wake { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {}
             Ok(()) = changes.changed() => {
                 changes.borrow_and_update();
-                changed_at.get_or_insert_with(Instant::now);
+                burst.change(Instant::now());
                 continue;
             }
             Some(name) = policy_events.recv() => {
@@ -392,10 +393,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
             continue;
         }
         let now = Instant::now();
-        let burst = changed_at.is_some_and(|t| t + DEBOUNCE <= now);
-        if burst {
-            changed_at = None;
-        }
+        let burst_due = burst.take_if_due(now, &opts.debounce);
         let mut alive = std::collections::HashSet::new();
         for policy in policies.state() {
             let name = policy.name_any();
@@ -403,7 +401,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
             let s = schedule.entry(name.clone()).or_default();
             let spec_changed = s.generation != policy.metadata.generation;
             let due = s.next_due.is_some_and(|t| t <= now)
-                || (burst && s.retry.is_none() && s.next_due.is_some())
+                || (burst_due && s.retry.is_none() && s.next_due.is_some())
                 || spec_changed;
             if !due {
                 continue;
@@ -454,12 +452,20 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                     };
                 }
                 Err(e) => {
-                    let r = s
-                        .retry
-                        .map_or(MIN_RETRY, |r| (r * 2).min(Duration::from_secs(300)));
-                    s.retry = Some(r);
-                    s.next_due = Some(Instant::now() + r);
-                    tracing::warn!(policy = %name, error = %e, reason = e.metric_label(), retry_in = ?r, "reconcile failed");
+                    metrics.reconcile_error(e.metric_label());
+                    if e.retry() {
+                        let r = s
+                            .retry
+                            .map_or(MIN_RETRY, |r| (r * 2).min(Duration::from_secs(300)));
+                        s.retry = Some(r);
+                        s.next_due = Some(Instant::now() + r);
+                        tracing::warn!(policy = %name, error = %e, reason = e.metric_label(), retry_in = ?r, "reconcile failed");
+                    } else {
+                        // A new leadership audits every policy at once.
+                        s.next_due = Some(Instant::now());
+                        s.generation = None;
+                        tracing::warn!(policy = %name, error = %e, reason = e.metric_label(), "reconcile stopped");
+                    }
                 }
             }
         }

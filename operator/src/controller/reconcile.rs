@@ -22,19 +22,45 @@ pub const MAX_IN_FLIGHT: usize = 4;
 /// New-finding Warning Events per reconcile, at most.
 pub const EVENT_BUDGET: usize = 100;
 
-/// Why a reconcile could not finish, by metric label.
+/// Why a reconcile could not finish. Each variant has a metric label
+/// (`kube_posture_reconcile_errors_total{reason}`) and says what the loop does next.
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
+    /// The status could not be written: retried with backoff.
     #[error("writing status: {0}")]
     Status(#[source] kube::Error),
+    /// Leadership ended during the reconcile: its remaining writes were not sent. Nothing to
+    /// retry here; the new leader audits everything.
+    #[error("this replica stopped leading during the reconcile: its remaining writes were skipped")]
+    NotLeading,
+    /// The audit itself failed (a bug: it panicked). Retried with backoff; nothing was written.
+    #[error("the audit failed: {0}")]
+    Audit(String),
 }
 
 impl ReconcileError {
     pub fn metric_label(&self) -> &'static str {
         match self {
             ReconcileError::Status(_) => "status_write",
+            ReconcileError::NotLeading => "not_leading",
+            ReconcileError::Audit(_) => "audit_failed",
         }
     }
+
+    /// Whether the loop should retry this policy with backoff.
+    pub fn retry(&self) -> bool {
+        matches!(self, ReconcileError::Status(_) | ReconcileError::Audit(_))
+    }
+}
+
+/// Why one write was not made.
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    /// This replica no longer leads (or its tenure ran out): the write was not sent.
+    #[error("this replica no longer leads: write skipped")]
+    NotLeading,
+    #[error(transparent)]
+    Kube(#[from] kube::Error),
 }
 
 /// What a reconcile did, for the loop's scheduling, logs and metrics.
@@ -76,18 +102,27 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
             let probe = ctx.probe.current().await;
             let existing = desired::owned_by(policy, &ctx.findings.state());
             let recorded = desired::recorded_findings(&name, &existing);
-            let started = std::time::Instant::now();
-            let report = crate::audit::run_with_previous(
-                &AuditInput {
-                    snapshot: &snapshot,
-                    policy: effective,
-                    now,
-                    release_data: ctx.release_data,
-                    probe: probe.as_ref(),
-                },
-                &recorded,
-            );
-            done.audit_duration = started.elapsed();
+            // The audit is CPU-bound (a second at large sizes): it runs on a blocking thread so
+            // that Lease renewals, watches and /healthz never wait for it.
+            let policy_copy = effective.clone();
+            let release_data = ctx.release_data;
+            let (report, audit_duration, snapshot) = tokio::task::spawn_blocking(move || {
+                let started = std::time::Instant::now();
+                let report = crate::audit::run_with_previous(
+                    &AuditInput {
+                        snapshot: &snapshot,
+                        policy: &policy_copy,
+                        now,
+                        release_data,
+                        probe: probe.as_ref(),
+                    },
+                    &recorded,
+                );
+                (report, started.elapsed(), snapshot)
+            })
+            .await
+            .map_err(|e| ReconcileError::Audit(e.to_string()))?;
+            done.audit_duration = audit_duration;
             done.findings = report.findings.len();
             let plan = desired::plan(
                 policy,
@@ -101,7 +136,8 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
                     done.writes += n;
                     None
                 }
-                Err(e) => {
+                Err(WriteError::NotLeading) => return Err(ReconcileError::NotLeading),
+                Err(WriteError::Kube(e)) => {
                     done.findings_failed = true;
                     tracing::warn!(policy = %name, error = %e, "cannot write Finding objects");
                     Some(findings_error_message(&e))
@@ -128,7 +164,7 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
     };
     let mut desired_status = outcome_status;
     if status::settle(&mut desired_status, policy.status.as_ref()) {
-        not_leading(ctx).map_err(ReconcileError::Status)?;
+        not_leading(ctx).map_err(|_| ReconcileError::NotLeading)?;
         let api: Api<SecurityPolicy> = Api::all(ctx.client.clone());
         let patch = serde_json::json!({
             "apiVersion": crate::api::API_VERSION,
@@ -148,16 +184,13 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
     Ok(done)
 }
 
-/// Refuse a write when this replica no longer leads: a lost Lease stops writes at once, even
-/// in the middle of a reconcile.
-fn not_leading(ctx: &Context) -> Result<(), kube::Error> {
+/// Refuse a write when this replica no longer leads: a lost Lease (or a tenure run out) stops
+/// writes at once, even in the middle of a reconcile.
+fn not_leading(ctx: &Context) -> Result<(), WriteError> {
     if ctx.is_leader() {
         Ok(())
     } else {
-        Err(kube::Error::Api(Box::new(
-            kube::core::Status::failure("not the leader: write skipped", "NotLeader")
-                .with_code(409),
-        )))
+        Err(WriteError::NotLeading)
     }
 }
 
@@ -191,7 +224,7 @@ pub fn findings_error_message(e: &kube::Error) -> String {
 
 /// Apply a plan, at most [`MAX_IN_FLIGHT`] writes at a time. Returns the number of writes.
 /// Once the Finding API turns out not to be served, the rest of the plan is skipped.
-async fn apply_plan(ctx: &Context, plan: &Plan<'_>) -> Result<usize, kube::Error> {
+async fn apply_plan(ctx: &Context, plan: &Plan<'_>) -> Result<usize, WriteError> {
     use std::sync::atomic::{AtomicBool, Ordering};
     let missing = AtomicBool::new(false);
     let missing = &missing;
@@ -216,6 +249,7 @@ async fn apply_plan(ctx: &Context, plan: &Plan<'_>) -> Result<usize, kube::Error
             super::bounded(api.patch_status(&name, &pp, &Patch::Apply(&patch)))
                 .await
                 .map(|_| ())
+                .map_err(WriteError::from)
         }
     };
     let upserts = plan
@@ -242,7 +276,7 @@ async fn apply_plan(ctx: &Context, plan: &Plan<'_>) -> Result<usize, kube::Error
                 .await
                 .map_err(note)?;
             write_status(name, status.clone()).await?;
-            Ok::<usize, kube::Error>(2)
+            Ok::<usize, WriteError>(2)
         }
     }))
     .buffer_unordered(MAX_IN_FLIGHT);
@@ -267,9 +301,9 @@ async fn apply_plan(ctx: &Context, plan: &Plan<'_>) -> Result<usize, kube::Error
             let name = f.metadata.name.clone().unwrap_or_default();
             match super::bounded(api.delete(&name, &DeleteParams::default())).await {
                 Ok(_) => Ok(1),
-                Err(e) if finding_api_missing(&e) => Err(note(e)),
+                Err(e) if finding_api_missing(&e) => Err(note(e).into()),
                 Err(kube::Error::Api(s)) if s.code == 404 => Ok(0),
-                Err(e) => Err(e),
+                Err(e) => Err(e.into()),
             }
         }
     }))
@@ -394,6 +428,22 @@ fn warning_note(check: &str, message: &str, remediation: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_map_to_labels_and_decide_retries() {
+        let status = ReconcileError::Status(api_error(500, "InternalError", "boom"));
+        assert_eq!(
+            (status.metric_label(), status.retry()),
+            ("status_write", true)
+        );
+        let lost = ReconcileError::NotLeading;
+        assert_eq!((lost.metric_label(), lost.retry()), ("not_leading", false));
+        let audit = ReconcileError::Audit("panicked".into());
+        assert_eq!(
+            (audit.metric_label(), audit.retry()),
+            ("audit_failed", true)
+        );
+    }
 
     #[test]
     fn a_long_message_leaves_room_for_the_fix() {
