@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A check selector: a check ID (`RBAC-001`), a category (`rbac`, `apiserver`, `etcd`,
-/// `controlplane`, `daemonset`, `workload`, `node`, `policy`) or a group
+/// `controlplane`, `daemonset`, `workload`, `node`, `image`, `policy`) or a group
 /// (`workload-restricted`).
-pub const CHECK_SELECTOR_PATTERN: &str = r"^([A-Z]+-[0-9]{3}|rbac|apiserver|etcd|controlplane|daemonset|workload|node|policy|workload-restricted)$";
+pub const CHECK_SELECTOR_PATTERN: &str = r"^([A-Z]+-[0-9]{3}|rbac|apiserver|etcd|controlplane|daemonset|workload|node|image|policy|workload-restricted)$";
 /// An exception's check: an ID or `*`.
 pub const EXCEPTION_CHECK_PATTERN: &str = r"^([A-Z]+-[0-9]{3}|\*)$";
 /// A Go-style duration made of whole units: `30s`, `10m`, `1h30m`.

@@ -35,6 +35,14 @@ impl ObjectRef {
     }
 }
 
+/// A line of a file the audit read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceLocation {
+    pub file: String,
+    /// 1-based.
+    pub line: u32,
+}
+
 /// One thing wrong, as every output (JSON, table, SARIF, Finding objects) reports it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -53,6 +61,9 @@ pub struct Finding {
     pub container: Option<String>,
     pub reason: Option<String>,
     pub evidence: Vec<String>,
+    /// Where in a source file the finding is (IMG-001 on a Dockerfile), for SARIF.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<SourceLocation>,
     pub suppressed: bool,
     /// The reason of the exception that suppressed it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -77,6 +88,7 @@ impl Finding {
             container: None,
             reason: None,
             evidence: Vec::new(),
+            location: None,
             suppressed: false,
             suppressed_by: None,
         }
@@ -122,6 +134,11 @@ impl Finding {
             namespace: namespace.to_string(),
             name: name.to_string(),
         });
+        self
+    }
+
+    pub fn location(mut self, file: String, line: u32) -> Finding {
+        self.location = Some(SourceLocation { file, line });
         self
     }
 

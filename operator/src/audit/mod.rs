@@ -5,13 +5,14 @@ pub mod controlplane;
 pub mod daemonset;
 mod finding;
 mod hygiene;
+pub mod images;
 pub mod nodes;
 pub mod probe;
 pub mod rbac;
 mod score;
 pub mod workloads;
 
-pub use finding::{Finding, ObjectRef};
+pub use finding::{Finding, ObjectRef, SourceLocation};
 
 use crate::api::{NotAssessed, Summary};
 use crate::catalog::{Category, Severity};
@@ -194,6 +195,7 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
     controlplane::audit(&ctx, &mut sink);
     daemonset::audit(&ctx, &mut sink);
     nodes::audit(&ctx, &mut sink);
+    images::audit(&ctx, &mut sink);
 
     let not_assessed = sink.resolve_not_assessed(policy);
     let unassessed: std::collections::HashSet<&str> = not_assessed
@@ -238,7 +240,13 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
     let mut findings = sorted(findings);
     findings.dedup_by(|a, b| a.same_identity(b));
     let summary = summarize(&findings);
-    let score = score::score(policy, &findings, &not_assessed, input.probe.is_some());
+    let score = score::score(
+        policy,
+        &findings,
+        &not_assessed,
+        input.probe.is_some(),
+        !input.snapshot.dockerfiles.is_empty(),
+    );
     Report {
         findings,
         summary,
@@ -289,8 +297,10 @@ fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
 /// (WL-010 reads RBAC findings before scoping: a workload in scope whose ServiceAccount is
 /// powerful through a binding in an excluded namespace is still reported.)
 fn in_scope(policy: &EffectivePolicy, f: &Finding) -> bool {
-    let scoped = matches!(f.category, Category::Rbac | Category::Workload)
-        || matches!(f.check, "ETCD-008" | "ETCD-009");
+    let scoped = matches!(
+        f.category,
+        Category::Rbac | Category::Workload | Category::Image
+    ) || matches!(f.check, "ETCD-008" | "ETCD-009");
     if !scoped {
         return true;
     }

@@ -15,6 +15,7 @@ use std::time::Instant;
 pub struct AuditArgs {
     /// YAML/JSON files or directories (recursive) to audit instead of the live cluster.
     /// Multi-document YAML, `kind: List` and `kubectl get -o yaml|json` output are accepted.
+    /// Dockerfiles and Containerfiles found there are audited too (IMG-001).
     #[arg(long, value_name = "PATH")]
     snapshot: Vec<PathBuf>,
     /// A SecurityPolicy manifest (default: every default check, default severities).
@@ -72,7 +73,7 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         ));
         (snapshot, LoadStats::default(), Some(probe))
     } else {
-        let (mut snapshot, stats) = crate::snapshot::load_paths(&args.snapshot)?;
+        let (mut snapshot, stats) = crate::snapshot::dockerfiles::load_inputs(&args.snapshot)?;
         let absent = snapshot.mark_absent_kinds();
         if !absent.is_empty() {
             let names: Vec<&str> = absent.iter().map(|k| k.plural()).collect();
@@ -83,10 +84,15 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         }
         let ignored: usize = stats.ignored.values().sum();
         progress(format!(
-            "read {} objects from {} file{} in {:.1?}{}",
+            "read {} objects from {} file{}{} in {:.1?}{}",
             snapshot.len(),
             stats.files,
             if stats.files == 1 { "" } else { "s" },
+            match snapshot.dockerfiles.len() {
+                0 => String::new(),
+                1 => " and 1 Dockerfile".to_string(),
+                n => format!(" and {n} Dockerfiles"),
+            },
             started.elapsed(),
             if ignored > 0 {
                 format!(" ({ignored} of kinds the audit does not use ignored)")
