@@ -30,6 +30,8 @@ pub struct AuditInput<'a> {
     pub release_data: &'a nodes::ReleaseData,
     /// The live anonymous-access probe (API-033); `None` offline.
     pub probe: Option<&'a probe::ProbeResult>,
+    /// Image configs fetched from registries (`spec.images.inspect`); `None` when off.
+    pub images: Option<&'a images::ImageConfigs>,
 }
 
 /// The result of one audit.
@@ -141,6 +143,8 @@ pub struct Ctx<'a> {
     pub workloads: Vec<workloads::Workload<'a>>,
     /// The control-plane Pods (kube-system).
     pub components: Vec<controlplane::ComponentPod<'a>>,
+    /// Inspected image configs, and the Pods' running images to match them with.
+    pub images: Option<(&'a images::ImageConfigs, images::RunningImages<'a>)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -152,6 +156,9 @@ impl<'a> Ctx<'a> {
             release_data: input.release_data,
             workloads: workloads::top_level(input.snapshot),
             components: controlplane::component_pods(input.snapshot),
+            images: input
+                .images
+                .map(|i| (i, images::RunningImages::new(input.snapshot))),
         }
     }
 
@@ -245,7 +252,7 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
         &findings,
         &not_assessed,
         input.probe.is_some(),
-        !input.snapshot.dockerfiles.is_empty(),
+        !input.snapshot.dockerfiles.is_empty() || input.images.is_some(),
     );
     Report {
         findings,

@@ -36,6 +36,8 @@ pub struct AuditArgs {
     /// No progress messages on stderr.
     #[arg(short, long)]
     quiet: bool,
+    #[command(flatten)]
+    registry: super::RegistryArgs,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -56,22 +58,30 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         }
     };
     let started = Instant::now();
-    let (snapshot, stats, probe) = if args.snapshot.is_empty() {
-        let (snapshot, probe) = runtime().block_on(async {
+    let (snapshot, stats, probe, images) = if args.snapshot.is_empty() {
+        let (snapshot, probe, images) = runtime().block_on(async {
             let config = super::config(kubeconfig).await?;
             let client = kube::Client::try_from(config.clone()).map_err(CliError::Kube)?;
             let snapshot = crate::snapshot::live::load_live(&client)
                 .await
                 .map_err(CliError::Kube)?;
             let probe = crate::snapshot::live::probe_anonymous(&config).await;
-            Ok::<_, CliError>((snapshot, probe))
+            // Image configs from registries, when the policy asks (spec.images.inspect).
+            let images = if policy.inspect_images {
+                let inspector = crate::registry::Inspector::new(&args.registry.options())?;
+                let requests = crate::audit::images::requests(&snapshot);
+                Some(inspector.inspect(&requests).await)
+            } else {
+                None
+            };
+            Ok::<_, CliError>((snapshot, probe, images))
         })?;
         progress(format!(
             "read {} objects from the cluster in {:.1?}",
             snapshot.len(),
             started.elapsed()
         ));
-        (snapshot, LoadStats::default(), Some(probe))
+        (snapshot, LoadStats::default(), Some(probe), images)
     } else {
         let (mut snapshot, stats) = crate::snapshot::dockerfiles::load_inputs(&args.snapshot)?;
         let absent = snapshot.mark_absent_kinds();
@@ -100,7 +110,7 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
                 String::new()
             }
         ));
-        (snapshot, stats, None)
+        (snapshot, stats, None, None)
     };
     let now = args.as_of.unwrap_or_else(jiff::Timestamp::now);
     let custom_release_data = match &args.release_data {
@@ -117,6 +127,7 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         now,
         release_data,
         probe: probe.as_ref(),
+        images: images.as_ref(),
     });
     progress(format!(
         "audited in {:.1?}: {} findings",

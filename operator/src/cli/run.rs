@@ -40,6 +40,8 @@ pub struct RunArgs {
     /// Serve /metrics, /healthz and /readyz here (`off` to disable).
     #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDR")]
     metrics_addr: String,
+    #[command(flatten)]
+    registry: super::RegistryArgs,
 }
 
 fn init_logging(format: LogFormat) {
@@ -78,6 +80,7 @@ pub fn run(args: RunArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliErro
                 .map_err(|e| CliError::Usage(format!("--metrics-addr {a:?}: {e}")))?,
         ),
     };
+    let inspector = crate::registry::Inspector::new(&args.registry.options())?;
     runtime().block_on(async {
         let config = super::config(kubeconfig).await?;
         tracing::info!(server = %config.cluster_url, %instance, "starting");
@@ -86,6 +89,7 @@ pub fn run(args: RunArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliErro
             instance,
             policy_selector: args.policy_selector,
             http_addr,
+            inspector,
             lease: (!args.no_leader_election).then_some((
                 args.lease_namespace,
                 args.lease_name,

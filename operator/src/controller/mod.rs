@@ -44,6 +44,8 @@ pub struct Context {
     pub recorder: events::Recorder,
     pub probe: probe::Prober,
     pub release_data: &'static ReleaseData,
+    /// Fetches image configs for policies with `spec.images.inspect`.
+    pub inspector: crate::registry::Inspector,
 }
 
 /// What `kube-posture run` needs to start.
@@ -59,6 +61,8 @@ pub struct RunOptions {
     pub lease: Option<(String, String, Duration)>,
     /// Where to serve /metrics, /healthz and /readyz; `None`: no HTTP endpoint.
     pub http_addr: Option<std::net::SocketAddr>,
+    /// How image configs are fetched (`spec.images.inspect`).
+    pub inspector: crate::registry::Inspector,
 }
 
 impl Context {
@@ -254,6 +258,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         caches,
         findings,
         release_data: ReleaseData::builtin(),
+        inspector: opts.inspector,
     });
 
     // Let the first lists finish before the first audit, so it is complete.

@@ -74,6 +74,12 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
             done.interval = Some(effective.interval);
             let snapshot = ctx.caches.snapshot();
             let probe = ctx.probe.current().await;
+            let images = if effective.inspect_images {
+                let requests = crate::audit::images::requests(&snapshot);
+                Some(ctx.inspector.inspect(&requests).await)
+            } else {
+                None
+            };
             let existing = desired::owned_by(policy, &ctx.findings.state());
             let recorded = desired::recorded_findings(&name, &existing);
             let started = std::time::Instant::now();
@@ -84,6 +90,7 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
                     now,
                     release_data: ctx.release_data,
                     probe: probe.as_ref(),
+                    images: images.as_ref(),
                 },
                 &recorded,
             );

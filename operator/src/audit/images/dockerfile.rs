@@ -88,7 +88,7 @@ pub fn default_user(stage: &FinalStage) -> DefaultUser {
 }
 
 /// `root`, `0`, `root:…` or `0:…`.
-fn is_root(user: &str) -> bool {
+pub(super) fn is_root(user: &str) -> bool {
     let name = user.trim().split(':').next().unwrap_or("");
     name == "root" || (!name.is_empty() && name.bytes().all(|b| b == b'0'))
 }

@@ -107,6 +107,7 @@ fn audit_dockerfiles(files: Vec<Arc<Dockerfile>>) -> Report {
         now: now(),
         release_data: crate::audit::nodes::ReleaseData::builtin(),
         probe: None,
+        images: None,
     })
 }
 
@@ -286,4 +287,149 @@ fn sarif_and_json_carry_the_dockerfile_line() {
     assert_eq!(f["resource"]["kind"], "Dockerfile");
     assert_eq!(f["resource"]["name"], "svc/Dockerfile");
     assert_eq!(f["location"]["line"], 2);
+}
+
+const RUNNING: &str = "
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+status: {nodeInfo: {kubeletVersion: v1.30.2, containerRuntimeVersion: 'containerd://1.7.20', architecture: arm64, operatingSystem: linux, osImage: x, kernelVersion: x, bootID: x, machineID: x, systemUUID: x, kubeProxyVersion: x}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {namespace: app, name: rooty}
+spec:
+  nodeName: n1
+  containers: [{name: c, image: 'reg.local/root:1'}]
+status:
+  containerStatuses: [{name: c, ready: true, restartCount: 0, image: 'reg.local/root:1', imageID: 'reg.local/root@sha256:aaa'}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {namespace: app, name: user1000}
+spec:
+  containers: [{name: c, image: 'reg.local/u1000:1'}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {namespace: app, name: gone}
+spec:
+  containers: [{name: c, image: 'down.local/x:1'}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {namespace: app, name: safe}
+spec:
+  securityContext: {runAsNonRoot: true}
+  containers: [{name: c, image: 'reg.local/root:1'}]
+";
+
+fn req(reference: &str, arch: &str) -> super::ImageRequest {
+    super::ImageRequest {
+        reference: reference.to_string(),
+        os: "linux".to_string(),
+        architecture: arch.to_string(),
+    }
+}
+
+#[test]
+fn inspection_requests_use_the_running_digest_and_the_node_platform() {
+    let snap = snapshot(RUNNING);
+    let got = super::requests(&snap);
+    assert_eq!(
+        got,
+        [
+            req("down.local/x:1", "amd64"),
+            req("reg.local/root@sha256:aaa", "arm64"),
+            req("reg.local/u1000:1", "amd64"),
+        ],
+        "the runAsNonRoot pod is not inspected"
+    );
+}
+
+#[test]
+fn inspected_images_decide_img001_and_wl005_severity() {
+    use super::{ImageConfig, ImageConfigs};
+    let snap = snapshot(RUNNING);
+    let configs = ImageConfigs {
+        configs: [
+            (
+                req("reg.local/root@sha256:aaa", "arm64"),
+                ImageConfig::User(String::new()),
+            ),
+            (
+                req("reg.local/u1000:1", "amd64"),
+                ImageConfig::User("1000".into()),
+            ),
+            (
+                req("down.local/x:1", "amd64"),
+                ImageConfig::Unavailable("cannot read the manifest: connection refused".into()),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+    };
+    let policy = EffectivePolicy::default_policy();
+    let r = run(&AuditInput {
+        snapshot: &snap,
+        policy: &policy,
+        now: now(),
+        release_data: crate::audit::nodes::ReleaseData::builtin(),
+        probe: None,
+        images: Some(&configs),
+    });
+    let img: Vec<_> = r.findings.iter().filter(|f| f.check == "IMG-001").collect();
+    assert_eq!(img.len(), 1, "{:?}", r.findings);
+    assert_eq!(img[0].resource.name, "rooty");
+    assert_eq!(img[0].resource.kind, "Pod");
+    assert!(
+        img[0].evidence[0].contains("config.User empty"),
+        "{:?}",
+        img[0].evidence
+    );
+    let wl = |name: &str| {
+        r.findings
+            .iter()
+            .find(|f| f.check == "WL-005" && f.resource.name == name)
+            .unwrap_or_else(|| panic!("WL-005 on {name}"))
+    };
+    assert_eq!(wl("user1000").severity, crate::catalog::Severity::Low);
+    assert!(
+        wl("user1000").evidence[0]
+            .contains("image sets USER 1000 but the pod does not require non-root"),
+        "{:?}",
+        wl("user1000").evidence
+    );
+    assert_eq!(wl("rooty").severity, crate::catalog::Severity::Medium);
+    assert!(wl("rooty").evidence[0].contains("image runs as root by default"));
+    assert_eq!(wl("gone").severity, crate::catalog::Severity::Medium);
+    let na: Vec<_> = r
+        .not_assessed
+        .iter()
+        .filter(|n| n.category == "image")
+        .collect();
+    assert_eq!(na.len(), 1, "{na:?}");
+    assert_eq!(
+        na[0].reason,
+        "image down.local/x:1: cannot read the manifest: connection refused"
+    );
+}
+
+#[test]
+fn the_trim_keeps_image_ids_only() {
+    let mut p: crate::model::Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "p", "namespace": "a"},
+        "spec": {"containers": [{"name": "c", "image": "i"}]},
+        "status": {"phase": "Running", "containerStatuses": [
+            {"name": "c", "ready": true, "restartCount": 3, "image": "i", "imageID": "r/i@sha256:1"},
+            {"name": "d", "ready": false, "restartCount": 0, "image": "j", "imageID": ""}]}
+    }))
+    .unwrap();
+    crate::snapshot::trim::pod(&mut p);
+    let st = p.status.expect("imageIDs kept");
+    assert!(st.phase.is_none());
+    let cs = st.container_statuses.unwrap();
+    assert_eq!(cs.len(), 1);
+    assert_eq!(cs[0].image_id.as_deref(), Some("r/i@sha256:1"));
+    assert_eq!(cs[0].restart_count, 0);
 }
