@@ -69,7 +69,7 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
             // Image configs from registries, when the policy asks (spec.images.inspect).
             let images = if policy.inspect_images {
                 let inspector = crate::registry::Inspector::new(&args.registry.options())?;
-                let requests = crate::audit::images::requests(&snapshot);
+                let requests = crate::audit::images::requests(&snapshot, &policy);
                 Some(inspector.inspect(&requests).await)
             } else {
                 None

@@ -75,7 +75,7 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
             let snapshot = ctx.caches.snapshot();
             let probe = ctx.probe.current().await;
             let images = if effective.inspect_images {
-                let requests = crate::audit::images::requests(&snapshot);
+                let requests = crate::audit::images::requests(&snapshot, effective);
                 Some(ctx.inspector.inspect(&requests).await)
             } else {
                 None

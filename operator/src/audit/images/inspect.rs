@@ -5,6 +5,7 @@
 
 use crate::audit::Ctx;
 use crate::audit::workloads::{ContainerRef, Workload, containers, is_windows, root_reason};
+use crate::policy::EffectivePolicy;
 use crate::snapshot::Snapshot;
 use std::collections::{BTreeMap, HashMap};
 
@@ -137,8 +138,8 @@ fn digest_reference(image_id: &str) -> Option<String> {
 }
 
 /// The images to inspect for an audit: one per distinct (reference, platform) among the
-/// containers WL-005 reports.
-pub fn requests(s: &Snapshot) -> Vec<ImageRequest> {
+/// containers WL-005 reports, in the policy's namespaces.
+pub fn requests(s: &Snapshot, policy: &EffectivePolicy) -> Vec<ImageRequest> {
     let running = RunningImages::new(s);
     // Control-plane Pods are exempt from WL-005, so not inspected either.
     let components = crate::audit::controlplane::component_pods(s);
@@ -148,6 +149,7 @@ pub fn requests(s: &Snapshot) -> Vec<ImageRequest> {
     };
     let mut out: Vec<ImageRequest> = crate::audit::workloads::top_level(s)
         .iter()
+        .filter(|w| policy.namespaces.contains(w.namespace))
         .filter(|w| !is_control_plane(w) && !is_windows(w.spec))
         .flat_map(|w| {
             containers(w.spec)

@@ -335,7 +335,7 @@ fn req(reference: &str, arch: &str) -> super::ImageRequest {
 #[test]
 fn inspection_requests_use_the_running_digest_and_the_node_platform() {
     let snap = snapshot(RUNNING);
-    let got = super::requests(&snap);
+    let got = super::requests(&snap, &EffectivePolicy::default_policy());
     assert_eq!(
         got,
         [
