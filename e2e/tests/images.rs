@@ -7,6 +7,7 @@
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, Patch, PatchParams};
+use kube_posture_e2e::operator::{self, Operator, Options, create_policy, wait_reconciled};
 use kube_posture_e2e::{admin, apply, kube_posture, prefix, repo, text};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -308,6 +309,65 @@ async fn inspection_reads_image_users_from_a_real_registry() {
             && n["checks"] == json!(["IMG-001"])),
         "the unreachable registry is not assessed, with the reason: {not_assessed:#?}"
     );
+
+    // The operator, with the same policy as a SecurityPolicy: Finding objects and status.
+    let op = Operator::start_with(
+        &ns,
+        Options {
+            extra: vec![
+                "--plain-http-registry".into(),
+                host.clone(),
+                "--registry-timeout".into(),
+                "10s".into(),
+            ],
+            ..Default::default()
+        },
+    )
+    .await;
+    let name = format!("{ns}-pol");
+    create_policy(
+        &client,
+        &operator::policy(
+            &ns,
+            &name,
+            json!({
+                "checks": {"include": ["WL-005", "IMG-001"]},
+                "namespaces": {"include": [ns]},
+                "images": {"inspect": true}
+            }),
+        ),
+    )
+    .await;
+    let reconciled = wait_reconciled(&client, &name).await;
+    let objects = operator::findings(&client, &name).await;
+    let of = |check: &str, target: &str| {
+        objects
+            .iter()
+            .find(|f| f.spec.check == check && f.spec.resource.name == target)
+    };
+    let names: Vec<String> = objects
+        .iter()
+        .map(|f| format!("{} {}", f.spec.check, f.spec.resource.name))
+        .collect();
+    assert!(of("IMG-001", "root").is_some(), "{names:?}");
+    assert!(of("IMG-001", "multi").is_some(), "{names:?}");
+    assert!(of("IMG-001", "user1000").is_none(), "{names:?}");
+    let low = of("WL-005", "user1000").expect("WL-005 Finding on user1000");
+    assert_eq!(
+        low.status.as_ref().and_then(|s| s.severity),
+        Some(kube_posture::catalog::Severity::Low)
+    );
+    let status = reconciled.status.expect("status");
+    assert!(
+        status
+            .not_assessed
+            .iter()
+            .any(|n| n.category == "image"
+                && n.reason.starts_with(&format!("image {unreachable}: "))),
+        "{:?}",
+        status.not_assessed
+    );
+    drop(op);
     println!(
         "FIGURE images images_inspected=4 audit_seconds={:.2}",
         elapsed.as_secs_f64()
