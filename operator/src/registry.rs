@@ -4,8 +4,10 @@
 //!
 //! Anonymous pulls unless a docker-config file (`{"auths": {...}}`, as `docker login` writes
 //! it) is given; Secrets are never read through the API. Each image is fetched at most once
-//! per audit, with a timeout and bounded concurrency; configs reached by digest are cached for
-//! the life of the process (a digest names immutable content).
+//! per audit, with a timeout and bounded concurrency. Results are cached (see [`fresh`]):
+//! configs reached by digest for the life of the process (a digest names immutable content),
+//! by tag for 10 minutes, failures for 1 minute, so that change-driven audits neither hammer a
+//! registry nor wait for an unreachable one each time.
 
 use crate::audit::images::{ImageConfig, ImageConfigs, ImageRequest};
 use base64::Engine;
@@ -17,7 +19,7 @@ use oci_client::{Client, Reference};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -58,7 +60,7 @@ impl Default for RegistryOptions {
 pub struct Inspector {
     client: Client,
     auths: HashMap<String, RegistryAuth>,
-    cache: Mutex<HashMap<ImageRequest, String>>,
+    cache: Mutex<HashMap<ImageRequest, (ImageConfig, Instant)>>,
     timeout: Duration,
     concurrency: usize,
 }
@@ -106,33 +108,37 @@ impl Inspector {
     }
 
     async fn config_of(&self, r: &ImageRequest) -> ImageConfig {
-        if let Some(user) = self.cached(r) {
-            return ImageConfig::User(user);
+        let now = Instant::now();
+        if let Some(hit) = self.cached(r, now) {
+            return hit;
         }
-        match tokio::time::timeout(self.timeout, self.fetch_user(r)).await {
-            Ok(Ok(user)) => {
-                if r.is_digest() {
-                    self.cache
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(r.clone(), user.clone());
-                }
-                ImageConfig::User(user)
-            }
+        let config = match tokio::time::timeout(self.timeout, self.fetch_user(r)).await {
+            Ok(Ok(user)) => ImageConfig::User(user),
             Ok(Err(why)) => ImageConfig::Unavailable(why),
             Err(_) => ImageConfig::Unavailable(format!(
                 "registry did not answer within {}",
                 humantime::format_duration(self.timeout)
             )),
-        }
-    }
-
-    fn cached(&self, r: &ImageRequest) -> Option<String> {
+        };
         self.cache
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .get(r)
-            .cloned()
+            .insert(r.clone(), (config.clone(), now));
+        config
+    }
+
+    fn cached(&self, r: &ImageRequest, now: Instant) -> Option<ImageConfig> {
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        match cache.get(r) {
+            Some((c, at)) if fresh(r.is_digest(), c, now.saturating_duration_since(*at)) => {
+                Some(c.clone())
+            }
+            Some(_) => {
+                cache.remove(r);
+                None
+            }
+            None => None,
+        }
     }
 
     /// Manifest (or index, resolved for the request's platform), then the config blob's
@@ -194,6 +200,16 @@ impl Inspector {
             .find_map(|r| self.auths.get(*r))
             .cloned()
             .unwrap_or(RegistryAuth::Anonymous)
+    }
+}
+
+/// Whether a cached result of this `age` may still be used: a config reached by digest
+/// always, by tag for 10 minutes (the tag may move), a failure for 1 minute.
+fn fresh(by_digest: bool, config: &ImageConfig, age: Duration) -> bool {
+    match config {
+        ImageConfig::User(_) if by_digest => true,
+        ImageConfig::User(_) => age < Duration::from_secs(600),
+        ImageConfig::Unavailable(_) => age < Duration::from_secs(60),
     }
 }
 
@@ -302,6 +318,18 @@ mod tests {
         assert!(matches!(&auths["ghcr.io"], RegistryAuth::Bearer(t) if t == "t"));
         assert!(!auths.contains_key("empty.example"));
         assert!(parse_docker_config(r#"{"auths": {"x": {"auth": "!!"}}}"#).is_err());
+    }
+
+    #[test]
+    fn cache_lifetimes() {
+        let user = ImageConfig::User("1000".into());
+        let failed = ImageConfig::Unavailable("refused".into());
+        let day = Duration::from_secs(86_400);
+        assert!(fresh(true, &user, day));
+        assert!(fresh(false, &user, Duration::from_secs(599)));
+        assert!(!fresh(false, &user, Duration::from_secs(600)));
+        assert!(fresh(true, &failed, Duration::from_secs(59)));
+        assert!(!fresh(true, &failed, Duration::from_secs(60)));
     }
 
     #[test]
