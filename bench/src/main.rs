@@ -220,6 +220,7 @@ fn rbac(data: &Path) -> Result<()> {
             now,
             release_data: kube_posture::audit::nodes::ReleaseData::builtin(),
             probe: None,
+            images: None,
         });
         times.push(t.elapsed());
         findings = report

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod controller;
 pub mod model;
 pub mod policy;
+pub mod registry;
 pub mod report;
 pub mod snapshot;
 pub mod yaml;

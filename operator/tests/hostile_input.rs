@@ -112,6 +112,7 @@ fn audit(snapshot: &Snapshot) -> Report {
         now: now(),
         release_data: ReleaseData::builtin(),
         probe: None,
+        images: None,
     })
 }
 

@@ -458,6 +458,7 @@ fn assert_usable(policy: &EffectivePolicy) {
         now: now(),
         release_data: ReleaseData::builtin(),
         probe: None,
+        images: None,
     });
     let s = &report.summary;
     assert_eq!(s.total + s.suppressed, report.findings.len() as u64);

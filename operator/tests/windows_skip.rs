@@ -103,6 +103,7 @@ fn wl005(snapshot: &Snapshot) -> BTreeSet<(String, String)> {
         now: "2026-11-28T12:00:00Z".parse().expect("time"),
         release_data: ReleaseData::builtin(),
         probe: None,
+        images: None,
     });
     report
         .findings

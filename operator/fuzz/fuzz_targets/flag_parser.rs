@@ -76,6 +76,7 @@ fuzz_target!(|data: &[u8]| {
                 now: "2026-11-28T12:00:00Z".parse().expect("timestamp"),
                 release_data: ReleaseData::builtin(),
                 probe: None,
+                images: None,
             });
         }
     }

@@ -39,6 +39,7 @@ fn audit_and_render(snapshot: &Snapshot) {
         now,
         release_data: ReleaseData::builtin(),
         probe: None,
+        images: None,
     });
     let source_of = |_: &Finding| None;
     let ctx = Context {

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A check selector: a check ID (`RBAC-001`), a category (`rbac`, `apiserver`, `etcd`,
-/// `controlplane`, `daemonset`, `workload`, `node`, `policy`) or a group
+/// `controlplane`, `daemonset`, `workload`, `node`, `image`, `policy`) or a group
 /// (`workload-restricted`).
-pub const CHECK_SELECTOR_PATTERN: &str = r"^([A-Z]+-[0-9]{3}|rbac|apiserver|etcd|controlplane|daemonset|workload|node|policy|workload-restricted)$";
+pub const CHECK_SELECTOR_PATTERN: &str = r"^([A-Z]+-[0-9]{3}|rbac|apiserver|etcd|controlplane|daemonset|workload|node|image|policy|workload-restricted)$";
 /// An exception's check: an ID or `*`.
 pub const EXCEPTION_CHECK_PATTERN: &str = r"^([A-Z]+-[0-9]{3}|\*)$";
 /// A Go-style duration made of whole units: `30s`, `10m`, `1h30m`.
@@ -90,6 +90,20 @@ pub struct SecurityPolicySpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 10000))]
     pub finding_limit: Option<u32>,
+    /// Image inspection: read the configs of running images from their registries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<ImageSettings>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageSettings {
+    /// Read the image config (OCI distribution API) of every container that WL-005 reports, to
+    /// tell an image that runs as root by default (IMG-001) from one that sets a non-root USER
+    /// (WL-005 then stays, at low severity). Anonymous pulls, unless the operator is given a
+    /// docker-config file (`--registry-config`); Secrets are never read. Default: false.
+    #[serde(default)]
+    pub inspect: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]

@@ -55,6 +55,14 @@ pub struct ExceptionRef {
     pub key: String,
 }
 
+/// A line of a file the audit read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceLocation {
+    pub file: String,
+    /// 1-based.
+    pub line: u32,
+}
+
 /// One thing wrong, as every output (JSON, table, SARIF, Finding objects) reports it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -76,6 +84,9 @@ pub struct Finding {
     pub container: Option<String>,
     pub reason: Option<String>,
     pub evidence: Vec<String>,
+    /// Where in a source file the finding is (IMG-001 on a Dockerfile), for SARIF.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<SourceLocation>,
     pub suppressed: bool,
     /// The reason of the exception that suppressed it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -101,6 +112,7 @@ impl Finding {
             container: None,
             reason: None,
             evidence: Vec::new(),
+            location: None,
             suppressed: false,
             suppressed_by: None,
         }
@@ -152,6 +164,11 @@ impl Finding {
 
     pub fn exception(mut self, e: ExceptionRef) -> Finding {
         self.exception = Some(e);
+        self
+    }
+
+    pub fn location(mut self, file: String, line: u32) -> Finding {
+        self.location = Some(SourceLocation { file, line });
         self
     }
 

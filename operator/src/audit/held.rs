@@ -38,6 +38,7 @@ fn audit(snap: &Snapshot, policy: &EffectivePolicy, previous: &[super::Finding])
             now: now(),
             release_data: super::nodes::ReleaseData::builtin(),
             probe: None,
+            images: None,
         },
         previous,
     )
@@ -75,6 +76,7 @@ fn findings_of_checks_not_assessed_are_held() {
         now: now(),
         release_data: super::nodes::ReleaseData::builtin(),
         probe: None,
+        images: None,
     });
     assert!(!blind.findings.iter().any(|f| f.check == "RBAC-005"));
     let rbac = blind

@@ -128,6 +128,7 @@ fn may_target(check: &crate::catalog::CheckMeta, kind: &str) -> bool {
         Workload => is_workload_kind(kind) || kind == "Namespace",
         Daemonset => matches!(kind, "DaemonSet" | "Node"),
         Node => kind == "Node",
+        Image => kind == "Dockerfile" || is_workload_kind(kind),
         Policy => kind == "SecurityPolicy",
     }
 }

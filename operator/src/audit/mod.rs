@@ -6,13 +6,14 @@ pub mod controlplane;
 pub mod daemonset;
 mod finding;
 mod hygiene;
+pub mod images;
 pub mod nodes;
 pub mod probe;
 pub mod rbac;
 mod score;
 pub mod workloads;
 
-pub use finding::{ExceptionRef, Finding, ObjectRef};
+pub use finding::{ExceptionRef, Finding, ObjectRef, SourceLocation};
 
 use crate::api::{NotAssessed, Summary};
 use crate::catalog::{Category, Severity};
@@ -30,6 +31,8 @@ pub struct AuditInput<'a> {
     pub release_data: &'a nodes::ReleaseData,
     /// The live anonymous-access probe (API-033); `None` offline.
     pub probe: Option<&'a probe::ProbeResult>,
+    /// Image configs fetched from registries (`spec.images.inspect`); `None` when off.
+    pub images: Option<&'a images::ImageConfigs>,
 }
 
 /// The result of one audit.
@@ -141,6 +144,8 @@ pub struct Ctx<'a> {
     pub workloads: Vec<workloads::Workload<'a>>,
     /// The control-plane Pods (kube-system).
     pub components: Vec<controlplane::ComponentPod<'a>>,
+    /// Inspected image configs, and the Pods' running images to match them with.
+    pub images: Option<(&'a images::ImageConfigs, images::RunningImages<'a>)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -152,6 +157,9 @@ impl<'a> Ctx<'a> {
             release_data: input.release_data,
             workloads: workloads::top_level(input.snapshot),
             components: controlplane::component_pods(input.snapshot),
+            images: input
+                .images
+                .map(|i| (i, images::RunningImages::new(input.snapshot))),
         }
     }
 
@@ -195,6 +203,7 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
     controlplane::audit(&ctx, &mut sink);
     daemonset::audit(&ctx, &mut sink);
     nodes::audit(&ctx, &mut sink);
+    images::audit(&ctx, &mut sink);
 
     let not_assessed = sink.resolve_not_assessed(policy);
     let unassessed: std::collections::HashSet<&str> = not_assessed
@@ -240,7 +249,13 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
     findings.dedup_by(|a, b| a.same_identity(b));
     bounds::apply(&mut findings);
     let summary = summarize(&findings);
-    let score = score::score(policy, &findings, &not_assessed, input.probe.is_some());
+    let score = score::score(
+        policy,
+        &findings,
+        &not_assessed,
+        input.probe.is_some(),
+        !input.snapshot.dockerfiles.is_empty() || input.images.is_some(),
+    );
     Report {
         findings,
         summary,
@@ -291,8 +306,10 @@ fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
 /// (WL-010 reads RBAC findings before scoping: a workload in scope whose ServiceAccount is
 /// powerful through a binding in an excluded namespace is still reported.)
 fn in_scope(policy: &EffectivePolicy, f: &Finding) -> bool {
-    let scoped = matches!(f.category, Category::Rbac | Category::Workload)
-        || matches!(f.check, "ETCD-008" | "ETCD-009");
+    let scoped = matches!(
+        f.category,
+        Category::Rbac | Category::Workload | Category::Image
+    ) || matches!(f.check, "ETCD-008" | "ETCD-009");
     if !scoped {
         return true;
     }

@@ -6,7 +6,8 @@
 //! finding, and the weight is the check's default severity: critical 10, high 5, medium 3,
 //! low 1, info 0. Checks that cannot be assessed are left out unless they found something:
 //! those of categories listed in `notAssessed`, DaemonSet checks when the policy requires none,
-//! policy-hygiene checks when it has no exceptions, and live-only checks in offline audits.
+//! policy-hygiene checks when it has no exceptions, live-only checks in offline audits, and
+//! IMG-001 when the input holds no Dockerfile.
 //! With nothing assessed the score is 100. The score measures breadth (how many controls fail), not
 //! volume: one privileged pod costs as much as a hundred, so fixing the last one is what
 //! moves it.
@@ -32,6 +33,7 @@ pub fn score(
     findings: &[Finding],
     not_assessed: &[NotAssessed],
     live: bool,
+    dockerfiles: bool,
 ) -> u32 {
     let failing: HashSet<&str> = findings
         .iter()
@@ -48,7 +50,8 @@ pub fn score(
             && (skipped.contains(c.category.as_str())
                 || (c.category == Category::Daemonset && policy.required_daemon_sets.is_empty())
                 || (c.category == Category::Policy && policy.exceptions.is_empty())
-                || (c.scope == Scope::LiveOnly && !live));
+                || (c.scope == Scope::LiveOnly && !live)
+                || (c.id == "IMG-001" && !dockerfiles));
         if not_applicable {
             continue;
         }

@@ -25,6 +25,7 @@ pub fn audit_with(yaml: &str, policy: &EffectivePolicy) -> Report {
         now: now(),
         release_data: crate::audit::nodes::ReleaseData::builtin(),
         probe: None,
+        images: None,
     })
 }
 

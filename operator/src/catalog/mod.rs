@@ -89,11 +89,12 @@ pub enum Category {
     Daemonset,
     Workload,
     Node,
+    Image,
     Policy,
 }
 
 impl Category {
-    pub const ALL: [Category; 8] = [
+    pub const ALL: [Category; 9] = [
         Category::Rbac,
         Category::Apiserver,
         Category::Etcd,
@@ -101,6 +102,7 @@ impl Category {
         Category::Daemonset,
         Category::Workload,
         Category::Node,
+        Category::Image,
         Category::Policy,
     ];
 
@@ -113,6 +115,7 @@ impl Category {
             Category::Daemonset => "daemonset",
             Category::Workload => "workload",
             Category::Node => "node",
+            Category::Image => "image",
             Category::Policy => "policy",
         }
     }

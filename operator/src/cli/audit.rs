@@ -16,6 +16,7 @@ use std::time::Instant;
 pub struct AuditArgs {
     /// YAML/JSON files or directories (recursive) to audit instead of the live cluster.
     /// Multi-document YAML, `kind: List` and `kubectl get -o yaml|json` output are accepted.
+    /// Dockerfiles and Containerfiles found there are audited too (IMG-001).
     #[arg(long, value_name = "PATH")]
     snapshot: Vec<PathBuf>,
     /// A SecurityPolicy manifest (default: every default check, default severities).
@@ -41,6 +42,8 @@ pub struct AuditArgs {
     /// No progress messages on stderr.
     #[arg(short, long)]
     quiet: bool,
+    #[command(flatten)]
+    registry: super::RegistryArgs,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -95,24 +98,32 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
     };
     let started = Instant::now();
     let mut input_errors: Vec<InputError> = Vec::new();
-    let (snapshot, stats, probe) = if args.snapshot.is_empty() {
-        let (snapshot, probe) = runtime().block_on(async {
+    let (snapshot, stats, probe, images) = if args.snapshot.is_empty() {
+        let (snapshot, probe, images) = runtime().block_on(async {
             let config = super::config(kubeconfig).await?;
             let client = kube::Client::try_from(config.clone()).map_err(CliError::Kube)?;
             let snapshot = crate::snapshot::live::load_live(&client)
                 .await
                 .map_err(CliError::Kube)?;
             let probe = crate::snapshot::live::probe_anonymous(&config).await;
-            Ok::<_, CliError>((snapshot, probe))
+            // Image configs from registries, when the policy asks (spec.images.inspect).
+            let images = if policy.inspect_images {
+                let inspector = crate::registry::Inspector::new(&args.registry.options())?;
+                let requests = crate::audit::images::requests(&snapshot, &policy);
+                Some(inspector.inspect(&requests).await)
+            } else {
+                None
+            };
+            Ok::<_, CliError>((snapshot, probe, images))
         })?;
         progress(format!(
             "read {} objects from the cluster in {:.1?}",
             snapshot.len(),
             started.elapsed()
         ));
-        (snapshot, LoadStats::default(), Some(probe))
+        (snapshot, LoadStats::default(), Some(probe), images)
     } else {
-        let loaded = crate::snapshot::load_paths_with(
+        let loaded = crate::snapshot::dockerfiles::load_inputs(
             &args.snapshot,
             &LoadOptions {
                 max_file_bytes: args.max_file_bytes,
@@ -122,7 +133,7 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         for e in &loaded.skipped {
             eprintln!("error: {}", clean_lines(&e.to_string()));
         }
-        if loaded.stats.files == 0 {
+        if loaded.stats.files == 0 && loaded.snapshot.dockerfiles.is_empty() {
             // Nothing to audit: an empty report would read as a clean cluster.
             return Ok(ExitCode::from(2));
         }
@@ -145,10 +156,15 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         }
         let ignored: usize = stats.ignored.values().sum();
         progress(format!(
-            "read {} objects from {} file{} in {:.1?}{}{}",
+            "read {} objects from {} file{}{} in {:.1?}{}{}",
             snapshot.len(),
             stats.files,
             if stats.files == 1 { "" } else { "s" },
+            match snapshot.dockerfiles.len() {
+                0 => String::new(),
+                1 => " and 1 Dockerfile".to_string(),
+                n => format!(" and {n} Dockerfiles"),
+            },
             started.elapsed(),
             if ignored > 0 {
                 format!(" ({ignored} of kinds the audit does not use ignored)")
@@ -160,7 +176,7 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
                 n => format!("; {n} not read (exit code 2)"),
             }
         ));
-        (snapshot, stats, None)
+        (snapshot, stats, None, None)
     };
     let now = args.as_of.unwrap_or_else(jiff::Timestamp::now);
     let custom_release_data = match &args.release_data {
@@ -177,6 +193,7 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         now,
         release_data,
         probe: probe.as_ref(),
+        images: images.as_ref(),
     });
     progress(format!(
         "audited in {:.1?}: {} findings",

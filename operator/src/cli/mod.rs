@@ -52,6 +52,33 @@ enum CatalogFormat {
 }
 
 /// An error the user can fix, printed as `error: …` with exit code 2.
+/// How image inspection (`spec.images.inspect`) reaches registries.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RegistryArgs {
+    /// A docker-config JSON file (`{"auths": {...}}`, as `docker login` writes it) with
+    /// credentials for private registries, read when a policy sets `spec.images.inspect`.
+    /// Mount it into the operator from a Secret you create: it never reads Secrets itself.
+    #[arg(long, env = "KUBE_POSTURE_REGISTRY_CONFIG", value_name = "FILE")]
+    registry_config: Option<PathBuf>,
+    /// Reach this registry (`host:port`) over plain HTTP, e.g. a local test registry.
+    #[arg(long, value_name = "HOST:PORT")]
+    plain_http_registry: Vec<String>,
+    /// The most time one image's manifest and config may take.
+    #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
+    registry_timeout: std::time::Duration,
+}
+
+impl RegistryArgs {
+    pub fn options(&self) -> crate::registry::RegistryOptions {
+        crate::registry::RegistryOptions {
+            auth_file: self.registry_config.clone(),
+            plain_http: self.plain_http_registry.clone(),
+            timeout: self.registry_timeout,
+            ..Default::default()
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error(transparent)]
@@ -68,6 +95,8 @@ pub enum CliError {
     Config(String),
     #[error(transparent)]
     Run(#[from] crate::controller::RunError),
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     #[error("{path}: {source}")]
     Write {
         path: PathBuf,

@@ -46,6 +46,8 @@ pub struct RunArgs {
     /// Serve /metrics, /healthz and /readyz here (`off` to disable).
     #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDR")]
     metrics_addr: String,
+    #[command(flatten)]
+    registry: super::RegistryArgs,
 }
 
 fn init_logging(format: LogFormat) {
@@ -86,6 +88,7 @@ pub fn run(args: RunArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliErro
     };
     let debounce = crate::controller::schedule::Debounce::new(args.debounce, args.max_delay)
         .map_err(CliError::Usage)?;
+    let inspector = crate::registry::Inspector::new(&args.registry.options())?;
     runtime().block_on(async {
         let config = super::config(kubeconfig).await?;
         tracing::info!(server = %config.cluster_url, %instance, "starting");
@@ -95,6 +98,7 @@ pub fn run(args: RunArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliErro
             policy_selector: args.policy_selector,
             http_addr,
             debounce,
+            inspector,
             lease: (!args.no_leader_election).then_some((
                 args.lease_namespace,
                 args.lease_name,

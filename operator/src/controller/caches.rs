@@ -201,6 +201,7 @@ impl Caches {
             cluster_roles: self.cluster_roles.state(),
             role_bindings: self.role_bindings.state(),
             cluster_role_bindings: self.cluster_role_bindings.state(),
+            dockerfiles: Vec::new(),
             unavailable: Vec::new(),
             read_kinds: Vec::new(),
             absent: Vec::new(),

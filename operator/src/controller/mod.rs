@@ -64,6 +64,8 @@ pub struct Context {
     pub recorder: events::Recorder,
     pub probe: probe::Prober,
     pub release_data: &'static ReleaseData,
+    /// Fetches image configs for policies with `spec.images.inspect`.
+    pub inspector: crate::registry::Inspector,
 }
 
 /// What `kube-posture run` needs to start.
@@ -81,6 +83,8 @@ pub struct RunOptions {
     pub http_addr: Option<std::net::SocketAddr>,
     /// How bursts of watch events are coalesced into one audit.
     pub debounce: schedule::Debounce,
+    /// How image configs are fetched (`spec.images.inspect`).
+    pub inspector: crate::registry::Inspector,
 }
 
 impl Context {
@@ -301,6 +305,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         caches,
         findings,
         release_data: ReleaseData::builtin(),
+        inspector: opts.inspector,
     });
 
     // Let the first lists finish before the first audit, so it is complete.

@@ -100,6 +100,12 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
             done.interval = Some(effective.interval);
             let snapshot = ctx.caches.snapshot();
             let probe = ctx.probe.current().await;
+            let images = if effective.inspect_images {
+                let requests = crate::audit::images::requests(&snapshot, effective);
+                Some(ctx.inspector.inspect(&requests).await)
+            } else {
+                None
+            };
             let existing = desired::owned_by(policy, &ctx.findings.state());
             let recorded = desired::recorded_findings(&name, &existing);
             // The audit is CPU-bound (a second at large sizes): it runs on a blocking thread so
@@ -115,6 +121,7 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
                         now,
                         release_data,
                         probe: probe.as_ref(),
+                        images: images.as_ref(),
                     },
                     &recorded,
                 );

@@ -8,8 +8,10 @@
 //! k8s-openapi's own. Each top-level type implements `kube::Resource` by inheriting it from
 //! k8s-openapi's, so it works with `Api`, watchers and reflectors.
 
+mod dockerfile;
 mod pod;
 mod workloads;
 
+pub use dockerfile::*;
 pub use pod::*;
 pub use workloads::*;

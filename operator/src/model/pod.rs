@@ -115,6 +115,9 @@ pub struct ContainerStatus {
     pub state: Option<core::ContainerState>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_state: Option<core::ContainerState>,
+    /// The image the kubelet runs (`repo@sha256:…`): its digest keys image inspection.
+    #[serde(rename = "imageID", default, skip_serializing_if = "Option::is_none")]
+    pub image_id: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]

@@ -76,6 +76,8 @@ pub struct EffectivePolicy {
     pub interval: Duration,
     pub finding_limit: usize,
     pub events: bool,
+    /// `spec.images.inspect`: fetch image configs from registries for IMG-001 and WL-005.
+    pub inspect_images: bool,
 }
 
 impl EffectivePolicy {
@@ -213,6 +215,7 @@ impl EffectivePolicy {
             interval,
             finding_limit,
             events: spec.remediation.events,
+            inspect_images: spec.images.as_ref().is_some_and(|i| i.inspect),
         })
     }
 

@@ -5,8 +5,9 @@ use crate::audit::{Finding, Report};
 use crate::catalog::{self, Severity};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
-    Notification, PhysicalLocation, PropertyBag, ReportingConfiguration, ReportingDescriptor,
-    Result as SarifResult, ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent,
+    Notification, PhysicalLocation, PropertyBag, Region, ReportingConfiguration,
+    ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Suppression, Tool,
+    ToolComponent,
 };
 use std::collections::BTreeMap;
 
@@ -92,13 +93,22 @@ pub fn render(report: &Report, ctx: &Context) -> String {
         .map(|f| {
             // Code scanning needs a file: the snapshot file the object came from, else a
             // stable pseudo-path naming the object.
-            let uri = (ctx.source_of)(f).unwrap_or_else(|| format!("cluster/{}", logical_name(f)));
-            let location = Location::builder()
-                .physical_location(
+            // Findings on a line of a file (a Dockerfile's USER) say which.
+            let physical = match &f.location {
+                Some(loc) => PhysicalLocation::builder()
+                    .artifact_location(ArtifactLocation::builder().uri(loc.file.clone()).build())
+                    .region(Region::builder().start_line(i64::from(loc.line)).build())
+                    .build(),
+                None => {
+                    let uri = (ctx.source_of)(f)
+                        .unwrap_or_else(|| format!("cluster/{}", logical_name(f)));
                     PhysicalLocation::builder()
                         .artifact_location(ArtifactLocation::builder().uri(uri).build())
-                        .build(),
-                )
+                        .build()
+                }
+            };
+            let location = Location::builder()
+                .physical_location(physical)
                 .logical_locations(vec![
                     LogicalLocation::builder()
                         .fully_qualified_name(logical_name(f))

@@ -2,6 +2,7 @@
 //! files (`audit --snapshot`) or from the controller's reflector stores. The audit never
 //! touches the network: everything it needs is in a [`Snapshot`].
 
+pub mod dockerfiles;
 mod files;
 pub mod info;
 mod kinds;
@@ -17,7 +18,8 @@ pub use files::{
 pub use kinds::{ALL_KINDS, ObjectKind};
 
 use crate::model::{
-    CronJob, DaemonSet, Deployment, Job, Pod, ReplicaSet, ReplicationController, StatefulSet,
+    CronJob, DaemonSet, Deployment, Dockerfile, Job, Pod, ReplicaSet, ReplicationController,
+    StatefulSet,
 };
 use k8s_openapi::api::core::v1::{Namespace, Node, Secret, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
@@ -46,6 +48,8 @@ pub struct Snapshot {
     pub cluster_roles: Vec<Arc<ClusterRole>>,
     pub role_bindings: Vec<Arc<RoleBinding>>,
     pub cluster_role_bindings: Vec<Arc<ClusterRoleBinding>>,
+    /// Dockerfiles found among `audit --snapshot` inputs (IMG-001); never in live snapshots.
+    pub dockerfiles: Vec<Arc<Dockerfile>>,
     /// Kinds that could not be read (forbidden, missing API): the checks that need them are
     /// not assessed, and say why.
     pub unavailable: Vec<Unavailable>,
@@ -172,6 +176,7 @@ impl Snapshot {
         self.role_bindings.extend(other.role_bindings);
         self.cluster_role_bindings
             .extend(other.cluster_role_bindings);
+        self.dockerfiles.extend(other.dockerfiles);
         for u in other.unavailable {
             if !self.unavailable.iter().any(|x| x.kind == u.kind) {
                 self.unavailable.push(u);

@@ -127,10 +127,11 @@ pub fn pod(p: &mut Pod) {
         .flatten()
         .any(|o| o.kind == "DaemonSet");
     if !owned_by_daemon_set {
-        // Status, and where a Pod may be scheduled, are read for DaemonSet coverage only;
-        // but the OS label of the nodeSelector is what WL-005's Windows skip reads (issue 12:
-        // dropping it made every Windows Pod read from a snapshot or a live cluster a WL-005).
-        p.status = None;
+        // Status, and where a Pod may be scheduled, are read for DaemonSet coverage only; but
+        // for each container's imageID, which image inspection (spec.images) reads. The OS
+        // label of the nodeSelector is what WL-005's Windows skip reads (issue 12: dropping it
+        // made every Windows Pod read from a snapshot or a live cluster a WL-005).
+        p.status = p.status.take().and_then(image_ids_only);
         if let Some(spec) = p.spec.as_mut() {
             spec.tolerations = None;
             spec.affinity = None;
@@ -142,6 +143,29 @@ pub fn pod(p: &mut Pod) {
             }
         }
     }
+}
+
+fn image_ids_only(s: crate::model::PodStatus) -> Option<crate::model::PodStatus> {
+    let keep = |list: Option<Vec<crate::model::ContainerStatus>>| {
+        let kept: Vec<_> = list
+            .into_iter()
+            .flatten()
+            .filter(|c| c.image_id.as_deref().is_some_and(|i| !i.is_empty()))
+            .map(|c| crate::model::ContainerStatus {
+                name: c.name,
+                image_id: c.image_id,
+                ..Default::default()
+            })
+            .collect();
+        (!kept.is_empty()).then_some(kept)
+    };
+    let status = crate::model::PodStatus {
+        container_statuses: keep(s.container_statuses),
+        init_container_statuses: keep(s.init_container_statuses),
+        ..Default::default()
+    };
+    (status.container_statuses.is_some() || status.init_container_statuses.is_some())
+        .then_some(status)
 }
 
 pub fn node(n: &mut Node) {

@@ -39,6 +39,7 @@ fn audit_at(docs: &[String], now: &str) -> Report {
         now: now.parse().expect("timestamp"),
         release_data: ReleaseData::builtin(),
         probe: None,
+        images: None,
     })
 }
 
@@ -217,6 +218,7 @@ fn unreadable_nodes_are_not_assessed() {
         now: NOW.parse().expect("timestamp"),
         release_data: ReleaseData::builtin(),
         probe: None,
+        images: None,
     });
     assert!(
         r.not_assessed

@@ -571,6 +571,7 @@ fn a_fresh_clusters_builtin_rbac_has_no_findings() {
         now: crate::audit::testutil::now(),
         release_data: crate::audit::nodes::ReleaseData::builtin(),
         probe: None,
+        images: None,
     });
     let rbac: Vec<_> = r
         .findings

@@ -2,6 +2,7 @@
 //! containers concerned. Control-plane Pods are exempt (they are audited by their flags).
 
 use super::{ContainerRef, Workload, containers};
+use crate::audit::images::ImageConfig;
 use crate::audit::{Ctx, Finding, ObjectRef, Sink, bounds};
 use crate::catalog::Severity;
 use crate::model::PodSpec;
@@ -185,7 +186,7 @@ pub fn audit(ctx: &Ctx, powerful: &PowerfulAccounts, sink: &mut Sink) {
             capabilities_added(w, sink);
         }
         if e("WL-005") {
-            runs_as_root(w, sink);
+            runs_as_root(ctx, w, sink);
         }
         if e("WL-006") {
             let c = which(spec, |c| {
@@ -481,36 +482,64 @@ fn capabilities_added(w: &Workload, sink: &mut Sink) {
     }
 }
 
-fn runs_as_root(w: &Workload, sink: &mut Sink) {
+/// Why WL-005 says a container may run as root, if it does.
+pub fn root_reason(w: &Workload, c: &ContainerRef) -> Option<&'static str> {
+    let pod = w.spec.security_context.as_ref();
+    let sc = c.security_context;
+    let user = sc
+        .and_then(|s| s.run_as_user)
+        .or(pod.and_then(|p| p.run_as_user));
+    let non_root = sc
+        .and_then(|s| s.run_as_non_root)
+        .or(pod.and_then(|p| p.run_as_non_root));
+    match (user, non_root) {
+        (Some(0), _) => Some("runAsUser: 0"),
+        (None, Some(true)) | (Some(_), _) => None,
+        (None, _) => Some("no runAsUser and runAsNonRoot not true"),
+    }
+}
+
+fn runs_as_root(ctx: &Ctx, w: &Workload, sink: &mut Sink) {
     if w.spec.is_windows() {
         return;
     }
-    let pod = w.spec.security_context.as_ref();
     let mut names = Vec::new();
     let mut evidence = Vec::new();
+    // With image inspection (spec.images.inspect), whether each image sets a non-root USER.
+    let mut image_non_root = Vec::new();
     for c in containers(w.spec) {
-        let sc = c.security_context;
-        let user = sc
-            .and_then(|s| s.run_as_user)
-            .or(pod.and_then(|p| p.run_as_user));
-        let non_root = sc
-            .and_then(|s| s.run_as_non_root)
-            .or(pod.and_then(|p| p.run_as_non_root));
-        let why = match (user, non_root) {
-            (Some(0), _) => Some("runAsUser: 0".to_string()),
-            (None, Some(true)) | (Some(_), _) => None,
-            (None, _) => Some("no runAsUser and runAsNonRoot not true".to_string()),
+        let Some(why) = root_reason(w, &c) else {
+            continue;
         };
-        if let Some(why) = why {
-            names.push(c.name);
-            evidence.push(format!("{}: {why}", c.name));
-        }
+        names.push(c.name);
+        let image = crate::audit::images::inspected(ctx, w, &c);
+        let runs_as_root = image.and_then(|i| i.runs_as_root());
+        image_non_root.push(why != "runAsUser: 0" && runs_as_root == Some(false));
+        evidence.push(match (image, runs_as_root) {
+            (Some(ImageConfig::User(u)), Some(false)) => format!(
+                "{}: {why}; image sets USER {u} but the pod does not require non-root",
+                c.name
+            ),
+            (Some(ImageConfig::User(u)), Some(true)) => format!(
+                "{}: {why}; image runs as root by default (config.User {})",
+                c.name,
+                if u.is_empty() {
+                    "empty".to_string()
+                } else {
+                    u.clone()
+                }
+            ),
+            _ => format!("{}: {why}", c.name),
+        });
     }
     if !names.is_empty() {
-        sink.push(
-            wl_finding("WL-005", w, &names, "may run containers as root", "Set securityContext.runAsNonRoot: true and a non-zero runAsUser (pod-wide or per container)")
-                .evidence(evidence),
-        );
+        let mut f = wl_finding("WL-005", w, &names, "may run containers as root", "Set securityContext.runAsNonRoot: true and a non-zero runAsUser (pod-wide or per container)")
+            .evidence(evidence);
+        // Every image runs as a non-root user: root needs the pod spec and the image to change.
+        if image_non_root.iter().all(|&n| n) {
+            f.severity = Severity::Low;
+        }
+        sink.push(f);
     }
 }
 

@@ -4,7 +4,7 @@
 mod checks;
 mod containers;
 
-pub use checks::{PowerfulAccounts, audit, host_path_severity, normalize_path};
+pub use checks::{PowerfulAccounts, audit, host_path_severity, normalize_path, root_reason};
 pub use containers::{ContainerKind, ContainerRef, containers};
 
 use crate::audit::ObjectRef;

@@ -17,6 +17,7 @@ fn kubeadm_report() -> Report {
         now: crate::audit::testutil::now(),
         release_data: crate::audit::nodes::ReleaseData::builtin(),
         probe: None,
+        images: None,
     })
 }
 

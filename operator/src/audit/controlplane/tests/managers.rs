@@ -192,6 +192,7 @@ fn unreadable_pods_say_so() {
         now: crate::audit::testutil::now(),
         release_data: crate::audit::nodes::ReleaseData::builtin(),
         probe: None,
+        images: None,
     });
     assert!(
         not_assessed(&r).contains(&"apiserver: cannot read pods: forbidden".to_string()),

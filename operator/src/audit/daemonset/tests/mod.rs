@@ -322,6 +322,7 @@ fn unreadable_or_absent_inputs_are_not_assessed() {
         now: now(),
         release_data: ReleaseData::builtin(),
         probe: None,
+        images: None,
     });
     assert!(r.findings.is_empty());
     assert_eq!(r.not_assessed[0].category, "daemonset");
