@@ -32,6 +32,7 @@ const SPEC_FIELDS: &[&str] = &[
     "failureThreshold",
     "interval",
     "findingLimit",
+    "images",
 ];
 
 /// Near misses and hostile values, tried in every string field.
@@ -411,6 +412,12 @@ fn policy_file(spec: &Value) -> PathBuf {
 
 /// `spec.<one of the spec's fields>…`
 fn names_a_spec_field(text: &str) -> bool {
+    // An unknown field is named by its path (an empty key as `spec.""`).
+    if let Some((_, fields)) = text.split_once("unknown field(s) ") {
+        return fields
+            .split(", ")
+            .all(|f| f.strip_prefix("spec.").is_some_and(|rest| !rest.is_empty()));
+    }
     text.match_indices("spec.").any(|(i, _)| {
         let rest = &text[i + "spec.".len()..];
         SPEC_FIELDS.iter().any(|f| {

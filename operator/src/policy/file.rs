@@ -61,9 +61,18 @@ pub fn load_policy_file(path: &Path) -> Result<(SecurityPolicy, EffectivePolicy)
     let policy: SecurityPolicy =
         serde_path_to_error::deserialize(serde_ignored::Deserializer::new(doc, &mut on_unknown))
             .map_err(|e| parse_err(format!("document {index}: {}: {}", e.path(), e.inner())))?;
+    // An empty key would print as `spec.`, naming nothing: quote it.
     let unknown: Vec<_> = unknown
         .into_iter()
         .filter(|p| p.starts_with("spec"))
+        .map(|p| {
+            let quoted = p.replace("..", ".\"\".");
+            if quoted.ends_with('.') {
+                format!("{quoted}\"\"")
+            } else {
+                quoted
+            }
+        })
         .collect();
     if !unknown.is_empty() {
         return Err(parse_err(format!(
@@ -119,6 +128,13 @@ mod tests {
             e.contains("typo.yaml") && e.contains("spec.exeptions"),
             "{e}"
         );
+        // An empty key is named too (it used to print as `spec.`).
+        let p = write(
+            "empty-key.yaml",
+            "apiVersion: kubeposture.io/v1alpha1\nkind: SecurityPolicy\nmetadata: {name: base}\nspec:\n  '': 1\n",
+        );
+        let e = load_policy_file(&p).unwrap_err().to_string();
+        assert!(e.ends_with("unknown field(s) spec.\"\""), "{e}");
         let p = write(
             "bad.yaml",
             "apiVersion: kubeposture.io/v1alpha1\nkind: SecurityPolicy\nmetadata: {name: base}\nspec:\n  checks: {include: [RBAC-999]}\n",
