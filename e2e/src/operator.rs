@@ -192,12 +192,15 @@ impl Drop for Operator {
     }
 }
 
-/// The policy most tests start from: over the namespaces of `prefix`'s sample cluster.
+/// The policy most tests start from: over the namespaces of `prefix`'s sample cluster. Its
+/// findingLimit is the highest allowed: the shared API server accumulates other tests'
+/// cluster-scoped objects (their control-plane Pods, ClusterRoleBindings), whose findings this
+/// policy sees too, and at the default 500 they would push this test's own Findings out.
 pub fn sample_policy(prefix: &str, name: &str) -> SecurityPolicy {
     policy(
         prefix,
         name,
-        json!({"namespaces": {"include": [format!("{prefix}-*")]}}),
+        json!({"namespaces": {"include": [format!("{prefix}-*")]}, "findingLimit": 10000}),
     )
 }
 
