@@ -333,3 +333,21 @@ pub async fn resolved_events_since(client: &Client, policy: &str, since: Timesta
         })
         .count()
 }
+
+/// A finding's identity: (check, target, subject / DaemonSet / exception).
+pub fn identity(f: &Finding) -> String {
+    let s = f.status.as_ref();
+    format!(
+        "{} {} {}/{} {:?} {:?} {:?}",
+        f.spec.check,
+        f.spec.resource.kind,
+        f.spec.resource.namespace,
+        f.spec.resource.name,
+        s.and_then(|s| s.subject.as_ref())
+            .map(|x| serde_json::to_string(x).unwrap_or_default()),
+        s.and_then(|s| s.daemon_set.as_ref())
+            .map(|x| serde_json::to_string(x).unwrap_or_default()),
+        s.and_then(|s| s.exception.as_ref())
+            .map(|e| e.waives.clone()),
+    )
+}

@@ -18,7 +18,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kube_posture::api::{Finding, SecurityPolicy};
 use kube_posture_e2e::fixture::instantiate_sample_on;
 use kube_posture_e2e::operator::{
-    Operator, Options, condition, create_policy, findings, get_policy, policy,
+    Operator, Options, condition, create_policy, findings, get_policy, identity, policy,
     resolved_events_since, sample_policy,
 };
 use kube_posture_e2e::private_plane::{PrivatePlane, apiserver_writes};
@@ -47,22 +47,6 @@ async fn finding_uids(client: &Client, policy: &str) -> BTreeMap<String, String>
             )
         })
         .collect()
-}
-
-/// A finding's identity: (check, target, subject / DaemonSet).
-fn identity(f: &Finding) -> String {
-    let s = f.status.as_ref();
-    format!(
-        "{} {} {}/{} {:?} {:?}",
-        f.spec.check,
-        f.spec.resource.kind,
-        f.spec.resource.namespace,
-        f.spec.resource.name,
-        s.and_then(|s| s.subject.as_ref())
-            .map(|x| serde_json::to_string(x).unwrap_or_default()),
-        s.and_then(|s| s.daemon_set.as_ref())
-            .map(|x| serde_json::to_string(x).unwrap_or_default()),
-    )
 }
 
 /// Wait until the policy is reconciled, Ready, and its Finding objects are complete and

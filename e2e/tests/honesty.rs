@@ -11,7 +11,7 @@ use kube::api::{Api, Patch, PatchParams};
 use kube_posture::api::{Finding, SecurityPolicy};
 use kube_posture_e2e::fixture::instantiate_sample;
 use kube_posture_e2e::operator::{
-    Operator, Options, cleanup_identity, condition, create_policy, findings, get_policy,
+    Operator, Options, cleanup_identity, condition, create_policy, findings, get_policy, identity,
     own_operator_identity, policy, resolved_events_since,
 };
 use kube_posture_e2e::private_plane::PrivatePlane;
@@ -304,24 +304,6 @@ async fn revoked_rbac_read_keeps_findings() {
     );
     drop(op);
     cleanup_identity(&client, &p).await;
-}
-
-/// A finding's identity: (check, target, subject / DaemonSet / exception).
-fn identity(f: &Finding) -> String {
-    let s = f.status.as_ref();
-    format!(
-        "{} {} {}/{} {:?} {:?} {:?}",
-        f.spec.check,
-        f.spec.resource.kind,
-        f.spec.resource.namespace,
-        f.spec.resource.name,
-        s.and_then(|s| s.subject.as_ref())
-            .map(|x| serde_json::to_string(x).unwrap_or_default()),
-        s.and_then(|s| s.daemon_set.as_ref())
-            .map(|x| serde_json::to_string(x).unwrap_or_default()),
-        s.and_then(|s| s.exception.as_ref())
-            .map(|e| e.waives.clone()),
-    )
 }
 
 /// `kube-posture run` with arguments, its exit status, stderr, and how long it ran (killed
