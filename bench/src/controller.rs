@@ -133,7 +133,7 @@ pub async fn latency(
     // Steady state: a few seconds after the first audit's writes settled.
     tokio::time::sleep(Duration::from_secs(10)).await;
     let rss_steady = rss_kib(op.pid());
-    let (_, metrics) = kube_posture_e2e::http_get(&format!("{}/metrics", op.http_url()))?;
+    let (_, metrics) = kube_posture_e2e::http_get(&format!("{}/metrics", op.metrics_url()))?;
     let cached = cached_objects(&metrics);
 
     // Watch this policy's Findings to time each change precisely.

@@ -61,7 +61,7 @@ spec:
 YAML
 
 say "running the operator as its own ServiceAccount identity"
-"$BIN" --kubeconfig "$E2E_OPERATOR_KUBECONFIG" run --metrics-addr 127.0.0.1:0 >"$DIR/operator.log" 2>&1 &
+"$BIN" --kubeconfig "$E2E_OPERATOR_KUBECONFIG" run --metrics-addr 127.0.0.1:0 --health-addr 127.0.0.1:0 >"$DIR/operator.log" 2>&1 &
 OPERATOR_PID=$!
 for _ in $(seq 1 120); do
   ready=$(k get secpol cluster-baseline -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)

@@ -21,11 +21,16 @@ use std::time::Duration;
 
 pub const E2E_LABEL: &str = "kubeposture.io/e2e";
 
-/// Apply the CRDs and the operator's namespace and RBAC from manifests/.
+/// Apply the CRDs and the operator's namespace, RBAC and metrics access from manifests/.
 pub async fn install(client: &Client) -> Result<()> {
     install_crds(client).await?;
     let mut docs = Vec::new();
-    for f in ["namespace.yaml", "rbac.yaml", "leader-election.yaml"] {
+    for f in [
+        "namespace.yaml",
+        "rbac.yaml",
+        "leader-election.yaml",
+        "metrics.yaml",
+    ] {
         let text = std::fs::read_to_string(repo().join("manifests").join(f))?;
         let values: Vec<Value> =
             kube_posture::yaml::from_str_multi(&text).map_err(anyhow::Error::msg)?;
@@ -52,6 +57,9 @@ pub struct Options {
     /// Admin kubeconfig that installs the CRDs and RBAC (default: `E2E_KUBECONFIG`); a
     /// private control plane's.
     pub admin_kubeconfig: Option<PathBuf>,
+    /// Serve /metrics as deployed (HTTPS, TokenReview and SubjectAccessReview) instead of
+    /// plain HTTP.
+    pub secure_metrics: bool,
     pub extra: Vec<String>,
 }
 
@@ -94,9 +102,18 @@ impl Operator {
                 &format!("{E2E_LABEL}={prefix}"),
                 "--lease-name",
                 &lease,
+                "--health-addr",
+                "127.0.0.1:0",
                 "--metrics-addr",
                 "127.0.0.1:0",
             ])
+            // Plain /metrics, so that the helpers below can scrape with any cluster's
+            // credentials; the secured endpoint has a test of its own (metrics_auth.rs).
+            .args(if opts.secure_metrics {
+                &[][..]
+            } else {
+                &["--metrics-secure=false"][..]
+            })
             .args(&opts.extra)
             .env("RUST_LOG", "info,kube_client=warn,kube_runtime=warn")
             .stdout(Stdio::null())
@@ -136,20 +153,31 @@ impl Operator {
             .is_some_and(|l| l["leading"] == true)
     }
 
-    /// Where /metrics, /healthz and /readyz are served.
-    pub fn http_url(&self) -> String {
-        let line = self.log_lines("serving /metrics, /healthz and /readyz", None);
-        let addr = line
+    /// The `scheme://addr` of the endpoint logged as `message`.
+    fn endpoint(&self, message: &str) -> String {
+        let line = self.log_lines(message, None);
+        let line = line
             .first()
-            .and_then(|l| l["addr"].as_str().map(str::to_string))
-            .expect("HTTP endpoint address in the log");
-        format!("http://{addr}")
+            .unwrap_or_else(|| panic!("{message:?} in the log:\n{}", self.log_text()));
+        let addr = line["addr"].as_str().expect("addr in the log line");
+        let scheme = line["scheme"].as_str().unwrap_or("http");
+        format!("{scheme}://{addr}")
+    }
+
+    /// Where /healthz and /readyz are served.
+    pub fn health_url(&self) -> String {
+        self.endpoint("serving /healthz and /readyz")
+    }
+
+    /// Where /metrics is served (`http://…`, or `https://…` with `secure_metrics`).
+    pub fn metrics_url(&self) -> String {
+        self.endpoint("serving /metrics")
     }
 
     /// The sum of a metric's samples on /metrics (`name` and `name{…}` lines); 0 when the
     /// metric has no sample yet. A failed scrape fails the test: it is not a zero.
     pub fn metric(&self, name: &str) -> f64 {
-        let url = format!("{}/metrics", self.http_url());
+        let url = format!("{}/metrics", self.metrics_url());
         let (code, body) = crate::http_get(&url).unwrap_or_else(|e| panic!("scrape {url}: {e}"));
         assert_eq!(code, 200, "scrape {url}: HTTP {code}");
         body.lines()

@@ -238,7 +238,7 @@ async fn apiserver_stopped_30s() {
         "resumed {recovered_in:.1}s after the API server's return"
     );
     assert!(reconcile_after, "reconciled again after the restart");
-    let (code, _) = kube_posture_e2e::http_get(&format!("{}/readyz", s.op.http_url())).unwrap();
+    let (code, _) = kube_posture_e2e::http_get(&format!("{}/readyz", s.op.health_url())).unwrap();
     assert_eq!(code, 200, "/readyz");
     let extra = format!("{}-after-apiserver", s.p);
     assert_no_flap(&s, &[&extra]).await;

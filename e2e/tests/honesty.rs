@@ -318,7 +318,7 @@ fn run_operator(
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .arg("run")
-        .args(["--metrics-addr", "off"])
+        .args(["--metrics-addr", "off", "--health-addr", "off"])
         .args(args)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

@@ -35,6 +35,7 @@ async fn manifests_apply_with_server_side_dry_run() {
         "clusterrole",
         "deployment",
         "service",
+        "networkpolicy",
         "lease",
     ] {
         if kind == "lease" {
@@ -123,9 +124,10 @@ async fn metrics_match_the_policy_status() {
     instantiate_sample(&p, &std::env::temp_dir().join(format!("kp-e2e-{p}"))).await;
     let name = format!("{p}-m");
     create_policy(&client, &sample_policy(&p, &name)).await;
-    let base = op.http_url();
-    assert_eq!(http_get(&format!("{base}/healthz")).unwrap().0, 200);
-    assert_eq!(http_get(&format!("{base}/readyz")).unwrap().0, 200);
+    let health = op.health_url();
+    assert_eq!(http_get(&format!("{health}/healthz")).unwrap().0, 200);
+    assert_eq!(http_get(&format!("{health}/readyz")).unwrap().0, 200);
+    let base = op.metrics_url();
     wait_for(Duration::from_secs(30), || async {
         let pol = get_policy(&client, &name).await;
         let st = pol.status?;

@@ -43,9 +43,21 @@ pub struct RunArgs {
     /// ...but at the latest this long after the first change of a burst.
     #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
     max_delay: std::time::Duration,
-    /// Serve /metrics, /healthz and /readyz here (`off` to disable).
-    #[arg(long, default_value = "0.0.0.0:8080", value_name = "ADDR")]
+    /// Serve /metrics here (`off` to disable).
+    #[arg(long, default_value = "0.0.0.0:8443", value_name = "ADDR")]
     metrics_addr: String,
+    /// Serve /metrics over HTTPS, only to callers whose bearer token the API server
+    /// authenticates (TokenReview) and authorizes for `get /metrics` (SubjectAccessReview).
+    /// `--metrics-secure=false` serves plain HTTP to anyone who can connect.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    metrics_secure: bool,
+    /// A directory with `tls.crt` and `tls.key` for /metrics (reloaded when they change);
+    /// without it, a self-signed certificate made at start.
+    #[arg(long, value_name = "DIR")]
+    metrics_cert_dir: Option<std::path::PathBuf>,
+    /// Serve /healthz and /readyz here, over plain HTTP (`off` to disable).
+    #[arg(long, default_value = "0.0.0.0:8081", value_name = "ADDR")]
+    health_addr: String,
     #[command(flatten)]
     registry: super::RegistryArgs,
 }
@@ -76,16 +88,28 @@ fn host_name() -> String {
         .unwrap_or_else(|| "kube-posture".to_string())
 }
 
+/// A listen address, or `None` for `off`.
+fn address(flag: &str, value: &str) -> Result<Option<std::net::SocketAddr>, CliError> {
+    match value {
+        "off" | "" => Ok(None),
+        a => a
+            .parse()
+            .map(Some)
+            .map_err(|e| CliError::Usage(format!("{flag} {a:?}: {e}"))),
+    }
+}
+
 pub fn run(args: RunArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliError> {
     init_logging(args.log_format);
     let instance = args.instance.clone().unwrap_or_else(host_name);
-    let http_addr = match args.metrics_addr.as_str() {
-        "off" | "" => None,
-        a => Some(
-            a.parse::<std::net::SocketAddr>()
-                .map_err(|e| CliError::Usage(format!("--metrics-addr {a:?}: {e}")))?,
-        ),
-    };
+    let metrics = address("--metrics-addr", &args.metrics_addr)?.map(|addr| {
+        crate::controller::MetricsServing {
+            addr,
+            secure: args.metrics_secure,
+            cert_dir: args.metrics_cert_dir.clone(),
+        }
+    });
+    let health_addr = address("--health-addr", &args.health_addr)?;
     let debounce = crate::controller::schedule::Debounce::new(args.debounce, args.max_delay)
         .map_err(CliError::Usage)?;
     let inspector = crate::registry::Inspector::new(&args.registry.options())?;
@@ -96,7 +120,8 @@ pub fn run(args: RunArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliErro
             config,
             instance,
             policy_selector: args.policy_selector,
-            http_addr,
+            health_addr,
+            metrics,
             debounce,
             inspector,
             lease: (!args.no_leader_election).then_some((

@@ -30,6 +30,11 @@ pub struct ReasonLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabel {
+    pub code: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabel {
     pub kind: String,
 }
@@ -47,6 +52,7 @@ pub struct Metrics {
     cached_objects: Family<KindLabel, Gauge>,
     leader: Gauge,
     leader_step_downs: Counter,
+    metrics_requests: Family<CodeLabel, Counter>,
     /// The finding series each policy has, so stale ones are removed.
     series: Mutex<BTreeMap<String, BTreeSet<FindingLabels>>>,
 }
@@ -72,6 +78,7 @@ impl Metrics {
             cached_objects: Family::default(),
             leader: Gauge::default(),
             leader_step_downs: Counter::default(),
+            metrics_requests: Family::default(),
             series: Mutex::new(BTreeMap::new()),
             registry: Registry::default(),
         };
@@ -117,6 +124,11 @@ impl Metrics {
             "leader_step_downs",
             "Times this replica stopped leading because no Lease renewal succeeded within the renew deadline",
             m.leader_step_downs.clone(),
+        );
+        registry.register(
+            "metrics_requests",
+            "Requests for /metrics over HTTPS by answer (200, 401, 403, 503)",
+            m.metrics_requests.clone(),
         );
         Metrics { registry, ..m }
     }
@@ -169,6 +181,13 @@ impl Metrics {
             .inc();
         self.writes.inc_by(writes as u64);
         self.events.inc_by(events as u64);
+    }
+
+    /// A request for the secured /metrics, answered with `code`.
+    pub fn metrics_request(&self, code: u16) {
+        self.metrics_requests
+            .get_or_create(&CodeLabel { code })
+            .inc();
     }
 
     pub fn reconcile_error(&self, reason: &str) {

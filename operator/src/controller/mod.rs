@@ -11,11 +11,13 @@ mod events;
 mod http;
 pub mod leader;
 mod metrics;
+pub mod metrics_auth;
 mod preflight;
 mod probe;
 mod reconcile;
 pub mod schedule;
 mod status;
+mod tls;
 
 pub use caches::{Caches, WATCHED, WatchState};
 
@@ -79,12 +81,23 @@ pub struct RunOptions {
     /// The leader Lease (namespace, name, duration); `None` runs without election (a single
     /// replica, or tests).
     pub lease: Option<(String, String, Duration)>,
-    /// Where to serve /metrics, /healthz and /readyz; `None`: no HTTP endpoint.
-    pub http_addr: Option<std::net::SocketAddr>,
+    /// Where to serve /healthz and /readyz (plain HTTP); `None`: not at all.
+    pub health_addr: Option<std::net::SocketAddr>,
+    /// Where and how to serve /metrics; `None`: not at all.
+    pub metrics: Option<MetricsServing>,
     /// How bursts of watch events are coalesced into one audit.
     pub debounce: schedule::Debounce,
     /// How image configs are fetched (`spec.images.inspect`).
     pub inspector: crate::registry::Inspector,
+}
+
+/// Where and how /metrics is served.
+pub struct MetricsServing {
+    pub addr: std::net::SocketAddr,
+    /// HTTPS with TokenReview/SubjectAccessReview (the default), or plain and open.
+    pub secure: bool,
+    /// `tls.crt` and `tls.key` for HTTPS; `None`: a self-signed certificate.
+    pub cert_dir: Option<std::path::PathBuf>,
 }
 
 impl Context {
@@ -158,11 +171,14 @@ pub enum RunError {
     Preflight(#[from] preflight::PreflightError),
     #[error("cannot connect to the API server: {0}")]
     Client(#[source] kube::Error),
-    #[error("cannot serve metrics on {addr}: {source}")]
+    #[error("cannot serve {what} on {addr}: {source}")]
     Http {
+        what: &'static str,
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot serve /metrics over HTTPS: {0}")]
+    Tls(#[from] tls::TlsError),
 }
 
 /// Name this replica in every request (`kube-posture/<version> (<instance>)`), so the API
@@ -200,11 +216,38 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
     let metrics = Arc::new(metrics::Metrics::new());
     let health = Arc::new(http::Health::default());
     health.beat();
-    if let Some(addr) = opts.http_addr {
-        let bound = http::serve(addr, metrics.clone(), health.clone())
+    if let Some(addr) = opts.health_addr {
+        let bound = http::serve_health(addr, health.clone())
             .await
-            .map_err(|source| RunError::Http { addr, source })?;
-        tracing::info!(addr = %bound, "serving /metrics, /healthz and /readyz");
+            .map_err(|source| RunError::Http {
+                what: "/healthz and /readyz",
+                addr,
+                source,
+            })?;
+        tracing::info!(addr = %bound, "serving /healthz and /readyz");
+    }
+    if let Some(serving) = &opts.metrics {
+        let access = if serving.secure {
+            http::MetricsAccess::Secured {
+                tls: tls::config(
+                    serving.cert_dir.as_deref(),
+                    std::slice::from_ref(&opts.instance),
+                )?,
+                auth: Arc::new(metrics_auth::MetricsAuth::new(client.clone())),
+            }
+        } else {
+            http::MetricsAccess::Open
+        };
+        let addr = serving.addr;
+        let bound = http::serve_metrics(addr, metrics.clone(), access)
+            .await
+            .map_err(|source| RunError::Http {
+                what: "/metrics",
+                addr,
+                source,
+            })?;
+        let scheme = if serving.secure { "https" } else { "http" };
+        tracing::info!(addr = %bound, scheme, "serving /metrics");
     }
     preflight::check(&client, opts.lease.as_ref().map(|(ns, _, _)| ns.as_str())).await?;
     let v1beta1 = cronjobs_need_v1beta1(&client).await;
