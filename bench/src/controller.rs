@@ -13,7 +13,7 @@ use kube_posture_e2e::{admin, prefix};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[idx.min(sorted.len() - 1)]
 }

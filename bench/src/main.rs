@@ -44,6 +44,7 @@ mod controller;
 mod load;
 mod offline;
 mod rng;
+mod runtime;
 mod synth;
 mod write;
 
@@ -109,6 +110,21 @@ enum Cmd {
         /// The synthetic cluster is already in the API server (an earlier run's).
         #[arg(long)]
         skip_load: bool,
+    },
+    /// Is the runtime free while audits run back to back? /healthz latency and Lease renewals
+    /// of the operator under a CPU limit (the Deployment's: 1 CPU), a change every 100 ms.
+    Runtime {
+        #[arg(long, value_enum)]
+        size: Option<Size>,
+        /// The synthetic cluster is already in the API server (an earlier run's).
+        #[arg(long)]
+        skip_load: bool,
+        /// How long to measure.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// CPUs the operator may use (a cgroup quota; needs root); 0: no limit.
+        #[arg(long, default_value_t = 1.0)]
+        cpu_limit: f64,
     },
     /// `kube-posture audit --snapshot` (the release binary, its own process) on a generated
     /// cluster: parse and audit time, wall time, peak RSS.
@@ -187,6 +203,17 @@ fn main() -> Result<()> {
             changes,
             size.map(Size::sizes),
             skip_load,
+        ))?,
+        Cmd::Runtime {
+            size,
+            skip_load,
+            seconds,
+            cpu_limit,
+        } => tokio::runtime::Runtime::new()?.block_on(runtime::runtime(
+            size.map(Size::sizes),
+            skip_load,
+            seconds,
+            cpu_limit,
         ))?,
         Cmd::Offline {
             size,

@@ -257,19 +257,24 @@ pub fn decide(verdict: &Verdict, tenure: &Tenure, now: std::time::Instant) -> (b
 
 /// Run the election until `stop` is set. `leading` says whether we lead (for the main loop to
 /// react); `tenure` bounds every write in time. Leadership ends at once when a renewal is
-/// refused, and when no renewal succeeded within the renew deadline.
+/// refused, and when no renewal succeeded within the renew deadline. `renewed` is told how
+/// long each successful acquisition or renewal took (for the renewal-latency histogram).
 pub async fn run(
     client: Client,
     cfg: LeaderConfig,
     leading: watch::Sender<bool>,
     tenure: Tenure,
     mut stop: watch::Receiver<bool>,
+    renewed: impl Fn(Duration) + Send + 'static,
 ) {
     let api: Api<Lease> = Api::namespaced(client, &cfg.namespace);
     loop {
         let started = std::time::Instant::now();
         let verdict = match tokio::time::timeout(cfg.step_timeout(), step(&api, &cfg)).await {
-            Ok(Ok(true)) => Verdict::Lead(started + cfg.renew_deadline),
+            Ok(Ok(true)) => {
+                renewed(started.elapsed());
+                Verdict::Lead(started + cfg.renew_deadline)
+            }
             Ok(Ok(false)) => Verdict::Follow,
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, lease = %cfg.name, "lease update failed");

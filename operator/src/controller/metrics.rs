@@ -52,6 +52,7 @@ pub struct Metrics {
     cached_objects: Family<KindLabel, Gauge>,
     leader: Gauge,
     leader_step_downs: Counter,
+    lease_renew_duration: Histogram,
     metrics_requests: Family<CodeLabel, Counter>,
     /// The finding series each policy has, so stale ones are removed.
     series: Mutex<BTreeMap<String, BTreeSet<FindingLabels>>>,
@@ -78,6 +79,7 @@ impl Metrics {
             cached_objects: Family::default(),
             leader: Gauge::default(),
             leader_step_downs: Counter::default(),
+            lease_renew_duration: Histogram::new(exponential_buckets(0.005, 2.0, 12)),
             metrics_requests: Family::default(),
             series: Mutex::new(BTreeMap::new()),
             registry: Registry::default(),
@@ -124,6 +126,11 @@ impl Metrics {
             "leader_step_downs",
             "Times this replica stopped leading because no Lease renewal succeeded within the renew deadline",
             m.leader_step_downs.clone(),
+        );
+        registry.register(
+            "lease_renew_duration_seconds",
+            "Duration of each successful Lease acquisition or renewal (get and update)",
+            m.lease_renew_duration.clone(),
         );
         registry.register(
             "metrics_requests",
@@ -181,6 +188,10 @@ impl Metrics {
             .inc();
         self.writes.inc_by(writes as u64);
         self.events.inc_by(events as u64);
+    }
+
+    pub fn lease_renewed(&self, took: std::time::Duration) {
+        self.lease_renew_duration.observe(took.as_secs_f64());
     }
 
     /// A request for the secured /metrics, answered with `code`.

@@ -329,12 +329,14 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         leader::Tenure::unlimited()
     };
     let election = lease_cfg.clone().map(|cfg| {
+        let m = metrics.clone();
         tokio::spawn(leader::run(
             client.clone(),
             cfg,
             leading_tx,
             tenure.clone(),
             stop_rx,
+            move |took| m.lease_renewed(took),
         ))
     });
     let mut leading_changes = leading.clone();
