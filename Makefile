@@ -3,12 +3,9 @@ CARGO ?= cargo
 # nextest when installed (parallel, one process per test); plain cargo test otherwise.
 TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nextest run" || echo test)
 CONTROL_PLANE := e2e/scripts/control-plane.sh
-# e2e tests wait on a real API server sharing two cores; one retry keeps a slow moment from
-# failing a run (nextest still reports the test as FLAKY).
-E2E_RETRIES ?= 1
-E2E_FLAGS := $(if $(findstring nextest,$(TEST_RUNNER)),--retries $(E2E_RETRIES),)
+# No retries: see .config/nextest.toml (a test retried there says why, and nextest prints it).
 
-.PHONY: demo build test unit e2e lint fmt crds docs bench bench-rbac fuzz clean help
+.PHONY: demo build test unit e2e lint deny fmt crds docs bench bench-rbac fuzz clean help
 
 help:
 	@echo "make demo       local control plane + sample cluster + operator: see Findings (DEMO_KEEP=1 keeps it)"
@@ -17,6 +14,7 @@ help:
 	@echo "make unit       unit and CLI tests only (no cluster needed)"
 	@echo "make e2e        e2e tests (starts etcd + kube-apiserver, or uses E2E_KUBECONFIG)"
 	@echo "make lint       cargo fmt --check and clippy -D warnings"
+	@echo "make deny       cargo-deny: licences, duplicate versions, sources (advisories with a local DB)"
 	@echo "make crds       regenerate crds/ from the Rust types"
 	@echo "make docs       regenerate docs/checks.md from the catalog"
 	@echo "make bench      the figures of BENCHMARKS.md at S (BENCH_M=1 adds M); ~15 min"
@@ -36,11 +34,14 @@ unit:
 
 e2e:
 	$(CARGO) build -p kube-posture -p kube-posture-e2e --tests
-	$(CONTROL_PLANE) run -- $(CARGO) $(TEST_RUNNER) -p kube-posture-e2e $(E2E_FLAGS)
+	$(CONTROL_PLANE) run -- $(CARGO) $(TEST_RUNNER) -p kube-posture-e2e
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+deny:
+	.ci/deny
 
 fmt:
 	$(CARGO) fmt --all
