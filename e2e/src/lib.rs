@@ -207,6 +207,42 @@ pub fn kubectl(args: &[&str]) -> Output {
     }
 }
 
+/// The API server's own Table rendering of `path` (what `kubectl get` prints, computed on the
+/// server from the CRD's `additionalPrinterColumns`): the column names and each row's cells.
+/// Asking the server rather than a local kubectl checks the CRD itself, whatever kubectl is
+/// installed.
+pub async fn server_table(client: &Client, path: &str) -> Result<(Vec<String>, Vec<Vec<Value>>)> {
+    let req = http::Request::get(path)
+        .header(
+            http::header::ACCEPT,
+            "application/json;as=Table;v=v1;g=meta.k8s.io",
+        )
+        .body(Vec::new())?;
+    let table: Value = client
+        .request(req)
+        .await
+        .with_context(|| format!("GET {path} as a Table"))?;
+    if table["kind"] != "Table" {
+        bail!(
+            "GET {path}: the server answered {} instead of a Table",
+            table["kind"]
+        );
+    }
+    let columns = table["columnDefinitions"]
+        .as_array()
+        .context("Table.columnDefinitions")?
+        .iter()
+        .map(|c| c["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let rows = table["rows"]
+        .as_array()
+        .context("Table.rows")?
+        .iter()
+        .map(|r| r["cells"].as_array().cloned().unwrap_or_default())
+        .collect();
+    Ok((columns, rows))
+}
+
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }

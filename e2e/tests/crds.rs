@@ -1,10 +1,11 @@
 //! The generated CRDs on a real API server: accepted by kubectl apply and server-side apply,
-//! printer columns, short names and the `posture` category; the schema refuses invalid
+//! printer columns (the server's Table output), short names and the `posture` category
+//! (discovery); the schema refuses invalid
 //! policies and accepts the samples.
 
 use kube::api::{Api, DeleteParams, PostParams};
 use kube_posture::api::{Finding, FindingSpec, SecurityPolicy, TargetRef};
-use kube_posture_e2e::{admin, install_crds, kubectl, prefix, repo, text};
+use kube_posture_e2e::{admin, install_crds, kubectl, prefix, repo, server_table, text};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -58,58 +59,82 @@ async fn printer_columns_short_names_and_category() {
         .await
         .unwrap();
 
+    // The server's Table output: the columns come from the CRD, not from a local kubectl.
     {
-        let o = kubectl(&["get", "secpol", &p]);
-        let out = text(&o.stdout);
-        assert!(o.status.success(), "{}", text(&o.stderr));
-        let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
+        let (columns, rows) = server_table(
+            &client,
+            &format!("/apis/kubeposture.io/v1alpha1/securitypolicies/{p}"),
+        )
+        .await
+        .unwrap();
         assert_eq!(
-            header,
+            columns,
             [
-                "NAME",
-                "READY",
-                "COMPLIANT",
-                "CRITICAL",
-                "HIGH",
-                "SCORE",
-                "AGE"
+                "Name",
+                "Ready",
+                "Compliant",
+                "Critical",
+                "High",
+                "Score",
+                "Age"
             ]
         );
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0][0], json!(p));
     }
     {
-        let o = kubectl(&["get", "fnd", &format!("{p}-rbac-001-00000000")]);
-        let out = text(&o.stdout);
-        let header: Vec<&str> = out.lines().next().unwrap().split_whitespace().collect();
+        let name = format!("{p}-rbac-001-00000000");
+        let (columns, rows) = server_table(
+            &client,
+            &format!("/apis/kubeposture.io/v1alpha1/findings/{name}"),
+        )
+        .await
+        .unwrap();
         assert_eq!(
-            header,
+            columns,
             [
-                "NAME",
-                "SEVERITY",
-                "CHECK",
-                "KIND",
-                "NAMESPACE",
-                "NAME",
-                "AGE"
+                "Name",
+                "Severity",
+                "Check",
+                "Kind",
+                "Namespace",
+                "Name",
+                "Age"
             ]
         );
-        assert!(
-            out.contains("RBAC-001")
-                && out.contains("ClusterRoleBinding")
-                && out.contains("ci-admin"),
-            "{out}"
-        );
+        assert_eq!(rows.len(), 1);
+        let cells = &rows[0];
+        assert_eq!(cells[0], json!(name));
+        assert_eq!(cells[2], json!("RBAC-001"));
+        assert_eq!(cells[3], json!("ClusterRoleBinding"));
+        assert_eq!(cells[5], json!("ci-admin"));
     }
+    // Short names and the `posture` category, as discovery serves them (what `kubectl get
+    // secpol` / `kubectl get posture` resolve through).
     {
-        let o = kubectl(&["get", "posture", "-o", "name"]);
-        let out = text(&o.stdout);
-        assert!(
-            out.contains(&format!("securitypolicy.kubeposture.io/{p}")),
-            "{out}"
-        );
-        assert!(
-            out.contains(&format!("finding.kubeposture.io/{p}-rbac-001-00000000")),
-            "{out}"
-        );
+        let list: Value = client
+            .request(
+                http::Request::get("/apis/kubeposture.io/v1alpha1")
+                    .body(Vec::new())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let resource = |plural: &str| {
+            list["resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["name"] == plural)
+                .cloned()
+                .unwrap_or_else(|| panic!("discovery lists {plural}: {list}"))
+        };
+        let policies = resource("securitypolicies");
+        assert_eq!(policies["shortNames"], json!(["secpol"]));
+        assert_eq!(policies["categories"], json!(["posture"]));
+        let findings = resource("findings");
+        assert_eq!(findings["shortNames"], json!(["fnd"]));
+        assert_eq!(findings["categories"], json!(["posture"]));
     }
     findings
         .delete(&format!("{p}-rbac-001-00000000"), &DeleteParams::default())
