@@ -379,3 +379,155 @@ fn the_operator_passes_its_own_audit() {
         assert_eq!(doc["summary"]["total"], 0, "{}", doc["findings"]);
     }
 }
+
+/// Code scanning annotates the object, not line 1: every result on an object read from a file
+/// carries the line of that object's `metadata.name`.
+#[test]
+fn sarif_results_point_at_the_objects_line() {
+    let s = sample();
+    let o = run(&[
+        "audit",
+        "--snapshot",
+        s.to_str().unwrap(),
+        "-o",
+        "sarif",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let results = doc["runs"][0]["results"].as_array().unwrap();
+    let mut checked = 0;
+    for r in results {
+        let loc = &r["locations"][0];
+        let uri = loc["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        if !uri.ends_with(".yaml") {
+            continue;
+        }
+        let line = loc["physicalLocation"]["region"]["startLine"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no line for a result in {uri}: {r}"));
+        let name = loc["logicalLocations"][0]["fullyQualifiedName"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap();
+        let text = std::fs::read_to_string(uri).unwrap();
+        let at = text.lines().nth(line as usize - 1).unwrap();
+        assert!(
+            at.contains("name:") && at.contains(name),
+            "{uri}:{line} is {at:?}, not the name of {name}"
+        );
+        checked += 1;
+    }
+    assert!(checked > 50, "only {checked} results located");
+}
+
+/// `-o junit`: one test case per enabled check, a failure per failing check listing its
+/// findings, not-assessed checks skipped (never passed), unreadable files as errors.
+#[test]
+fn junit_output_has_a_case_per_check() {
+    let s = sample();
+    let o = run(&[
+        "audit",
+        "--snapshot",
+        s.to_str().unwrap(),
+        "-o",
+        "junit",
+        "-q",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let xml = stdout(&o);
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    let cases: Vec<_> = root
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let json = audit_json(&[]);
+    let default_checks: Value =
+        serde_json::from_slice(&run(&["checks", "-o", "json"]).stdout).unwrap();
+    let enabled = default_checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["default"] == true)
+        .count();
+    assert_eq!(cases.len(), enabled, "one test case per default check");
+    assert_eq!(root.attribute("tests"), Some(enabled.to_string().as_str()));
+    // Every check with an unsuppressed finding fails, with every finding listed.
+    let findings = json["findings"].as_array().unwrap();
+    let case = |id: &str| {
+        cases
+            .iter()
+            .find(|c| c.attribute("name").unwrap().starts_with(&format!("{id} ")))
+            .unwrap_or_else(|| panic!("no test case for {id}"))
+    };
+    let mut failing: Vec<&str> = findings
+        .iter()
+        .filter(|f| f["suppressed"] != true)
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    failing.sort();
+    failing.dedup();
+    for id in &failing {
+        let failure = case(id)
+            .children()
+            .find(|n| n.has_tag_name("failure"))
+            .unwrap_or_else(|| panic!("{id} has findings but passes"));
+        let n = findings.iter().filter(|f| f["check"] == *id).count();
+        assert_eq!(
+            failure.text().unwrap().matches("\n    fix: ").count(),
+            n,
+            "{id}"
+        );
+    }
+    let failures: usize = root.attribute("failures").unwrap().parse().unwrap();
+    assert_eq!(failures, failing.len());
+    // Checks the snapshot cannot assess are skipped with the reason.
+    for na in json["notAssessed"].as_array().unwrap() {
+        for id in na["checks"].as_array().into_iter().flatten() {
+            let id = id.as_str().unwrap();
+            if failing.contains(&id) {
+                continue;
+            }
+            let skipped = case(id)
+                .children()
+                .find(|n| n.has_tag_name("skipped"))
+                .unwrap_or_else(|| panic!("{id} not assessed but not skipped"));
+            assert!(
+                skipped
+                    .attribute("message")
+                    .unwrap()
+                    .starts_with("not assessed: ")
+            );
+        }
+    }
+
+    // An unreadable file is an error test case, and the exit code stays 2.
+    let dir = std::env::temp_dir().join(format!("kp-junit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(s.join("30-workloads.yaml"), dir.join("ok.yaml")).unwrap();
+    std::fs::write(dir.join("broken.yaml"), "kind: [unclosed").unwrap();
+    let o = run(&[
+        "audit",
+        "--snapshot",
+        dir.to_str().unwrap(),
+        "-o",
+        "junit",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let xml = stdout(&o);
+    let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
+    let error = doc
+        .descendants()
+        .find(|n| n.has_tag_name("error"))
+        .expect("an error test case for the unreadable file");
+    assert!(error.text().unwrap().contains("broken.yaml"));
+    assert_eq!(doc.root_element().attribute("errors"), Some("1"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

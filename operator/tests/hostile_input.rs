@@ -119,7 +119,12 @@ fn audit(snapshot: &Snapshot) -> Report {
 /// The audit, rendered in every format: the renderers see the hostile values too.
 fn audit_and_render(snapshot: &Snapshot) -> Report {
     let report = audit(snapshot);
-    let source_of = |_: &Finding| Some("hostile.yaml".to_string());
+    let source_of = |_: &Finding| {
+        Some(kube_posture::report::Source {
+            file: "hostile.yaml".to_string(),
+            line: Some(1),
+        })
+    };
     let ctx = Context {
         policy: "default",
         audit_time: now(),
@@ -127,7 +132,13 @@ fn audit_and_render(snapshot: &Snapshot) -> Report {
         color: true,
         input_errors: &[],
     };
-    for format in [Format::Table, Format::Json, Format::Yaml, Format::Sarif] {
+    for format in [
+        Format::Table,
+        Format::Json,
+        Format::Yaml,
+        Format::Sarif,
+        Format::Junit,
+    ] {
         assert!(!render(&report, format, &ctx).is_empty());
     }
     report

@@ -44,6 +44,8 @@ pub struct Report {
     pub not_assessed: Vec<NotAssessed>,
     /// 0-100, see [`score`].
     pub score: u32,
+    /// The checks the policy enabled, in catalog order: what was audited (JUnit lists each).
+    pub checks: Vec<&'static str>,
 }
 
 impl Report {
@@ -261,6 +263,7 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
         summary,
         not_assessed,
         score,
+        checks: policy.enabled_checks().map(|c| c.id).collect(),
     }
 }
 

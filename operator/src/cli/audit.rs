@@ -7,6 +7,8 @@ use crate::report::terminal::clean_lines;
 use crate::report::{self, Format, InputError};
 use crate::snapshot::{DEFAULT_MAX_FILE_BYTES, LoadOptions, LoadStats};
 use clap::Args;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -200,14 +202,26 @@ pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliEr
         audit_started.elapsed(),
         report.findings.len()
     ));
+    // SARIF points at the object's line: each file with findings is located once, lazily.
+    let located: RefCell<HashMap<PathBuf, HashMap<String, u32>>> = RefCell::default();
     let source_of = |f: &Finding| {
-        stats
-            .source_of(
-                &f.resource.kind,
-                f.resource.namespace.as_deref(),
-                &f.resource.name,
-            )
-            .map(|p| p.display().to_string())
+        let (ns, name) = (f.resource.namespace.as_deref(), &f.resource.name);
+        let path = stats.source_of(&f.resource.kind, ns, name)?;
+        let line = (args.output == Format::Sarif)
+            .then(|| {
+                let mut located = located.borrow_mut();
+                let lines = located
+                    .entry(path.to_path_buf())
+                    .or_insert_with(|| crate::snapshot::locate::object_lines(path));
+                lines
+                    .get(&format!("{}/{}/{name}", f.resource.kind, ns.unwrap_or("")))
+                    .copied()
+            })
+            .flatten();
+        Some(report::Source {
+            file: path.display().to_string(),
+            line,
+        })
     };
     let ctx = report::Context {
         policy: &policy_name,

@@ -1,5 +1,6 @@
-//! Renderers for audit reports: a terminal table, JSON, YAML and SARIF 2.1.0.
+//! Renderers for audit reports: a terminal table, JSON, YAML, SARIF 2.1.0 and JUnit XML.
 
+mod junit;
 mod sarif;
 mod table;
 pub mod terminal;
@@ -16,6 +17,8 @@ pub enum Format {
     Json,
     Yaml,
     Sarif,
+    /// JUnit XML: a test case per enabled check, failed by its findings (CI test dashboards).
+    Junit,
 }
 
 /// The document `audit -o json|yaml` prints.
@@ -48,12 +51,19 @@ pub struct InputError {
     pub error: String,
 }
 
+/// The file an object was read from, and the line of its `metadata.name` when known.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    pub file: String,
+    pub line: Option<u32>,
+}
+
 /// Where the report came from, for renderers that name it.
 pub struct Context<'a> {
     pub policy: &'a str,
     pub audit_time: jiff::Timestamp,
     /// The file each finding's target was read from (snapshot audits), for SARIF locations.
-    pub source_of: &'a dyn Fn(&Finding) -> Option<String>,
+    pub source_of: &'a dyn Fn(&Finding) -> Option<Source>,
     pub color: bool,
     /// Snapshot files skipped: every format lists them, so an incomplete audit never reads as
     /// a clean one.
@@ -97,5 +107,6 @@ pub fn render_to(
                 .as_bytes(),
         ),
         Format::Sarif => out.write_all(sarif::render(report, ctx).as_bytes()),
+        Format::Junit => out.write_all(junit::render(report, ctx).as_bytes()),
     }
 }

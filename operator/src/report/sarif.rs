@@ -99,13 +99,28 @@ pub fn render(report: &Report, ctx: &Context) -> String {
                     .artifact_location(ArtifactLocation::builder().uri(loc.file.clone()).build())
                     .region(Region::builder().start_line(i64::from(loc.line)).build())
                     .build(),
-                None => {
-                    let uri = (ctx.source_of)(f)
-                        .unwrap_or_else(|| format!("cluster/{}", logical_name(f)));
-                    PhysicalLocation::builder()
-                        .artifact_location(ArtifactLocation::builder().uri(uri).build())
-                        .build()
-                }
+                None => match (ctx.source_of)(f) {
+                    // An object read from a file: that file, at its `metadata.name` line.
+                    Some(source) => {
+                        let artifact = ArtifactLocation::builder().uri(source.file).build();
+                        match source.line {
+                            Some(line) => PhysicalLocation::builder()
+                                .artifact_location(artifact)
+                                .region(Region::builder().start_line(i64::from(line)).build())
+                                .build(),
+                            None => PhysicalLocation::builder()
+                                .artifact_location(artifact)
+                                .build(),
+                        }
+                    }
+                    None => PhysicalLocation::builder()
+                        .artifact_location(
+                            ArtifactLocation::builder()
+                                .uri(format!("cluster/{}", logical_name(f)))
+                                .build(),
+                        )
+                        .build(),
+                },
             };
             let location = Location::builder()
                 .physical_location(physical)

@@ -158,7 +158,7 @@ impl LoadStats {
     }
 }
 
-fn source_key(kind: &str, namespace: Option<&str>, name: &str) -> String {
+pub(super) fn source_key(kind: &str, namespace: Option<&str>, name: &str) -> String {
     format!("{kind}/{}/{name}", namespace.unwrap_or(""))
 }
 

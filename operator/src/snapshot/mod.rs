@@ -7,6 +7,7 @@ mod files;
 pub mod info;
 mod kinds;
 pub mod live;
+pub mod locate;
 mod paths;
 mod stream;
 pub mod trim;
