@@ -75,6 +75,10 @@ pub struct Done {
     pub findings_failed: bool,
     pub audit_duration: Duration,
     pub report: Option<Report>,
+    /// When the audit completed (Unix seconds), for the staleness gauge.
+    pub audited_at: f64,
+    /// The status's conditions after the reconcile, by type: True or not.
+    pub conditions: Vec<(String, bool)>,
 }
 
 pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, ReconcileError> {
@@ -130,6 +134,7 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
             .await
             .map_err(|e| ReconcileError::Audit(e.to_string()))?;
             done.audit_duration = audit_duration;
+            done.audited_at = Timestamp::now().as_millisecond() as f64 / 1000.0;
             done.findings = report.findings.len();
             let plan = desired::plan(
                 policy,
@@ -170,6 +175,11 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
         }
     };
     let mut desired_status = outcome_status;
+    done.conditions = desired_status
+        .conditions
+        .iter()
+        .map(|c| (c.type_.clone(), c.status == "True"))
+        .collect();
     if status::settle(&mut desired_status, policy.status.as_ref()) {
         not_leading(ctx).map_err(|_| ReconcileError::NotLeading)?;
         let api: Api<SecurityPolicy> = Api::all(ctx.client.clone());
