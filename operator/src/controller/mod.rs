@@ -12,6 +12,8 @@ mod http;
 pub mod leader;
 mod metrics;
 pub mod metrics_auth;
+#[cfg(test)]
+mod monitoring_tests;
 mod preflight;
 mod probe;
 mod reconcile;
