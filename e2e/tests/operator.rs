@@ -108,6 +108,12 @@ async fn findings_status_events_and_fixes() {
     assert_eq!(st.observed_generation, pol.metadata.generation);
     assert_eq!(condition(&pol, "Ready").unwrap().status, "True");
     assert_eq!(condition(&pol, "Compliant").unwrap().status, "False");
+    // kstatus: after an audit, nothing in progress and nothing stuck.
+    for kstatus in ["Reconciling", "Stalled"] {
+        let c = condition(&pol, kstatus).unwrap_or_else(|| panic!("no {kstatus} condition"));
+        assert_eq!(c.status, "False", "{kstatus}: {}", c.message);
+        assert_eq!(c.observed_generation, pol.metadata.generation);
+    }
     let all = findings(&client, &name).await;
     let summary = st.summary.as_ref().unwrap();
     assert_eq!(
@@ -469,6 +475,11 @@ async fn invalid_policy_reports_and_waits() {
         (ready.status.as_str(), ready.reason.as_str()),
         ("False", "InvalidPolicy")
     );
+    let stalled = condition(&pol, "Stalled").expect("a Stalled condition");
+    assert_eq!(
+        (stalled.status.as_str(), stalled.reason.as_str()),
+        ("True", "InvalidPolicy")
+    );
     assert!(
         ready.message.contains("spec.checks.include[0]") && ready.message.contains("spec.interval"),
         "{}",
@@ -494,6 +505,7 @@ async fn invalid_policy_reports_and_waits() {
         let pol = get_policy(&client, &name).await;
         let ready = condition(&pol, "Ready")?;
         (ready.status == "True"
+            && condition(&pol, "Stalled")?.status == "False"
             && pol.status.as_ref()?.observed_generation == pol.metadata.generation)
             .then_some(())
     })

@@ -217,6 +217,8 @@ fn default_true() -> bool {
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SecurityPolicyStatus {
+    /// The generation of the spec this status describes; lags `metadata.generation` while an
+    /// edit is being audited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     /// When the audit that produced this status ran (RFC 3339).
@@ -227,6 +229,10 @@ pub struct SecurityPolicyStatus {
     pub score: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub summary: Option<Summary>,
+    /// `Ready` (the last audit ran and its results were written), `Compliant` (nothing
+    /// unsuppressed at or above `failureThreshold`), `Degraded` (some input could not be
+    /// read), and kstatus' `Reconciling` (a spec edit not yet audited) and `Stalled` (an
+    /// invalid spec, or Findings that cannot be written: someone has to act).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
     /// The most severe findings (at most 50); all of them are Finding objects.

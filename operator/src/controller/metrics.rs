@@ -1,6 +1,7 @@
 //! Prometheus metrics (text format at /metrics): findings by policy, severity and check;
 //! score by policy; audit durations; reconciles and their errors by reason; API writes and
-//! Events; watch restarts; cached objects by kind; leadership.
+//! Events; watch restarts; cached objects by kind; leadership; per policy, when it was last
+//! audited, its interval and its conditions (for the alerts in config/monitoring/).
 
 use crate::audit::Report;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -8,7 +9,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::metrics::{MetricType, TypedMetric};
+use prometheus_client::registry::{Metric, Registry};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
@@ -23,6 +25,15 @@ pub struct FindingLabels {
 pub struct PolicyLabel {
     pub policy: String,
 }
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ConditionLabels {
+    pub policy: String,
+    pub condition: String,
+}
+
+/// The condition types a SecurityPolicy's status carries, one series each per policy.
+pub const CONDITION_TYPES: [&str; 5] = ["Ready", "Compliant", "Degraded", "Reconciling", "Stalled"];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
@@ -54,6 +65,13 @@ pub struct Metrics {
     leader_step_downs: Counter,
     lease_renew_duration: Histogram,
     metrics_requests: Family<CodeLabel, Counter>,
+    last_audit: Family<PolicyLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    audit_interval: Family<PolicyLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
+    conditions: Family<ConditionLabels, Gauge>,
+    /// Every metric registered, by the name a scrape shows (counters with `_total`), with
+    /// its type: what alert and dashboard expressions may name (tested in monitoring_tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    names: BTreeMap<String, &'static str>,
     /// The finding series each policy has, so stale ones are removed.
     series: Mutex<BTreeMap<String, BTreeSet<FindingLabels>>>,
 }
@@ -66,7 +84,8 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("kube_posture");
+        let mut registry = Registry::with_prefix(PREFIX);
+        let mut names = BTreeMap::new();
         let m = Metrics {
             findings: Family::default(),
             score: Family::default(),
@@ -81,63 +100,168 @@ impl Metrics {
             leader_step_downs: Counter::default(),
             lease_renew_duration: Histogram::new(exponential_buckets(0.005, 2.0, 12)),
             metrics_requests: Family::default(),
+            last_audit: Family::default(),
+            audit_interval: Family::default(),
+            conditions: Family::default(),
             series: Mutex::new(BTreeMap::new()),
             registry: Registry::default(),
+            names: BTreeMap::new(),
         };
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
             "findings",
             "Unsuppressed findings by policy, severity and check",
             m.findings.clone(),
         );
-        registry.register("score", "Posture score (0-100) by policy", m.score.clone());
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
+            "score",
+            "Posture score (0-100) by policy",
+            m.score.clone(),
+        );
+        register(
+            &mut registry,
+            &mut names,
             "audit_duration_seconds",
             "Duration of one audit",
             m.audit_duration.clone(),
         );
-        registry.register("reconciles", "Reconciles by policy", m.reconciles.clone());
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
+            "reconciles",
+            "Reconciles by policy",
+            m.reconciles.clone(),
+        );
+        register(
+            &mut registry,
+            &mut names,
             "reconcile_errors",
             "Failed reconciles by reason",
             m.reconcile_errors.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
             "api_writes",
             "Writes to the API server (Findings, status)",
             m.writes.clone(),
         );
-        registry.register("events", "Events published", m.events.clone());
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
+            "events",
+            "Events published",
+            m.events.clone(),
+        );
+        register(
+            &mut registry,
+            &mut names,
             "watch_restarts",
             "Watch errors after which a watch restarted",
             m.watch_restarts.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
             "cached_objects",
             "Objects held in the watch caches by kind",
             m.cached_objects.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
             "leader",
             "1 when this replica holds the leader Lease",
             m.leader.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
             "leader_step_downs",
             "Times this replica stopped leading because no Lease renewal succeeded within the renew deadline",
             m.leader_step_downs.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
             "lease_renew_duration_seconds",
             "Duration of each successful Lease acquisition or renewal (get and update)",
             m.lease_renew_duration.clone(),
         );
-        registry.register(
+        register(
+            &mut registry,
+            &mut names,
             "metrics_requests",
             "Requests for /metrics over HTTPS by answer (200, 401, 403, 503)",
             m.metrics_requests.clone(),
         );
-        Metrics { registry, ..m }
+        register(
+            &mut registry,
+            &mut names,
+            "last_audit_timestamp_seconds",
+            "When the last audit of a policy completed (Unix seconds): alert when it falls behind the policy's interval",
+            m.last_audit.clone(),
+        );
+        register(
+            &mut registry,
+            &mut names,
+            "audit_interval_seconds",
+            "A valid policy's spec.interval in seconds (no series while the spec is invalid)",
+            m.audit_interval.clone(),
+        );
+        register(
+            &mut registry,
+            &mut names,
+            "policy_condition",
+            "1 when a policy's condition (Ready, Compliant, Degraded, Reconciling, Stalled) is True, else 0",
+            m.conditions.clone(),
+        );
+        Metrics {
+            registry,
+            names,
+            ..m
+        }
+    }
+
+    /// A policy's audit completed at `at` (Unix seconds).
+    pub fn audited(&self, policy: &str, at: f64) {
+        self.last_audit.get_or_create(&policy_label(policy)).set(at);
+    }
+
+    /// A policy's interval; `None` while its spec is invalid (it is not audited on a schedule
+    /// then, and the Stalled alert speaks for it rather than the staleness one).
+    pub fn set_interval(&self, policy: &str, interval: Option<std::time::Duration>) {
+        match interval {
+            Some(i) => {
+                self.audit_interval
+                    .get_or_create(&policy_label(policy))
+                    .set(i.as_secs_f64());
+            }
+            None => {
+                self.audit_interval.remove(&policy_label(policy));
+            }
+        }
+    }
+
+    /// The policy's conditions as its status shows them: one series per known type, 1 for
+    /// True, 0 for anything else (a type the status lacks is 0).
+    pub fn set_conditions<'a>(
+        &self,
+        policy: &str,
+        conditions: impl IntoIterator<Item = (&'a str, bool)>,
+    ) {
+        let set: BTreeMap<&str, bool> = conditions.into_iter().collect();
+        for type_ in CONDITION_TYPES {
+            self.conditions
+                .get_or_create(&ConditionLabels {
+                    policy: policy.to_string(),
+                    condition: type_.to_string(),
+                })
+                .set(i64::from(set.get(type_).copied().unwrap_or(false)));
+        }
     }
 
     /// Record a reconcile's report for `policy`.
@@ -175,9 +299,35 @@ impl Metrics {
         for l in series.remove(policy).unwrap_or_default() {
             self.findings.remove(&l);
         }
-        self.score.remove(&PolicyLabel {
-            policy: policy.to_string(),
-        });
+        self.score.remove(&policy_label(policy));
+        self.last_audit.remove(&policy_label(policy));
+        self.audit_interval.remove(&policy_label(policy));
+        for type_ in CONDITION_TYPES {
+            self.conditions.remove(&ConditionLabels {
+                policy: policy.to_string(),
+                condition: type_.to_string(),
+            });
+        }
+    }
+
+    /// Forget every policy's series: a replica that stopped leading no longer audits, and
+    /// its frozen values would otherwise sit beside the new leader's (double findings,
+    /// conditions that no longer hold).
+    pub fn forget_policies(&self) {
+        let mut series = self.series.lock().unwrap_or_else(|e| e.into_inner());
+        series.clear();
+        self.findings.clear();
+        self.score.clear();
+        self.last_audit.clear();
+        self.audit_interval.clear();
+        self.conditions.clear();
+    }
+
+    /// The names of the metrics this exports, as a scrape shows them (counters with their
+    /// `_total`), with their type, whether or not they have a sample yet.
+    #[cfg(test)]
+    pub fn exported_names(&self) -> &BTreeMap<String, &'static str> {
+        &self.names
     }
 
     pub fn reconciled(&self, policy: &str, writes: usize, events: usize) {
@@ -243,6 +393,36 @@ impl Metrics {
     }
 }
 
+const PREFIX: &str = "kube_posture";
+
+/// Register `metric` and note the name it is scraped under.
+fn register<M: Metric + TypedMetric>(
+    registry: &mut Registry,
+    names: &mut BTreeMap<String, &'static str>,
+    name: &str,
+    help: &str,
+    metric: M,
+) {
+    let kind = match M::TYPE {
+        MetricType::Counter => "counter",
+        MetricType::Gauge => "gauge",
+        MetricType::Histogram => "histogram",
+        _ => "unknown",
+    };
+    let scraped = match M::TYPE {
+        MetricType::Counter => format!("{PREFIX}_{name}_total"),
+        _ => format!("{PREFIX}_{name}"),
+    };
+    names.insert(scraped, kind);
+    registry.register(name, help, metric);
+}
+
+fn policy_label(policy: &str) -> PolicyLabel {
+    PolicyLabel {
+        policy: policy.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,5 +445,48 @@ mod tests {
         assert!(!m.encode().contains("RBAC-001"), "stale series removed");
         m.forget_policy("p");
         assert!(!m.encode().contains("policy=\"p\""));
+    }
+
+    #[test]
+    fn policy_state_series_follow_the_policy() {
+        let m = Metrics::new();
+        m.audited("p", 1_764_000_000.5);
+        m.set_interval("p", Some(std::time::Duration::from_secs(600)));
+        m.set_conditions("p", [("Ready", true), ("Degraded", false)]);
+        let text = m.encode();
+        for line in [
+            "kube_posture_last_audit_timestamp_seconds{policy=\"p\"} 1764000000.5",
+            "kube_posture_audit_interval_seconds{policy=\"p\"} 600.0",
+            "kube_posture_policy_condition{policy=\"p\",condition=\"Ready\"} 1",
+            "kube_posture_policy_condition{policy=\"p\",condition=\"Degraded\"} 0",
+            "kube_posture_policy_condition{policy=\"p\",condition=\"Stalled\"} 0",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+        m.set_interval("p", None);
+        assert!(!m.encode().contains("kube_posture_audit_interval_seconds{"));
+        m.set_conditions("q", [("Stalled", true)]);
+        m.forget_policy("p");
+        let text = m.encode();
+        assert!(!text.contains("policy=\"p\""), "{text}");
+        assert!(text.contains("policy=\"q\",condition=\"Stalled\"} 1"));
+        m.forget_policies();
+        assert!(!m.encode().contains("policy=\""));
+    }
+
+    #[test]
+    fn exported_names_come_from_the_registry() {
+        let m = Metrics::new();
+        let names = m.exported_names();
+        assert_eq!(
+            names.get("kube_posture_reconcile_errors_total").copied(),
+            Some("counter")
+        );
+        assert_eq!(
+            names.get("kube_posture_audit_duration_seconds").copied(),
+            Some("histogram")
+        );
+        assert!(names.contains_key("kube_posture_last_audit_timestamp_seconds"));
+        assert!(!names.contains_key("kube_posture_reconcile_errors"));
     }
 }

@@ -12,6 +12,8 @@ mod http;
 pub mod leader;
 mod metrics;
 pub mod metrics_auth;
+#[cfg(test)]
+mod monitoring_tests;
 mod preflight;
 mod probe;
 mod reconcile;
@@ -432,6 +434,8 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                         s.next_due = Some(Instant::now());
                         s.generation = None;
                     }
+                } else {
+                    metrics.forget_policies();
                 }
                 continue;
             }
@@ -471,7 +475,13 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                     metrics.reconciled(&name, done.writes, done.events);
                     if let Some(report) = &done.report {
                         metrics.record_report(&name, report, done.audit_duration.as_secs_f64());
+                        metrics.audited(&name, done.audited_at);
                     }
+                    metrics.set_interval(&name, done.interval);
+                    metrics.set_conditions(
+                        &name,
+                        done.conditions.iter().map(|(t, v)| (t.as_str(), *v)),
+                    );
                     if done.findings_failed {
                         metrics.reconcile_error("findings_write");
                     }

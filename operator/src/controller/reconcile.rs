@@ -75,6 +75,10 @@ pub struct Done {
     pub findings_failed: bool,
     pub audit_duration: Duration,
     pub report: Option<Report>,
+    /// When the audit completed (Unix seconds), for the staleness gauge.
+    pub audited_at: f64,
+    /// The status's conditions after the reconcile, by type: True or not.
+    pub conditions: Vec<(String, bool)>,
 }
 
 pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, ReconcileError> {
@@ -82,6 +86,8 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
     let now = Timestamp::now();
     let generation = policy.metadata.generation;
     let effective = EffectivePolicy::compile(&name, &policy.spec);
+    // What the object shows now (or after the Reconciling write below).
+    let mut current = policy.status.clone();
     let mut done = Done::default();
     let outcome_status = match &effective {
         Err(errors) => {
@@ -98,6 +104,19 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
         Ok(effective) => {
             done.valid = true;
             done.interval = Some(effective.interval);
+            if let Some(pending) = status::reconciling(current.as_ref(), generation, now) {
+                match write_status(ctx, &name, &pending).await {
+                    Ok(()) => {
+                        done.writes += 1;
+                        current = Some(pending);
+                    }
+                    Err(WriteError::NotLeading) => return Err(ReconcileError::NotLeading),
+                    // The audit matters more than announcing it: go on.
+                    Err(WriteError::Kube(e)) => {
+                        tracing::warn!(policy = %name, error = %e, "cannot mark the policy Reconciling")
+                    }
+                }
+            }
             let snapshot = ctx.caches.snapshot();
             let probe = ctx.probe.current().await;
             let images = if effective.inspect_images {
@@ -130,6 +149,7 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
             .await
             .map_err(|e| ReconcileError::Audit(e.to_string()))?;
             done.audit_duration = audit_duration;
+            done.audited_at = Timestamp::now().as_millisecond() as f64 / 1000.0;
             done.findings = report.findings.len();
             let plan = desired::plan(
                 policy,
@@ -170,25 +190,44 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
         }
     };
     let mut desired_status = outcome_status;
-    if status::settle(&mut desired_status, policy.status.as_ref()) {
-        not_leading(ctx).map_err(|_| ReconcileError::NotLeading)?;
-        let api: Api<SecurityPolicy> = Api::all(ctx.client.clone());
-        let patch = serde_json::json!({
-            "apiVersion": crate::api::API_VERSION,
-            "kind": "SecurityPolicy",
-            "status": desired_status,
-        });
-        super::bounded(api.patch_status(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&patch),
-        ))
-        .await
-        .map_err(ReconcileError::Status)?;
+    done.conditions = desired_status
+        .conditions
+        .iter()
+        .map(|c| (c.type_.clone(), c.status == "True"))
+        .collect();
+    if status::settle(&mut desired_status, current.as_ref()) {
+        write_status(ctx, &name, &desired_status)
+            .await
+            .map_err(|e| match e {
+                WriteError::NotLeading => ReconcileError::NotLeading,
+                WriteError::Kube(e) => ReconcileError::Status(e),
+            })?;
         done.status_written = true;
         done.writes += 1;
     }
     Ok(done)
+}
+
+/// Apply a policy's whole status (one field manager, so fields left out are removed).
+async fn write_status(
+    ctx: &Context,
+    name: &str,
+    status: &crate::api::SecurityPolicyStatus,
+) -> Result<(), WriteError> {
+    not_leading(ctx)?;
+    let api: Api<SecurityPolicy> = Api::all(ctx.client.clone());
+    let patch = serde_json::json!({
+        "apiVersion": crate::api::API_VERSION,
+        "kind": "SecurityPolicy",
+        "status": status,
+    });
+    super::bounded(api.patch_status(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&patch),
+    ))
+    .await?;
+    Ok(())
 }
 
 /// Refuse a write when this replica no longer leads: a lost Lease (or a tenure run out) stops

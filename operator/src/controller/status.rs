@@ -2,6 +2,11 @@
 //! that it is written only when something changed. Timestamps do not count as changes:
 //! `lastAuditTime` records the audit that produced the current status, and conditions keep
 //! their `lastTransitionTime` while their status holds.
+//!
+//! Conditions follow kstatus (what Flux and `kubectl wait` read): `Ready`, `Compliant` and
+//! `Degraded` say what the audit found; `Reconciling` is True while a spec edit is not yet
+//! audited (`observedGeneration` lags `metadata.generation`), `Stalled` while the policy cannot
+//! make progress without someone acting (an invalid spec, Findings that cannot be written).
 
 use crate::api::{FindingSummary, NotAssessed, ResourceKey, SecurityPolicyStatus};
 use crate::audit::{Report, bounds};
@@ -106,14 +111,25 @@ fn unbounded(o: &Outcome) -> SecurityPolicyStatus {
     };
     let (report, policy) = match &o.audit {
         Err(message) => {
-            status.conditions = vec![condition(
-                "Ready",
-                false,
-                "InvalidPolicy",
-                message.clone(),
-                o.generation,
-                o.now,
-            )];
+            status.conditions = vec![
+                condition(
+                    "Ready",
+                    false,
+                    "InvalidPolicy",
+                    message.clone(),
+                    o.generation,
+                    o.now,
+                ),
+                audited(o),
+                condition(
+                    "Stalled",
+                    true,
+                    "InvalidPolicy",
+                    format!("the policy waits for a valid spec: {message}"),
+                    o.generation,
+                    o.now,
+                ),
+            ];
             return status;
         }
         Ok(x) => *x,
@@ -181,7 +197,25 @@ fn unbounded(o: &Outcome) -> SecurityPolicyStatus {
             o.now,
         )
     };
-    status.conditions = vec![ready, compliant, degraded];
+    let stalled = match &o.findings_error {
+        Some(e) => condition(
+            "Stalled",
+            true,
+            "FindingsNotWritten",
+            e.clone(),
+            o.generation,
+            o.now,
+        ),
+        None => condition(
+            "Stalled",
+            false,
+            "Progressing",
+            "the last audit and its writes completed".to_string(),
+            o.generation,
+            o.now,
+        ),
+    };
+    status.conditions = vec![ready, compliant, degraded, audited(o), stalled];
     status.score = Some(report.score);
     status.summary = Some(report.summary.clone());
     status.findings = report
@@ -203,6 +237,55 @@ fn unbounded(o: &Outcome) -> SecurityPolicyStatus {
     status.findings_truncated = report.findings.len() > policy.finding_limit;
     status.not_assessed = report.not_assessed.clone();
     status
+}
+
+/// `Reconciling=False`: the status describes the current generation.
+fn audited(o: &Outcome) -> Condition {
+    condition(
+        "Reconciling",
+        false,
+        "Audited",
+        "the current spec has been audited".to_string(),
+        o.generation,
+        o.now,
+    )
+}
+
+/// The status to write before auditing a spec edit: the last one, with `Reconciling=True`
+/// (reason `NewGeneration`) and `observedGeneration` still at the generation it describes,
+/// so that a GitOps tool shows the policy progressing until the audit is in. `None` when
+/// the status already describes `generation` (or says so already): nothing to write.
+pub fn reconciling(
+    current: Option<&SecurityPolicyStatus>,
+    generation: Option<i64>,
+    now: Timestamp,
+) -> Option<SecurityPolicyStatus> {
+    if current.is_some_and(|c| c.observed_generation == generation) {
+        return None;
+    }
+    let mut status = current.cloned().unwrap_or_default();
+    let message = match generation {
+        Some(g) => format!("generation {g} is being audited"),
+        None => "the spec is being audited".to_string(),
+    };
+    let cond = condition(
+        "Reconciling",
+        true,
+        "NewGeneration",
+        message,
+        generation,
+        now,
+    );
+    match status
+        .conditions
+        .iter_mut()
+        .find(|c| c.type_ == "Reconciling")
+    {
+        Some(c) if c.status == "True" && c.message == cond.message => return None,
+        Some(c) => *c = cond,
+        None => status.conditions.push(cond),
+    }
+    Some(status)
 }
 
 /// Carry over what must not move when nothing changed: each condition's transition time
@@ -296,15 +379,99 @@ mod tests {
             degraded: vec![],
             findings_error: None,
         });
-        assert_eq!(s.conditions.len(), 1);
+        let get = |t: &str| {
+            let c = s.conditions.iter().find(|c| c.type_ == t).unwrap();
+            (c.status.as_str(), c.reason.as_str())
+        };
+        assert_eq!(get("Ready"), ("False", "InvalidPolicy"));
+        assert_eq!(get("Stalled"), ("True", "InvalidPolicy"));
         assert_eq!(
-            (
-                s.conditions[0].status.as_str(),
-                s.conditions[0].reason.as_str()
-            ),
-            ("False", "InvalidPolicy")
+            get("Reconciling"),
+            ("False", "Audited"),
+            "nothing more to do"
         );
-        assert!(s.conditions[0].message.contains("spec.interval"));
+        assert_eq!(
+            s.conditions.len(),
+            3,
+            "no Compliant or Degraded without an audit"
+        );
+        assert!(
+            s.conditions
+                .iter()
+                .filter(|c| c.type_ != "Reconciling")
+                .all(|c| c.message.contains("spec.interval"))
+        );
+    }
+
+    fn get<'a>(s: &'a SecurityPolicyStatus, t: &str) -> (&'a str, &'a str) {
+        let c = s.conditions.iter().find(|c| c.type_ == t).unwrap();
+        (c.status.as_str(), c.reason.as_str())
+    }
+
+    #[test]
+    fn kstatus_conditions_after_an_audit() {
+        let r = audit(ADMIN);
+        let p = EffectivePolicy::default_policy();
+        let s = desired(&outcome(&r, &p, "2026-11-28T12:00:00Z"));
+        let types: Vec<&str> = s.conditions.iter().map(|c| c.type_.as_str()).collect();
+        assert_eq!(
+            types,
+            ["Ready", "Compliant", "Degraded", "Reconciling", "Stalled"]
+        );
+        assert_eq!(get(&s, "Reconciling"), ("False", "Audited"));
+        assert_eq!(get(&s, "Stalled"), ("False", "Progressing"));
+        assert!(
+            s.conditions
+                .iter()
+                .all(|c| c.observed_generation == Some(3))
+        );
+
+        let mut o = outcome(&r, &p, "2026-11-28T12:00:00Z");
+        o.findings_error = Some("cannot write Finding objects: forbidden".into());
+        let s = desired(&o);
+        assert_eq!(get(&s, "Ready"), ("False", "FindingsNotWritten"));
+        assert_eq!(get(&s, "Stalled"), ("True", "FindingsNotWritten"));
+    }
+
+    #[test]
+    fn a_spec_edit_is_reconciling_until_audited() {
+        let r = audit(ADMIN);
+        let p = EffectivePolicy::default_policy();
+        let audited = desired(&outcome(&r, &p, "2026-11-28T12:00:00Z"));
+        let now: Timestamp = "2026-11-28T12:05:00Z".parse().unwrap();
+        assert_eq!(
+            reconciling(Some(&audited), Some(3), now),
+            None,
+            "up to date"
+        );
+
+        let pending = reconciling(Some(&audited), Some(4), now).expect("an edit is announced");
+        assert_eq!(
+            pending.observed_generation,
+            Some(3),
+            "still the audited one"
+        );
+        assert_eq!(get(&pending, "Reconciling"), ("True", "NewGeneration"));
+        assert_eq!(get(&pending, "Ready"), ("True", "AuditSucceeded"));
+        assert_eq!(pending.conditions.len(), audited.conditions.len());
+        assert_eq!(reconciling(Some(&pending), Some(4), now), None, "said once");
+
+        let first = reconciling(None, Some(1), now).expect("a new policy");
+        assert_eq!(first.observed_generation, None);
+        assert_eq!(first.conditions.len(), 1);
+        assert_eq!(get(&first, "Reconciling"), ("True", "NewGeneration"));
+
+        // The audit then turns it False, as a transition.
+        let mut done = desired(&outcome(&r, &p, "2026-11-28T12:06:00Z"));
+        done.observed_generation = Some(4);
+        assert!(settle(&mut done, Some(&pending)));
+        let c = done
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Reconciling")
+            .unwrap();
+        assert_eq!(c.status, "False");
+        assert_eq!(c.last_transition_time.0.to_string(), "2026-11-28T12:06:00Z");
     }
 
     /// 100,000 findings with 1 KiB messages of characters JSON escapes sixfold, 300-byte
