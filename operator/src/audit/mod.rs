@@ -44,6 +44,10 @@ pub struct Report {
     pub not_assessed: Vec<NotAssessed>,
     /// 0-100, see [`score`].
     pub score: u32,
+    /// The enabled checks this audit could judge, in catalog order (see
+    /// [`score::assessed`]): compliance frameworks never pass a control on a check that did
+    /// not run.
+    pub assessed: Vec<&'static str>,
 }
 
 impl Report {
@@ -249,18 +253,16 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
     findings.dedup_by(|a, b| a.same_identity(b));
     bounds::apply(&mut findings);
     let summary = summarize(&findings);
-    let score = score::score(
-        policy,
-        &findings,
-        &not_assessed,
-        input.probe.is_some(),
-        !input.snapshot.dockerfiles.is_empty() || input.images.is_some(),
-    );
+    let live = input.probe.is_some();
+    let dockerfiles = !input.snapshot.dockerfiles.is_empty() || input.images.is_some();
+    let score = score::score(policy, &findings, &not_assessed, live, dockerfiles);
+    let assessed = score::assessed(policy, &findings, &not_assessed, live, dockerfiles);
     Report {
         findings,
         summary,
         not_assessed,
         score,
+        assessed,
     }
 }
 
