@@ -2,6 +2,8 @@
 //! `--fail-on`, 2 bad usage or input).
 
 mod audit;
+mod input;
+mod report;
 mod run;
 mod snapshot;
 
@@ -32,6 +34,14 @@ enum Command {
     Run(run::RunArgs),
     /// Audit once and exit: YAML/JSON snapshots with --snapshot, else the live cluster.
     Audit(audit::AuditArgs),
+    /// Compliance with a framework (CIS, NSA/CISA, Pod Security Standards), control by control:
+    /// the same audit as `audit`, from --snapshot or the live cluster.
+    Report(report::ReportArgs),
+    /// List the compliance frameworks `report --framework` knows.
+    Frameworks {
+        #[arg(short, long, value_enum, default_value = "table")]
+        output: ListFormat,
+    },
     /// Write the objects an audit reads from the live cluster to a directory, for offline audits.
     Snapshot(snapshot::SnapshotArgs),
     /// Print the check catalog.
@@ -49,6 +59,13 @@ enum CatalogFormat {
     Json,
     /// The documentation page (docs/checks.md).
     Markdown,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ListFormat {
+    Table,
+    /// Every framework with all its controls and their mapped checks.
+    Json,
 }
 
 /// An error the user can fix, printed as `error: …` with exit code 2.
@@ -109,6 +126,19 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args, cli.kubeconfig.as_deref()),
         Command::Audit(args) => audit::run(args, cli.kubeconfig.as_deref()),
+        Command::Report(args) => report::run(args, cli.kubeconfig.as_deref()),
+        Command::Frameworks { output } => {
+            let text = match output {
+                ListFormat::Table => crate::report::frameworks::render_frameworks_table(),
+                ListFormat::Json => {
+                    serde_json::to_string_pretty(crate::catalog::frameworks::FRAMEWORKS)
+                        .expect("frameworks serialise")
+                        + "\n"
+                }
+            };
+            print_stdout(&text);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Snapshot(args) => {
             snapshot::run(args, cli.kubeconfig.as_deref()).map(|()| ExitCode::SUCCESS)
         }

@@ -88,8 +88,8 @@ pub struct FrameworkReport {
     /// control could be evaluated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<u32>,
-    #[serde(flatten)]
-    pub counts: Counts,
+    /// Controls by status.
+    pub summary: Counts,
     pub controls: Vec<ControlResult>,
 }
 
@@ -111,13 +111,13 @@ pub fn evaluate(framework: &Framework, report: &Report) -> FrameworkReport {
         .iter()
         .map(|c| control(framework, c, report, &assessed))
         .collect();
-    let mut counts = Counts::default();
+    let mut summary = Counts::default();
     for c in &controls {
         match c.status {
-            ControlStatus::Pass => counts.passed += 1,
-            ControlStatus::Fail => counts.failed += 1,
-            ControlStatus::Manual => counts.manual += 1,
-            ControlStatus::NotAssessed => counts.not_assessed += 1,
+            ControlStatus::Pass => summary.passed += 1,
+            ControlStatus::Fail => summary.failed += 1,
+            ControlStatus::Manual => summary.manual += 1,
+            ControlStatus::NotAssessed => summary.not_assessed += 1,
         }
     }
     FrameworkReport {
@@ -126,10 +126,10 @@ pub fn evaluate(framework: &Framework, report: &Report) -> FrameworkReport {
         version: framework.version,
         document: framework.document,
         score: percent(
-            counts.passed as usize,
-            (counts.passed + counts.failed) as usize,
+            summary.passed as usize,
+            (summary.passed + summary.failed) as usize,
         ),
-        counts,
+        summary,
         controls,
     }
 }
@@ -197,7 +197,7 @@ fn control(
 }
 
 /// Whether `f` is an unwaived finding of the mapped check, with the evidence it asks for. A
-/// finding whose evidence was cut (`… and N more`) may hide the word: it counts.
+/// finding whose evidence was cut (`… and N more`) may hide the word: it summary.
 fn counts_against(f: &Finding, r: CheckRef) -> bool {
     if f.suppressed || f.check != r.id {
         return false;

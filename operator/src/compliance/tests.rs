@@ -39,7 +39,7 @@ fn nothing_evaluated_never_passes() {
     let r = evaluate(cis, &report(vec![], &[]));
     assert_eq!(status(&r, "1.2.1"), ControlStatus::NotAssessed);
     assert_eq!(status(&r, "1.1.1"), ControlStatus::Manual);
-    assert_eq!(r.counts.passed + r.counts.failed, 0);
+    assert_eq!(r.summary.passed + r.summary.failed, 0);
     assert_eq!(r.score, None, "no evaluated control, no score");
     assert_eq!(control_of(&r, "1.2.1").score, None);
 }
@@ -66,7 +66,7 @@ fn a_finding_fails_its_controls_and_a_clean_assessed_check_passes() {
     assert_eq!(status(&r, "1.2.2"), ControlStatus::Pass);
     assert_eq!(control_of(&r, "1.2.2").score, Some(100));
     assert_eq!(status(&r, "1.2.3"), ControlStatus::NotAssessed);
-    assert_eq!((r.counts.passed, r.counts.failed), (1, 1));
+    assert_eq!((r.summary.passed, r.summary.failed), (1, 1));
     assert_eq!(r.score, Some(50));
     assert_eq!(r.failing_at_or_above(Severity::High), 1);
     assert_eq!(r.failing_at_or_above(Severity::Critical), 0);

@@ -1,5 +1,6 @@
 //! Renderers for audit reports: a terminal table, JSON, YAML and SARIF 2.1.0.
 
+pub mod frameworks;
 mod sarif;
 mod table;
 pub mod terminal;
