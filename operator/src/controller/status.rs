@@ -3,7 +3,7 @@
 //! `lastAuditTime` records the audit that produced the current status, and conditions keep
 //! their `lastTransitionTime` while their status holds.
 
-use crate::api::{FindingSummary, NotAssessed, ResourceKey, SecurityPolicyStatus};
+use crate::api::{FindingSummary, FrameworkStatus, NotAssessed, ResourceKey, SecurityPolicyStatus};
 use crate::audit::{Report, bounds};
 use crate::policy::EffectivePolicy;
 use jiff::Timestamp;
@@ -202,7 +202,27 @@ fn unbounded(o: &Outcome) -> SecurityPolicyStatus {
         .collect();
     status.findings_truncated = report.findings.len() > policy.finding_limit;
     status.not_assessed = report.not_assessed.clone();
+    status.frameworks = frameworks(report);
     status
+}
+
+/// Every framework's summary, from the same report: deterministic, so an unchanged audit
+/// leaves the status unwritten.
+fn frameworks(report: &Report) -> Vec<FrameworkStatus> {
+    crate::catalog::frameworks::FRAMEWORKS
+        .iter()
+        .map(|f| {
+            let r = crate::compliance::evaluate(f, report);
+            FrameworkStatus {
+                id: r.id.to_string(),
+                score: r.score,
+                passed: r.summary.passed,
+                failed: r.summary.failed,
+                manual: r.summary.manual,
+                not_assessed: r.summary.not_assessed,
+            }
+        })
+        .collect()
 }
 
 /// Carry over what must not move when nothing changed: each condition's transition time
@@ -258,6 +278,21 @@ mod tests {
         assert_eq!(s.summary.as_ref().unwrap().critical, 1);
         assert_eq!(s.observed_generation, Some(3));
         assert_eq!(s.findings.len(), 1);
+        let ids: Vec<&str> = s.frameworks.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["cis-1.12", "nsa-cisa-1.2", "pss-baseline", "pss-restricted"]
+        );
+        let cis = &s.frameworks[0];
+        // RBAC-001 fails CIS 5.1.1; the only input is one binding, so the control plane's
+        // controls are not assessed and never counted as passing.
+        assert!(cis.failed >= 1, "{cis:?}");
+        assert!(cis.not_assessed > 0 && cis.manual > 0, "{cis:?}");
+        assert_eq!(
+            cis.passed + cis.failed + cis.manual + cis.not_assessed,
+            131,
+            "every control counted once"
+        );
     }
 
     #[test]
