@@ -398,4 +398,16 @@ fn frameworks_lists_the_four() {
     let all: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(all[0]["controls"].as_array().unwrap().len(), 131);
     assert_eq!(all[0]["controls"][0]["coverage"], "manual");
+
+    let o = run(&["frameworks", "pss-restricted"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("seccomp ") && l.ends_with("WL-008, WL-012:seccomp")),
+        "{out}"
+    );
+    let o = run(&["frameworks", "-o", "markdown"]);
+    assert_eq!(o.status.code(), Some(2), "markdown needs a framework");
+    let o = run(&["frameworks", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
 }

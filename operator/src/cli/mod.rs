@@ -39,6 +39,9 @@ enum Command {
     Report(report::ReportArgs),
     /// List the compliance frameworks `report --framework` knows.
     Frameworks {
+        /// One framework (its controls), rather than the list.
+        #[arg(value_name = "ID")]
+        framework: Option<String>,
         #[arg(short, long, value_enum, default_value = "table")]
         output: ListFormat,
     },
@@ -64,8 +67,10 @@ enum CatalogFormat {
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum ListFormat {
     Table,
-    /// Every framework with all its controls and their mapped checks.
+    /// Every framework (or the one named) with its controls and their mapped checks.
     Json,
+    /// A framework's documentation page (docs/frameworks/ID.md); needs an ID.
+    Markdown,
 }
 
 /// An error the user can fix, printed as `error: …` with exit code 2.
@@ -127,18 +132,7 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run::run(args, cli.kubeconfig.as_deref()),
         Command::Audit(args) => audit::run(args, cli.kubeconfig.as_deref()),
         Command::Report(args) => report::run(args, cli.kubeconfig.as_deref()),
-        Command::Frameworks { output } => {
-            let text = match output {
-                ListFormat::Table => crate::report::frameworks::render_frameworks_table(),
-                ListFormat::Json => {
-                    serde_json::to_string_pretty(crate::catalog::frameworks::FRAMEWORKS)
-                        .expect("frameworks serialise")
-                        + "\n"
-                }
-            };
-            print_stdout(&text);
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Frameworks { framework, output } => frameworks(framework.as_deref(), output),
         Command::Snapshot(args) => {
             snapshot::run(args, cli.kubeconfig.as_deref()).map(|()| ExitCode::SUCCESS)
         }
@@ -176,6 +170,38 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `kube-posture frameworks [ID]`.
+fn frameworks(id: Option<&str>, output: ListFormat) -> Result<ExitCode, CliError> {
+    use crate::catalog::frameworks::{FRAMEWORKS, ids, lookup, markdown};
+    let one = match id {
+        Some(id) => Some(lookup(id).ok_or_else(|| {
+            CliError::Usage(format!(
+                "unknown framework {id:?} (expected one of: {})",
+                ids()
+            ))
+        })?),
+        None => None,
+    };
+    let text = match (output, one) {
+        (ListFormat::Markdown, Some(f)) => markdown(f),
+        (ListFormat::Markdown, None) => {
+            return Err(CliError::Usage(format!(
+                "-o markdown documents one framework: name it ({})",
+                ids()
+            )));
+        }
+        (ListFormat::Json, Some(f)) => {
+            serde_json::to_string_pretty(f).expect("frameworks serialise") + "\n"
+        }
+        (ListFormat::Json, None) => {
+            serde_json::to_string_pretty(FRAMEWORKS).expect("frameworks serialise") + "\n"
+        }
+        (ListFormat::Table, one) => crate::report::frameworks::render_frameworks_table(one),
+    };
+    print_stdout(&text);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Print to stdout; a closed pipe (`| head`) is not an error.

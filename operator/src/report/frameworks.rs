@@ -4,7 +4,7 @@
 use super::InputError;
 use super::terminal::{clean, clean_lines};
 use crate::api::NotAssessed;
-use crate::catalog::frameworks::FRAMEWORKS;
+use crate::catalog::frameworks::{FRAMEWORKS, Framework};
 use crate::compliance::{ControlStatus, FrameworkReport};
 use serde::Serialize;
 use std::fmt::Write;
@@ -97,8 +97,12 @@ pub fn render_framework_table(
     out
 }
 
-/// `kube-posture frameworks`: ID, number of controls (and how many a check judges), document.
-pub fn render_frameworks_table() -> String {
+/// `kube-posture frameworks`: ID, number of controls (and how many a check judges), document;
+/// with one framework, its controls and their checks.
+pub fn render_frameworks_table(one: Option<&Framework>) -> String {
+    if let Some(f) = one {
+        return render_controls(f);
+    }
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -114,6 +118,35 @@ pub fn render_frameworks_table() -> String {
             f.controls.len(),
             checked,
             f.document
+        );
+    }
+    out
+}
+
+fn render_controls(f: &Framework) -> String {
+    let id_width = f
+        .controls
+        .iter()
+        .map(|c| c.id.len())
+        .max()
+        .unwrap_or(2)
+        .max(2);
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<id_width$}  {:<8}  {:<TITLE_WIDTH$}  {:<8}  CHECKS",
+        "ID", "SEVERITY", "CONTROL", "COVERAGE"
+    );
+    for c in f.controls {
+        let coverage = serde_json::to_value(c.coverage).expect("coverage serialises");
+        let _ = writeln!(
+            out,
+            "{:<id_width$}  {:<8}  {:<TITLE_WIDTH$}  {:<8}  {}",
+            c.id,
+            c.severity.as_str(),
+            shorten(c.title, TITLE_WIDTH),
+            coverage.as_str().unwrap_or_default(),
+            c.checks.join(", ")
         );
     }
     out

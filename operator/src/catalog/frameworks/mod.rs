@@ -4,8 +4,11 @@
 //! all come from them.
 
 mod cis;
+mod docs;
 mod nsa_cisa;
 mod pss;
+
+pub use docs::markdown;
 
 use super::Severity;
 use serde::Serialize;
