@@ -411,3 +411,27 @@ fn frameworks_lists_the_four() {
     let o = run(&["frameworks", "nope"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `audit -o json` carries each framework's counts, the same as `report --framework` gives.
+#[test]
+fn audit_json_summarises_the_frameworks() {
+    let s = insecure();
+    let o = run(&[
+        "audit",
+        "--snapshot",
+        s.to_str().unwrap(),
+        "-o",
+        "json",
+        "-q",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let fw = doc["frameworks"].as_array().expect("frameworks");
+    assert_eq!(fw.len(), 4);
+    let baseline = fw.iter().find(|f| f["id"] == "pss-baseline").unwrap();
+    let report = report("pss-baseline", &s, &[]);
+    for k in ["passed", "failed", "manual", "notAssessed"] {
+        assert_eq!(baseline[k], report["summary"][k], "{k}");
+    }
+    assert_eq!(baseline["score"], report["score"]);
+}

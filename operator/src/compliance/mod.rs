@@ -3,9 +3,10 @@
 //! [`Report`]. The CLI's `report --framework` and the operator's `status.frameworks` both
 //! call [`evaluate`].
 
+use crate::api::FrameworkStatus;
 use crate::audit::{Finding, ObjectRef, Report};
 use crate::catalog::Severity;
-use crate::catalog::frameworks::{CheckRef, Control, Coverage, Framework};
+use crate::catalog::frameworks::{CheckRef, Control, Coverage, FRAMEWORKS, Framework};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -132,6 +133,25 @@ pub fn evaluate(framework: &Framework, report: &Report) -> FrameworkReport {
         summary,
         controls,
     }
+}
+
+/// Every framework's counts and score, as the SecurityPolicy status and `audit -o json` show
+/// them.
+pub fn summaries(report: &Report) -> Vec<FrameworkStatus> {
+    FRAMEWORKS
+        .iter()
+        .map(|f| {
+            let r = evaluate(f, report);
+            FrameworkStatus {
+                id: r.id.to_string(),
+                score: r.score,
+                passed: r.summary.passed,
+                failed: r.summary.failed,
+                manual: r.summary.manual,
+                not_assessed: r.summary.not_assessed,
+            }
+        })
+        .collect()
 }
 
 fn control(

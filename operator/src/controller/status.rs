@@ -3,7 +3,7 @@
 //! `lastAuditTime` records the audit that produced the current status, and conditions keep
 //! their `lastTransitionTime` while their status holds.
 
-use crate::api::{FindingSummary, FrameworkStatus, NotAssessed, ResourceKey, SecurityPolicyStatus};
+use crate::api::{FindingSummary, NotAssessed, ResourceKey, SecurityPolicyStatus};
 use crate::audit::{Report, bounds};
 use crate::policy::EffectivePolicy;
 use jiff::Timestamp;
@@ -202,27 +202,9 @@ fn unbounded(o: &Outcome) -> SecurityPolicyStatus {
         .collect();
     status.findings_truncated = report.findings.len() > policy.finding_limit;
     status.not_assessed = report.not_assessed.clone();
-    status.frameworks = frameworks(report);
+    // Deterministic, so an unchanged audit leaves the status unwritten.
+    status.frameworks = crate::compliance::summaries(report);
     status
-}
-
-/// Every framework's summary, from the same report: deterministic, so an unchanged audit
-/// leaves the status unwritten.
-fn frameworks(report: &Report) -> Vec<FrameworkStatus> {
-    crate::catalog::frameworks::FRAMEWORKS
-        .iter()
-        .map(|f| {
-            let r = crate::compliance::evaluate(f, report);
-            FrameworkStatus {
-                id: r.id.to_string(),
-                score: r.score,
-                passed: r.summary.passed,
-                failed: r.summary.failed,
-                manual: r.summary.manual,
-                not_assessed: r.summary.not_assessed,
-            }
-        })
-        .collect()
 }
 
 /// Carry over what must not move when nothing changed: each condition's transition time

@@ -32,6 +32,8 @@ pub struct ReportDocument<'a> {
     pub policy: &'a str,
     /// The audit's "now" (RFC 3339).
     pub audit_time: String,
+    /// Each compliance framework's counts and score (`report --framework ID` for controls).
+    pub frameworks: Vec<crate::api::FrameworkStatus>,
 }
 
 #[derive(Serialize)]
@@ -85,6 +87,7 @@ pub fn render_to(
         input_errors: ctx.input_errors,
         policy: ctx.policy,
         audit_time: ctx.audit_time.to_string(),
+        frameworks: crate::compliance::summaries(report),
     };
     match format {
         Format::Table => out.write_all(render_table(report, ctx).as_bytes()),
