@@ -20,7 +20,8 @@ pub enum ControlStatus {
     Pass,
     /// No check judges it, or the checks can only fail it (partial coverage): a person must.
     Manual,
-    /// None of its checks ran (disabled by the policy, or their input could not be read).
+    /// None of its checks ran (disabled by the policy, or their input could not be read), or
+    /// they had nothing to examine (no workload, no control-plane Pod in the input).
     NotAssessed,
 }
 
@@ -47,6 +48,10 @@ pub struct CheckResult {
     pub status: ControlStatus,
     /// Distinct resources it fails on.
     pub failing: usize,
+    /// Resources it examined, where the audit knows (workloads, namespaces, nodes,
+    /// control-plane Pods; not RBAC grants).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub examined: Option<usize>,
 }
 
 /// One control's result.
@@ -62,6 +67,10 @@ pub struct ControlResult {
     pub checks: Vec<CheckResult>,
     /// Distinct resources failing any mapped check (waived findings excluded).
     pub failing: usize,
+    /// Resources passing every mapped check, where derivable: when all its assessed checks
+    /// examine the same set of resources (workloads, or the API server Pods…).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub passing: Option<usize>,
     /// 0-100: the share of its assessed checks that pass; absent when none was assessed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub score: Option<u32>,
@@ -184,6 +193,9 @@ fn control(
                 evidence: r.evidence,
                 status,
                 failing: n,
+                examined: (status != ControlStatus::NotAssessed)
+                    .then(|| report.examined.get(r.id).copied())
+                    .flatten(),
             }
         })
         .collect();
@@ -195,10 +207,21 @@ fn control(
         .iter()
         .filter(|r| r.status != ControlStatus::NotAssessed)
         .count();
+    let ran = || {
+        checks
+            .iter()
+            .filter(|r| r.status != ControlStatus::NotAssessed)
+    };
+    // One set of resources behind every check that ran: passing resources are derivable.
+    let population = ran()
+        .map(|r| r.examined)
+        .reduce(|a, b| if a == b { a } else { None })
+        .flatten();
+    let nothing_examined = ran().all(|r| r.examined == Some(0));
     let status = match c.coverage {
         Coverage::Manual => ControlStatus::Manual,
         _ if failed > 0 => ControlStatus::Fail,
-        _ if evaluated == 0 => ControlStatus::NotAssessed,
+        _ if evaluated == 0 || nothing_examined => ControlStatus::NotAssessed,
         // The checks found nothing, but they do not see all the control asks.
         Coverage::Partial => ControlStatus::Manual,
         Coverage::Full => ControlStatus::Pass,
@@ -210,6 +233,7 @@ fn control(
         coverage: c.coverage,
         status,
         citation: c.citation(framework),
+        passing: population.map(|n| n.saturating_sub(failing_resources.len())),
         failing: failing_resources.len(),
         score: percent(evaluated - failed, evaluated),
         checks,

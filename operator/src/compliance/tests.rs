@@ -177,3 +177,36 @@ fn checks_the_policy_leaves_off_are_not_assessed() {
     let r = evaluate(restricted, &audit_with(POD, &policy));
     assert_eq!(status(&r, "privilege-escalation"), ControlStatus::Fail);
 }
+
+/// Checks that ran on nothing judged nothing; checks over one set of resources give the
+/// passing count.
+#[test]
+fn examined_resources_give_passing_counts_and_zero_is_not_assessed() {
+    let pss = lookup("pss-baseline").unwrap();
+    let mut r = report(vec![finding("WL-001", "api", &[])], &["WL-001", "WL-011"]);
+    r.examined = [("WL-001", 5), ("WL-011", 5)].into_iter().collect();
+    let e = evaluate(pss, &r);
+    let c = control_of(&e, "privileged-containers");
+    assert_eq!(
+        (c.status, c.failing, c.passing),
+        (ControlStatus::Fail, 1, Some(4))
+    );
+    assert_eq!(control_of(&e, "host-ports").passing, Some(5));
+
+    r.findings.clear();
+    r.examined = [("WL-001", 0), ("WL-011", 0)].into_iter().collect();
+    let e = evaluate(pss, &r);
+    assert_eq!(
+        status(&e, "privileged-containers"),
+        ControlStatus::NotAssessed,
+        "no workload in the input: nothing passed"
+    );
+
+    // Checks over different sets (pods and grants): no passing count.
+    let nsa = lookup("nsa-cisa-1.2").unwrap();
+    let mut r = report(vec![], &["API-001", "RBAC-002"]);
+    r.examined = [("API-001", 1)].into_iter().collect();
+    let c = evaluate(nsa, &r);
+    let c = control_of(&c, "auth-authentication");
+    assert_eq!((c.status, c.passing), (ControlStatus::Pass, None));
+}

@@ -25,7 +25,8 @@ pub fn markdown(f: &Framework) -> String {
          A control **fails** when a mapped check has an unwaived finding, **passes** when at \
          least one mapped check ran and none failed (coverage *full* only), is **manual** when \
          no check judges it or the checks can only fail it (coverage *partial*), and is \
-         **not-assessed** when none of its checks ran. A check written `WL-002 (hostPID)` \
+         **not-assessed** when none of its checks ran or they had nothing to examine (no workload \
+         in the input, say). A check written `WL-002 (hostPID)` \
          counts only findings whose evidence mentions `hostPID`. Check IDs are documented in \
          [checks.md](../checks.md).\n\n",
         f.controls.len()
