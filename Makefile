@@ -16,7 +16,7 @@ help:
 	@echo "make lint       cargo fmt --check and clippy -D warnings"
 	@echo "make deny       cargo-deny: licences, duplicate versions, sources (advisories with a local DB)"
 	@echo "make crds       regenerate crds/ from the Rust types"
-	@echo "make docs       regenerate docs/checks.md from the catalog"
+	@echo "make docs       regenerate docs/checks.md and docs/frameworks/ from the catalog"
 	@echo "make bench      the figures of BENCHMARKS.md at S (BENCH_M=1 adds M); ~15 min"
 	@echo "make bench-rbac RBAC audit at 50k RoleBindings (figures in BENCHMARKS.md)"
 	@echo "make fuzz       libFuzzer on the snapshot loader and the flag parser, FUZZ_SECONDS each"
@@ -48,6 +48,10 @@ fmt:
 
 docs:
 	$(CARGO) run -q -p kube-posture -- checks -o markdown > docs/checks.md
+	mkdir -p docs/frameworks
+	for f in $$($(CARGO) run -q -p kube-posture -- frameworks | tail -n +2 | cut -d' ' -f1); do \
+		$(CARGO) run -q -p kube-posture -- frameworks -o markdown $$f > docs/frameworks/$$f.md || exit 1; \
+	done
 
 crds:
 	$(CARGO) run -q -p kube-posture -- crds > crds/crds.yaml

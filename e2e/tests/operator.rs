@@ -122,6 +122,18 @@ async fn findings_status_events_and_fixes() {
         "counts match the Finding objects"
     );
     assert!(st.score.is_some_and(|s| s <= 100));
+    // Issue 15: a summary per compliance framework, judged from the same audit.
+    let ids: Vec<&str> = st.frameworks.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["cis-1.12", "nsa-cisa-1.2", "pss-baseline", "pss-restricted"],
+        "status.frameworks"
+    );
+    let baseline = &st.frameworks[2];
+    assert!(
+        baseline.failed >= 1 && baseline.score.is_some_and(|s| s < 100),
+        "privileged pods fail the baseline: {baseline:?}"
+    );
 
     {
         let o = kubectl(&[

@@ -7,6 +7,7 @@ pub mod api;
 pub mod audit;
 pub mod catalog;
 pub mod cli;
+pub mod compliance;
 pub mod controller;
 pub mod model;
 pub mod policy;

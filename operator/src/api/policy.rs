@@ -244,6 +244,27 @@ pub struct SecurityPolicyStatus {
     /// Categories that could not be assessed, and why.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_assessed: Vec<NotAssessed>,
+    /// Compliance with each framework (`kube-posture report --framework ID` shows the
+    /// controls), judged from the same audit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frameworks: Vec<FrameworkStatus>,
+}
+
+/// One compliance framework's summary: how many of its controls pass, fail, need a person
+/// (`manual`) or could not be judged with the checks this policy runs (`notAssessed`).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FrameworkStatus {
+    /// `cis-1.12`, `nsa-cisa-1.2`, `pss-baseline` or `pss-restricted`.
+    pub id: String,
+    /// 0-100: the share of evaluated controls (passed + failed) that pass; absent when none
+    /// could be evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub score: Option<u32>,
+    pub passed: u32,
+    pub failed: u32,
+    pub manual: u32,
+    pub not_assessed: u32,
 }
 
 /// Finding counts by severity. Suppressed findings count only in `suppressed`.

@@ -51,7 +51,7 @@ pub const MAX_DETAILS: usize = MAX_MESSAGE
 pub const MAX_FINDING_OBJECT: usize = 24 * 1024;
 const _: () = assert!(MAX_DETAILS <= 16 * 1024, "a finding's details fit 16 KiB");
 
-const MORE: &str = "… and ";
+pub const MORE: &str = "… and ";
 
 /// `… and N more`.
 pub fn more(n: usize) -> String {

@@ -46,6 +46,15 @@ pub struct Report {
     pub score: u32,
     /// The checks the policy enabled, in catalog order: what was audited (JUnit lists each).
     pub checks: Vec<&'static str>,
+    /// The enabled checks this audit could judge, in catalog order (see
+    /// [`score::assessed`]): compliance frameworks never pass a control on a check that did
+    /// not run.
+    pub assessed: Vec<&'static str>,
+    /// How many resources each assessed check examined, for checks that report at most one
+    /// finding per resource of a known set (workloads, namespaces, nodes, control-plane Pods);
+    /// RBAC checks, whose targets are grants, are absent. Frameworks derive passing counts
+    /// from it, and never pass a control on zero resources.
+    pub examined: std::collections::BTreeMap<&'static str, usize>,
 }
 
 impl Report {
@@ -251,20 +260,62 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
     findings.dedup_by(|a, b| a.same_identity(b));
     bounds::apply(&mut findings);
     let summary = summarize(&findings);
-    let score = score::score(
-        policy,
-        &findings,
-        &not_assessed,
-        input.probe.is_some(),
-        !input.snapshot.dockerfiles.is_empty() || input.images.is_some(),
-    );
+    let live = input.probe.is_some();
+    let dockerfiles = !input.snapshot.dockerfiles.is_empty() || input.images.is_some();
+    let score = score::score(policy, &findings, &not_assessed, live, dockerfiles);
+    let assessed = score::assessed(policy, &findings, &not_assessed, live, dockerfiles);
+    let examined = examined(&ctx, &assessed);
     Report {
         findings,
         summary,
         not_assessed,
         score,
         checks: policy.enabled_checks().map(|c| c.id).collect(),
+        assessed,
+        examined,
     }
+}
+
+/// The size of the set of resources each of `assessed` examines (see [`Report::examined`]),
+/// counted as the checks and namespace scoping count them.
+fn examined(
+    ctx: &Ctx,
+    assessed: &[&'static str],
+) -> std::collections::BTreeMap<&'static str, usize> {
+    use controlplane::Component;
+    let policy = ctx.policy;
+    let workloads = ctx
+        .workloads
+        .iter()
+        .filter(|w| !ctx.is_control_plane(w) && policy.namespaces.contains(w.namespace))
+        .count();
+    // WL-013's set: namespaces in scope but the system ones.
+    let namespaces = ctx
+        .snapshot
+        .namespaces
+        .iter()
+        .filter_map(|n| n.metadata.name.as_deref())
+        .filter(|n| !workloads::SYSTEM_NAMESPACES.contains(n) && policy.namespaces.contains(n))
+        .count();
+    let pods = |c: Component| ctx.components.iter().filter(|p| p.component == c).count();
+    assessed
+        .iter()
+        .filter_map(|&id| {
+            let (prefix, _) = id.split_once('-')?;
+            let n = match (prefix, id) {
+                (_, "WL-013") => namespaces,
+                (_, "ETCD-009" | "IMG-002") | ("WL", _) => workloads,
+                (_, "API-033" | "ETCD-008") => return None,
+                ("API", _) => pods(Component::ApiServer),
+                ("ETCD", _) => pods(Component::Etcd),
+                ("CM", _) => pods(Component::ControllerManager),
+                ("SCH", _) => pods(Component::Scheduler),
+                ("NODE", _) => ctx.snapshot.nodes.len(),
+                _ => return None,
+            };
+            Some((id, n))
+        })
+        .collect()
 }
 
 /// Carry the `previous` findings of checks not assessed now into `findings`, unless this audit

@@ -28,6 +28,39 @@ pub fn weight(s: Severity) -> u64 {
     }
 }
 
+/// The enabled checks the audit could judge: every check with a finding (suppressed or not),
+/// and those without one unless they could not run: named in `notAssessed`, or not applicable
+/// as [`score`] leaves them out (DaemonSet checks with no required DaemonSet, hygiene checks
+/// with no exception, live-only checks offline, IMG-001 without Dockerfiles). Unlike the
+/// score, which leaves out a whole category when part of it was not assessed, this is per
+/// check: a framework control judged by API-001 is assessed even when API-006 could not be.
+pub fn assessed(
+    policy: &EffectivePolicy,
+    findings: &[Finding],
+    not_assessed: &[NotAssessed],
+    live: bool,
+    dockerfiles: bool,
+) -> Vec<&'static str> {
+    let ran: HashSet<&str> = findings.iter().map(|f| f.check).collect();
+    let unassessed: HashSet<&str> = not_assessed
+        .iter()
+        .flat_map(|n| n.checks.iter().map(String::as_str))
+        .collect();
+    policy
+        .enabled_checks()
+        .filter(|c| {
+            ran.contains(c.id)
+                || !(unassessed.contains(c.id)
+                    || (c.category == Category::Daemonset
+                        && policy.required_daemon_sets.is_empty())
+                    || (c.category == Category::Policy && policy.exceptions.is_empty())
+                    || (c.scope == Scope::LiveOnly && !live)
+                    || (c.id == "IMG-001" && !dockerfiles))
+        })
+        .map(|c| c.id)
+        .collect()
+}
+
 pub fn score(
     policy: &EffectivePolicy,
     findings: &[Finding],

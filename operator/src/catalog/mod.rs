@@ -3,6 +3,7 @@
 //! all read this one table; the audit functions are keyed by the same IDs.
 
 mod docs;
+pub mod frameworks;
 mod table;
 
 pub use docs::markdown;

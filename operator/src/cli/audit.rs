@@ -1,248 +1,61 @@
-use super::{CliError, parse_time, runtime};
-use crate::audit::nodes::ReleaseData;
-use crate::audit::{AuditInput, Finding};
+use super::CliError;
+use super::input::{self, InputArgs};
 use crate::catalog::Severity;
-use crate::policy::{EffectivePolicy, load_policy_file};
-use crate::report::terminal::clean_lines;
-use crate::report::{self, Format, InputError};
-use crate::snapshot::{DEFAULT_MAX_FILE_BYTES, LoadOptions, LoadStats};
+use crate::report::{self, Format};
 use clap::Args;
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
-use std::time::Instant;
 
 #[derive(Args, Debug)]
 pub struct AuditArgs {
-    /// YAML/JSON files or directories (recursive) to audit instead of the live cluster.
-    /// Multi-document YAML, `kind: List` and `kubectl get -o yaml|json` output are accepted.
-    /// Dockerfiles and Containerfiles found there are audited too (IMG-001).
-    #[arg(long, value_name = "PATH")]
-    snapshot: Vec<PathBuf>,
-    /// A SecurityPolicy manifest (default: every default check, default severities).
-    #[arg(long, value_name = "FILE")]
-    policy: Option<PathBuf>,
+    #[command(flatten)]
+    input: InputArgs,
     #[arg(short, long, value_enum, default_value = "table")]
     output: Format,
     /// Exit 1 when an unsuppressed finding is at or above this severity.
     #[arg(long, value_name = "SEVERITY", value_parser = parse_severity)]
     fail_on: Option<Severity>,
-    /// The audit's "now", for exception expiry and end-of-life dates (RFC 3339 or a date).
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    as_of: Option<jiff::Timestamp>,
-    /// Replace the built-in release tables (Kubernetes end-of-life dates, container runtime
-    /// advisories) with this file's; see operator/data/release-data.yaml for the format.
-    #[arg(long, value_name = "FILE")]
-    release_data: Option<PathBuf>,
-    /// Skip snapshot files larger than this (bytes, or with a KiB, MiB or GiB suffix) as
-    /// unreadable input.
-    #[arg(long, value_name = "BYTES", env = "KUBE_POSTURE_MAX_FILE_BYTES",
-          default_value_t = DEFAULT_MAX_FILE_BYTES, value_parser = parse_bytes)]
-    max_file_bytes: u64,
-    /// No progress messages on stderr.
-    #[arg(short, long)]
-    quiet: bool,
-    #[command(flatten)]
-    registry: super::RegistryArgs,
 }
 
-fn parse_severity(s: &str) -> Result<Severity, String> {
+pub fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
 }
 
-/// `1048576`, `1024KiB`, `1MiB`, `1GiB`.
-fn parse_bytes(s: &str) -> Result<u64, String> {
-    let (digits, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s, ""),
-    };
-    let shift = match unit {
-        "" => 0,
-        "KiB" => 10,
-        "MiB" => 20,
-        "GiB" => 30,
-        _ => {
-            return Err(format!(
-                "{s:?}: a number of bytes, optionally with KiB, MiB or GiB"
-            ));
-        }
-    };
-    digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(1 << shift))
-        .ok_or_else(|| format!("{s:?}: a number of bytes, optionally with KiB, MiB or GiB"))
-}
-
-/// One audit. Snapshot files that cannot be read (I/O error, symbolic link loop, not UTF-8,
-/// over `--max-file-bytes`, not valid YAML/JSON, a document that is not an object) do not stop
-/// it: each is named on stderr (`error: PATH: why`, even with `--quiet`), the report of the
-/// files that were read is printed, listing the others (`inputErrors` in JSON and YAML, a
-/// NOT READ section and "incomplete" in the table, failed tool notifications in SARIF), and the
-/// exit code is 2, whatever the findings. api.md makes 2 "unreadable/invalid input" with a
-/// message naming the file: an incomplete audit must not pass a CI gate (0) nor read as a
-/// findings verdict (1), and the partial report still shows what was found. When no file at
-/// all could be read there is nothing to report: errors only, exit 2.
+/// One audit. Snapshot files that cannot be read do not stop it (see [`input::audit`]): the
+/// report of the files that were read is printed, listing the others (`inputErrors` in JSON
+/// and YAML, a NOT READ section and "incomplete" in the table, failed tool notifications in
+/// SARIF), and the exit code is 2, whatever the findings. api.md makes 2 "unreadable/invalid
+/// input" with a message naming the file: an incomplete audit must not pass a CI gate (0) nor
+/// read as a findings verdict (1), and the partial report still shows what was found. When no
+/// file at all could be read there is nothing to report: errors only, exit 2.
 pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliError> {
-    let (policy_name, policy) = match &args.policy {
-        Some(path) => {
-            let (_, effective) = load_policy_file(path)?;
-            (effective.name.clone(), effective)
-        }
-        None => ("default".to_string(), EffectivePolicy::default_policy()),
+    let Some(audited) = input::audit(&args.input, kubeconfig, &[])? else {
+        return Ok(ExitCode::from(2));
     };
-    let progress = |msg: String| {
-        if !args.quiet {
-            eprintln!("{msg}");
-        }
-    };
-    let started = Instant::now();
-    let mut input_errors: Vec<InputError> = Vec::new();
-    let (snapshot, stats, probe, images) = if args.snapshot.is_empty() {
-        let (snapshot, probe, images) = runtime().block_on(async {
-            let config = super::config(kubeconfig).await?;
-            let client = kube::Client::try_from(config.clone()).map_err(CliError::Kube)?;
-            let snapshot = crate::snapshot::live::load_live(&client)
-                .await
-                .map_err(CliError::Kube)?;
-            let probe = crate::snapshot::live::probe_anonymous(&config).await;
-            // Image configs from registries, when the policy asks (spec.images.inspect).
-            let images = if policy.inspect_images {
-                let inspector = crate::registry::Inspector::new(&args.registry.options())?;
-                let requests = crate::audit::images::requests(&snapshot, &policy);
-                Some(inspector.inspect(&requests).await)
-            } else {
-                None
-            };
-            Ok::<_, CliError>((snapshot, probe, images))
-        })?;
-        progress(format!(
-            "read {} objects from the cluster in {:.1?}",
-            snapshot.len(),
-            started.elapsed()
-        ));
-        (snapshot, LoadStats::default(), Some(probe), images)
-    } else {
-        let loaded = crate::snapshot::dockerfiles::load_inputs(
-            &args.snapshot,
-            &LoadOptions {
-                max_file_bytes: args.max_file_bytes,
-            },
-        );
-        // Every file not read is an error on stderr, even with --quiet.
-        for e in &loaded.skipped {
-            eprintln!("error: {}", clean_lines(&e.to_string()));
-        }
-        if loaded.stats.files == 0 && loaded.snapshot.dockerfiles.is_empty() {
-            // Nothing to audit: an empty report would read as a clean cluster.
-            return Ok(ExitCode::from(2));
-        }
-        input_errors = loaded
-            .skipped
-            .iter()
-            .map(|e| InputError {
-                file: e.path().display().to_string(),
-                error: e.reason(),
-            })
-            .collect();
-        let (mut snapshot, stats) = (loaded.snapshot, loaded.stats);
-        let absent = snapshot.mark_absent_kinds();
-        if !absent.is_empty() {
-            let names: Vec<&str> = absent.iter().map(|k| k.plural()).collect();
-            progress(format!(
-                "the input holds no {}: the checks that need them are reported as not assessed",
-                names.join(", ")
-            ));
-        }
-        let ignored: usize = stats.ignored.values().sum();
-        progress(format!(
-            "read {} objects from {} file{}{} in {:.1?}{}{}",
-            snapshot.len(),
-            stats.files,
-            if stats.files == 1 { "" } else { "s" },
-            match snapshot.dockerfiles.len() {
-                0 => String::new(),
-                1 => " and 1 Dockerfile".to_string(),
-                n => format!(" and {n} Dockerfiles"),
-            },
-            started.elapsed(),
-            if ignored > 0 {
-                format!(" ({ignored} of kinds the audit does not use ignored)")
-            } else {
-                String::new()
-            },
-            match input_errors.len() {
-                0 => String::new(),
-                n => format!("; {n} not read (exit code 2)"),
-            }
-        ));
-        (snapshot, stats, None, None)
-    };
-    let now = args.as_of.unwrap_or_else(jiff::Timestamp::now);
-    let custom_release_data = match &args.release_data {
-        Some(path) => Some(ReleaseData::from_file(path)?),
-        None => None,
-    };
-    let release_data = custom_release_data
-        .as_ref()
-        .unwrap_or_else(|| ReleaseData::builtin());
-    let audit_started = Instant::now();
-    let report = crate::audit::run(&AuditInput {
-        snapshot: &snapshot,
-        policy: &policy,
-        now,
-        release_data,
-        probe: probe.as_ref(),
-        images: images.as_ref(),
-    });
-    progress(format!(
-        "audited in {:.1?}: {} findings",
-        audit_started.elapsed(),
-        report.findings.len()
-    ));
     // SARIF points at the object's line: each file with findings is located once, lazily.
-    let located: RefCell<HashMap<PathBuf, HashMap<String, u32>>> = RefCell::default();
-    let source_of = |f: &Finding| {
-        let (ns, name) = (f.resource.namespace.as_deref(), &f.resource.name);
-        let path = stats.source_of(&f.resource.kind, ns, name)?;
-        let line = (args.output == Format::Sarif)
-            .then(|| {
-                let mut located = located.borrow_mut();
-                let lines = located
-                    .entry(path.to_path_buf())
-                    .or_insert_with(|| crate::snapshot::locate::object_lines(path));
-                lines
-                    .get(&format!("{}/{}/{name}", f.resource.kind, ns.unwrap_or("")))
-                    .copied()
-            })
-            .flatten();
-        Some(report::Source {
-            file: path.display().to_string(),
-            line,
-        })
-    };
+    let located = std::cell::RefCell::default();
+    let lines = (args.output == Format::Sarif).then_some(&located);
+    let source_of = |f: &crate::audit::Finding| audited.source_of(f, lines);
+    let report = &audited.report;
     let ctx = report::Context {
-        policy: &policy_name,
-        audit_time: now,
+        policy: &audited.policy_name,
+        audit_time: audited.now,
         source_of: &source_of,
         color: args.output == Format::Table
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none(),
-        input_errors: &input_errors,
+        input_errors: &audited.input_errors,
     };
-    // The snapshot is no longer needed: give its memory back before rendering.
-    drop(snapshot);
     {
         let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         // A closed pipe (`| head`) is not an error worth reporting.
-        let _ = report::render_to(&report, args.output, &ctx, &mut out)
+        let _ = report::render_to(report, args.output, &ctx, &mut out)
             .and_then(|()| std::io::Write::flush(&mut out));
     }
     // Unreadable input outranks findings: an audit of part of the snapshot cannot pass, and
     // its findings are in the report anyway.
-    if !input_errors.is_empty() {
+    if !audited.input_errors.is_empty() {
         return Ok(ExitCode::from(2));
     }
     match args.fail_on {

@@ -2,6 +2,8 @@
 //! `--fail-on`, 2 bad usage or input).
 
 mod audit;
+mod input;
+mod report;
 mod run;
 mod snapshot;
 
@@ -32,6 +34,17 @@ enum Command {
     Run(run::RunArgs),
     /// Audit once and exit: YAML/JSON snapshots with --snapshot, else the live cluster.
     Audit(audit::AuditArgs),
+    /// Compliance with a framework (CIS, NSA/CISA, Pod Security Standards), control by control:
+    /// the same audit as `audit`, from --snapshot or the live cluster.
+    Report(report::ReportArgs),
+    /// List the compliance frameworks `report --framework` knows.
+    Frameworks {
+        /// One framework (its controls), rather than the list.
+        #[arg(value_name = "ID")]
+        framework: Option<String>,
+        #[arg(short, long, value_enum, default_value = "table")]
+        output: ListFormat,
+    },
     /// Write the objects an audit reads from the live cluster to a directory, for offline audits.
     Snapshot(snapshot::SnapshotArgs),
     /// Print the check catalog.
@@ -48,6 +61,15 @@ enum CatalogFormat {
     Table,
     Json,
     /// The documentation page (docs/checks.md).
+    Markdown,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum ListFormat {
+    Table,
+    /// Every framework (or the one named) with its controls and their mapped checks.
+    Json,
+    /// A framework's documentation page (docs/frameworks/ID.md); needs an ID.
     Markdown,
 }
 
@@ -109,6 +131,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(args, cli.kubeconfig.as_deref()),
         Command::Audit(args) => audit::run(args, cli.kubeconfig.as_deref()),
+        Command::Report(args) => report::run(args, cli.kubeconfig.as_deref()),
+        Command::Frameworks { framework, output } => frameworks(framework.as_deref(), output),
         Command::Snapshot(args) => {
             snapshot::run(args, cli.kubeconfig.as_deref()).map(|()| ExitCode::SUCCESS)
         }
@@ -146,6 +170,38 @@ pub fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// `kube-posture frameworks [ID]`.
+fn frameworks(id: Option<&str>, output: ListFormat) -> Result<ExitCode, CliError> {
+    use crate::catalog::frameworks::{FRAMEWORKS, ids, lookup, markdown};
+    let one = match id {
+        Some(id) => Some(lookup(id).ok_or_else(|| {
+            CliError::Usage(format!(
+                "unknown framework {id:?} (expected one of: {})",
+                ids()
+            ))
+        })?),
+        None => None,
+    };
+    let text = match (output, one) {
+        (ListFormat::Markdown, Some(f)) => markdown(f),
+        (ListFormat::Markdown, None) => {
+            return Err(CliError::Usage(format!(
+                "-o markdown documents one framework: name it ({})",
+                ids()
+            )));
+        }
+        (ListFormat::Json, Some(f)) => {
+            serde_json::to_string_pretty(f).expect("frameworks serialise") + "\n"
+        }
+        (ListFormat::Json, None) => {
+            serde_json::to_string_pretty(FRAMEWORKS).expect("frameworks serialise") + "\n"
+        }
+        (ListFormat::Table, one) => crate::report::frameworks::render_frameworks_table(one),
+    };
+    print_stdout(&text);
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Print to stdout; a closed pipe (`| head`) is not an error.

@@ -236,6 +236,8 @@ fn unbounded(o: &Outcome) -> SecurityPolicyStatus {
         .collect();
     status.findings_truncated = report.findings.len() > policy.finding_limit;
     status.not_assessed = report.not_assessed.clone();
+    // Deterministic, so an unchanged audit leaves the status unwritten.
+    status.frameworks = crate::compliance::summaries(report);
     status
 }
 
@@ -341,6 +343,21 @@ mod tests {
         assert_eq!(s.summary.as_ref().unwrap().critical, 1);
         assert_eq!(s.observed_generation, Some(3));
         assert_eq!(s.findings.len(), 1);
+        let ids: Vec<&str> = s.frameworks.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["cis-1.12", "nsa-cisa-1.2", "pss-baseline", "pss-restricted"]
+        );
+        let cis = &s.frameworks[0];
+        // RBAC-001 fails CIS 5.1.1; the only input is one binding, so the control plane's
+        // controls are not assessed and never counted as passing.
+        assert!(cis.failed >= 1, "{cis:?}");
+        assert!(cis.not_assessed > 0 && cis.manual > 0, "{cis:?}");
+        assert_eq!(
+            cis.passed + cis.failed + cis.manual + cis.not_assessed,
+            131,
+            "every control counted once"
+        );
     }
 
     #[test]

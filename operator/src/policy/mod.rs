@@ -219,6 +219,17 @@ impl EffectivePolicy {
         })
     }
 
+    /// Also run `checks` (catalog IDs; unknown ones are ignored): `report --framework` without
+    /// a policy file adds the checks its framework maps, off-by-default ones included.
+    pub fn also_enable(&mut self, checks: &[&str]) {
+        self.enabled.extend(
+            checks
+                .iter()
+                .filter_map(|id| catalog::lookup(id))
+                .map(|c| c.id),
+        );
+    }
+
     pub fn is_enabled(&self, id: &str) -> bool {
         self.enabled.contains(id)
     }

@@ -1,5 +1,6 @@
 //! Renderers for audit reports: a terminal table, JSON, YAML, SARIF 2.1.0 and JUnit XML.
 
+pub mod frameworks;
 mod junit;
 mod sarif;
 mod table;
@@ -34,6 +35,8 @@ pub struct ReportDocument<'a> {
     pub policy: &'a str,
     /// The audit's "now" (RFC 3339).
     pub audit_time: String,
+    /// Each compliance framework's counts and score (`report --framework ID` for controls).
+    pub frameworks: Vec<crate::api::FrameworkStatus>,
 }
 
 #[derive(Serialize)]
@@ -94,6 +97,7 @@ pub fn render_to(
         input_errors: ctx.input_errors,
         policy: ctx.policy,
         audit_time: ctx.audit_time.to_string(),
+        frameworks: crate::compliance::summaries(report),
     };
     match format {
         Format::Table => out.write_all(render_table(report, ctx).as_bytes()),

@@ -730,7 +730,7 @@ fn escape_hatches(w: &Workload, sink: &mut Sink) {
     }
 }
 
-const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
+pub const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
 const ENFORCE: &str = "pod-security.kubernetes.io/enforce";
 
 fn namespaces_without_pod_security(ctx: &Ctx, sink: &mut Sink) {

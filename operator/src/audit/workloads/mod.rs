@@ -4,7 +4,9 @@
 mod checks;
 mod containers;
 
-pub use checks::{PowerfulAccounts, audit, host_path_severity, normalize_path, root_reason};
+pub use checks::{
+    PowerfulAccounts, SYSTEM_NAMESPACES, audit, host_path_severity, normalize_path, root_reason,
+};
 pub use containers::{ContainerKind, ContainerRef, containers};
 
 use crate::audit::ObjectRef;
