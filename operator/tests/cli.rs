@@ -32,6 +32,18 @@ fn tmp(name: &str, text: &str) -> PathBuf {
     p
 }
 
+/// The sample cluster audited with `-o FORMAT`.
+fn audit_sample(format: &str) -> Output {
+    run(&[
+        "audit",
+        "--snapshot",
+        sample().to_str().unwrap(),
+        "-o",
+        format,
+        "-q",
+    ])
+}
+
 fn audit_json(extra: &[&str]) -> Value {
     let s = sample();
     let mut args = vec![
@@ -219,15 +231,7 @@ spec:
 
 #[test]
 fn sarif_has_one_rule_per_check() {
-    let s = sample();
-    let o = run(&[
-        "audit",
-        "--snapshot",
-        s.to_str().unwrap(),
-        "-o",
-        "sarif",
-        "-q",
-    ]);
+    let o = audit_sample("sarif");
     assert!(o.status.success());
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["version"], "2.1.0");
@@ -384,15 +388,7 @@ fn the_operator_passes_its_own_audit() {
 /// carries the line of that object's `metadata.name`.
 #[test]
 fn sarif_results_point_at_the_objects_line() {
-    let s = sample();
-    let o = run(&[
-        "audit",
-        "--snapshot",
-        s.to_str().unwrap(),
-        "-o",
-        "sarif",
-        "-q",
-    ]);
+    let o = audit_sample("sarif");
     assert!(o.status.success(), "{}", stderr(&o));
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     let results = doc["runs"][0]["results"].as_array().unwrap();
@@ -429,15 +425,7 @@ fn sarif_results_point_at_the_objects_line() {
 /// findings, not-assessed checks skipped (never passed), unreadable files as errors.
 #[test]
 fn junit_output_has_a_case_per_check() {
-    let s = sample();
-    let o = run(&[
-        "audit",
-        "--snapshot",
-        s.to_str().unwrap(),
-        "-o",
-        "junit",
-        "-q",
-    ]);
+    let o = audit_sample("junit");
     assert!(o.status.success(), "{}", stderr(&o));
     let xml = stdout(&o);
     let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
@@ -510,7 +498,7 @@ fn junit_output_has_a_case_per_check() {
     // An unreadable file is an error test case, and the exit code stays 2.
     let dir = std::env::temp_dir().join(format!("kp-junit-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(s.join("30-workloads.yaml"), dir.join("ok.yaml")).unwrap();
+    std::fs::copy(sample().join("30-workloads.yaml"), dir.join("ok.yaml")).unwrap();
     std::fs::write(dir.join("broken.yaml"), "kind: [unclosed").unwrap();
     let o = run(&[
         "audit",

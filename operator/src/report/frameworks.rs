@@ -43,13 +43,7 @@ pub fn render_framework_table(
     input_errors: &[InputError],
     policy: &str,
 ) -> String {
-    let id_width = r
-        .controls
-        .iter()
-        .map(|c| c.id.len())
-        .max()
-        .unwrap_or(2)
-        .max(2);
+    let id_width = id_width(r.controls.iter().map(|c| c.id));
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -123,14 +117,13 @@ pub fn render_frameworks_table(one: Option<&Framework>) -> String {
     out
 }
 
+/// The ID column's width: the longest ID, at least the header's.
+fn id_width<'a>(ids: impl Iterator<Item = &'a str>) -> usize {
+    ids.map(str::len).max().unwrap_or(0).max("ID".len())
+}
+
 fn render_controls(f: &Framework) -> String {
-    let id_width = f
-        .controls
-        .iter()
-        .map(|c| c.id.len())
-        .max()
-        .unwrap_or(2)
-        .max(2);
+    let id_width = id_width(f.controls.iter().map(|c| c.id));
     let mut out = String::new();
     let _ = writeln!(
         out,

@@ -25,14 +25,7 @@ const fn row(
     checks: &'static [&'static str],
 ) -> Control {
     // The benchmark's own number is the section to cite.
-    Control {
-        id,
-        title,
-        severity,
-        coverage,
-        checks,
-        section: id,
-    }
+    super::row(id, title, severity, coverage, checks, id)
 }
 
 #[rustfmt::skip]

@@ -56,6 +56,25 @@ pub struct Control {
     pub section: &'static str,
 }
 
+/// A mapping row, for the framework tables.
+pub(super) const fn row(
+    id: &'static str,
+    title: &'static str,
+    severity: Severity,
+    coverage: Coverage,
+    checks: &'static [&'static str],
+    section: &'static str,
+) -> Control {
+    Control {
+        id,
+        title,
+        severity,
+        coverage,
+        checks,
+        section,
+    }
+}
+
 /// A mapped check, split from its evidence qualifier.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CheckRef {

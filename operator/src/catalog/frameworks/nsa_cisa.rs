@@ -4,8 +4,8 @@
 //! citation. Severities are our judgment of each recommendation's weight.
 
 use super::Coverage::{Full, Manual, Partial};
-use super::{Control, Coverage, Framework};
-use crate::catalog::Severity::{self, Critical, High, Low, Medium};
+use super::{Control, Framework, row};
+use crate::catalog::Severity::{Critical, High, Low, Medium};
 
 pub static NSA_CISA: Framework = Framework {
     id: "nsa-cisa-1.2",
@@ -15,24 +15,6 @@ pub static NSA_CISA: Framework = Framework {
     url: "https://media.defense.gov/2022/Aug/29/2003066362/-1/-1/0/CTR_KUBERNETES_HARDENING_GUIDANCE_1.2_20220829.PDF",
     controls: CONTROLS,
 };
-
-const fn row(
-    id: &'static str,
-    title: &'static str,
-    severity: Severity,
-    coverage: Coverage,
-    checks: &'static [&'static str],
-    section: &'static str,
-) -> Control {
-    Control {
-        id,
-        title,
-        severity,
-        coverage,
-        checks,
-        section,
-    }
-}
 
 #[rustfmt::skip]
 static CONTROLS: &[Control] = &[

@@ -4,8 +4,8 @@
 //! restricted pod must satisfy both. Severities are our judgment of each control's weight.
 
 use super::Coverage::{Full, Manual, Partial};
-use super::{Control, Coverage, Framework};
-use crate::catalog::Severity::{self, Critical, High, Medium};
+use super::{Control, Framework, row};
+use crate::catalog::Severity::{Critical, High, Medium};
 
 const DOCUMENT: &str = "Kubernetes Pod Security Standards (kubernetes.io/docs/concepts/security/pod-security-standards)";
 const URL: &str = "https://kubernetes.io/docs/concepts/security/pod-security-standards/";
@@ -27,24 +27,6 @@ pub static RESTRICTED: Framework = Framework {
     url: URL,
     controls: RESTRICTED_CONTROLS,
 };
-
-const fn row(
-    id: &'static str,
-    title: &'static str,
-    severity: Severity,
-    coverage: Coverage,
-    checks: &'static [&'static str],
-    section: &'static str,
-) -> Control {
-    Control {
-        id,
-        title,
-        severity,
-        coverage,
-        checks,
-        section,
-    }
-}
 
 #[rustfmt::skip]
 const HOST_PROCESS: Control = row("host-process", "Windows HostProcess containers are not allowed", High, Manual, &[], "Baseline: HostProcess");
