@@ -90,12 +90,14 @@ pub enum Category {
     Daemonset,
     Workload,
     Node,
+    Kubelet,
     Image,
+    Layers,
     Policy,
 }
 
 impl Category {
-    pub const ALL: [Category; 9] = [
+    pub const ALL: [Category; 11] = [
         Category::Rbac,
         Category::Apiserver,
         Category::Etcd,
@@ -103,7 +105,9 @@ impl Category {
         Category::Daemonset,
         Category::Workload,
         Category::Node,
+        Category::Kubelet,
         Category::Image,
+        Category::Layers,
         Category::Policy,
     ];
 
@@ -116,7 +120,9 @@ impl Category {
             Category::Daemonset => "daemonset",
             Category::Workload => "workload",
             Category::Node => "node",
+            Category::Kubelet => "kubelet",
             Category::Image => "image",
+            Category::Layers => "layers",
             Category::Policy => "policy",
         }
     }
@@ -127,6 +133,73 @@ impl Category {
 }
 
 impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The layer of defence a check belongs to (host.md, "Layers in the status"): the status,
+/// the JSON report and the table summarise findings layer by layer.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Layer {
+    /// RBAC: who may do what.
+    Identity,
+    /// The API server, controller manager and scheduler.
+    ControlPlane,
+    /// etcd.
+    Datastore,
+    /// Nodes, kubelets and the security agents that run on them.
+    Host,
+    /// Pods, their containers and images.
+    Workload,
+    /// Paths across layers (XL-*).
+    Paths,
+    /// The policy's own hygiene (exceptions).
+    Policy,
+}
+
+impl Layer {
+    pub const ALL: [Layer; 7] = [
+        Layer::Identity,
+        Layer::ControlPlane,
+        Layer::Datastore,
+        Layer::Host,
+        Layer::Workload,
+        Layer::Paths,
+        Layer::Policy,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::Identity => "identity",
+            Layer::ControlPlane => "control-plane",
+            Layer::Datastore => "datastore",
+            Layer::Host => "host",
+            Layer::Workload => "workload",
+            Layer::Paths => "paths",
+            Layer::Policy => "policy",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Layer> {
+        Layer::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+impl fmt::Display for Layer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -172,6 +245,28 @@ pub struct CheckMeta {
     pub scope: Scope,
     /// Named groups the check belongs to (for `spec.checks.include`).
     pub groups: &'static [&'static str],
+}
+
+impl CheckMeta {
+    /// The check's layer, from its ID prefix (host.md): images belong to the workload layer,
+    /// DaemonSet coverage to the host layer.
+    pub fn layer(&self) -> Layer {
+        layer_of(self.id)
+    }
+}
+
+/// The layer of a check ID, by its prefix. An unknown prefix is a catalog bug, caught by the
+/// `every_check_has_a_layer` test; it falls back to the policy layer rather than panicking.
+pub fn layer_of(id: &str) -> Layer {
+    match id.split_once('-').map_or(id, |(p, _)| p) {
+        "RBAC" => Layer::Identity,
+        "API" | "CM" | "SCH" => Layer::ControlPlane,
+        "ETCD" => Layer::Datastore,
+        "NODE" | "KUBELET" | "DS" => Layer::Host,
+        "WL" | "IMG" => Layer::Workload,
+        "XL" => Layer::Paths,
+        _ => Layer::Policy,
+    }
 }
 
 /// Groups a policy may name in `checks.include/exclude`, besides IDs and categories.
@@ -229,6 +324,23 @@ mod tests {
         let ids: Vec<_> = restricted.iter().map(|c| c.id).collect();
         assert_eq!(ids, ["WL-006", "WL-007", "WL-008", "WL-009"]);
         assert!(select("RBAC-999").is_none());
+    }
+
+    #[test]
+    fn every_check_has_a_layer() {
+        for c in CHECKS {
+            let prefix = c.id.split_once('-').unwrap().0;
+            assert!(
+                prefix == "POL" || c.layer() != Layer::Policy,
+                "{} has no layer: add its prefix to layer_of",
+                c.id
+            );
+        }
+        assert_eq!(layer_of("KUBELET-004"), Layer::Host);
+        assert_eq!(layer_of("XL-001"), Layer::Paths);
+        for l in Layer::ALL {
+            assert_eq!(Layer::parse(l.as_str()), Some(l));
+        }
     }
 
     #[test]
