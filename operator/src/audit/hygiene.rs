@@ -128,7 +128,15 @@ fn may_target(check: &crate::catalog::CheckMeta, kind: &str) -> bool {
         Workload => is_workload_kind(kind) || kind == "Namespace",
         Daemonset => matches!(kind, "DaemonSet" | "Node"),
         Node => kind == "Node",
+        // configz, probes and k3s arguments point at the Node; the kubeadm baseline at its
+        // ConfigMap (host.md).
+        Kubelet => matches!(kind, "Node" | "ConfigMap"),
         Image => kind == "Dockerfile" || is_workload_kind(kind),
+        // Paths start at a workload (XL-001/002) or a subject (XL-003).
+        Layers => {
+            is_workload_kind(kind)
+                || matches!(kind, "Namespace" | "ServiceAccount" | "User" | "Group")
+        }
         Policy => kind == "SecurityPolicy",
     }
 }

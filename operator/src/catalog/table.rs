@@ -1348,7 +1348,7 @@ pub static CHECKS: &[CheckMeta] = &[
         rationale: "A kernel bug that lets a process gain root or leave its namespaces turns any compromised container into a compromised node, whatever the pod spec says.",
         remediation: "Upgrade the node's kernel (or its node image) to a release that carries the fix, then reboot or replace the node. A live-patched kernel does not change its version string: if the node is live-patched, record an exception with the patch as the reason.",
         notes: "From `status.nodeInfo.kernelVersion`, classified first (host.md): exact upstream (plain `x.y.z`, Talos, Flatcar) is judged on the upstream table; vendor kernels that track stable (COS, Bottlerocket, Amazon Linux, Azure Linux) on a vendor row, else on the upstream table one severity lower; backporting distros (Ubuntu, Debian, RHEL family, Oracle UEK, SUSE) only on a distro row for that exact stream, else not assessed; anything else (and `-rc`) not assessed. One finding per node listing every affected CVE; critical when one needs no privilege from a default container and is known exploited.",
-        references: &["CIS 4.1", "NSA/CISA upgrading"],
+        references: &[],
         scope: Scope::Objects,
         groups: &[],
     },
