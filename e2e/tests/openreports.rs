@@ -12,7 +12,9 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use kube::discovery::ApiResource;
 use kube_posture::api::Finding;
-use kube_posture_e2e::operator::{Operator, Options, create_policy, findings, policy};
+use kube_posture_e2e::operator::{
+    Operator, Options, condition, create_policy, findings, policy, wait_reconciled,
+};
 use kube_posture_e2e::{admin, apply, kubectl, prefix, repo, text, wait_for};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,24 +33,30 @@ fn resource(kind: &str, plural: &str) -> ApiResource {
     }
 }
 
-/// Apply config/openreports/crds.yaml (as a user would) and wait until it is served.
-async fn install_openreports(client: &Client) {
-    let text = std::fs::read_to_string(repo().join("config/openreports/crds.yaml")).unwrap();
+/// Apply `file` of config/openreports/ (as a user would) and wait until `api_version` serves
+/// `plurals`.
+async fn install_crds(client: &Client, file: &str, api_version: &str, plurals: [&str; 2]) {
+    let text = std::fs::read_to_string(repo().join("config/openreports").join(file)).unwrap();
     let docs: Vec<Value> = kube_posture::yaml::from_str_multi(&text).unwrap();
-    assert_eq!(docs.len(), 2, "Report and ClusterReport");
-    apply(client, &docs)
-        .await
-        .expect("apply the OpenReports CRDs");
+    assert_eq!(docs.len(), 2, "a namespaced and a cluster kind");
+    apply(client, &docs).await.expect("apply the report CRDs");
     wait_for(Duration::from_secs(30), || async {
-        let list = client
-            .list_api_group_resources("openreports.io/v1alpha1")
-            .await
-            .ok()?;
+        let list = client.list_api_group_resources(api_version).await.ok()?;
         let names: BTreeSet<String> = list.resources.into_iter().map(|r| r.name).collect();
-        (names.contains("reports") && names.contains("clusterreports")).then_some(())
+        plurals.iter().all(|p| names.contains(*p)).then_some(())
     })
     .await
-    .expect("the OpenReports API is served");
+    .expect("the report API is served");
+}
+
+async fn install_openreports(client: &Client) {
+    install_crds(
+        client,
+        "crds.yaml",
+        "openreports.io/v1alpha1",
+        ["reports", "clusterreports"],
+    )
+    .await;
 }
 
 /// A Deployment hardened as the operator's own (which passes every check), with `extra`
@@ -248,6 +256,14 @@ async fn openreports_follow_findings_fixes_deletions_and_budget() {
     })
     .await;
 
+    let pol = wait_reconciled(&client, &name).await;
+    let c = condition(&pol, "ReportsWritten").expect("a ReportsWritten condition");
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("True", "OpenReports")
+    );
+    assert_eq!(condition(&pol, "Degraded").unwrap().status, "False");
+
     // What a user sees.
     let o = kubectl(&["get", "reports.openreports.io", "-A", "-o", "wide"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
@@ -404,6 +420,84 @@ async fn openreports_follow_findings_fixes_deletions_and_budget() {
         || async { report_named(&client, &gone).await.is_none().then_some(()) },
     )
     .await;
+    let _ = Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+        .delete(&ns, &DeleteParams::default())
+        .await;
+}
+
+/// The legacy group, chosen explicitly: PolicyReport without a top-level source, the same
+/// results and summary.
+#[tokio::test]
+async fn legacy_policy_reports_when_asked() {
+    let client = admin().await;
+    install_crds(
+        &client,
+        "wgpolicy-crds.yaml",
+        "wgpolicyk8s.io/v1alpha2",
+        ["policyreports", "clusterpolicyreports"],
+    )
+    .await;
+    let p = prefix("orl");
+    let ns = format!("{p}-app");
+    let _op = Operator::start_with(
+        &p,
+        Options {
+            reports: Some("wgpolicy".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    apply(
+        &client,
+        &[
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+            deployment(
+                &ns,
+                "web",
+                json!({"privileged": true, "allowPrivilegeEscalation": true}),
+                json!({}),
+            ),
+        ],
+    )
+    .await
+    .expect("apply the workload");
+    let name = format!("{p}-legacy");
+    create_policy(
+        &client,
+        &policy(
+            &p,
+            &name,
+            json!({"checks": {"include": ["workload"]}, "namespaces": {"include": [format!("{p}-*")]}}),
+        ),
+    )
+    .await;
+    let web = format!("kube-posture-{}", uid_of(&client, &ns, "web").await);
+    let ar = ApiResource {
+        group: "wgpolicyk8s.io".into(),
+        version: "v1alpha2".into(),
+        api_version: "wgpolicyk8s.io/v1alpha2".into(),
+        kind: "PolicyReport".into(),
+        plural: "policyreports".into(),
+    };
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &ar);
+    let r = wait_until("the PolicyReport of web", || async {
+        api.get_opt(&web).await.ok().flatten()
+    })
+    .await;
+    assert!(r.data.get("source").is_none(), "no top-level source");
+    assert!(r.data.get("configuration").is_none());
+    let res = results(&r);
+    assert!(!res.is_empty());
+    assert!(res.iter().all(|x| x["source"] == "kube-posture"));
+    assert_eq!(r.data["summary"]["fail"].as_u64(), Some(res.len() as u64));
+    let o = kubectl(&["get", "policyreports", "-n", &ns]);
+    assert!(text(&o.stdout).contains(&web), "{}", text(&o.stdout));
+    let pol = wait_reconciled(&client, &name).await;
+    let c = condition(&pol, "ReportsWritten").expect("a ReportsWritten condition");
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("True", "PolicyReports")
+    );
     let _ = Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
         .delete(&ns, &DeleteParams::default())
         .await;

@@ -379,6 +379,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         }
     }
     tracing::info!(objects = ctx.caches.len(), "caches synced");
+    ctx.reports.discover_at_start(&ctx.client).await;
     health
         .ready
         .store(true, std::sync::atomic::Ordering::Relaxed);

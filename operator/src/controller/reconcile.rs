@@ -100,6 +100,7 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
                 audit: Err(errors.to_string()),
                 degraded: vec![],
                 findings_error: None,
+                reports: None,
             });
             tracing::warn!(policy = %name, errors = %errors, "invalid policy");
             s
@@ -188,6 +189,7 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
                 audit: Ok((&report, effective)),
                 degraded,
                 findings_error,
+                reports: ctx.reports.condition(),
             });
             done.report = Some(report);
             s

@@ -2,6 +2,7 @@
 //! `auto` resolves to from what the API server serves. Pure: discovery itself is in
 //! [`super::sync`].
 
+use crate::controller::status::ReportsState;
 use kube::api::ApiResource;
 
 /// The two report APIs Policy Reporter reads.
@@ -120,9 +121,70 @@ pub fn resolve(mode: ReportsMode, served: Served) -> Result<Flavor, Off> {
     }
 }
 
+/// The SecurityPolicy's `ReportsWritten` condition for where reports go and how the last
+/// write pass went.
+pub fn condition(output: Result<Flavor, Off>, error: Option<&str>) -> ReportsState {
+    match (output, error) {
+        (Ok(f), Some(e)) => ReportsState {
+            written: false,
+            reason: "ReportsNotWritten",
+            message: format!("{} policy reports could not be written: {e}", f.as_str()),
+        },
+        (Ok(f), None) => ReportsState {
+            written: true,
+            reason: match f {
+                Flavor::OpenReports => "OpenReports",
+                Flavor::WgPolicy => "PolicyReports",
+            },
+            message: format!(
+                "a {} per audited resource with results ({})",
+                f.kind(false),
+                f.api_version()
+            ),
+        },
+        (Err(Off::Disabled), _) => ReportsState {
+            written: false,
+            reason: "ReportsDisabled",
+            message: "policy reports are turned off (--reports none)".to_string(),
+        },
+        (Err(Off::NotServed), _) => ReportsState {
+            written: false,
+            reason: "ReportsAPINotServed",
+            message: "no policy report API is served: install config/openreports/crds.yaml \
+                      (OpenReports) to get a report per audited resource"
+                .to_string(),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_condition_says_where_reports_go_or_why_not() {
+        let c = condition(Ok(Flavor::OpenReports), None);
+        assert_eq!((c.written, c.reason), (true, "OpenReports"));
+        assert!(
+            c.message.contains("openreports.io/v1alpha1"),
+            "{}",
+            c.message
+        );
+        assert_eq!(
+            condition(Ok(Flavor::WgPolicy), None).reason,
+            "PolicyReports"
+        );
+        let c = condition(Ok(Flavor::OpenReports), Some("forbidden"));
+        assert_eq!((c.written, c.reason), (false, "ReportsNotWritten"));
+        assert!(c.message.ends_with("forbidden"));
+        assert_eq!(
+            condition(Err(Off::Disabled), None).reason,
+            "ReportsDisabled"
+        );
+        let c = condition(Err(Off::NotServed), None);
+        assert_eq!((c.written, c.reason), (false, "ReportsAPINotServed"));
+        assert!(c.message.contains("config/openreports/crds.yaml"));
+    }
 
     #[test]
     fn auto_prefers_openreports_then_the_legacy_group() {

@@ -7,6 +7,7 @@ use super::build::{self, Budget, Built, MANAGED_BY, Owners, ReportKey, SOURCE};
 use super::flavor::{self, Flavor, Off, ReportsMode, Served};
 use crate::api::{Finding as FindingObject, SecurityPolicy};
 use crate::controller::reconcile::{FIELD_MANAGER, MAX_IN_FLIGHT, finding_api_missing};
+use crate::controller::status::ReportsState;
 use crate::controller::{Context, bounded, desired};
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
@@ -53,6 +54,9 @@ pub struct Reports {
     mode: ReportsMode,
     budget: Budget,
     state: tokio::sync::Mutex<State>,
+    /// The `ReportsWritten` condition reconciles put on their policy: from discovery at start,
+    /// then from each pass (so a write error shows at the policy's next reconcile).
+    condition: std::sync::Mutex<Option<ReportsState>>,
 }
 
 impl Reports {
@@ -61,6 +65,40 @@ impl Reports {
             mode,
             budget,
             state: Default::default(),
+            condition: Default::default(),
+        }
+    }
+
+    /// The `ReportsWritten` condition as of the last pass (`None` before any).
+    pub fn condition(&self) -> Option<ReportsState> {
+        self.condition
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn set_condition(&self, output: Result<Flavor, Off>, error: Option<&str>) {
+        *self.condition.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(flavor::condition(output, error));
+    }
+
+    /// Discover the report APIs before the first reconcile, so that its status already says
+    /// where reports go. A failure is left to the first pass.
+    pub async fn discover_at_start(&self, client: &Client) {
+        let mut st = self.state.lock().await;
+        match discover(client).await {
+            Ok(served) => {
+                st.served = Some((served, Instant::now()));
+                let output = flavor::resolve(self.mode, served);
+                tracing::info!(
+                    output = output.map_or_else(|off| off.as_str(), |f| f.as_str()),
+                    "policy report output"
+                );
+                self.set_condition(output, None);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "report API discovery failed; retrying at the first audit")
+            }
         }
     }
 
@@ -73,6 +111,19 @@ impl Reports {
     /// After reconciles: record what they left (`updates`: policy → its Finding objects),
     /// then bring every report up to date with all `policies`' Findings.
     pub async fn pass(
+        &self,
+        ctx: &Context,
+        policies: &[Arc<SecurityPolicy>],
+        updates: Vec<(String, Vec<Arc<FindingObject>>)>,
+    ) -> PassOutcome {
+        let out = self.pass_inner(ctx, policies, updates).await;
+        if let Some(output) = out.output {
+            self.set_condition(output, out.error.as_deref());
+        }
+        out
+    }
+
+    async fn pass_inner(
         &self,
         ctx: &Context,
         policies: &[Arc<SecurityPolicy>],
@@ -119,6 +170,8 @@ impl Reports {
             match list_ours(&ctx.client, flavor).await {
                 Ok(known) => st.known = Some((flavor, now, known)),
                 Err(e) => {
+                    // Retried at the next pass: keep no stale list.
+                    st.known = None;
                     out.error = Some(format!("cannot list {} reports: {e}", flavor.as_str()));
                     return out;
                 }
