@@ -209,12 +209,10 @@ fn results_carry_the_contract_fields() {
     );
     assert_eq!(priv_.properties["finding"], "base-wl-001-00000001");
     assert_eq!(priv_.properties["policy"], "base");
-    assert!(
-        priv_.properties["frameworks"]
-            .split(',')
-            .any(|c| c == "pss-baseline/privileged-containers"),
-        "{:?}",
-        priv_.properties
+    assert_eq!(
+        priv_.properties["frameworks"],
+        "cis-1.12/5.2.2,nsa-cisa-1.2/pod-privileges,pss-baseline/privileged-containers,\
+         pss-restricted/privileged-containers"
     );
     // Open before suppressed, most severe first.
     let order: Vec<(Outcome, Severity)> =
