@@ -64,6 +64,14 @@ impl Flavor {
         }
     }
 
+    /// The other group.
+    pub fn other(self) -> Flavor {
+        match self {
+            Flavor::OpenReports => Flavor::WgPolicy,
+            Flavor::WgPolicy => Flavor::OpenReports,
+        }
+    }
+
     /// The metric label and the name users see.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -89,6 +97,15 @@ pub enum ReportsMode {
 pub struct Served {
     pub openreports: bool,
     pub wgpolicy: bool,
+}
+
+impl Served {
+    pub fn serves(self, flavor: Flavor) -> bool {
+        match flavor {
+            Flavor::OpenReports => self.openreports,
+            Flavor::WgPolicy => self.wgpolicy,
+        }
+    }
 }
 
 /// Why no report is written, for the metric and the log.
@@ -209,6 +226,8 @@ mod tests {
             Err(Off::NotServed),
             "an explicit choice does not fall back"
         );
+        assert!(legacy.serves(Flavor::WgPolicy) && !legacy.serves(Flavor::OpenReports));
+        assert_eq!(Flavor::WgPolicy.other(), Flavor::OpenReports);
         let ar = Flavor::OpenReports.api_resource(true);
         assert_eq!(
             (

@@ -176,6 +176,13 @@ impl Reports {
                     return out;
                 }
             }
+            // Policy Reporter reads both groups: reports of ours left in the other one (written
+            // before OpenReports was installed, or before --reports changed) would show every
+            // result twice.
+            let other = flavor.other();
+            if served.serves(other) {
+                out.deleted += delete_all_ours(ctx, other).await;
+            }
         }
         // Policies not reconciled since this process started: their Finding objects as stored.
         let all = ctx.findings.state();
@@ -267,6 +274,37 @@ impl Reports {
         }
         out
     }
+}
+
+/// Delete every report of ours in `flavor`'s group; returns how many. Failures are logged and
+/// left to the next refresh.
+async fn delete_all_ours(ctx: &Context, flavor: Flavor) -> usize {
+    let keys = match list_ours(&ctx.client, flavor).await {
+        Ok(k) => k,
+        Err(e) => {
+            tracing::warn!(api = flavor.as_str(), error = %e, "cannot list old policy reports");
+            return 0;
+        }
+    };
+    let mut deleted = 0;
+    for key in keys.keys() {
+        if !ctx.is_leader() {
+            break;
+        }
+        match bounded(api(&ctx.client, flavor, key).delete(&key.name, &DeleteParams::default()))
+            .await
+        {
+            Ok(_) => deleted += 1,
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => {
+                tracing::warn!(api = flavor.as_str(), report = %key, error = %e, "cannot delete old policy report")
+            }
+        }
+    }
+    if deleted > 0 {
+        tracing::info!(api = flavor.as_str(), deleted, "old policy reports deleted");
+    }
+    deleted
 }
 
 fn api(client: &Client, flavor: Flavor, key: &ReportKey) -> Api<DynamicObject> {
