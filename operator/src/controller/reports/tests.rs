@@ -363,6 +363,27 @@ fn a_report_over_budget_keeps_the_most_severe_and_says_how_many_it_left_out() {
     assert!(b.report.results.len() < 500, "cut by size first");
     assert_eq!(b.report.summary.fail, b.report.results.len());
 
+    // 500 results with messages of 200 bytes (longer than most) fit well within 800 KiB: the
+    // count is the cap that applies in practice.
+    let typical: Vec<Arc<FindingObject>> = many(600)
+        .into_iter()
+        .map(|f| {
+            let mut f = (*f).clone();
+            f.status.as_mut().unwrap().message = Some("m".repeat(200));
+            Arc::new(f)
+        })
+        .collect();
+    let built = build(Flavor::OpenReports, &typical, &owners(), Budget::default());
+    assert_eq!(
+        (built[0].report.results.len(), built[0].omitted),
+        (500, 100)
+    );
+    println!(
+        "FIGURE reports results=500 message_bytes=200 report_bytes={}",
+        built[0].bytes()
+    );
+    assert!(built[0].bytes() < Budget::default().max_bytes / 2);
+
     // Within budget: nothing omitted, no annotation.
     let built = build(Flavor::OpenReports, &many(5), &owners(), Budget::default());
     assert_eq!(built[0].omitted, 0);
