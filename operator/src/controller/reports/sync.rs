@@ -85,6 +85,10 @@ impl Reports {
     /// Discover the report APIs before the first reconcile, so that its status already says
     /// where reports go. A failure is left to the first pass.
     pub async fn discover_at_start(&self, client: &Client) {
+        if self.mode == ReportsMode::None {
+            self.set_condition(Err(Off::Disabled), None);
+            return;
+        }
         let mut st = self.state.lock().await;
         match discover(client).await {
             Ok(served) => {
@@ -138,6 +142,10 @@ impl Reports {
             return out;
         }
         let now = Instant::now();
+        if self.mode == ReportsMode::None {
+            out.output = Some(Err(Off::Disabled));
+            return out;
+        }
         if st
             .served
             .is_none_or(|(_, at)| now.duration_since(at) >= REFRESH_EVERY)
