@@ -60,6 +60,9 @@ pub struct Options {
     /// Serve /metrics as deployed (HTTPS, TokenReview and SubjectAccessReview) instead of
     /// plain HTTP.
     pub secure_metrics: bool,
+    /// `--reports` (default `none`): policy reports are written by one operator per cluster,
+    /// and the tests' operators share one API server; the tests of reports choose their API.
+    pub reports: Option<String>,
     pub extra: Vec<String>,
 }
 
@@ -114,6 +117,7 @@ impl Operator {
             } else {
                 &["--metrics-secure=false"][..]
             })
+            .args(["--reports", opts.reports.as_deref().unwrap_or("none")])
             .args(&opts.extra)
             .env("RUST_LOG", "info,kube_client=warn,kube_runtime=warn")
             .stdout(Stdio::null())

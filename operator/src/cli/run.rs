@@ -9,6 +9,31 @@ pub enum LogFormat {
     Json,
 }
 
+/// `--reports`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ReportsArg {
+    /// OpenReports if its API is served, else the legacy wgpolicyk8s.io group, else none.
+    Auto,
+    /// `openreports.io/v1alpha1` Report and ClusterReport.
+    Openreports,
+    /// The legacy `wgpolicyk8s.io/v1alpha2` PolicyReport and ClusterPolicyReport.
+    Wgpolicy,
+    /// No policy reports.
+    None,
+}
+
+impl From<ReportsArg> for crate::controller::reports::ReportsMode {
+    fn from(a: ReportsArg) -> Self {
+        use crate::controller::reports::ReportsMode;
+        match a {
+            ReportsArg::Auto => ReportsMode::Auto,
+            ReportsArg::Openreports => ReportsMode::OpenReports,
+            ReportsArg::Wgpolicy => ReportsMode::WgPolicy,
+            ReportsArg::None => ReportsMode::None,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct RunArgs {
     /// Log format.
@@ -58,6 +83,17 @@ pub struct RunArgs {
     /// Serve /healthz and /readyz here, over plain HTTP (`off` to disable).
     #[arg(long, default_value = "0.0.0.0:8081", value_name = "ADDR")]
     health_addr: String,
+    /// Write a policy report per audited resource (for Policy Reporter and other tools).
+    #[arg(long, value_enum, default_value = "auto", value_name = "API")]
+    reports: ReportsArg,
+    /// The most results one policy report holds (tests lower it to reach the cap quickly).
+    #[arg(
+        long,
+        hide = true,
+        default_value_t = 500,
+        env = "KUBE_POSTURE_REPORT_MAX_RESULTS"
+    )]
+    report_max_results: usize,
     #[command(flatten)]
     registry: super::RegistryArgs,
 }
@@ -124,6 +160,11 @@ pub fn run(args: RunArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliErro
             metrics,
             debounce,
             inspector,
+            reports: args.reports.into(),
+            report_budget: crate::controller::reports::Budget {
+                max_results: args.report_max_results.max(1),
+                ..Default::default()
+            },
             lease: (!args.no_leader_election).then_some((
                 args.lease_namespace,
                 args.lease_name,

@@ -295,6 +295,7 @@ fn finding_objects_and_status_stay_within_budget_at_hostile_sizes() {
         audit: Ok((&r, &p)),
         degraded: vec![],
         findings_error: None,
+        reports: None,
     });
     let status_bytes = status::serialized_len(&st);
     assert!(status_bytes <= MAX_STATUS_BYTES);

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// FNV-1a, 64 bits: a stable hash (the same on every platform and release) for names.
-fn fnv1a(s: &str) -> u64 {
+pub(crate) fn fnv1a(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
         h ^= u64::from(b);
@@ -124,6 +124,45 @@ pub struct Plan<'r> {
     pub delete: Vec<Arc<FindingObject>>,
     /// Of `delete`, those really resolved (not merely pushed out by the finding limit).
     pub resolved: Vec<Arc<FindingObject>>,
+}
+
+impl Plan<'_> {
+    /// The policy's Finding objects once the plan is applied: `existing` less the deleted and
+    /// rewritten ones, plus the new and rewritten ones with their statuses. What the policy
+    /// reports (OpenReports) show.
+    pub fn outcome(&self, existing: &[Arc<FindingObject>]) -> Vec<Arc<FindingObject>> {
+        let replaced: std::collections::HashSet<&str> = self
+            .delete
+            .iter()
+            .filter_map(|f| f.metadata.name.as_deref())
+            .chain(
+                self.update
+                    .iter()
+                    .filter_map(|(o, _)| o.metadata.name.as_deref()),
+            )
+            .collect();
+        let written = self
+            .create
+            .iter()
+            .map(|(o, s, _)| (o, s))
+            .chain(self.update.iter().map(|(o, s)| (o, s)))
+            .map(|(o, s)| {
+                let mut o = o.clone();
+                o.status = Some(s.clone());
+                Arc::new(o)
+            });
+        existing
+            .iter()
+            .filter(|f| {
+                !f.metadata
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| replaced.contains(n))
+            })
+            .cloned()
+            .chain(written)
+            .collect()
+    }
 }
 
 /// Diff the report's top `findingLimit` findings against the policy's existing Finding
@@ -309,6 +348,33 @@ mod tests {
         assert_eq!(
             (plan3.create.len(), plan3.delete.len(), plan3.resolved.len()),
             (0, 1, 1)
+        );
+    }
+
+    #[test]
+    fn the_outcome_is_what_exists_after_the_writes() {
+        let p = policy();
+        let r = audit(TWO);
+        let plan1 = plan(&p, &r, 500, &[], "t0");
+        let json = |v: &[Arc<FindingObject>]| {
+            serde_json::to_value(v.iter().map(|o| &**o).collect::<Vec<_>>()).unwrap()
+        };
+        let after1 = plan1.outcome(&[]);
+        assert_eq!(json(&after1), json(&written(&plan1)));
+        let plan2 = plan(&p, &r, 500, &after1, "t1");
+        assert_eq!(
+            json(&plan2.outcome(&after1)),
+            json(&after1),
+            "nothing changed"
+        );
+        let r3 = audit(&TWO.replace(", {kind: User, name: u2}", ""));
+        let plan3 = plan(&p, &r3, 500, &after1, "t2");
+        let after3 = plan3.outcome(&after1);
+        assert_eq!(after3.len(), 1);
+        assert_eq!(
+            after3[0].status.as_ref().unwrap().first_seen.as_deref(),
+            Some("t0"),
+            "firstSeen kept"
         );
     }
 

@@ -41,6 +41,19 @@ pub struct ReasonLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutputLabel {
+    pub output: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OpLabel {
+    pub op: String,
+}
+
+/// Where policy reports go (`--reports`): the API written to, or why none.
+pub const REPORT_OUTPUTS: [&str; 4] = ["openreports", "wgpolicy", "disabled", "not_served"];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CodeLabel {
     pub code: u16,
 }
@@ -68,6 +81,9 @@ pub struct Metrics {
     last_audit: Family<PolicyLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
     audit_interval: Family<PolicyLabel, Gauge<f64, std::sync::atomic::AtomicU64>>,
     conditions: Family<ConditionLabels, Gauge>,
+    report_output: Family<OutputLabel, Gauge>,
+    report_writes: Family<OpLabel, Counter>,
+    report_results_omitted: Gauge,
     /// Every metric registered, by the name a scrape shows (counters with `_total`), with
     /// its type: what alert and dashboard expressions may name (tested in monitoring_tests).
     #[cfg_attr(not(test), allow(dead_code))]
@@ -103,6 +119,9 @@ impl Metrics {
             last_audit: Family::default(),
             audit_interval: Family::default(),
             conditions: Family::default(),
+            report_output: Family::default(),
+            report_writes: Family::default(),
+            report_results_omitted: Gauge::default(),
             series: Mutex::new(BTreeMap::new()),
             registry: Registry::default(),
             names: BTreeMap::new(),
@@ -218,6 +237,27 @@ impl Metrics {
             "policy_condition",
             "1 when a policy's condition (Ready, Compliant, Degraded, Reconciling, Stalled) is True, else 0",
             m.conditions.clone(),
+        );
+        register(
+            &mut registry,
+            &mut names,
+            "report_output",
+            "1 for where policy reports go: openreports, wgpolicy, or none because disabled or not_served (their API is not installed)",
+            m.report_output.clone(),
+        );
+        register(
+            &mut registry,
+            &mut names,
+            "report_writes",
+            "Policy report writes by op: apply, delete, and unchanged (skipped: same content hash)",
+            m.report_writes.clone(),
+        );
+        register(
+            &mut registry,
+            &mut names,
+            "report_results_omitted",
+            "Results left out of policy reports by their budget (500 results, 800 KiB) in the last write pass",
+            m.report_results_omitted.clone(),
         );
         Metrics {
             registry,
@@ -379,6 +419,31 @@ impl Metrics {
         if total > now {
             self.leader_step_downs.inc_by(total - now);
         }
+    }
+
+    /// Where policy reports go now (one of [`REPORT_OUTPUTS`]).
+    pub fn set_report_output(&self, output: &str) {
+        for o in REPORT_OUTPUTS {
+            self.report_output
+                .get_or_create(&OutputLabel {
+                    output: o.to_string(),
+                })
+                .set(i64::from(o == output));
+        }
+    }
+
+    /// One pass of policy report writes.
+    pub fn report_pass(&self, applied: usize, deleted: usize, unchanged: usize, omitted: usize) {
+        for (op, n) in [
+            ("apply", applied),
+            ("delete", deleted),
+            ("unchanged", unchanged),
+        ] {
+            self.report_writes
+                .get_or_create(&OpLabel { op: op.to_string() })
+                .inc_by(n as u64);
+        }
+        self.report_results_omitted.set(omitted as i64);
     }
 
     pub fn set_leader(&self, leading: bool) {

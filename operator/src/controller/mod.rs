@@ -17,6 +17,7 @@ mod monitoring_tests;
 mod preflight;
 mod probe;
 mod reconcile;
+pub mod reports;
 pub mod schedule;
 mod status;
 mod tls;
@@ -70,6 +71,8 @@ pub struct Context {
     pub release_data: &'static ReleaseData,
     /// Fetches image configs for policies with `spec.images.inspect`.
     pub inspector: crate::registry::Inspector,
+    /// Writes the policy reports (OpenReports or the legacy group).
+    pub reports: reports::Reports,
 }
 
 /// What `kube-posture run` needs to start.
@@ -91,6 +94,10 @@ pub struct RunOptions {
     pub debounce: schedule::Debounce,
     /// How image configs are fetched (`spec.images.inspect`).
     pub inspector: crate::registry::Inspector,
+    /// Which policy report API to write (`--reports`).
+    pub reports: reports::ReportsMode,
+    /// How much one policy report may hold.
+    pub report_budget: reports::Budget,
 }
 
 /// Where and how /metrics is served.
@@ -353,6 +360,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         findings,
         release_data: ReleaseData::builtin(),
         inspector: opts.inspector,
+        reports: reports::Reports::new(opts.reports, opts.report_budget),
     });
 
     // Let the first lists finish before the first audit, so it is complete.
@@ -371,12 +379,16 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         }
     }
     tracing::info!(objects = ctx.caches.len(), "caches synced");
+    ctx.reports.discover_at_start(&ctx.client).await;
     health
         .ready
         .store(true, std::sync::atomic::Ordering::Relaxed);
 
     let mut schedule: HashMap<String, Schedule> = HashMap::new();
     let mut burst = schedule::Burst::default();
+    // A report pass outside reconciles: to retry a failed one, or to look again for report
+    // APIs that were not served.
+    let mut reports_due: Option<Instant> = None;
     changes.borrow_and_update();
     loop {
         // Everything known is due once at start.
@@ -405,7 +417,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         let next_policy = schedule.values().filter_map(|s| s.next_due).min();
         let debounce = burst.due(&opts.debounce);
         let heartbeat = Some(Instant::now() + MAX_SLEEP);
-        let wake = [next_policy, debounce, heartbeat]
+        let wake = [next_policy, debounce, heartbeat, reports_due]
             .into_iter()
             .flatten()
             .min();
@@ -436,6 +448,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                     }
                 } else {
                     metrics.forget_policies();
+                    ctx.reports.forget().await;
                 }
                 continue;
             }
@@ -449,6 +462,8 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         let now = Instant::now();
         let burst_due = burst.take_if_due(now, &opts.debounce);
         let mut alive = std::collections::HashSet::new();
+        let mut report_updates = Vec::new();
+        let mut reconciled_any = false;
         for policy in policies.state() {
             let name = policy.name_any();
             alive.insert(name.clone());
@@ -470,7 +485,11 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                 }
             };
             match result {
-                Ok(done) => {
+                Ok(mut done) => {
+                    reconciled_any = true;
+                    if let Some(after) = done.findings_after.take() {
+                        report_updates.push((name.clone(), after));
+                    }
                     s.generation = policy.metadata.generation;
                     metrics.reconciled(&name, done.writes, done.events);
                     if let Some(report) = &done.report {
@@ -529,6 +548,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                 }
             }
         }
+        let before = schedule.len();
         schedule.retain(|name, _| {
             let keep = alive.contains(name);
             if !keep {
@@ -536,5 +556,54 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
             }
             keep
         });
+        let policy_gone = schedule.len() < before;
+        if reconciled_any || policy_gone || reports_due.is_some_and(|t| t <= now) {
+            let current = policies.state();
+            let pass = tokio::select! {
+                p = ctx.reports.pass(&ctx, &current, report_updates) => p,
+                _ = shutdown.wait_for(|stop| *stop) => {
+                    return shut_down(&ctx.client, stop_tx, election, lease_cfg.as_ref()).await;
+                }
+            };
+            reports_due = report_pass_done(&metrics, &pass);
+        }
+    }
+}
+
+/// Record a report pass in metrics and the log; when the next pass outside reconciles is due.
+fn report_pass_done(
+    metrics: &metrics::Metrics,
+    pass: &reports::sync::PassOutcome,
+) -> Option<Instant> {
+    let output = pass.output?;
+    metrics.set_report_output(match output {
+        Ok(f) => f.as_str(),
+        Err(off) => off.as_str(),
+    });
+    metrics.report_pass(pass.applied, pass.deleted, pass.unchanged, pass.omitted);
+    match (&pass.error, output) {
+        (Some(e), _) => {
+            metrics.reconcile_error("reports_write");
+            tracing::warn!(error = %e, retry_in = ?MIN_RETRY, "policy reports not written");
+            Some(Instant::now() + MIN_RETRY)
+        }
+        (None, Err(off)) => {
+            tracing::info!(output = off.as_str(), "no policy reports written");
+            (off == reports::flavor::Off::NotServed)
+                .then(|| Instant::now() + reports::sync::REFRESH_EVERY)
+        }
+        (None, Ok(flavor)) => {
+            tracing::info!(
+                api = flavor.as_str(),
+                reports = pass.reports,
+                applied = pass.applied,
+                deleted = pass.deleted,
+                unchanged = pass.unchanged,
+                omitted = pass.omitted,
+                largest_bytes = pass.largest_bytes,
+                "policy reports written"
+            );
+            None
+        }
     }
 }

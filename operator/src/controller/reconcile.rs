@@ -79,6 +79,9 @@ pub struct Done {
     pub audited_at: f64,
     /// The status's conditions after the reconcile, by type: True or not.
     pub conditions: Vec<(String, bool)>,
+    /// The policy's Finding objects once this reconcile's writes are in (`None`: no audit
+    /// ran), for the policy reports.
+    pub findings_after: Option<Vec<std::sync::Arc<FindingObject>>>,
 }
 
 pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, ReconcileError> {
@@ -97,6 +100,7 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
                 audit: Err(errors.to_string()),
                 degraded: vec![],
                 findings_error: None,
+                reports: None,
             });
             tracing::warn!(policy = %name, errors = %errors, "invalid policy");
             s
@@ -170,6 +174,7 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
                     Some(findings_error_message(&e))
                 }
             };
+            done.findings_after = Some(plan.outcome(&existing));
             if findings_error.is_none() && effective.events {
                 done.events += publish_events(ctx, policy, &plan).await;
             }
@@ -184,6 +189,7 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
                 audit: Ok((&report, effective)),
                 degraded,
                 findings_error,
+                reports: ctx.reports.condition(),
             });
             done.report = Some(report);
             s

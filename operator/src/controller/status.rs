@@ -36,6 +36,18 @@ pub struct Outcome<'a> {
     pub degraded: Vec<String>,
     /// Finding objects could not be written (CRD missing, forbidden…).
     pub findings_error: Option<String>,
+    /// Where policy reports go (`None`: not known yet, no condition).
+    pub reports: Option<ReportsState>,
+}
+
+/// The `ReportsWritten` condition: whether policy reports (OpenReports or the legacy group)
+/// are written, and if not why. Never `Degraded`: the audit and its Findings do not depend on
+/// them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportsState {
+    pub written: bool,
+    pub reason: &'static str,
+    pub message: String,
 }
 
 fn condition(
@@ -216,6 +228,16 @@ fn unbounded(o: &Outcome) -> SecurityPolicyStatus {
         ),
     };
     status.conditions = vec![ready, compliant, degraded, audited(o), stalled];
+    if let Some(r) = &o.reports {
+        status.conditions.push(condition(
+            "ReportsWritten",
+            r.written,
+            r.reason,
+            r.message.clone(),
+            o.generation,
+            o.now,
+        ));
+    }
     status.score = Some(report.score);
     status.summary = Some(report.summary.clone());
     status.findings = report
@@ -325,6 +347,7 @@ mod tests {
             audit: Ok((r, p)),
             degraded: vec![],
             findings_error: None,
+            reports: None,
         }
     }
 
@@ -395,6 +418,7 @@ mod tests {
             audit: Err("spec.interval: \"5s\" is shorter than the minimum of 30s".into()),
             degraded: vec![],
             findings_error: None,
+            reports: None,
         });
         let get = |t: &str| {
             let c = s.conditions.iter().find(|c| c.type_ == t).unwrap();
@@ -448,6 +472,22 @@ mod tests {
         let s = desired(&o);
         assert_eq!(get(&s, "Ready"), ("False", "FindingsNotWritten"));
         assert_eq!(get(&s, "Stalled"), ("True", "FindingsNotWritten"));
+    }
+
+    #[test]
+    fn where_reports_go_is_a_condition_of_its_own_never_degraded() {
+        let r = audit(ADMIN);
+        let p = EffectivePolicy::default_policy();
+        let mut o = outcome(&r, &p, "2026-11-28T12:00:00Z");
+        o.reports = Some(ReportsState {
+            written: false,
+            reason: "ReportsAPINotServed",
+            message: "install config/openreports/crds.yaml".into(),
+        });
+        let s = desired(&o);
+        assert_eq!(get(&s, "ReportsWritten"), ("False", "ReportsAPINotServed"));
+        assert_eq!(get(&s, "Degraded"), ("False", "AllInputsRead"));
+        assert_eq!(get(&s, "Ready"), ("True", "AuditSucceeded"));
     }
 
     #[test]
