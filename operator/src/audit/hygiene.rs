@@ -128,6 +128,11 @@ fn may_target(check: &crate::catalog::CheckMeta, kind: &str) -> bool {
         Workload => is_workload_kind(kind) || kind == "Namespace",
         Daemonset => matches!(kind, "DaemonSet" | "Node"),
         Node => kind == "Node",
+        // host.md: the Node (configz, node-args) or the kubeadm kubelet-config ConfigMap.
+        Kubelet => matches!(kind, "Node" | "ConfigMap"),
+        // host.md XL-*: the workload on the path (XL-001/002) or the subject (XL-003); wide
+        // on purpose, since a wrong "no" would call a `*` waiver unused.
+        Layers => is_workload_kind(kind) || matches!(kind, "ServiceAccount" | "User" | "Group"),
         Image => kind == "Dockerfile" || is_workload_kind(kind),
         Policy => kind == "SecurityPolicy",
     }
