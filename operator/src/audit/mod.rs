@@ -8,6 +8,7 @@ mod finding;
 mod hygiene;
 pub mod images;
 pub mod nodes;
+pub(crate) mod pending;
 pub mod probe;
 pub mod rbac;
 mod score;
@@ -215,6 +216,7 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
     daemonset::audit(&ctx, &mut sink);
     nodes::audit(&ctx, &mut sink);
     images::audit(&ctx, &mut sink);
+    pending::audit(&ctx, &mut sink);
 
     let not_assessed = sink.resolve_not_assessed(policy);
     let unassessed: std::collections::HashSet<&str> = not_assessed
