@@ -12,7 +12,7 @@ use crate::snapshot::{DEFAULT_MAX_FILE_BYTES, LoadOptions, LoadStats};
 use clap::Args;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Args, Debug)]
@@ -115,7 +115,7 @@ impl Audited {
 /// an empty report would read as a clean cluster.
 pub fn audit(
     args: &InputArgs,
-    kubeconfig: Option<&Path>,
+    cluster: &super::ClusterArgs,
     extra: &[&'static str],
 ) -> Result<Option<Audited>, CliError> {
     let (policy_name, policy) = match &args.policy {
@@ -138,7 +138,7 @@ pub fn audit(
     let mut input_errors: Vec<InputError> = Vec::new();
     let (snapshot, stats, probe, images) = if args.snapshot.is_empty() {
         let (snapshot, probe, images) = runtime().block_on(async {
-            let config = super::config(kubeconfig).await?;
+            let config = super::config(cluster).await?;
             let client = kube::Client::try_from(config.clone()).map_err(CliError::Kube)?;
             let snapshot = crate::snapshot::live::load_live(&client)
                 .await

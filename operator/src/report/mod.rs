@@ -1,5 +1,6 @@
 //! Renderers for audit reports: a terminal table, JSON, YAML, SARIF 2.1.0 and JUnit XML.
 
+pub mod findings;
 pub mod frameworks;
 mod junit;
 mod sarif;
