@@ -79,6 +79,10 @@ pub struct Done {
     pub audited_at: f64,
     /// The status's conditions after the reconcile, by type: True or not.
     pub conditions: Vec<(String, bool)>,
+    /// The audit's `status.frameworks` and `status.layers`, for their gauges (empty when the
+    /// spec is invalid and nothing was audited).
+    pub frameworks: Vec<crate::api::FrameworkStatus>,
+    pub layers: Vec<crate::api::LayerStatus>,
 }
 
 pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, ReconcileError> {
@@ -186,6 +190,8 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
                 findings_error,
             });
             done.report = Some(report);
+            done.frameworks = s.frameworks.clone();
+            done.layers = s.layers.clone();
             s
         }
     };
