@@ -68,7 +68,8 @@ pub fn score(
     live: bool,
     dockerfiles: bool,
 ) -> u32 {
-    let t = tally(policy, findings, not_assessed, live, dockerfiles, |_| true);
+    let seen = Seen::new(findings, not_assessed);
+    let t = tally(policy, &seen, live, dockerfiles, |_| true);
     t.ratio().unwrap_or(100)
 }
 
@@ -94,21 +95,42 @@ impl Tally {
     }
 }
 
+/// What the findings and `notAssessed` say about each check, computed once per audit.
+struct Seen<'a> {
+    /// Checks with an unsuppressed finding.
+    failing: HashSet<&'a str>,
+    /// Checks with any finding.
+    ran: HashSet<&'a str>,
+    /// Categories named in `notAssessed`.
+    skipped: HashSet<&'a str>,
+}
+
+impl<'a> Seen<'a> {
+    fn new(findings: &'a [Finding], not_assessed: &'a [NotAssessed]) -> Seen<'a> {
+        Seen {
+            failing: findings
+                .iter()
+                .filter(|f| !f.suppressed)
+                .map(|f| f.check)
+                .collect(),
+            ran: findings.iter().map(|f| f.check).collect(),
+            skipped: not_assessed.iter().map(|n| n.category.as_str()).collect(),
+        }
+    }
+}
+
 fn tally(
     policy: &EffectivePolicy,
-    findings: &[Finding],
-    not_assessed: &[NotAssessed],
+    seen: &Seen,
     live: bool,
     dockerfiles: bool,
     within: impl Fn(&CheckMeta) -> bool,
 ) -> Tally {
-    let failing: HashSet<&str> = findings
-        .iter()
-        .filter(|f| !f.suppressed)
-        .map(|f| f.check)
-        .collect();
-    let ran: HashSet<&str> = findings.iter().map(|f| f.check).collect();
-    let skipped: HashSet<&str> = not_assessed.iter().map(|n| n.category.as_str()).collect();
+    let Seen {
+        failing,
+        ran,
+        skipped,
+    } = seen;
     let mut t = Tally {
         counted: 0,
         total: 0,
@@ -153,6 +175,12 @@ pub fn layers(
         .iter()
         .flat_map(|n| n.checks.iter().map(String::as_str))
         .collect();
+    let seen = Seen::new(findings, not_assessed);
+    // One pass over the findings (there may be 100,000), not one per layer.
+    let mut by_layer: std::collections::BTreeMap<Layer, Vec<&Finding>> = Default::default();
+    for f in findings {
+        by_layer.entry(layer_of(f.check)).or_default().push(f);
+    }
     Layer::ALL
         .into_iter()
         .filter_map(|layer| {
@@ -164,10 +192,8 @@ pub fn layers(
             if checks.is_empty() {
                 return None;
             }
-            let counts = super::summarize(findings.iter().filter(|f| layer_of(f.check) == layer));
-            let t = tally(policy, findings, not_assessed, live, dockerfiles, |c| {
-                c.layer() == layer
-            });
+            let counts = super::summarize(by_layer.remove(&layer).unwrap_or_default());
+            let t = tally(policy, &seen, live, dockerfiles, |c| c.layer() == layer);
             let count = |keep: &dyn Fn(&str) -> bool| {
                 u32::try_from(checks.iter().filter(|id| keep(id)).count()).unwrap_or(u32::MAX)
             };
