@@ -188,3 +188,42 @@ fn kubeconfig_and_context_choose_the_cluster() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("elsewhere"), "{}", stderr(&o));
 }
+
+#[test]
+fn audit_n_narrows_namespaced_targets_to_one_namespace() {
+    let s = sample();
+    let o = run(
+        "audit-n",
+        &[
+            "audit",
+            "--snapshot",
+            &s,
+            "-q",
+            "-o",
+            "json",
+            "-n",
+            "payments",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let findings = v["findings"].as_array().unwrap();
+    let mut in_payments = 0;
+    for f in findings {
+        let r = &f["resource"];
+        match r["namespace"].as_str() {
+            Some("payments") => in_payments += 1,
+            // The control plane's flags are cluster configuration: always audited.
+            Some("kube-system") => assert_eq!(r["kind"], "Pod", "{f}"),
+            Some(other) => panic!("a finding in {other}: {f}"),
+            None if r["kind"] == "Namespace" => assert_eq!(r["name"], "payments", "{f}"),
+            None => {}
+        }
+    }
+    assert!(in_payments > 0, "{v:#}");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["resource"]["kind"] == "ClusterRoleBinding")
+    );
+}
