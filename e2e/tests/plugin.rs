@@ -237,3 +237,20 @@ async fn kubectl_posture_findings_summarises_by_severity_and_layer() {
 
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A cluster without kube-posture's CRDs (a control plane of this test's own): `findings`
+/// says what is missing, exit 2, rather than a bare 404.
+#[test]
+fn findings_on_a_cluster_without_the_crds_says_so() {
+    let plane = kube_posture_e2e::private_plane::PrivatePlane::up("plugin-nocrd");
+    let dir = plugin_dir(&prefix("nocrd"));
+    let kc = plane.admin_kubeconfig.to_str().unwrap();
+    let o = kubectl(&dir, &["posture", "findings", "--kubeconfig", kc]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stdout));
+    let err = text(&o.stderr);
+    assert!(
+        err.contains("does not serve findings.kubeposture.io") && err.contains("installed"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

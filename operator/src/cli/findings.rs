@@ -58,7 +58,15 @@ pub fn run(args: FindingsArgs, cluster: &ClusterArgs) -> Result<ExitCode, CliErr
         }
         let mut all = Vec::new();
         loop {
-            let page = api.list(&lp).await?;
+            let page = api.list(&lp).await.map_err(|e| match e {
+                // The CRD is not installed: say so, rather than a bare 404.
+                kube::Error::Api(s) if s.code == 404 => CliError::Usage(format!(
+                    "this cluster does not serve findings.{} (is the kube-posture operator \
+                     installed? see docs/install.md); `kubectl posture audit` works without it",
+                    crate::api::GROUP
+                )),
+                e => CliError::Kube(e),
+            })?;
             all.extend(page.items);
             match page.metadata.continue_ {
                 Some(token) if !token.is_empty() => lp = lp.continue_token(&token),
