@@ -5,11 +5,12 @@ TEST_RUNNER := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo "nexte
 CONTROL_PLANE := e2e/scripts/control-plane.sh
 # No retries: see .config/nextest.toml (a test retried there says why, and nextest prints it).
 
-.PHONY: demo build test unit e2e lint deny fmt crds docs bench bench-rbac fuzz clean help
+.PHONY: demo build install test unit e2e lint deny fmt crds docs bench bench-rbac fuzz clean help
 
 help:
 	@echo "make demo       local control plane + sample cluster + operator: see Findings (DEMO_KEEP=1 keeps it)"
 	@echo "make build      release build of the kube-posture binary (target/release/kube-posture)"
+	@echo "make install    build, copy to PREFIX/bin (default /usr/local) with the kubectl-posture symlink (kubectl posture)"
 	@echo "make test       unit tests, then e2e tests against a local control plane"
 	@echo "make unit       unit and CLI tests only (no cluster needed)"
 	@echo "make e2e        e2e tests (starts etcd + kube-apiserver, or uses E2E_KUBECONFIG)"
@@ -26,6 +27,14 @@ demo:
 
 build:
 	$(CARGO) build --release -p kube-posture
+
+# The binary answers as the kubectl plugin when invoked as kubectl-posture: kubectl finds it on
+# PATH for `kubectl posture ...`.
+PREFIX ?= /usr/local
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 target/release/kube-posture $(DESTDIR)$(PREFIX)/bin/kube-posture
+	ln -sf kube-posture $(DESTDIR)$(PREFIX)/bin/kubectl-posture
 
 test: unit e2e
 

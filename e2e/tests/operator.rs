@@ -134,6 +134,48 @@ async fn findings_status_events_and_fixes() {
         baseline.failed >= 1 && baseline.score.is_some_and(|s| s < 100),
         "privileged pods fail the baseline: {baseline:?}"
     );
+    // Issue 14: the posture by layer, from the same audit; a layer nothing could assess
+    // (XL-*, not implemented yet) has no score rather than 100.
+    let layer = |l: kube_posture::catalog::Layer| {
+        st.layers
+            .iter()
+            .find(|s| s.layer == l)
+            .unwrap_or_else(|| panic!("no {l} in status.layers: {:?}", st.layers))
+    };
+    let identity = layer(kube_posture::catalog::Layer::Identity);
+    assert!(
+        identity.critical >= 1 && identity.score.is_some_and(|s| s < 100),
+        "{identity:?}"
+    );
+    let paths = layer(kube_posture::catalog::Layer::Paths);
+    assert_eq!((paths.score, paths.assessed), (None, 0), "{paths:?}");
+    // The per-framework and per-layer gauges, for this policy.
+    let series = [
+        format!(
+            "kube_posture_framework_controls{{policy=\"{name}\",framework=\"pss-baseline\",status=\"fail\"}} "
+        ),
+        format!("kube_posture_framework_score{{policy=\"{name}\",framework=\"pss-baseline\"}} "),
+        format!("kube_posture_layer_score{{policy=\"{name}\",layer=\"identity\"}} "),
+    ];
+    wait_until(
+        "the framework and layer gauges of the policy",
+        Duration::from_secs(10),
+        || async {
+            let url = format!("{}/metrics", op.metrics_url());
+            let (_, body) = kube_posture_e2e::http_get(&url).ok()?;
+            series
+                .iter()
+                .all(|s| body.lines().any(|l| l.starts_with(s.as_str())))
+                .then_some(())
+        },
+    )
+    .await;
+    let absent = format!("kube_posture_layer_score{{policy=\"{name}\",layer=\"paths\"}}");
+    let (_, body) = kube_posture_e2e::http_get(&format!("{}/metrics", op.metrics_url())).unwrap();
+    assert!(
+        !body.contains(&absent),
+        "no score series for an unassessed layer"
+    );
 
     {
         let o = kubectl(&[

@@ -29,12 +29,19 @@ fn audit(path: &Path, extra: &[&str]) -> (i32, Value, String) {
     (o.status.code().unwrap_or(-1), report, stderr)
 }
 
-fn not_assessed<'a>(r: &'a Value, category: &str) -> Vec<&'a Value> {
+/// The reason of the checks this build does not implement yet (operator/src/audit/pending.rs):
+/// not assessed whatever the input, so not what these tests are about.
+const PENDING: &str = "not implemented in this version of kube-posture";
+
+/// `notAssessed` entries of `category` (`None`: all), but the pending checks'.
+fn not_assessed<'a>(r: &'a Value, category: impl Into<Option<&'a str>>) -> Vec<&'a Value> {
+    let category = category.into();
     r["notAssessed"]
         .as_array()
         .unwrap()
         .iter()
-        .filter(|n| n["category"] == category)
+        .filter(|n| category.is_none_or(|c| n["category"] == c))
+        .filter(|n| !n["reason"].as_str().unwrap().starts_with(PENDING))
         .collect()
 }
 
@@ -141,5 +148,5 @@ fn a_bad_snapshot_info_is_an_error_naming_the_file() {
 fn a_complete_cluster_dump_has_nothing_absent() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e/fixtures/insecure-cluster");
     let (_, r, _) = audit(&sample, &[]);
-    assert_eq!(r["notAssessed"], serde_json::json!([]));
+    assert!(not_assessed(&r, None).is_empty(), "{:#}", r["notAssessed"]);
 }

@@ -160,9 +160,11 @@ fn exceptions_are_applied_to_held_findings_and_not_called_unused() {
 
 #[test]
 fn a_star_exception_is_not_unused_while_anything_is_not_assessed() {
+    // XL-001/002 (not implemented yet, so never assessed) may point at Deployments: off here,
+    // or no `*` waiver on a Deployment could ever be judged unused.
     let spec = serde_json::json!({"exceptions": [
         {"check": "*", "resource": {"kind": "Deployment", "name": "nothing-here"}, "reason": "x"},
-    ]});
+    ], "checks": {"exclude": ["XL-001", "XL-002", "XL-003"]}});
     let policy = EffectivePolicy::compile("p", &serde_json::from_value(spec).unwrap())
         .expect("valid policy");
     let mut partial = snapshot(RBAC);

@@ -8,6 +8,7 @@ mod finding;
 mod hygiene;
 pub mod images;
 pub mod nodes;
+pub(crate) mod pending;
 pub mod probe;
 pub mod rbac;
 mod score;
@@ -15,7 +16,7 @@ pub mod workloads;
 
 pub use finding::{ExceptionRef, Finding, ObjectRef, SourceLocation};
 
-use crate::api::{NotAssessed, Summary};
+use crate::api::{LayerStatus, NotAssessed, Summary};
 use crate::catalog::{Category, Severity};
 use crate::policy::EffectivePolicy;
 use crate::snapshot::Snapshot;
@@ -55,6 +56,8 @@ pub struct Report {
     /// RBAC checks, whose targets are grants, are absent. Frameworks derive passing counts
     /// from it, and never pass a control on zero resources.
     pub examined: std::collections::BTreeMap<&'static str, usize>,
+    /// The posture layer by layer (see [`score::layers`]).
+    pub layers: Vec<LayerStatus>,
 }
 
 impl Report {
@@ -215,6 +218,7 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
     daemonset::audit(&ctx, &mut sink);
     nodes::audit(&ctx, &mut sink);
     images::audit(&ctx, &mut sink);
+    pending::audit(&ctx, &mut sink);
 
     let not_assessed = sink.resolve_not_assessed(policy);
     let unassessed: std::collections::HashSet<&str> = not_assessed
@@ -264,6 +268,14 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
     let dockerfiles = !input.snapshot.dockerfiles.is_empty() || input.images.is_some();
     let score = score::score(policy, &findings, &not_assessed, live, dockerfiles);
     let assessed = score::assessed(policy, &findings, &not_assessed, live, dockerfiles);
+    let layers = score::layers(
+        policy,
+        &findings,
+        &not_assessed,
+        &assessed,
+        live,
+        dockerfiles,
+    );
     let examined = examined(&ctx, &assessed);
     Report {
         findings,
@@ -273,6 +285,7 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
         checks: policy.enabled_checks().map(|c| c.id).collect(),
         assessed,
         examined,
+        layers,
     }
 }
 
@@ -375,7 +388,7 @@ fn in_scope(policy: &EffectivePolicy, f: &Finding) -> bool {
     namespace.is_none_or(|ns| policy.namespaces.contains(ns))
 }
 
-pub fn summarize(findings: &[Finding]) -> Summary {
+pub fn summarize<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Summary {
     let mut s = Summary::default();
     for f in findings {
         if f.suppressed {

@@ -4,7 +4,6 @@ use crate::catalog::Severity;
 use crate::report::{self, Format};
 use clap::Args;
 use std::io::IsTerminal;
-use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(Args, Debug)]
@@ -29,8 +28,8 @@ pub fn parse_severity(s: &str) -> Result<Severity, String> {
 /// input" with a message naming the file: an incomplete audit must not pass a CI gate (0) nor
 /// read as a findings verdict (1), and the partial report still shows what was found. When no
 /// file at all could be read there is nothing to report: errors only, exit 2.
-pub fn run(args: AuditArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliError> {
-    let Some(audited) = input::audit(&args.input, kubeconfig, &[])? else {
+pub fn run(args: AuditArgs, cluster: &super::ClusterArgs) -> Result<ExitCode, CliError> {
+    let Some(audited) = input::audit(&args.input, cluster, &[])? else {
         return Ok(ExitCode::from(2));
     };
     // SARIF points at the object's line: each file with findings is located once, lazily.

@@ -12,7 +12,7 @@ use crate::snapshot::{DEFAULT_MAX_FILE_BYTES, LoadOptions, LoadStats};
 use clap::Args;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Args, Debug)]
@@ -37,6 +37,11 @@ pub struct InputArgs {
     #[arg(long, value_name = "BYTES", env = "KUBE_POSTURE_MAX_FILE_BYTES",
           default_value_t = DEFAULT_MAX_FILE_BYTES, value_parser = parse_bytes)]
     max_file_bytes: u64,
+    /// Audit namespaced objects (workloads, RoleBindings, Services, the Namespace) in this
+    /// namespace only, within the policy's own `spec.namespaces`; cluster-scoped checks
+    /// (control plane, ClusterRoleBindings, nodes) still run.
+    #[arg(short, long, value_name = "NAMESPACE")]
+    namespace: Option<String>,
     /// No progress messages on stderr.
     #[arg(short, long)]
     pub quiet: bool,
@@ -115,10 +120,10 @@ impl Audited {
 /// an empty report would read as a clean cluster.
 pub fn audit(
     args: &InputArgs,
-    kubeconfig: Option<&Path>,
+    cluster: &super::ClusterArgs,
     extra: &[&'static str],
 ) -> Result<Option<Audited>, CliError> {
-    let (policy_name, policy) = match &args.policy {
+    let (policy_name, mut policy) = match &args.policy {
         Some(path) => {
             let (_, effective) = load_policy_file(path)?;
             (effective.name.clone(), effective)
@@ -129,6 +134,9 @@ pub fn audit(
             ("default".to_string(), policy)
         }
     };
+    if let Some(ns) = &args.namespace {
+        policy.namespaces.restrict_to(ns);
+    }
     let progress = |msg: String| {
         if !args.quiet {
             eprintln!("{msg}");
@@ -138,7 +146,7 @@ pub fn audit(
     let mut input_errors: Vec<InputError> = Vec::new();
     let (snapshot, stats, probe, images) = if args.snapshot.is_empty() {
         let (snapshot, probe, images) = runtime().block_on(async {
-            let config = super::config(kubeconfig).await?;
+            let config = super::config(cluster).await?;
             let client = kube::Client::try_from(config.clone()).map_err(CliError::Kube)?;
             let snapshot = crate::snapshot::live::load_live(&client)
                 .await

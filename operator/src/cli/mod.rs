@@ -2,6 +2,7 @@
 //! `--fail-on`, 2 bad usage or input).
 
 mod audit;
+mod findings;
 mod input;
 mod report;
 mod run;
@@ -23,9 +24,20 @@ use std::process::ExitCode;
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    cluster: ClusterArgs,
+}
+
+/// Which cluster to read, as kubectl chooses it: the flags every command that reads a cluster
+/// takes (kubectl passes them through to `kubectl posture`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ClusterArgs {
     /// Kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster configuration).
     #[arg(long, global = true, value_name = "FILE")]
-    kubeconfig: Option<PathBuf>,
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -45,6 +57,9 @@ enum Command {
         #[arg(short, long, value_enum, default_value = "table")]
         output: ListFormat,
     },
+    /// The Finding objects in the cluster (what the operator found), with a summary by
+    /// severity and by layer.
+    Findings(findings::FindingsArgs),
     /// Write the objects an audit reads from the live cluster to a directory, for offline audits.
     Snapshot(snapshot::SnapshotArgs),
     /// Print the check catalog.
@@ -126,16 +141,38 @@ pub enum CliError {
     },
 }
 
+/// The program name under which the binary acts as a kubectl plugin: kubectl runs
+/// `kubectl-posture` from PATH for `kubectl posture …` (a symlink `make install` creates).
+pub const PLUGIN_NAME: &str = "kubectl-posture";
+
+/// Whether the binary was invoked as the kubectl plugin: its program name (argv[0]) is
+/// `kubectl-posture`, with or without a directory or an extension such as `.exe`.
+pub fn invoked_as_plugin(argv0: Option<&std::ffi::OsStr>) -> bool {
+    argv0
+        .and_then(|a| std::path::Path::new(a).file_stem())
+        .is_some_and(|stem| stem == PLUGIN_NAME)
+}
+
+/// The command line; as a kubectl plugin, help and errors name it `kubectl posture`.
+fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    if invoked_as_plugin(std::env::args_os().next().as_deref()) {
+        command = command.name(PLUGIN_NAME).bin_name("kubectl posture");
+    }
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     let result = match cli.command {
-        Command::Run(args) => run::run(args, cli.kubeconfig.as_deref()),
-        Command::Audit(args) => audit::run(args, cli.kubeconfig.as_deref()),
-        Command::Report(args) => report::run(args, cli.kubeconfig.as_deref()),
+        Command::Run(args) => run::run(args, &cli.cluster),
+        Command::Audit(args) => audit::run(args, &cli.cluster),
+        Command::Report(args) => report::run(args, &cli.cluster),
+        Command::Findings(args) => findings::run(args, &cli.cluster),
         Command::Frameworks { framework, output } => frameworks(framework.as_deref(), output),
-        Command::Snapshot(args) => {
-            snapshot::run(args, cli.kubeconfig.as_deref()).map(|()| ExitCode::SUCCESS)
-        }
+        Command::Snapshot(args) => snapshot::run(args, &cli.cluster).map(|()| ExitCode::SUCCESS),
         Command::Checks { output } => {
             let text = match output {
                 CatalogFormat::Table => crate::report::render_catalog_table(),
@@ -210,24 +247,26 @@ fn print_stdout(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
-/// A kube client from `--kubeconfig`, else the usual inference (KUBECONFIG, ~/.kube/config,
-/// in-cluster).
-pub async fn client(kubeconfig: Option<&std::path::Path>) -> Result<kube::Client, CliError> {
-    let config = config(kubeconfig).await?;
-    kube::Client::try_from(config).map_err(CliError::Kube)
-}
-
-/// The client configuration from `--kubeconfig`, else the usual inference.
-pub async fn config(kubeconfig: Option<&std::path::Path>) -> Result<kube::Config, CliError> {
-    Ok(match kubeconfig {
-        Some(path) => {
+/// The client configuration: `--kubeconfig` (else KUBECONFIG, ~/.kube/config) and
+/// `--context` (else the current context); with neither flag, also the in-cluster
+/// configuration, as `kube::Config::infer` finds it.
+pub async fn config(cluster: &ClusterArgs) -> Result<kube::Config, CliError> {
+    let options = kube::config::KubeConfigOptions {
+        context: cluster.context.clone(),
+        ..Default::default()
+    };
+    Ok(match (&cluster.kubeconfig, &cluster.context) {
+        (Some(path), _) => {
             let kc = kube::config::Kubeconfig::read_from(path)
                 .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?;
-            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            kube::Config::from_custom_kubeconfig(kc, &options)
                 .await
                 .map_err(|e| CliError::Config(format!("{}: {e}", path.display())))?
         }
-        None => kube::Config::infer().await.map_err(|e| {
+        (None, Some(_)) => kube::Config::from_kubeconfig(&options)
+            .await
+            .map_err(|e| CliError::Config(e.to_string()))?,
+        (None, None) => kube::Config::infer().await.map_err(|e| {
             CliError::Config(format!(
                 "{e} (give --snapshot for an offline audit, or --kubeconfig / KUBECONFIG for a cluster)"
             ))
@@ -254,4 +293,60 @@ pub fn parse_time(s: &str) -> Result<jiff::Timestamp, String> {
         .ok_or_else(|| {
             format!("{s:?} is not an RFC 3339 time (2026-11-28T12:00:00Z) or a date (2026-11-28)")
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn plugin_name_is_read_from_argv0() {
+        for a in [
+            "kubectl-posture",
+            "/usr/local/bin/kubectl-posture",
+            "./kubectl-posture.exe",
+        ] {
+            assert!(invoked_as_plugin(Some(OsStr::new(a))), "{a}");
+        }
+        for a in ["kube-posture", "/usr/bin/kubectl", "kubectl-posture-old"] {
+            assert!(!invoked_as_plugin(Some(OsStr::new(a))), "{a}");
+        }
+        assert!(!invoked_as_plugin(None));
+    }
+
+    #[test]
+    fn plugin_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "kubectl-posture",
+            "findings",
+            "--kubeconfig",
+            "/k",
+            "--context",
+            "prod",
+            "-n",
+            "team",
+            "-l",
+            "kubeposture.io/severity=critical",
+            "-o",
+            "wide",
+        ])
+        .expect("parses");
+        assert_eq!(cli.cluster.context.as_deref(), Some("prod"));
+        assert!(matches!(cli.command, Command::Findings(_)));
+        assert!(
+            Cli::try_parse_from(["kubectl-posture", "findings", "-A", "-n", "x"]).is_err(),
+            "-A and -n conflict"
+        );
+        let cli = Cli::try_parse_from([
+            "kubectl-posture",
+            "--context",
+            "c",
+            "report",
+            "--framework",
+            "cis-1.12",
+        ])
+        .expect("global flags before the command");
+        assert_eq!(cli.cluster.context.as_deref(), Some("c"));
+    }
 }

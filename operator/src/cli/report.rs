@@ -8,7 +8,6 @@ use crate::catalog::Severity;
 use crate::catalog::frameworks;
 use crate::report::frameworks::{FrameworkDocument, render_framework_table};
 use clap::{Args, ValueEnum};
-use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(Args, Debug)]
@@ -35,7 +34,7 @@ enum ReportFormat {
 /// Exit codes as `audit`'s: 2 for bad usage or unreadable input, 1 for a failing control at
 /// or above `--fail-on`, else 0. Without `--policy`, the checks the framework maps run too,
 /// off-by-default ones included, so that its controls are assessed.
-pub fn run(args: ReportArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliError> {
+pub fn run(args: ReportArgs, cluster: &super::ClusterArgs) -> Result<ExitCode, CliError> {
     // Before reading anything: a typo should not cost a cluster read.
     let framework = frameworks::lookup(&args.framework).ok_or_else(|| {
         CliError::Usage(format!(
@@ -49,7 +48,7 @@ pub fn run(args: ReportArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliE
         .iter()
         .flat_map(|c| c.check_refs().map(|r| r.id))
         .collect();
-    let Some(audited) = input::audit(&args.input, kubeconfig, &mapped)? else {
+    let Some(audited) = input::audit(&args.input, cluster, &mapped)? else {
         return Ok(ExitCode::from(2));
     };
     let result = crate::compliance::evaluate(framework, &audited.report);

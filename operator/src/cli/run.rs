@@ -1,6 +1,5 @@
 use super::{CliError, runtime};
 use clap::{Args, ValueEnum};
-use std::path::Path;
 use std::process::ExitCode;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -135,7 +134,7 @@ fn address(flag: &str, value: &str) -> Result<Option<std::net::SocketAddr>, CliE
     }
 }
 
-pub fn run(args: RunArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliError> {
+pub fn run(args: RunArgs, cluster: &super::ClusterArgs) -> Result<ExitCode, CliError> {
     init_logging(args.log_format);
     let instance = args.instance.clone().unwrap_or_else(host_name);
     let metrics = address("--metrics-addr", &args.metrics_addr)?.map(|addr| {
@@ -150,7 +149,7 @@ pub fn run(args: RunArgs, kubeconfig: Option<&Path>) -> Result<ExitCode, CliErro
         .map_err(CliError::Usage)?;
     let inspector = crate::registry::Inspector::new(&args.registry.options())?;
     runtime().block_on(async {
-        let config = super::config(kubeconfig).await?;
+        let config = super::config(cluster).await?;
         tracing::info!(server = %config.cluster_url, %instance, "starting");
         crate::controller::run(crate::controller::RunOptions {
             config,

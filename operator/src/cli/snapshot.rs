@@ -14,10 +14,10 @@ pub struct SnapshotArgs {
     output: PathBuf,
 }
 
-pub fn run(args: SnapshotArgs, kubeconfig: Option<&Path>) -> Result<(), CliError> {
+pub fn run(args: SnapshotArgs, cluster: &super::ClusterArgs) -> Result<(), CliError> {
     let taken_at = jiff::Timestamp::now();
     let (snapshot, server) = runtime().block_on(async {
-        let config = super::config(kubeconfig).await?;
+        let config = super::config(cluster).await?;
         let server = config.cluster_url.to_string();
         let client = kube::Client::try_from(config).map_err(CliError::Kube)?;
         let s = crate::snapshot::live::load_live(&client)

@@ -35,6 +35,29 @@ pub struct ConditionLabels {
 /// The condition types a SecurityPolicy's status carries, one series each per policy.
 pub const CONDITION_TYPES: [&str; 5] = ["Ready", "Compliant", "Degraded", "Reconciling", "Stalled"];
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, PartialOrd, Ord, EncodeLabelSet)]
+pub struct FrameworkLabels {
+    pub policy: String,
+    pub framework: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ControlLabels {
+    pub policy: String,
+    pub framework: String,
+    /// `pass`, `fail`, `manual` or `not-assessed`, as `report --framework` names them.
+    pub status: String,
+}
+
+/// The control statuses of a framework, one `framework_controls` series each.
+pub const CONTROL_STATUSES: [&str; 4] = ["pass", "fail", "manual", "not-assessed"];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LayerLabels {
+    pub policy: String,
+    pub layer: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ReasonLabel {
     pub reason: String,
@@ -84,12 +107,17 @@ pub struct Metrics {
     report_output: Family<OutputLabel, Gauge>,
     report_writes: Family<OpLabel, Counter>,
     report_results_omitted: Gauge,
+    framework_score: Family<FrameworkLabels, Gauge>,
+    framework_controls: Family<ControlLabels, Gauge>,
+    layer_score: Family<LayerLabels, Gauge>,
     /// Every metric registered, by the name a scrape shows (counters with `_total`), with
     /// its type: what alert and dashboard expressions may name (tested in monitoring_tests).
     #[cfg_attr(not(test), allow(dead_code))]
     names: BTreeMap<String, &'static str>,
     /// The finding series each policy has, so stale ones are removed.
     series: Mutex<BTreeMap<String, BTreeSet<FindingLabels>>>,
+    /// The frameworks each policy has series for, likewise.
+    frameworks: Mutex<BTreeMap<String, Vec<String>>>,
 }
 
 impl Default for Metrics {
@@ -122,7 +150,11 @@ impl Metrics {
             report_output: Family::default(),
             report_writes: Family::default(),
             report_results_omitted: Gauge::default(),
+            framework_score: Family::default(),
+            framework_controls: Family::default(),
+            layer_score: Family::default(),
             series: Mutex::new(BTreeMap::new()),
+            frameworks: Mutex::new(BTreeMap::new()),
             registry: Registry::default(),
             names: BTreeMap::new(),
         };
@@ -248,6 +280,13 @@ impl Metrics {
         register(
             &mut registry,
             &mut names,
+            "framework_score",
+            "Compliance score (0-100) by policy and framework: the share of evaluated controls that pass (no series while none could be evaluated)",
+            m.framework_score.clone(),
+        );
+        register(
+            &mut registry,
+            &mut names,
             "report_writes",
             "Policy report writes by op: apply, delete, and unchanged (skipped: same content hash)",
             m.report_writes.clone(),
@@ -255,9 +294,23 @@ impl Metrics {
         register(
             &mut registry,
             &mut names,
+            "framework_controls",
+            "Controls of a framework by policy and status (pass, fail, manual, not-assessed)",
+            m.framework_controls.clone(),
+        );
+        register(
+            &mut registry,
+            &mut names,
             "report_results_omitted",
             "Results left out of policy reports by their budget (500 results, 800 KiB) in the last write pass",
             m.report_results_omitted.clone(),
+        );
+        register(
+            &mut registry,
+            &mut names,
+            "layer_score",
+            "Posture score (0-100) by policy and layer (no series for a layer none of whose checks could be assessed)",
+            m.layer_score.clone(),
         );
         Metrics {
             registry,
@@ -301,6 +354,83 @@ impl Metrics {
                     condition: type_.to_string(),
                 })
                 .set(i64::from(set.get(type_).copied().unwrap_or(false)));
+        }
+    }
+
+    /// A policy's compliance per framework, from its `status.frameworks`: a score series
+    /// while some control could be evaluated, and one control-count series per status.
+    pub fn set_frameworks(&self, policy: &str, frameworks: &[crate::api::FrameworkStatus]) {
+        self.forget_frameworks(policy);
+        for f in frameworks {
+            let labels = FrameworkLabels {
+                policy: policy.to_string(),
+                framework: f.id.clone(),
+            };
+            if let Some(score) = f.score {
+                self.framework_score
+                    .get_or_create(&labels)
+                    .set(i64::from(score));
+            }
+            for (status, n) in
+                CONTROL_STATUSES
+                    .into_iter()
+                    .zip([f.passed, f.failed, f.manual, f.not_assessed])
+            {
+                self.framework_controls
+                    .get_or_create(&ControlLabels {
+                        policy: policy.to_string(),
+                        framework: f.id.clone(),
+                        status: status.to_string(),
+                    })
+                    .set(i64::from(n));
+            }
+        }
+        let mut known = self.frameworks.lock().unwrap_or_else(|e| e.into_inner());
+        known.insert(
+            policy.to_string(),
+            frameworks.iter().map(|f| f.id.clone()).collect(),
+        );
+    }
+
+    /// A policy's score per layer, from its `status.layers`: no series for a layer without a
+    /// score (nothing in it could be assessed), so a dashboard never shows it as 100.
+    pub fn set_layers(&self, policy: &str, layers: &[crate::api::LayerStatus]) {
+        for layer in crate::catalog::Layer::ALL {
+            let labels = LayerLabels {
+                policy: policy.to_string(),
+                layer: layer.as_str().to_string(),
+            };
+            match layers
+                .iter()
+                .find(|l| l.layer == layer)
+                .and_then(|l| l.score)
+            {
+                Some(score) => {
+                    self.layer_score
+                        .get_or_create(&labels)
+                        .set(i64::from(score));
+                }
+                None => {
+                    self.layer_score.remove(&labels);
+                }
+            }
+        }
+    }
+
+    fn forget_frameworks(&self, policy: &str) {
+        let mut known = self.frameworks.lock().unwrap_or_else(|e| e.into_inner());
+        for id in known.remove(policy).unwrap_or_default() {
+            self.framework_score.remove(&FrameworkLabels {
+                policy: policy.to_string(),
+                framework: id.clone(),
+            });
+            for status in CONTROL_STATUSES {
+                self.framework_controls.remove(&ControlLabels {
+                    policy: policy.to_string(),
+                    framework: id.clone(),
+                    status: status.to_string(),
+                });
+            }
         }
     }
 
@@ -348,6 +478,8 @@ impl Metrics {
                 condition: type_.to_string(),
             });
         }
+        self.forget_frameworks(policy);
+        self.set_layers(policy, &[]);
     }
 
     /// Forget every policy's series: a replica that stopped leading no longer audits, and
@@ -361,6 +493,13 @@ impl Metrics {
         self.last_audit.clear();
         self.audit_interval.clear();
         self.conditions.clear();
+        self.framework_score.clear();
+        self.framework_controls.clear();
+        self.layer_score.clear();
+        self.frameworks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 
     /// The names of the metrics this exports, as a scrape shows them (counters with their
@@ -537,6 +676,66 @@ mod tests {
         assert!(text.contains("policy=\"q\",condition=\"Stalled\"} 1"));
         m.forget_policies();
         assert!(!m.encode().contains("policy=\""));
+    }
+
+    #[test]
+    fn framework_and_layer_series_follow_the_status() {
+        use crate::api::{FrameworkStatus, LayerStatus};
+        use crate::catalog::Layer;
+        let m = Metrics::new();
+        let cis = FrameworkStatus {
+            id: "cis-1.12".into(),
+            score: Some(75),
+            passed: 3,
+            failed: 1,
+            manual: 20,
+            not_assessed: 5,
+        };
+        let pss = FrameworkStatus {
+            id: "pss-baseline".into(),
+            score: None,
+            not_assessed: 12,
+            ..Default::default()
+        };
+        let layer = |layer, score| LayerStatus {
+            layer,
+            score,
+            critical: 0,
+            high: 0,
+            medium: 0,
+            low: 0,
+            info: 0,
+            suppressed: 0,
+            checks: 1,
+            assessed: u32::from(score.is_some()),
+            not_assessed: u32::from(score.is_none()),
+        };
+        m.set_frameworks("p", &[cis.clone(), pss]);
+        m.set_layers(
+            "p",
+            &[layer(Layer::Identity, Some(40)), layer(Layer::Host, None)],
+        );
+        let text = m.encode();
+        for line in [
+            "kube_posture_framework_score{policy=\"p\",framework=\"cis-1.12\"} 75",
+            "kube_posture_framework_controls{policy=\"p\",framework=\"cis-1.12\",status=\"pass\"} 3",
+            "kube_posture_framework_controls{policy=\"p\",framework=\"cis-1.12\",status=\"fail\"} 1",
+            "kube_posture_framework_controls{policy=\"p\",framework=\"cis-1.12\",status=\"manual\"} 20",
+            "kube_posture_framework_controls{policy=\"p\",framework=\"cis-1.12\",status=\"not-assessed\"} 5",
+            "kube_posture_framework_controls{policy=\"p\",framework=\"pss-baseline\",status=\"not-assessed\"} 12",
+            "kube_posture_layer_score{policy=\"p\",layer=\"identity\"} 40",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
+        // Nothing evaluated: no score series, never a 0 or a 100.
+        assert!(!text.contains("framework=\"pss-baseline\"} "), "{text}");
+        assert!(!text.contains("layer=\"host\""), "{text}");
+        // A framework gone from the status loses its series.
+        m.set_frameworks("p", &[cis]);
+        assert!(!m.encode().contains("pss-baseline"));
+        m.forget_policy("p");
+        let text = m.encode();
+        assert!(!text.contains("policy=\"p\""), "{text}");
     }
 
     #[test]

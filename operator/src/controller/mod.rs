@@ -495,6 +495,8 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                     if let Some(report) = &done.report {
                         metrics.record_report(&name, report, done.audit_duration.as_secs_f64());
                         metrics.audited(&name, done.audited_at);
+                        metrics.set_frameworks(&name, &done.frameworks);
+                        metrics.set_layers(&name, &done.layers);
                     }
                     metrics.set_interval(&name, done.interval);
                     metrics.set_conditions(

@@ -82,6 +82,10 @@ pub struct Done {
     /// The policy's Finding objects once this reconcile's writes are in (`None`: no audit
     /// ran), for the policy reports.
     pub findings_after: Option<Vec<std::sync::Arc<FindingObject>>>,
+    /// The audit's `status.frameworks` and `status.layers`, for their gauges (empty when the
+    /// spec is invalid and nothing was audited).
+    pub frameworks: Vec<crate::api::FrameworkStatus>,
+    pub layers: Vec<crate::api::LayerStatus>,
 }
 
 pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, ReconcileError> {
@@ -192,6 +196,8 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
                 reports: ctx.reports.condition(),
             });
             done.report = Some(report);
+            done.frameworks = s.frameworks.clone();
+            done.layers = s.layers.clone();
             s
         }
     };

@@ -260,6 +260,7 @@ fn unbounded(o: &Outcome) -> SecurityPolicyStatus {
     status.not_assessed = report.not_assessed.clone();
     // Deterministic, so an unchanged audit leaves the status unwritten.
     status.frameworks = crate::compliance::summaries(report);
+    status.layers = report.layers.clone();
     status
 }
 
@@ -381,6 +382,32 @@ mod tests {
             131,
             "every control counted once"
         );
+    }
+
+    #[test]
+    fn layers_in_the_status_and_unchanged_layers_write_nothing() {
+        let r = audit(ADMIN);
+        let p = EffectivePolicy::default_policy();
+        let s = desired(&outcome(&r, &p, "2026-11-28T12:00:00Z"));
+        assert_eq!(s.layers, r.layers);
+        let identity = s
+            .layers
+            .iter()
+            .find(|l| l.layer == crate::catalog::Layer::Identity)
+            .expect("identity layer");
+        assert_eq!(identity.critical, 1);
+        // A layer nothing could assess has no score in the status, so not `score: 100`.
+        let paths = s
+            .layers
+            .iter()
+            .find(|l| l.layer == crate::catalog::Layer::Paths)
+            .expect("paths layer");
+        let json = serde_json::to_value(paths).unwrap();
+        assert!(json.get("score").is_none(), "{json}");
+        assert_eq!(json["notAssessed"], 3);
+        // The same audit an hour later: nothing to write.
+        let mut later = desired(&outcome(&audit(ADMIN), &p, "2026-11-28T13:00:00Z"));
+        assert!(!settle(&mut later, Some(&s)));
     }
 
     #[test]

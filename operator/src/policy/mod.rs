@@ -54,12 +54,21 @@ impl std::error::Error for PolicyErrors {}
 pub struct NamespaceScope {
     include: Option<GlobSet>,
     exclude: Option<GlobSet>,
+    /// The one namespace the command line narrowed the audit to (`audit -n NS`), on top of
+    /// the policy's own scope.
+    only: Option<String>,
 }
 
 impl NamespaceScope {
     pub fn contains(&self, namespace: &str) -> bool {
-        self.include.as_ref().is_none_or(|g| g.is_match(namespace))
+        self.only.as_deref().is_none_or(|o| o == namespace)
+            && self.include.as_ref().is_none_or(|g| g.is_match(namespace))
             && !self.exclude.as_ref().is_some_and(|g| g.is_match(namespace))
+    }
+
+    /// Narrow the scope to `namespace` (within what the policy includes).
+    pub fn restrict_to(&mut self, namespace: &str) {
+        self.only = Some(namespace.to_string());
     }
 }
 
@@ -136,6 +145,7 @@ impl EffectivePolicy {
                 &spec.namespaces.exclude,
                 &mut err,
             ),
+            only: None,
         };
 
         let mut exceptions = Vec::new();

@@ -1,5 +1,6 @@
 //! Renderers for audit reports: a terminal table, JSON, YAML, SARIF 2.1.0 and JUnit XML.
 
+pub mod findings;
 pub mod frameworks;
 mod junit;
 mod sarif;
@@ -37,6 +38,8 @@ pub struct ReportDocument<'a> {
     pub audit_time: String,
     /// Each compliance framework's counts and score (`report --framework ID` for controls).
     pub frameworks: Vec<crate::api::FrameworkStatus>,
+    /// The posture layer by layer: counts and score per layer (host.md).
+    pub layers: &'a [crate::api::LayerStatus],
 }
 
 #[derive(Serialize)]
@@ -98,6 +101,7 @@ pub fn render_to(
         policy: ctx.policy,
         audit_time: ctx.audit_time.to_string(),
         frameworks: crate::compliance::summaries(report),
+        layers: &report.layers,
     };
     match format {
         Format::Table => out.write_all(render_table(report, ctx).as_bytes()),

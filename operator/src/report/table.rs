@@ -2,6 +2,7 @@
 
 use super::Context;
 use super::terminal::{clean, clean_lines};
+use crate::api::LayerStatus;
 use crate::audit::{Finding, Report};
 use crate::catalog::{self, Scope, Severity};
 use std::fmt::Write;
@@ -109,6 +110,11 @@ pub fn render_table(report: &Report, ctx: &Context) -> String {
         }
         out.push('\n');
     }
+    if !report.layers.is_empty() {
+        let _ = writeln!(out, "{}", paint(c, "1", "POSTURE BY LAYER"));
+        out.push_str(&layer_lines(&report.layers, c));
+        out.push('\n');
+    }
     let s = &report.summary;
     let counts = [
         (s.critical, Severity::Critical),
@@ -149,6 +155,45 @@ pub fn render_table(report: &Report, ctx: &Context) -> String {
         paint(c, "1", &report.score.to_string()),
         clean(ctx.policy)
     );
+    out
+}
+
+/// One line per layer: its score (or "not assessed" when none of its checks could be), its
+/// unsuppressed findings by severity, and how many of its checks were assessed.
+pub fn layer_lines(layers: &[LayerStatus], c: bool) -> String {
+    let mut out = String::new();
+    for l in layers {
+        let score = match l.score {
+            Some(n) => format!("{n:>3}/100"),
+            None => "not assessed".to_string(),
+        };
+        let counts: Vec<String> = [
+            (l.critical, Severity::Critical),
+            (l.high, Severity::High),
+            (l.medium, Severity::Medium),
+            (l.low, Severity::Low),
+            (l.info, Severity::Info),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, sev)| paint(c, severity_color(*sev), &format!("{n} {sev}")))
+        .collect();
+        let counts = if counts.is_empty() {
+            "no findings".to_string()
+        } else {
+            counts.join(", ")
+        };
+        let mut coverage = format!("{}/{} checks assessed", l.assessed, l.checks);
+        if l.not_assessed > 0 {
+            let _ = write!(coverage, ", {} not assessed", l.not_assessed);
+        }
+        let _ = writeln!(
+            out,
+            "  {:<14} {:<12}  {counts} ({coverage})",
+            l.layer.as_str(),
+            score
+        );
+    }
     out
 }
 

@@ -51,7 +51,14 @@ fn kubeadm_1_30_defaults_get_exactly_the_findings_they_deserve() {
             "SCH-001 Pod kube-system/kube-scheduler-cp1",
         ]
     );
-    assert!(r.not_assessed.is_empty(), "{:?}", r.not_assessed);
+    // Only the checks this build does not implement yet (audit::pending) are not assessed.
+    assert!(
+        r.not_assessed
+            .iter()
+            .all(|n| n.reason.starts_with(crate::audit::pending::REASON)),
+        "{:?}",
+        r.not_assessed
+    );
 }
 
 #[test]

@@ -167,8 +167,8 @@ pub fn of<'r>(r: &'r Report, check: &str) -> Vec<&'r Finding> {
 
 /// `notAssessed` as `category: reason` lines.
 pub fn not_assessed(r: &Report) -> Vec<String> {
-    r.not_assessed
-        .iter()
+    crate::audit::testutil::not_assessed_by_families(r)
+        .into_iter()
         .map(|n| format!("{}: {}", n.category, n.reason))
         .collect()
 }
