@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 /// A check selector: a check ID (`RBAC-001`), a category (`rbac`, `apiserver`, `etcd`,
 /// `controlplane`, `daemonset`, `workload`, `node`, `image`, `policy`) or a group
 /// (`workload-restricted`).
-pub const CHECK_SELECTOR_PATTERN: &str = r"^([A-Z]+-[0-9]{3}|rbac|apiserver|etcd|controlplane|daemonset|workload|node|image|policy|workload-restricted)$";
+pub const CHECK_SELECTOR_PATTERN: &str = r"^([A-Z]+-[0-9]{3}|rbac|apiserver|etcd|controlplane|daemonset|workload|node|kubelet|image|layers|policy|workload-restricted)$";
 /// An exception's check: an ID or `*`.
 pub const EXCEPTION_CHECK_PATTERN: &str = r"^([A-Z]+-[0-9]{3}|\*)$";
 /// A Go-style duration made of whole units: `30s`, `10m`, `1h30m`.
@@ -344,4 +344,28 @@ pub struct NotAssessed {
     /// fixed) and exceptions naming it are not reported unused (POL-002).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<String>,
+}
+
+#[cfg(test)]
+mod selector_pattern_tests {
+    use super::CHECK_SELECTOR_PATTERN;
+    use crate::catalog::{Category, GROUPS};
+
+    /// The CRD's pattern lists the selectors by name: a category or group the catalog gains
+    /// must be added there, or the API server rejects policies that name it.
+    #[test]
+    fn the_crd_pattern_names_every_category_and_group() {
+        let alternatives: Vec<&str> = CHECK_SELECTOR_PATTERN
+            .strip_prefix("^(")
+            .and_then(|p| p.strip_suffix(")$"))
+            .expect("pattern is ^(a|b|...)$")
+            .split('|')
+            .collect();
+        for c in Category::ALL {
+            assert!(alternatives.contains(&c.as_str()), "category {c} missing");
+        }
+        for g in GROUPS {
+            assert!(alternatives.contains(g), "group {g} missing");
+        }
+    }
 }
