@@ -128,6 +128,10 @@ fn may_target(check: &crate::catalog::CheckMeta, kind: &str) -> bool {
         Workload => is_workload_kind(kind) || kind == "Namespace",
         Daemonset => matches!(kind, "DaemonSet" | "Node"),
         Node => kind == "Node",
+        // host.md: kubelet findings point at the Node, or at the kubeadm ConfigMap.
+        Kubelet => matches!(kind, "Node" | "ConfigMap"),
+        // XL-001/002 are about workloads, XL-003 about the binding that grants the subject.
+        Layers => is_workload_kind(kind) || matches!(kind, "RoleBinding" | "ClusterRoleBinding"),
         Image => kind == "Dockerfile" || is_workload_kind(kind),
         Policy => kind == "SecurityPolicy",
     }
