@@ -160,7 +160,8 @@ fn exceptions_are_applied_to_held_findings_and_not_called_unused() {
 
 #[test]
 fn a_star_exception_is_not_unused_while_anything_is_not_assessed() {
-    let spec = serde_json::json!({"exceptions": [
+    // Paths across layers (XL-001) read Nodes and may be about Deployments: left out here.
+    let spec = serde_json::json!({"checks": {"exclude": ["layers"]}, "exceptions": [
         {"check": "*", "resource": {"kind": "Deployment", "name": "nothing-here"}, "reason": "x"},
     ]});
     let policy = EffectivePolicy::compile("p", &serde_json::from_value(spec).unwrap())
@@ -174,6 +175,14 @@ fn a_star_exception_is_not_unused_while_anything_is_not_assessed() {
         r.findings.iter().any(|f| f.check == "POL-002"),
         "node findings are never about Deployments"
     );
+    // With XL-001 on, unreadable Nodes leave a path about a Deployment unjudged.
+    let spec = serde_json::json!({"exceptions": [
+        {"check": "*", "resource": {"kind": "Deployment", "name": "nothing-here"}, "reason": "x"},
+    ]});
+    let with_paths = EffectivePolicy::compile("p", &serde_json::from_value(spec).unwrap())
+        .expect("valid policy");
+    let r = audit(&partial, &with_paths, &[]);
+    assert!(!r.findings.iter().any(|f| f.check == "POL-002"));
     // WL-010 reads RBAC, and its findings may be about a Deployment.
     let mut rbac_blind = snapshot(RBAC);
     forbid(&mut rbac_blind, ObjectKind::ClusterRole);

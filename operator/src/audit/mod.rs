@@ -7,6 +7,7 @@ pub mod daemonset;
 mod finding;
 mod hygiene;
 pub mod images;
+pub mod layers;
 pub mod nodes;
 pub mod probe;
 pub mod rbac;
@@ -213,8 +214,11 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
     probe::audit(input.probe, policy.is_enabled("API-033"), &mut sink);
     controlplane::audit(&ctx, &mut sink);
     daemonset::audit(&ctx, &mut sink);
-    nodes::audit(&ctx, &mut sink);
+    let host = nodes::facts(&ctx);
+    nodes::audit(&ctx, &host, &mut sink);
     images::audit(&ctx, &mut sink);
+    // Last: paths across layers read the lower layers' facts, before exceptions.
+    layers::audit(&ctx, &host, &mut sink);
 
     let not_assessed = sink.resolve_not_assessed(policy);
     let unassessed: std::collections::HashSet<&str> = not_assessed
@@ -354,7 +358,8 @@ fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
 }
 
 /// Namespace scoping applies to namespaced targets of user-facing checks: RBAC bindings and
-/// subjects, workloads, Services (ETCD-008), and Namespaces themselves (WL-013). The control
+/// subjects, workloads, Services (ETCD-008), Namespaces themselves (WL-013), and the
+/// workloads and bindings paths across layers (XL-*) are about. The control
 /// plane's flags are cluster configuration and always audited.
 ///
 /// (WL-010 reads RBAC findings before scoping: a workload in scope whose ServiceAccount is
@@ -362,7 +367,7 @@ fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
 fn in_scope(policy: &EffectivePolicy, f: &Finding) -> bool {
     let scoped = matches!(
         f.category,
-        Category::Rbac | Category::Workload | Category::Image
+        Category::Rbac | Category::Workload | Category::Image | Category::Layers
     ) || matches!(f.check, "ETCD-008" | "ETCD-009");
     if !scoped {
         return true;
