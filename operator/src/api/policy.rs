@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A check selector: a check ID (`RBAC-001`), a category (`rbac`, `apiserver`, `etcd`,
-/// `controlplane`, `daemonset`, `workload`, `node`, `image`, `policy`) or a group
+/// `controlplane`, `daemonset`, `workload`, `node`, `kubelet`, `image`, `layers`, `policy`) or a group
 /// (`workload-restricted`).
-pub const CHECK_SELECTOR_PATTERN: &str = r"^([A-Z]+-[0-9]{3}|rbac|apiserver|etcd|controlplane|daemonset|workload|node|image|policy|workload-restricted)$";
+pub const CHECK_SELECTOR_PATTERN: &str = r"^([A-Z]+-[0-9]{3}|rbac|apiserver|etcd|controlplane|daemonset|workload|node|kubelet|image|layers|policy|workload-restricted)$";
 /// An exception's check: an ID or `*`.
 pub const EXCEPTION_CHECK_PATTERN: &str = r"^([A-Z]+-[0-9]{3}|\*)$";
 /// A Go-style duration made of whole units: `30s`, `10m`, `1h30m`.
@@ -311,4 +311,28 @@ pub struct NotAssessed {
     /// fixed) and exceptions naming it are not reported unused (POL-002).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<String>,
+}
+
+#[cfg(test)]
+mod selector_pattern_tests {
+    use super::CHECK_SELECTOR_PATTERN;
+    use crate::catalog::{Category, GROUPS};
+
+    /// The CRD's pattern is written by hand: every category and group of the catalog must be
+    /// in it, or the API server rejects a policy the CLI accepts (f196039 added `kubelet` and
+    /// `layers` without it).
+    #[test]
+    fn every_category_and_group_is_a_valid_selector() {
+        let names = CHECK_SELECTOR_PATTERN
+            .strip_prefix(r"^([A-Z]+-[0-9]{3}|")
+            .and_then(|p| p.strip_suffix(")$"))
+            .expect("pattern shape");
+        let names: Vec<&str> = names.split('|').collect();
+        for c in Category::ALL {
+            assert!(names.contains(&c.as_str()), "{} missing", c.as_str());
+        }
+        for g in GROUPS {
+            assert!(names.contains(g), "{g} missing");
+        }
+    }
 }
