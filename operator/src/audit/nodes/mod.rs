@@ -108,7 +108,8 @@ impl<'a> PerReason<'a> {
     }
 
     fn report(self, sink: &mut Sink) {
-        for ((check, reason), nodes) in self.0 {
+        for ((check, reason), mut nodes) in self.0 {
+            nodes.sort_unstable();
             sink.not_assessed_checks(
                 Category::Node,
                 format!("{check} not assessed on {}: {reason}", count_nodes(&nodes)),
