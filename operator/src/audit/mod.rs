@@ -75,6 +75,9 @@ pub struct Sink {
     /// Why a category, or some of its checks (`None`: every check of the category), could not
     /// be assessed.
     not_assessed: Vec<(Category, String, Option<Vec<&'static str>>)>,
+    /// Reasons that concern only some of a check's resources (`partial`): the check judged the
+    /// rest, so its earlier findings are not held (see [`run_with_previous`]).
+    partial: std::collections::HashSet<String>,
 }
 
 impl Sink {
@@ -95,6 +98,21 @@ impl Sink {
         checks: &[&'static str],
     ) {
         self.record(category, reason.into(), Some(checks.to_vec()));
+    }
+
+    /// Only `checks` could not be assessed for some of their resources (nodes whose kernel
+    /// cannot be judged), for `reason`; the other resources were judged. Their findings from
+    /// earlier audits are not held: a fixed node must not keep its finding because another
+    /// node cannot be judged.
+    pub fn not_assessed_partly(
+        &mut self,
+        category: Category,
+        reason: impl Into<String>,
+        checks: &[&'static str],
+    ) {
+        let reason = reason.into();
+        self.partial.insert(reason.clone());
+        self.record(category, reason, Some(checks.to_vec()));
     }
 
     fn record(&mut self, category: Category, reason: String, checks: Option<Vec<&'static str>>) {
@@ -225,7 +243,12 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
         .iter()
         .flat_map(|n| n.checks.iter().map(String::as_str))
         .collect();
-    hold(previous, &unassessed, &mut sink.findings);
+    let wholly_unassessed: std::collections::HashSet<&str> = not_assessed
+        .iter()
+        .filter(|n| !sink.partial.contains(&n.reason))
+        .flat_map(|n| n.checks.iter().map(String::as_str))
+        .collect();
+    hold(previous, &wholly_unassessed, &mut sink.findings);
 
     let mut findings: Vec<Finding> = sink
         .findings

@@ -194,7 +194,7 @@ impl Unknown<'_> {
         }
         let nodes: Vec<&str> = self.nodes.iter().copied().collect();
         let reasons: Vec<&str> = self.reasons.iter().map(String::as_str).collect();
-        sink.not_assessed_checks(
+        sink.not_assessed_partly(
             Category::Layers,
             format!(
                 "{check} not assessed for {} workload{} {what} on {}: their kernel could not be judged ({})",
@@ -276,7 +276,7 @@ fn workload_paths(ctx: &Ctx, host: &HostFacts, xl1: bool, xl2: bool, sink: &mut 
         unknown2.report("XL-002", "with unconfined containers", sink);
     }
     if unplaced > 0 {
-        sink.not_assessed_checks(
+        sink.not_assessed_partly(
             Category::Layers,
             format!(
                 "XL-001 not assessed for {unplaced} workload{} with a way to the host: the input has no Pods, so which node {} on is unknown",

@@ -110,7 +110,7 @@ impl<'a> PerReason<'a> {
     fn report(self, sink: &mut Sink) {
         for ((check, reason), mut nodes) in self.0 {
             nodes.sort_unstable();
-            sink.not_assessed_checks(
+            sink.not_assessed_partly(
                 Category::Node,
                 format!("{check} not assessed on {}: {reason}", count_nodes(&nodes)),
                 &[check],

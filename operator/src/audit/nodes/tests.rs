@@ -516,3 +516,46 @@ fn node005_dates_follow_the_audit_time() {
     assert!(!eol("2024-06-30T23:59:59Z"));
     assert!(eol("2024-07-01T00:00:00Z"));
 }
+
+#[test]
+fn a_fixed_node_is_not_held_because_another_cannot_be_judged() {
+    use crate::audit::run_with_previous;
+    let docs = |kernel: &str| {
+        with_api(&[
+            host("talos", kernel, "Talos (v1.8.0)", "linux"),
+            host("ubuntu", "5.15.0-91-generic", "Ubuntu 22.04.3 LTS", "linux"),
+        ])
+    };
+    let input = |docs: &[String]| snapshot(&docs.join("---\n"));
+    let spec = SecurityPolicySpec {
+        checks: CheckSelection {
+            include: vec!["node".to_string()],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let policy = EffectivePolicy::compile("p", &spec).expect("valid policy");
+    let audit = |snap: &crate::snapshot::Snapshot, previous: &[crate::audit::Finding]| {
+        run_with_previous(
+            &AuditInput {
+                snapshot: snap,
+                policy: &policy,
+                now: NOW.parse().expect("timestamp"),
+                release_data: ReleaseData::builtin(),
+                probe: None,
+                images: None,
+            },
+            previous,
+        )
+    };
+    let before = audit(&input(&docs("5.15.20-talos")), &[]);
+    assert!(finding(&before, "NODE-004", "talos").is_some());
+    // The Talos node is upgraded; the Ubuntu node still cannot be judged.
+    let after = audit(&input(&docs("6.6.60-talos")), &before.findings);
+    assert!(
+        finding(&after, "NODE-004", "talos").is_none(),
+        "{:?}",
+        found(&after)
+    );
+    assert_eq!(reasons(&after, "NODE-004").len(), 1);
+}
