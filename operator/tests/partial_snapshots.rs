@@ -148,5 +148,20 @@ fn a_bad_snapshot_info_is_an_error_naming_the_file() {
 fn a_complete_cluster_dump_has_nothing_absent() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../e2e/fixtures/insecure-cluster");
     let (_, r, _) = audit(&sample, &[]);
-    assert!(not_assessed(&r, None).is_empty(), "{:#}", r["notAssessed"]);
+    // Nothing is missing from the input: the only checks not assessed are those whose data
+    // cannot judge what the cluster runs (its nodes run Ubuntu kernels, which carry
+    // backports the release data has no rows for: NODE-004 and the paths through them).
+    let reasons: Vec<&str> = r["notAssessed"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|n| n["reason"].as_str().expect("reason"))
+        .filter(|r| !r.starts_with(PENDING))
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .all(|r| r.contains("distro kernel carries backports; no fix data")),
+        "{reasons:?}"
+    );
 }

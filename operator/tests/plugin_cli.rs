@@ -81,15 +81,13 @@ fn audit_through_the_plugin_name_prints_layers() {
         identity.contains("/100") && identity.contains("critical"),
         "{identity}"
     );
-    // The kubelet and cross-layer checks are not implemented yet: not assessed, never 100.
+    // The sample's nodes run Ubuntu kernels the release data cannot judge: the paths
+    // through them are not assessed, and the line says so next to what was found.
     let paths = block
         .lines()
         .find(|l| l.trim_start().starts_with("paths "))
         .unwrap_or_else(|| panic!("no paths line in\n{block}"));
-    assert!(
-        paths.contains("not assessed") && !paths.contains("/100"),
-        "{paths}"
-    );
+    assert!(paths.contains("not assessed"), "{paths}");
     assert!(
         out.lines().last().unwrap().contains("score"),
         "the summary line stays last"
@@ -106,9 +104,10 @@ fn audit_through_the_plugin_name_prints_layers() {
     assert_eq!(names[0], "identity", "{names:?}");
     let critical: u64 = layers.iter().filter_map(|l| l["critical"].as_u64()).sum();
     assert_eq!(Some(critical), v["summary"]["critical"].as_u64());
+    // XL-001 found a path on a node it could judge; the other paths are not assessed.
     let paths = layers.iter().find(|l| l["layer"] == "paths").unwrap();
-    assert!(paths.get("score").is_none(), "{paths}");
-    assert_eq!(paths["assessed"], 0);
+    assert_eq!(paths["critical"], 1, "{paths}");
+    assert!(paths["notAssessed"].as_u64() > Some(0), "{paths}");
 }
 
 #[test]

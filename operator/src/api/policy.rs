@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A check selector: a check ID (`RBAC-001`), a category (`rbac`, `apiserver`, `etcd`,
-/// `controlplane`, `daemonset`, `workload`, `node`, `image`, `policy`) or a group
+/// `controlplane`, `daemonset`, `workload`, `node`, `kubelet`, `image`, `layers`, `policy`) or a group
 /// (`workload-restricted`).
 pub const CHECK_SELECTOR_PATTERN: &str = r"^([A-Z]+-[0-9]{3}|rbac|apiserver|etcd|controlplane|daemonset|workload|node|kubelet|image|layers|policy|workload-restricted)$";
 /// An exception's check: an ID or `*`.

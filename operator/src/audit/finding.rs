@@ -201,10 +201,20 @@ impl Finding {
             && self.resource.name == other.resource.name
             && self.subject == other.subject
             && self.daemon_set == other.daemon_set
+            && self.placed_on() == other.placed_on()
             && self.exception.as_ref().map(|e| &e.key) == other.exception.as_ref().map(|e| &e.key)
     }
 
-    /// The identity of a finding: (check, target, subject or DaemonSet, exception). Two
+    /// The node a finding about another object is placed on (XL-001/002: one finding per
+    /// workload and node). Findings about a Node itself name it as their target already.
+    fn placed_on(&self) -> Option<&str> {
+        self.node
+            .as_deref()
+            .filter(|_| self.resource.kind != "Node")
+    }
+
+    /// The identity of a finding: (check, target, subject or DaemonSet, the node a workload
+    /// finding is placed on, exception). Two
     /// findings with the same identity are the same finding seen twice. Fields a finding does
     /// not have add nothing, so the identities (and Finding names) of checks without them do
     /// not change when a field is added.
@@ -226,6 +236,9 @@ impl Finding {
         }
         if let Some(d) = &self.daemon_set {
             id.push_str(&format!("|daemonset={}/{}", d.namespace, d.name));
+        }
+        if let Some(n) = self.placed_on() {
+            id.push_str(&format!("|node={n}"));
         }
         if let Some(e) = &self.exception {
             id.push_str(&format!("|exception={}", e.key));

@@ -176,6 +176,14 @@ fn a_star_exception_is_not_unused_while_anything_is_not_assessed() {
         r.findings.iter().any(|f| f.check == "POL-002"),
         "node findings are never about Deployments"
     );
+    // With XL-001 on, unreadable Nodes leave a path about a Deployment unjudged.
+    let spec = serde_json::json!({"exceptions": [
+        {"check": "*", "resource": {"kind": "Deployment", "name": "nothing-here"}, "reason": "x"},
+    ]});
+    let with_paths = EffectivePolicy::compile("p", &serde_json::from_value(spec).unwrap())
+        .expect("valid policy");
+    let r = audit(&partial, &with_paths, &[]);
+    assert!(!r.findings.iter().any(|f| f.check == "POL-002"));
     // WL-010 reads RBAC, and its findings may be about a Deployment.
     let mut rbac_blind = snapshot(RBAC);
     forbid(&mut rbac_blind, ObjectKind::ClusterRole);

@@ -132,10 +132,19 @@ fn may_target(check: &crate::catalog::CheckMeta, kind: &str) -> bool {
         // ConfigMap (host.md).
         Kubelet => matches!(kind, "Node" | "ConfigMap"),
         Image => kind == "Dockerfile" || is_workload_kind(kind),
-        // Paths start at a workload (XL-001/002) or a subject (XL-003).
+        // Paths start at a workload (XL-001/002) or a subject (XL-003), whose finding points
+        // at the binding that grants it.
         Layers => {
             is_workload_kind(kind)
-                || matches!(kind, "Namespace" | "ServiceAccount" | "User" | "Group")
+                || matches!(
+                    kind,
+                    "Namespace"
+                        | "ServiceAccount"
+                        | "User"
+                        | "Group"
+                        | "RoleBinding"
+                        | "ClusterRoleBinding"
+                )
         }
         Policy => kind == "SecurityPolicy",
     }

@@ -7,6 +7,7 @@ pub mod daemonset;
 mod finding;
 mod hygiene;
 pub mod images;
+pub mod layers;
 pub mod nodes;
 pub(crate) mod pending;
 pub mod probe;
@@ -77,6 +78,9 @@ pub struct Sink {
     /// Why a category, or some of its checks (`None`: every check of the category), could not
     /// be assessed.
     not_assessed: Vec<(Category, String, Option<Vec<&'static str>>)>,
+    /// Reasons that concern only some of a check's resources (`partial`): the check judged the
+    /// rest, so its earlier findings are not held (see [`run_with_previous`]).
+    partial: std::collections::HashSet<String>,
 }
 
 impl Sink {
@@ -97,6 +101,21 @@ impl Sink {
         checks: &[&'static str],
     ) {
         self.record(category, reason.into(), Some(checks.to_vec()));
+    }
+
+    /// Only `checks` could not be assessed for some of their resources (nodes whose kernel
+    /// cannot be judged), for `reason`; the other resources were judged. Their findings from
+    /// earlier audits are not held: a fixed node must not keep its finding because another
+    /// node cannot be judged.
+    pub fn not_assessed_partly(
+        &mut self,
+        category: Category,
+        reason: impl Into<String>,
+        checks: &[&'static str],
+    ) {
+        let reason = reason.into();
+        self.partial.insert(reason.clone());
+        self.record(category, reason, Some(checks.to_vec()));
     }
 
     fn record(&mut self, category: Category, reason: String, checks: Option<Vec<&'static str>>) {
@@ -216,16 +235,24 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
     probe::audit(input.probe, policy.is_enabled("API-033"), &mut sink);
     controlplane::audit(&ctx, &mut sink);
     daemonset::audit(&ctx, &mut sink);
-    nodes::audit(&ctx, &mut sink);
+    let host = nodes::facts(&ctx);
+    nodes::audit(&ctx, &host, &mut sink);
     images::audit(&ctx, &mut sink);
     pending::audit(&ctx, &mut sink);
+    // Last: paths across layers read the lower layers' facts, before exceptions.
+    layers::audit(&ctx, &host, &mut sink);
 
     let not_assessed = sink.resolve_not_assessed(policy);
     let unassessed: std::collections::HashSet<&str> = not_assessed
         .iter()
         .flat_map(|n| n.checks.iter().map(String::as_str))
         .collect();
-    hold(previous, &unassessed, &mut sink.findings);
+    let wholly_unassessed: std::collections::HashSet<&str> = not_assessed
+        .iter()
+        .filter(|n| !sink.partial.contains(&n.reason))
+        .flat_map(|n| n.checks.iter().map(String::as_str))
+        .collect();
+    hold(previous, &wholly_unassessed, &mut sink.findings);
 
     let mut findings: Vec<Finding> = sink
         .findings
@@ -367,7 +394,8 @@ fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
 }
 
 /// Namespace scoping applies to namespaced targets of user-facing checks: RBAC bindings and
-/// subjects, workloads, Services (ETCD-008), and Namespaces themselves (WL-013). The control
+/// subjects, workloads, Services (ETCD-008), Namespaces themselves (WL-013), and the
+/// workloads and bindings paths across layers (XL-*) are about. The control
 /// plane's flags are cluster configuration and always audited.
 ///
 /// (WL-010 reads RBAC findings before scoping: a workload in scope whose ServiceAccount is
@@ -375,7 +403,7 @@ fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
 fn in_scope(policy: &EffectivePolicy, f: &Finding) -> bool {
     let scoped = matches!(
         f.category,
-        Category::Rbac | Category::Workload | Category::Image
+        Category::Rbac | Category::Workload | Category::Image | Category::Layers
     ) || matches!(f.check, "ETCD-008" | "ETCD-009");
     if !scoped {
         return true;

@@ -9,8 +9,6 @@ use crate::catalog::{self, Category};
 
 /// Catalog checks with no audit logic in this build.
 pub const NOT_IMPLEMENTED: &[&str] = &[
-    "NODE-004",
-    "NODE-005",
     "KUBELET-001",
     "KUBELET-002",
     "KUBELET-003",
@@ -27,9 +25,6 @@ pub const NOT_IMPLEMENTED: &[&str] = &[
     "KUBELET-014",
     "KUBELET-101",
     "KUBELET-102",
-    "XL-001",
-    "XL-002",
-    "XL-003",
 ];
 
 pub(crate) const REASON: &str = "not implemented in this version of kube-posture";
@@ -90,7 +85,7 @@ mod tests {
         assert!(kubelet.checks.contains(&"KUBELET-001".to_string()));
         // Off by default: not named.
         assert!(!kubelet.checks.contains(&"KUBELET-101".to_string()));
-        for id in ["KUBELET-001", "NODE-004", "XL-001"] {
+        for id in ["KUBELET-001"] {
             assert!(!r.assessed.contains(&id), "{id} must not count as assessed");
         }
     }

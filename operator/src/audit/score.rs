@@ -251,11 +251,11 @@ mod tests {
     }
 
     /// A layer the audit could not see has no score (the table says "not assessed"), never
-    /// 100: the kubelet and cross-layer checks are not implemented yet, NODE-004/005 make the
-    /// node category partly unassessed, and DaemonSet checks have no required DaemonSet.
+    /// 100: with Nodes unreadable, no path through a node can be judged, the host checks have
+    /// nothing to read, and DaemonSet checks have no required DaemonSet.
     #[test]
     fn a_layer_nothing_could_assess_has_no_score() {
-        let r = audit(ADMIN);
+        let r = crate::audit::testutil::audit_without_nodes(ADMIN);
         let paths = layer(&r.layers, Layer::Paths);
         assert_eq!(paths.score, None, "{paths:?}");
         assert_eq!((paths.assessed, paths.not_assessed), (0, paths.checks));

@@ -29,6 +29,24 @@ pub fn audit_with(yaml: &str, policy: &EffectivePolicy) -> Report {
     })
 }
 
+/// An audit of `yaml` whose Nodes could not be read (forbidden), as a live audit sees it
+/// when the operator lost `list nodes`.
+pub fn audit_without_nodes(yaml: &str) -> Report {
+    let mut snap = snapshot(yaml);
+    snap.unavailable.push(crate::snapshot::Unavailable {
+        kind: crate::snapshot::ObjectKind::Node,
+        reason: "forbidden: RBAC does not allow list and watch on nodes".into(),
+    });
+    run(&AuditInput {
+        snapshot: &snap,
+        policy: &EffectivePolicy::default_policy(),
+        now: now(),
+        release_data: crate::audit::nodes::ReleaseData::builtin(),
+        probe: None,
+        images: None,
+    })
+}
+
 pub fn audit(yaml: &str) -> Report {
     audit_with(yaml, &EffectivePolicy::default_policy())
 }

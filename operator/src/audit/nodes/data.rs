@@ -20,6 +20,116 @@ pub struct ReleaseData {
     /// Container runtime releases with known container-escape vulnerabilities (NODE-003).
     #[serde(default)]
     pub runtimes: Vec<RuntimeAdvisory>,
+    /// Kernel CVEs on upstream (kernel.org) versions (NODE-004).
+    #[serde(default)]
+    pub kernel_cves: Vec<KernelCve>,
+    /// Fixed builds of distribution and vendor kernel streams, per CVE (NODE-004).
+    #[serde(default)]
+    pub kernel_backports: Vec<KernelBackport>,
+    /// Operating-system releases and their end-of-support dates (NODE-005).
+    #[serde(default)]
+    pub operating_systems: Vec<OsRelease>,
+}
+
+/// What a process in a default container (no added capabilities, the runtime's default
+/// capability set, RuntimeDefault seccomp or none) needs before it can use a kernel CVE.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Privilege {
+    /// Nothing: any process can.
+    #[serde(rename = "none")]
+    None,
+    /// An unprivileged user namespace (blocked by RuntimeDefault seccomp, which denies
+    /// `unshare(CLONE_NEWUSER)` without CAP_SYS_ADMIN).
+    #[serde(rename = "userNamespace")]
+    UserNamespace,
+    /// CAP_NET_RAW, in the default capability set of containerd, CRI-O and Docker.
+    #[serde(rename = "CAP_NET_RAW")]
+    CapNetRaw,
+    /// CAP_NET_ADMIN, not in the default set.
+    #[serde(rename = "CAP_NET_ADMIN")]
+    CapNetAdmin,
+    /// CAP_SYS_ADMIN, not in the default set.
+    #[serde(rename = "CAP_SYS_ADMIN")]
+    CapSysAdmin,
+}
+
+impl Privilege {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Privilege::None => "needs no privilege from a default container",
+            Privilege::UserNamespace => "needs a user namespace",
+            Privilege::CapNetRaw => "needs CAP_NET_RAW (in the default capability set)",
+            Privilege::CapNetAdmin => "needs CAP_NET_ADMIN",
+            Privilege::CapSysAdmin => "needs CAP_SYS_ADMIN",
+        }
+    }
+
+    /// The capability, without `CAP_`, for those that are one.
+    pub fn capability(self) -> Option<&'static str> {
+        match self {
+            Privilege::CapNetRaw => Some("NET_RAW"),
+            Privilege::CapNetAdmin => Some("NET_ADMIN"),
+            Privilege::CapSysAdmin => Some("SYS_ADMIN"),
+            Privilege::None | Privilege::UserNamespace => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KernelCve {
+    pub cve: String,
+    /// A common name (`Dirty Pipe`), if it has one.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The first upstream release with the bug (`5.8`).
+    pub introduced: String,
+    /// The first mainline release with the fix (`5.17`).
+    pub fixed_mainline: String,
+    /// The first fixed release of each stable branch that got the fix (`5.10.102`). A branch
+    /// between `introduced` and `fixedMainline` that is not listed never got it.
+    #[serde(default)]
+    pub fixed_stable: Vec<String>,
+    pub privilege: Privilege,
+    /// Listed in CISA's Known Exploited Vulnerabilities catalog.
+    #[serde(default)]
+    pub kev: bool,
+    pub summary: String,
+    /// Where the rows come from.
+    pub source: String,
+}
+
+/// A distribution or vendor kernel stream's first build with a CVE's fix.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KernelBackport {
+    pub cve: String,
+    /// The stream, as the kernel classifier names it: `el8_5`, `ubuntu-5.15-generic`, `amzn2023`.
+    pub stream: String,
+    /// The first fixed build as `kernelVersion` spells it without the stream suffix
+    /// (`4.18.0-348.20.1`); builds compare number by number.
+    pub fixed: String,
+    /// The advisory (`RHSA-2022:0831`, a USN, an ALAS).
+    pub source: String,
+}
+
+/// An operating-system release's end of support.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OsRelease {
+    /// The distribution as the `osImage` parser names it (`ubuntu`, `rhel`, `windows-server`).
+    pub os: String,
+    /// The release (`18.04`, `8`, `15 SP5`, `2019`).
+    pub version: String,
+    /// The last day of standard (free) security updates.
+    pub standard_end: String,
+    /// The last day of paid extended support (`extendedName`), if there is one.
+    #[serde(default)]
+    pub extended_end: Option<String>,
+    #[serde(default)]
+    pub extended_name: Option<String>,
+    /// The vendor's page the dates come from.
+    pub source: String,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -113,6 +223,15 @@ impl ReleaseData {
         if data.runtimes.is_empty() {
             data.runtimes = builtin.runtimes.clone();
         }
+        if data.kernel_cves.is_empty() {
+            data.kernel_cves = builtin.kernel_cves.clone();
+        }
+        if data.kernel_backports.is_empty() {
+            data.kernel_backports = builtin.kernel_backports.clone();
+        }
+        if data.operating_systems.is_empty() {
+            data.operating_systems = builtin.operating_systems.clone();
+        }
         data.validate().map_err(|message| ReleaseDataError::Parse {
             path: path.to_path_buf(),
             message,
@@ -144,6 +263,47 @@ impl ReleaseData {
             }
             if r.runtime.is_empty() || r.cve.is_empty() {
                 return Err(format!("runtimes[{i}]: runtime and cve are required"));
+            }
+        }
+        for (i, k) in self.kernel_cves.iter().enumerate() {
+            for (field, v) in [
+                ("introduced", &k.introduced),
+                ("fixedMainline", &k.fixed_mainline),
+            ]
+            .into_iter()
+            .chain(k.fixed_stable.iter().map(|v| ("fixedStable", v)))
+            {
+                version(v).ok_or(format!("kernelCves[{i}].{field}: {v:?} is not a version"))?;
+            }
+            if k.cve.is_empty() || k.source.is_empty() {
+                return Err(format!("kernelCves[{i}]: cve and source are required"));
+            }
+        }
+        for (i, b) in self.kernel_backports.iter().enumerate() {
+            version(&b.fixed).ok_or(format!(
+                "kernelBackports[{i}].fixed: {:?} is not a version",
+                b.fixed
+            ))?;
+            if b.cve.is_empty() || b.stream.is_empty() || b.source.is_empty() {
+                return Err(format!(
+                    "kernelBackports[{i}]: cve, stream and source are required"
+                ));
+            }
+        }
+        for (i, o) in self.operating_systems.iter().enumerate() {
+            for (field, d) in [
+                ("standardEnd", Some(&o.standard_end)),
+                ("extendedEnd", o.extended_end.as_ref()),
+            ] {
+                if let Some(d) = d {
+                    d.parse::<Date>()
+                        .map_err(|e| format!("operatingSystems[{i}].{field}: {d:?}: {e}"))?;
+                }
+            }
+            if o.os.is_empty() || o.version.is_empty() || o.source.is_empty() {
+                return Err(format!(
+                    "operatingSystems[{i}]: os, version and source are required"
+                ));
             }
         }
         Ok(())

@@ -3,28 +3,143 @@
 //! can be replaced by `audit --release-data FILE`.
 
 mod data;
+mod kernel;
+mod os;
 #[cfg(test)]
 mod tests;
 
-pub use data::{EndOfLife, ReleaseData, ReleaseDataError, RuntimeAdvisory};
+pub use data::{
+    EndOfLife, KernelCve, OsRelease, Privilege, ReleaseData, ReleaseDataError, RuntimeAdvisory,
+};
+pub use kernel::{KernelClass, KernelHit, KernelVerdict, classify};
 
 use crate::audit::controlplane::{Component, Version, image_version};
-use crate::audit::{Ctx, Finding, ObjectRef, Sink};
+use crate::audit::{Ctx, Finding, ObjectRef, Sink, bounds};
 use crate::catalog::Category;
 use crate::snapshot::ObjectKind;
 use jiff::civil::Date;
 use k8s_openapi::api::core::v1::NodeSystemInfo;
+use std::collections::BTreeMap;
 
-pub fn audit(ctx: &Ctx, sink: &mut Sink) {
-    let [eol, skew, runtime] = ["NODE-001", "NODE-002", "NODE-003"].map(|c| ctx.enabled(c));
-    if !(eol || skew || runtime) {
+/// What the node checks learn about each Node, whatever the policy enables: the paths across
+/// layers (XL-*) read it too, so a disabled or waived NODE-003/004 does not hide a path.
+pub struct HostFacts<'a> {
+    /// Why Nodes could not be read, if they could not.
+    pub unavailable: Option<String>,
+    pub nodes: Vec<NodeFacts<'a>>,
+}
+
+pub struct NodeFacts<'a> {
+    pub name: &'a str,
+    pub info: &'a NodeSystemInfo,
+    /// NODE-003's finding, and the CVEs it lists.
+    pub runtime: Option<Finding>,
+    pub runtime_cves: Vec<&'a str>,
+    /// NODE-004's verdict; `None` for nodes that are not Linux (nothing to say).
+    pub kernel: Option<KernelVerdict<'a>>,
+}
+
+impl NodeFacts<'_> {
+    /// The kernel CVEs that affect the node (empty when not judged).
+    pub fn kernel_hits(&self) -> &[KernelHit<'_>] {
+        match &self.kernel {
+            Some(KernelVerdict::Judged { hits, .. }) => hits,
+            _ => &[],
+        }
+    }
+
+    /// Why the kernel's CVEs are not fully known, if they are not: not judged, or a distro
+    /// stream with fix data for only some CVEs. `None` for non-Linux nodes (nothing to say).
+    pub fn kernel_unknown(&self) -> Option<String> {
+        match &self.kernel {
+            Some(KernelVerdict::NotAssessed(why)) => Some(why.clone()),
+            Some(KernelVerdict::Judged { partial, .. }) if !partial.is_empty() => {
+                Some("distro kernel carries backports; fix data covers only some CVEs".to_string())
+            }
+            _ => None,
+        }
+    }
+}
+
+fn is_linux(info: &NodeSystemInfo) -> bool {
+    info.operating_system.is_empty() || info.operating_system.eq_ignore_ascii_case("linux")
+}
+
+/// NODE-003 and NODE-004 for every Node with `nodeInfo`.
+pub fn facts<'a>(ctx: &Ctx<'a>) -> HostFacts<'a> {
+    if let Some(why) = ctx.snapshot.unavailable(ObjectKind::Node) {
+        return HostFacts {
+            unavailable: Some(why.to_string()),
+            nodes: Vec::new(),
+        };
+    }
+    let data = ctx.release_data;
+    let nodes = ctx
+        .snapshot
+        .nodes
+        .iter()
+        .filter_map(|node| {
+            let name = node.metadata.name.as_deref().unwrap_or("");
+            let info = node.status.as_ref()?.node_info.as_ref()?;
+            Some(NodeFacts {
+                name,
+                info,
+                runtime: vulnerable_runtime(data, name, info),
+                runtime_cves: runtime_cves(data, info),
+                kernel: is_linux(info)
+                    .then(|| kernel::assess(data, &info.kernel_version, &info.os_image)),
+            })
+        })
+        .collect();
+    HostFacts {
+        unavailable: None,
+        nodes,
+    }
+}
+
+/// Not-assessed reasons of one check, with the nodes each applies to, reported once per
+/// reason with the node count (host.md: "per reason ... and how many nodes").
+#[derive(Default)]
+struct PerReason<'a>(BTreeMap<(&'static str, String), Vec<&'a str>>);
+
+impl<'a> PerReason<'a> {
+    fn add(&mut self, check: &'static str, reason: String, node: &'a str) {
+        self.0.entry((check, reason)).or_default().push(node);
+    }
+
+    fn report(self, sink: &mut Sink) {
+        for ((check, reason), mut nodes) in self.0 {
+            nodes.sort_unstable();
+            sink.not_assessed_partly(
+                Category::Node,
+                format!("{check} not assessed on {}: {reason}", count_nodes(&nodes)),
+                &[check],
+            );
+        }
+    }
+}
+
+/// `3 nodes (a, b, c)`, the names bounded.
+pub fn count_nodes(nodes: &[&str]) -> String {
+    format!(
+        "{} node{} ({})",
+        nodes.len(),
+        if nodes.len() == 1 { "" } else { "s" },
+        bounds::join_names(nodes, ", ", 200)
+    )
+}
+
+pub fn audit(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
+    let [eol, skew, runtime, kernel, os] =
+        ["NODE-001", "NODE-002", "NODE-003", "NODE-004", "NODE-005"].map(|c| ctx.enabled(c));
+    if !(eol || skew || runtime || kernel || os) {
         return;
     }
-    if let Some(why) = ctx.snapshot.unavailable(ObjectKind::Node) {
+    if let Some(why) = &host.unavailable {
         sink.not_assessed(Category::Node, format!("Nodes could not be read ({why})"));
         return;
     }
-    if ctx.snapshot.nodes.is_empty() {
+    if host.nodes.is_empty() {
         return;
     }
     let data = ctx.release_data;
@@ -40,11 +155,9 @@ pub fn audit(ctx: &Ctx, sink: &mut Sink) {
     } else {
         None
     };
-    for node in &ctx.snapshot.nodes {
-        let name = node.metadata.name.as_deref().unwrap_or("");
-        let Some(info) = node.status.as_ref().and_then(|s| s.node_info.as_ref()) else {
-            continue;
-        };
+    let mut not_assessed = PerReason::default();
+    for n in &host.nodes {
+        let (name, info) = (n.name, n.info);
         let kubelet = Version::parse(&info.kubelet_version);
         if let (true, Some(k)) = (eol, kubelet)
             && let Some(f) = end_of_life(data, today, name, info, k)
@@ -56,9 +169,62 @@ pub fn audit(ctx: &Ctx, sink: &mut Sink) {
         {
             sink.push(f);
         }
-        if runtime && let Some(f) = vulnerable_runtime(data, name, info) {
-            sink.push(f);
+        if runtime && let Some(f) = &n.runtime {
+            sink.push(f.clone());
         }
+        if kernel {
+            match &n.kernel {
+                Some(KernelVerdict::NotAssessed(why)) => not_assessed.add(
+                    "NODE-004",
+                    format!("{why} (kernel {})", kernel_family(n)),
+                    name,
+                ),
+                Some(KernelVerdict::Judged {
+                    class,
+                    hits,
+                    partial,
+                }) => {
+                    if !partial.is_empty() {
+                        let stream = match class {
+                            KernelClass::Distro { stream, .. } => stream.as_str(),
+                            _ => "",
+                        };
+                        not_assessed.add(
+                            "NODE-004",
+                            format!(
+                                "distro kernel carries backports; no fix data for {} of the {} CVEs in stream {stream}",
+                                partial.len(),
+                                data.kernel_cves.len()
+                            ),
+                            name,
+                        );
+                    }
+                    if let Some(f) = vulnerable_kernel(data, name, info, class, hits) {
+                        sink.push(f);
+                    }
+                }
+                None => {}
+            }
+        }
+        if os {
+            match os_end_of_life(data, today, name, info) {
+                Ok(Some(f)) => sink.push(f),
+                Ok(None) => {}
+                Err(why) => not_assessed.add("NODE-005", why, name),
+            }
+        }
+    }
+    not_assessed.report(sink);
+}
+
+/// The kernel family named in a not-assessed reason, so reasons group by family, not by
+/// every build string.
+fn kernel_family(n: &NodeFacts) -> String {
+    match classify(&n.info.kernel_version, &n.info.os_image) {
+        KernelClass::Distro { stream, .. } => stream,
+        KernelClass::Other(_) => format!("{:?}", n.info.kernel_version),
+        KernelClass::Upstream { build, .. } => build.to_string(),
+        KernelClass::Vendor { stream, .. } => stream,
     }
 }
 
@@ -286,4 +452,186 @@ fn fixed_text(hits: &[&RuntimeAdvisory], fixed: Version) -> String {
         .find(|a| Version::parse(&a.fixed) == Some(fixed))
         .map(|a| a.fixed.clone())
         .unwrap_or_else(|| fixed.to_string())
+}
+
+/// NODE-004: one finding per node listing every CVE that affects its kernel.
+fn vulnerable_kernel(
+    data: &ReleaseData,
+    node: &str,
+    info: &NodeSystemInfo,
+    class: &KernelClass,
+    hits: &[KernelHit],
+) -> Option<Finding> {
+    let severity = hits.iter().map(KernelHit::severity).max()?;
+    let labels: Vec<String> = hits.iter().map(KernelHit::label).collect();
+    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let (class_text, vendor_note) = match class {
+        KernelClass::Upstream { build, .. } => (format!("exact upstream ({build})"), ""),
+        KernelClass::Vendor { vendor, .. } => (
+            format!("vendor kernel ({vendor}) tracking a stable branch"),
+            if hits.iter().any(|h| h.inferred) {
+                " (judged on the upstream table: the vendor may have backported the fix)"
+            } else {
+                ""
+            },
+        ),
+        KernelClass::Distro { distro, stream, .. } => {
+            (format!("{distro} kernel, stream {stream}"), "")
+        }
+        KernelClass::Other(_) => return None,
+    };
+    let message = format!(
+        "Node {node} runs kernel {} with known privilege-escalation or container-escape \
+         vulnerabilities{vendor_note}: {}",
+        info.kernel_version,
+        bounds::join_names(&labels, ", ", bounds::MAX_MESSAGE / 2)
+    );
+    let evidence = std::iter::once(format!(
+        "status.nodeInfo.kernelVersion: {} ({class_text})",
+        info.kernel_version
+    ))
+    .chain(hits.iter().map(|h| {
+        let judged = match (h.row, h.branch_fix) {
+            (Some(row), _) => format!("fixed in {} ({})", row.fixed, row.source),
+            (None, Some(fix)) => format!(
+                "affects {} to before {}; the {}.{} branch is fixed in {}.{}.{}",
+                h.cve.introduced,
+                h.cve.fixed_mainline,
+                fix.major,
+                fix.minor,
+                fix.major,
+                fix.minor,
+                fix.patch
+            ),
+            (None, None) => format!(
+                "affects {} to before {}; this branch never got the fix",
+                h.cve.introduced, h.cve.fixed_mainline
+            ),
+        };
+        format!(
+            "{}: {}; {judged}; {}{}; source: {}",
+            h.label(),
+            h.cve.summary,
+            h.cve.privilege.describe(),
+            if h.cve.kev {
+                "; known exploited (CISA KEV)"
+            } else {
+                ""
+            },
+            h.cve.source
+        )
+    }))
+    .chain(std::iter::once(format!(
+        "kernel table reviewed {}",
+        data.reviewed
+    )));
+    // The upgrade target: the newest branch fix when every CVE has one in the node's branch.
+    let target = if hits
+        .iter()
+        .all(|h| h.row.is_none() && h.branch_fix.is_some())
+    {
+        hits.iter()
+            .filter_map(|h| h.branch_fix)
+            .max()
+            .map(|v| format!("{}.{}.{} or later", v.major, v.minor, v.patch))
+    } else {
+        None
+    }
+    .unwrap_or_else(|| "a release that carries every fix".to_string());
+    let mut f = node_finding("NODE-004", node, message)
+        .evidence(bounds::capped(evidence, bounds::MAX_EVIDENCE, |e| e))
+        .remediation(format!(
+            "Upgrade the kernel of node {node} to {target} (or its node image), then reboot \
+             or replace the node (drain it first: kubectl drain {node} --ignore-daemonsets). \
+             A live-patched kernel (kpatch, Canonical Livepatch, Ksplice) does not change its \
+             version string: if node {node} is live-patched against these CVEs, record an \
+             exception naming the patch."
+        ));
+    f.severity = severity;
+    Some(f)
+}
+
+/// NODE-005: `Err` is the not-assessed reason.
+fn os_end_of_life(
+    data: &ReleaseData,
+    today: Date,
+    node: &str,
+    info: &NodeSystemInfo,
+) -> Result<Option<Finding>, String> {
+    let id = os::parse(&info.os_image)?;
+    let Some(row) = os::row(data, &id) else {
+        return Err(format!(
+            "no end-of-life date in the release data for {} {}",
+            id.os, id.version
+        ));
+    };
+    let evidence = |date: Date, what: &str| {
+        vec![
+            format!("status.nodeInfo.osImage: {}", info.os_image),
+            format!(
+                "{} {}: {what} {date} ({}; table reviewed {}, audit date {today})",
+                id.os, id.version, row.source, data.reviewed
+            ),
+        ]
+    };
+    let remediation = format!(
+        "Move node {node} to a supported {} release (a new node image for managed node pools), \
+         draining it first: kubectl drain {node} --ignore-daemonsets.",
+        id.os
+    );
+    Ok(match os::support(row, today) {
+        os::Support::Supported => None,
+        os::Support::Extended(row, until) => {
+            let name = row.extended_name.as_deref().unwrap_or("extended support");
+            Some(
+                node_finding(
+                    "NODE-005",
+                    node,
+                    format!(
+                        "Node {node} runs {}, past its standard support ({}): only {name} \
+                         (paid, until {until}) still ships fixes, and whether this node has it \
+                         cannot be seen from the API",
+                        info.os_image, row.standard_end
+                    ),
+                )
+                .reduced()
+                .evidence(evidence(
+                    until,
+                    &format!("standard support ended {}, {name} until", row.standard_end),
+                ))
+                .remediation(remediation),
+            )
+        }
+        os::Support::Ended(_, date) => Some(
+            node_finding(
+                "NODE-005",
+                node,
+                format!(
+                    "Node {node} runs {}, past the end of all support ({date}): it gets no \
+                     security fixes",
+                    info.os_image
+                ),
+            )
+            .evidence(evidence(date, "support ended"))
+            .remediation(remediation),
+        ),
+    })
+}
+
+/// The CVEs of NODE-003's advisories that affect the node's runtime, sorted.
+fn runtime_cves<'a>(data: &'a ReleaseData, info: &NodeSystemInfo) -> Vec<&'a str> {
+    let Some((runtime, raw)) = info.container_runtime_version.split_once("://") else {
+        return Vec::new();
+    };
+    let Some(v) = Version::parse(raw) else {
+        return Vec::new();
+    };
+    let mut cves: Vec<&str> = data
+        .advisories(runtime, v)
+        .iter()
+        .map(|a| a.cve.as_str())
+        .collect();
+    cves.sort_unstable();
+    cves.dedup();
+    cves
 }

@@ -280,7 +280,7 @@ pub fn audit(ctx: &Ctx, powerful: &PowerfulAccounts, sink: &mut Sink) {
         }
     }
     if ctx.enabled("WL-013") {
-        namespaces_without_pod_security(ctx, sink);
+        unenforced_namespaces(ctx, sink);
     }
 }
 
@@ -545,7 +545,7 @@ fn runs_as_root(ctx: &Ctx, w: &Workload, sink: &mut Sink) {
 
 /// The effective seccomp profile type of a container: its own, else the pod's; the legacy
 /// annotations (before 1.19 fields) count too.
-fn seccomp_of(w: &Workload, c: &ContainerRef) -> Option<String> {
+pub fn seccomp_of(w: &Workload, c: &ContainerRef) -> Option<String> {
     let field = |p: Option<&SeccompProfile>| p.map(|p| p.type_.clone());
     if let Some(t) = field(c.security_context.and_then(|s| s.seccomp_profile.as_ref())) {
         return Some(t);
@@ -733,29 +733,45 @@ fn escape_hatches(w: &Workload, sink: &mut Sink) {
 pub const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
 const ENFORCE: &str = "pod-security.kubernetes.io/enforce";
 
-fn namespaces_without_pod_security(ctx: &Ctx, sink: &mut Sink) {
-    for ns in &ctx.snapshot.namespaces {
-        let Some(name) = ns.metadata.name.as_deref() else {
-            continue;
-        };
-        if SYSTEM_NAMESPACES.contains(&name) {
-            continue;
-        }
-        let level = ns.metadata.labels.as_ref().and_then(|l| l.get(ENFORCE));
-        let problem = match level.map(String::as_str) {
-            None => "has no pod-security.kubernetes.io/enforce label".to_string(),
-            Some("privileged") => {
-                "enforces the privileged Pod Security level (anything is admitted)".to_string()
+/// The Namespaces WL-013 reports (the system ones aside), with what is wrong and the label's
+/// value: the paths across layers (XL-003) read them whatever the policy enables.
+pub fn namespaces_without_pod_security(
+    s: &crate::snapshot::Snapshot,
+) -> Vec<(&str, &'static str, Option<&str>)> {
+    s.namespaces
+        .iter()
+        .filter_map(|ns| {
+            let name = ns.metadata.name.as_deref()?;
+            if SYSTEM_NAMESPACES.contains(&name) {
+                return None;
             }
-            Some(_) => continue,
-        };
+            let level = ns
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(ENFORCE))
+                .map(String::as_str);
+            let problem = match level {
+                None => "has no pod-security.kubernetes.io/enforce label",
+                Some("privileged") => {
+                    "enforces the privileged Pod Security level (anything is admitted)"
+                }
+                Some(_) => return None,
+            };
+            Some((name, problem, level))
+        })
+        .collect()
+}
+
+fn unenforced_namespaces(ctx: &Ctx, sink: &mut Sink) {
+    for (name, problem, level) in namespaces_without_pod_security(ctx.snapshot) {
         sink.push(
             Finding::new(
                 "WL-013",
                 ObjectRef::new(ObjectKind::Namespace, None, name),
                 format!("Namespace {name} {problem}"),
             )
-            .evidence([format!("{ENFORCE}: {}", level.map(String::as_str).unwrap_or("(unset)"))])
+            .evidence([format!("{ENFORCE}: {}", level.unwrap_or("(unset)"))])
             .remediation(format!(
                 "kubectl label --overwrite namespace {name} {ENFORCE}=baseline (or restricted); check first with --dry-run=server"
             )),

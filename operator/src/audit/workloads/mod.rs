@@ -5,7 +5,8 @@ mod checks;
 mod containers;
 
 pub use checks::{
-    PowerfulAccounts, SYSTEM_NAMESPACES, audit, host_path_severity, normalize_path, root_reason,
+    PowerfulAccounts, SYSTEM_NAMESPACES, audit, host_path_severity,
+    namespaces_without_pod_security, normalize_path, root_reason, seccomp_of,
 };
 pub use containers::{ContainerKind, ContainerRef, containers};
 

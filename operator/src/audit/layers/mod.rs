@@ -1,0 +1,519 @@
+//! Paths across layers (category `layers`, host.md "XL-*"): what no single layer shows. They
+//! run last and read the lower layers' *facts*, not their reported findings: a lower check
+//! that the policy disables, or a lower finding an exception waives, does not hide the path
+//! (the lower facts are computed whatever the policy enables; only the XL-* check itself must
+//! be enabled). A path through a node whose kernel could not be judged is "not assessed", with
+//! the reason and the node count, never a silent pass.
+
+mod placement;
+#[cfg(test)]
+mod tests;
+
+use crate::api::SubjectRef;
+use crate::audit::nodes::{HostFacts, KernelHit, NodeFacts, Privilege, count_nodes};
+use crate::audit::workloads::{
+    ContainerRef, Workload, containers, host_path_severity, namespaces_without_pod_security,
+    normalize_path, seccomp_of,
+};
+use crate::audit::{Ctx, Finding, ObjectRef, Sink, bounds};
+use crate::catalog::{Category, Severity};
+use crate::snapshot::ObjectKind;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Whether the node's kubelet runs Pods without a profile under RuntimeDefault
+/// (`seccompDefault: true`). The kubelet's configuration comes from the KUBELET-* work (issue
+/// 14, branch i14-kubelet), not merged yet: until it is, this is unknown, and XL-002 treats
+/// unknown as not defaulting (the kubelet's own default is false).
+pub fn kubelet_defaults_seccomp(_node: &NodeFacts) -> Option<bool> {
+    None
+}
+
+pub fn audit(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
+    let [xl1, xl2, xl3] = ["XL-001", "XL-002", "XL-003"].map(|c| ctx.enabled(c));
+    if !(xl1 || xl2 || xl3) {
+        return;
+    }
+    if let Some(why) = &host.unavailable {
+        sink.not_assessed(
+            Category::Layers,
+            format!("Nodes could not be read ({why}): paths through nodes are unknown"),
+        );
+        return;
+    }
+    if xl1 || xl2 {
+        workload_paths(ctx, host, xl1, xl2, sink);
+    }
+    if xl3 {
+        placement_paths(ctx, host, sink);
+    }
+}
+
+fn is_cap(cap: &str, name: &str) -> bool {
+    let upper = cap.to_ascii_uppercase();
+    upper.strip_prefix("CAP_").unwrap_or(&upper) == name
+}
+
+fn privileged(c: &ContainerRef) -> bool {
+    c.security_context.and_then(|s| s.privileged) == Some(true)
+}
+
+/// A workload's ways to the host (XL-001): WL-001 privileged, WL-002 hostPID, WL-003 a runtime
+/// socket or the host's root, or SYS_ADMIN added. One evidence line each.
+pub fn ways_out(w: &Workload) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in containers(w.spec) {
+        if privileged(&c) {
+            out.push(format!("container {} is privileged (WL-001)", c.name));
+        }
+        let added = c
+            .security_context
+            .and_then(|s| s.capabilities.as_ref())
+            .and_then(|caps| caps.add.as_ref());
+        if added
+            .into_iter()
+            .flatten()
+            .any(|cap| is_cap(cap, "SYS_ADMIN") || is_cap(cap, "ALL"))
+        {
+            out.push(format!("container {} adds SYS_ADMIN", c.name));
+        }
+    }
+    if w.spec.host_pid == Some(true) {
+        out.push("hostPID: true (WL-002)".to_string());
+    }
+    for v in w.spec.volumes.iter().flatten() {
+        let Some(hp) = v.host_path.as_ref() else {
+            continue;
+        };
+        // WL-003 rates runtime sockets (and the directories holding them) critical.
+        let runtime = host_path_severity(&hp.path) == Some(Severity::Critical);
+        if runtime || normalize_path(&hp.path) == "/" {
+            out.push(format!(
+                "volume {}: hostPath {} ({}, WL-003)",
+                v.name,
+                hp.path,
+                if runtime {
+                    "the container runtime's socket"
+                } else {
+                    "the host's root"
+                }
+            ));
+        }
+    }
+    out
+}
+
+/// The runtime's default capability set (containerd, CRI-O and Docker agree on it).
+const DEFAULT_CAPABILITIES: &[&str] = &[
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "NET_RAW",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+/// Whether a container holds capability `cap` (without `CAP_`).
+fn holds(c: &ContainerRef, cap: &str) -> bool {
+    if privileged(c) {
+        return true;
+    }
+    let caps = c.security_context.and_then(|s| s.capabilities.as_ref());
+    let listed = |l: Option<&Vec<String>>| {
+        l.into_iter()
+            .flatten()
+            .any(|x| is_cap(x, cap) || is_cap(x, "ALL"))
+    };
+    if listed(caps.and_then(|c| c.add.as_ref())) {
+        return true;
+    }
+    if listed(caps.and_then(|c| c.drop.as_ref())) {
+        return false;
+    }
+    DEFAULT_CAPABILITIES.contains(&cap)
+}
+
+/// Why a container runs without seccomp filtering, if it does (XL-002).
+fn unconfined(
+    w: &Workload,
+    c: &ContainerRef,
+    kubelet_default: Option<bool>,
+) -> Option<&'static str> {
+    if privileged(c) {
+        return Some("privileged (no seccomp filter)");
+    }
+    match seccomp_of(w, c).as_deref() {
+        Some("Unconfined") => Some("seccompProfile Unconfined"),
+        None if kubelet_default != Some(true) => {
+            Some("no seccomp profile, and the kubelet is not known to default to RuntimeDefault")
+        }
+        _ => None,
+    }
+}
+
+/// The node's CVEs an unconfined container can use: those needing a user namespace (which
+/// seccomp's default profile blocks) or a capability the container holds.
+fn usable<'h>(c: &ContainerRef, hits: &'h [KernelHit<'h>]) -> Vec<&'h KernelHit<'h>> {
+    hits.iter()
+        .filter(|h| match h.cve.privilege {
+            Privilege::UserNamespace => true,
+            p => p.capability().is_some_and(|cap| holds(c, cap)),
+        })
+        .collect()
+}
+
+fn kernel_line(n: &NodeFacts, hits: &[&KernelHit]) -> String {
+    let cves: Vec<String> = hits.iter().map(|h| h.label()).collect();
+    format!(
+        "node {}: kernelVersion {}: {} (NODE-004)",
+        n.name,
+        n.info.kernel_version,
+        cves.join(", ")
+    )
+}
+
+/// Workloads, nodes and reasons for which a path could not be judged.
+#[derive(Default)]
+struct Unknown<'a> {
+    workloads: BTreeSet<String>,
+    nodes: BTreeSet<&'a str>,
+    reasons: BTreeSet<String>,
+}
+
+impl Unknown<'_> {
+    fn report(&self, check: &'static str, what: &str, sink: &mut Sink) {
+        if self.workloads.is_empty() {
+            return;
+        }
+        let nodes: Vec<&str> = self.nodes.iter().copied().collect();
+        let reasons: Vec<&str> = self.reasons.iter().map(String::as_str).collect();
+        sink.not_assessed_partly(
+            Category::Layers,
+            format!(
+                "{check} not assessed for {} workload{} {what} on {}: their kernel could not be judged ({})",
+                self.workloads.len(),
+                if self.workloads.len() == 1 { "" } else { "s" },
+                count_nodes(&nodes),
+                bounds::join_names(&reasons, "; ", 300)
+            ),
+            &[check],
+        );
+    }
+}
+
+/// XL-001 and XL-002: one finding per (workload, node).
+fn workload_paths(ctx: &Ctx, host: &HostFacts, xl1: bool, xl2: bool, sink: &mut Sink) {
+    if let Some(why) = ctx.snapshot.unavailable(ObjectKind::Pod) {
+        sink.not_assessed_checks(
+            Category::Layers,
+            format!("cannot read pods ({why}): which node a workload runs on is unknown"),
+            &["XL-001", "XL-002"],
+        );
+        return;
+    }
+    let nodes: HashMap<&str, &NodeFacts> = host.nodes.iter().map(|n| (n.name, n)).collect();
+    let placed = placement::nodes_of(ctx.snapshot, &ctx.workloads);
+    let (mut unknown1, mut unknown2) = (Unknown::default(), Unknown::default());
+    let mut unplaced = 0usize;
+    for (i, w) in ctx.workloads.iter().enumerate() {
+        if ctx.is_control_plane(w) {
+            continue;
+        }
+        let ways = if xl1 { ways_out(w) } else { Vec::new() };
+        let Some(on) = placed.get(&i) else {
+            // Files without Pods: where the workload runs is unknown.
+            if ctx.snapshot.is_absent(ObjectKind::Pod) && !ways.is_empty() {
+                unplaced += 1;
+            }
+            continue;
+        };
+        for n in on.iter().filter_map(|name| nodes.get(name)) {
+            let unknown = n.kernel_unknown();
+            if !ways.is_empty() {
+                let hits: Vec<&KernelHit> = n.kernel_hits().iter().collect();
+                if !hits.is_empty() || !n.runtime_cves.is_empty() {
+                    sink.push(escape_path(w, n, &ways, &hits));
+                } else if let Some(why) = &unknown {
+                    unknown1.workloads.insert(w.to_string());
+                    unknown1.nodes.insert(n.name);
+                    unknown1.reasons.insert(why.clone());
+                }
+            }
+            if xl2 {
+                let default = kubelet_defaults_seccomp(n);
+                let open: Vec<(ContainerRef, &'static str)> = containers(w.spec)
+                    .filter_map(|c| unconfined(w, &c, default).map(|why| (c, why)))
+                    .collect();
+                if open.is_empty() {
+                    continue;
+                }
+                let usable: Vec<(&ContainerRef, &'static str, Vec<&KernelHit>)> = open
+                    .iter()
+                    .map(|(c, why)| (c, *why, usable(c, n.kernel_hits())))
+                    .filter(|(_, _, h)| !h.is_empty())
+                    .collect();
+                if !usable.is_empty() {
+                    sink.push(unconfined_path(w, n, &usable));
+                } else if let Some(why) = &unknown {
+                    unknown2.workloads.insert(w.to_string());
+                    unknown2.nodes.insert(n.name);
+                    unknown2.reasons.insert(why.clone());
+                }
+            }
+        }
+    }
+    if xl1 {
+        unknown1.report("XL-001", "with a way to the host", sink);
+    }
+    if xl2 {
+        unknown2.report("XL-002", "with unconfined containers", sink);
+    }
+    if unplaced > 0 {
+        sink.not_assessed_partly(
+            Category::Layers,
+            format!(
+                "XL-001 not assessed for {unplaced} workload{} with a way to the host: the input has no Pods, so which node {} on is unknown",
+                if unplaced == 1 { "" } else { "s" },
+                if unplaced == 1 { "it runs" } else { "they run" }
+            ),
+            &["XL-001"],
+        );
+    }
+}
+
+fn edit_command(w: &Workload) -> String {
+    format!(
+        "kubectl edit {} {} -n {}",
+        w.kind.name().to_lowercase(),
+        w.name,
+        w.namespace
+    )
+}
+
+/// XL-001's finding: workload → way out → node → CVE.
+fn escape_path(w: &Workload, n: &NodeFacts, ways: &[String], hits: &[&KernelHit]) -> Finding {
+    let mut cves: Vec<String> = n.runtime_cves.iter().map(|c| c.to_string()).collect();
+    cves.extend(hits.iter().map(|h| h.label()));
+    let first_way = ways[0].split(" (").next().unwrap_or(&ways[0]);
+    let mut evidence = vec![format!(
+        "path: {w} → {first_way} → node {} → {}",
+        n.name, cves[0]
+    )];
+    evidence.extend(ways.iter().map(|w| format!("way out: {w}")));
+    if !n.runtime_cves.is_empty() {
+        evidence.push(format!(
+            "node {}: containerRuntimeVersion {}: {} (NODE-003)",
+            n.name,
+            n.info.container_runtime_version,
+            n.runtime_cves.join(", ")
+        ));
+    }
+    if !hits.is_empty() {
+        evidence.push(kernel_line(n, hits));
+    }
+    let cve_refs: Vec<&str> = cves.iter().map(String::as_str).collect();
+    let ways_text = match ways.len() {
+        1 => first_way.to_string(),
+        n => format!("{first_way}, and {} more", n - 1),
+    };
+    Finding::new(
+        "XL-001",
+        w.object_ref(),
+        format!(
+            "{w} has a way to the host ({ways_text}) and runs on node {}, which has known escape vulnerabilities: {}",
+            n.name,
+            bounds::join_names(&cve_refs, ", ", bounds::MAX_MESSAGE / 2)
+        ),
+    )
+    .node(n.name)
+    .evidence(bounds::capped(evidence, bounds::MAX_EVIDENCE, |e| e))
+    .remediation(format!(
+        "Take the way out away from {w} ({}), or patch node {}'s runtime and kernel; do both \
+         for anything internet-facing.",
+        edit_command(w),
+        n.name
+    ))
+}
+
+/// XL-002's finding: the unconfined containers and the CVEs each can use.
+fn unconfined_path(
+    w: &Workload,
+    n: &NodeFacts,
+    usable: &[(&ContainerRef, &'static str, Vec<&KernelHit>)],
+) -> Finding {
+    let names: Vec<&str> = usable.iter().map(|(c, _, _)| c.name).collect();
+    let mut all: Vec<&KernelHit> = usable
+        .iter()
+        .flat_map(|(_, _, h)| h.iter().copied())
+        .collect();
+    all.sort_by(|a, b| a.cve.cve.cmp(&b.cve.cve));
+    all.dedup_by(|a, b| a.cve.cve == b.cve.cve);
+    let labels: Vec<String> = all.iter().map(|h| h.label()).collect();
+    let mut evidence: Vec<String> = usable
+        .iter()
+        .map(|(c, why, hits)| {
+            let cves: Vec<String> = hits
+                .iter()
+                .map(|h| format!("{} ({})", h.cve.cve, h.cve.privilege.describe()))
+                .collect();
+            format!("container {}: {why}; can use {}", c.name, cves.join(", "))
+        })
+        .collect();
+    evidence.push(kernel_line(n, &all));
+    evidence.push(format!(
+        "path: {w} → container {} without seccomp → node {} → {}",
+        names[0], n.name, labels[0]
+    ));
+    Finding::new(
+        "XL-002",
+        w.object_ref(),
+        format!(
+            "{w} runs containers without seccomp filtering on node {}, whose kernel has CVEs they can reach: {}",
+            n.name,
+            labels.join(", ")
+        ),
+    )
+    .node(n.name)
+    .container(&names)
+    .evidence(bounds::capped(evidence, bounds::MAX_EVIDENCE, |e| e))
+    .remediation(format!(
+        "Set spec.securityContext.seccompProfile.type: RuntimeDefault ({}), or seccompDefault: \
+         true on node {}'s kubelet; and patch the node's kernel.",
+        edit_command(w),
+        n.name
+    ))
+}
+
+fn subject_label(s: &SubjectRef) -> String {
+    match &s.namespace {
+        Some(ns) => format!("{} {ns}/{}", s.kind, s.name),
+        None => format!("{} {}", s.kind, s.name),
+    }
+}
+
+/// XL-003: one finding per (binding, subject) with an RBAC-006/007 finding that reaches a
+/// namespace without Pod Security enforcement, while some node's kernel has a NODE-004 CVE.
+fn placement_paths(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
+    if let Some(why) = ctx.snapshot.unavailable(ObjectKind::Namespace) {
+        sink.not_assessed_checks(
+            Category::Layers,
+            format!("cannot read namespaces ({why}): where Pod Security is enforced is unknown"),
+            &["XL-003"],
+        );
+        return;
+    }
+    let open: Vec<(&str, &str)> = namespaces_without_pod_security(ctx.snapshot)
+        .into_iter()
+        .filter(|(ns, _, _)| ctx.policy.namespaces.contains(ns))
+        .map(|(ns, problem, _)| (ns, problem))
+        .collect();
+    if open.is_empty() {
+        return;
+    }
+    // The RBAC findings are computed whatever the policy enables (see audit::run).
+    let mut grants: BTreeMap<(ObjectRef, SubjectRef), Vec<String>> = BTreeMap::new();
+    for f in sink
+        .findings
+        .iter()
+        .filter(|f| matches!(f.check, "RBAC-006" | "RBAC-007"))
+    {
+        let Some(subject) = &f.subject else { continue };
+        grants
+            .entry((f.resource.clone(), subject.clone()))
+            .or_default()
+            .push(format!("{}: {}", f.check, f.message));
+    }
+    let reach = |binding: &ObjectRef| -> Vec<(&str, &str)> {
+        match (binding.kind.as_str(), binding.namespace.as_deref()) {
+            ("RoleBinding", Some(ns)) => open.iter().filter(|(o, _)| *o == ns).copied().collect(),
+            ("RoleBinding", None) => Vec::new(),
+            _ => open.clone(),
+        }
+    };
+    let reaching: Vec<_> = grants
+        .into_iter()
+        .map(|((binding, subject), lines)| {
+            let ns = reach(&binding);
+            (binding, subject, lines, ns)
+        })
+        .filter(|(_, _, _, ns)| !ns.is_empty())
+        .collect();
+    if reaching.is_empty() {
+        return;
+    }
+    let vulnerable: Vec<&NodeFacts> = host
+        .nodes
+        .iter()
+        .filter(|n| !n.kernel_hits().is_empty())
+        .collect();
+    if vulnerable.is_empty() {
+        let unknown: Vec<&NodeFacts> = host
+            .nodes
+            .iter()
+            .filter(|n| n.kernel_unknown().is_some())
+            .collect();
+        if !unknown.is_empty() {
+            let names: Vec<&str> = unknown.iter().map(|n| n.name).collect();
+            let reasons: BTreeSet<String> =
+                unknown.iter().filter_map(|n| n.kernel_unknown()).collect();
+            let reasons: Vec<&str> = reasons.iter().map(String::as_str).collect();
+            sink.not_assessed_checks(
+                Category::Layers,
+                format!(
+                    "XL-003 not assessed for {} subject{} that can place Pods in namespaces without Pod Security enforcement: the kernel of {} could not be judged ({})",
+                    reaching.len(),
+                    if reaching.len() == 1 { "" } else { "s" },
+                    count_nodes(&names),
+                    bounds::join_names(&reasons, "; ", 300)
+                ),
+                &["XL-003"],
+            );
+        }
+        return;
+    }
+    for (binding, subject, lines, ns) in reaching {
+        let who = subject_label(&subject);
+        let ns_names: Vec<&str> = ns.iter().map(|(n, _)| *n).collect();
+        let node_names: Vec<&str> = vulnerable.iter().map(|n| n.name).collect();
+        let first = vulnerable[0];
+        let first_cve = first.kernel_hits()[0].label();
+        let mut evidence = vec![format!(
+            "path: {who} → namespace {} → node {} → {first_cve}",
+            ns_names[0], first.name
+        )];
+        evidence.extend(lines);
+        evidence.extend(bounds::capped(ns.iter(), 5, |(n, problem)| {
+            format!("namespace {n} {problem} (WL-013)")
+        }));
+        evidence.extend(bounds::capped(vulnerable.iter(), 5, |n| {
+            let hits: Vec<&KernelHit> = n.kernel_hits().iter().collect();
+            kernel_line(n, &hits)
+        }));
+        sink.push(
+            Finding::new(
+                "XL-003",
+                binding.clone(),
+                format!(
+                    "{who} can create or exec into Pods in namespaces without Pod Security enforcement ({}) through {} {}, and {} run a kernel with a known escape: it can place an escape there",
+                    bounds::join_names(&ns_names, ", ", 300),
+                    binding.kind,
+                    binding.name,
+                    if node_names.len() == 1 {
+                        format!("node {}", node_names[0])
+                    } else {
+                        format!("nodes {}", bounds::join_names(&node_names, ", ", 200))
+                    }
+                ),
+            )
+            .subject(subject)
+            .evidence(bounds::capped(evidence, bounds::MAX_EVIDENCE, |e| e)),
+        );
+    }
+}
