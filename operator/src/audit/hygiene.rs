@@ -128,6 +128,12 @@ fn may_target(check: &crate::catalog::CheckMeta, kind: &str) -> bool {
         Workload => is_workload_kind(kind) || kind == "Namespace",
         Daemonset => matches!(kind, "DaemonSet" | "Node"),
         Node => kind == "Node",
+        // The kubelet's configuration: on the Node (configz, k3s/RKE2 annotations) or on the
+        // kubeadm `kubelet-config` ConfigMap (host.md).
+        Kubelet => matches!(kind, "Node" | "ConfigMap"),
+        // Paths across layers point at workloads and RBAC grants; not settled yet, so any kind
+        // may be the target (the cautious answer: POL-002 says "not judged" rather than "unused").
+        Layers => true,
         Image => kind == "Dockerfile" || is_workload_kind(kind),
         Policy => kind == "SecurityPolicy",
     }
