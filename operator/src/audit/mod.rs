@@ -7,6 +7,7 @@ pub mod daemonset;
 mod finding;
 mod hygiene;
 pub mod images;
+pub mod kubelet;
 pub mod nodes;
 pub mod probe;
 pub mod rbac;
@@ -33,6 +34,9 @@ pub struct AuditInput<'a> {
     pub probe: Option<&'a probe::ProbeResult>,
     /// Image configs fetched from registries (`spec.images.inspect`); `None` when off.
     pub images: Option<&'a images::ImageConfigs>,
+    /// What the kubelets answered (`spec.kubelet.configz`, `spec.probes.kubelet`); `None`
+    /// offline or when neither is on.
+    pub kubelet: Option<&'a kubelet::LiveKubelets>,
 }
 
 /// The result of one audit.
@@ -214,6 +218,12 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
     controlplane::audit(&ctx, &mut sink);
     daemonset::audit(&ctx, &mut sink);
     nodes::audit(&ctx, &mut sink);
+    kubelet::audit(
+        input.snapshot,
+        input.kubelet,
+        &|c| policy.is_enabled(c),
+        &mut sink,
+    );
     images::audit(&ctx, &mut sink);
 
     let not_assessed = sink.resolve_not_assessed(policy);
@@ -311,6 +321,7 @@ fn examined(
                 ("CM", _) => pods(Component::ControllerManager),
                 ("SCH", _) => pods(Component::Scheduler),
                 ("NODE", _) => ctx.snapshot.nodes.len(),
+                ("KUBELET", _) => ctx.snapshot.nodes.len(),
                 _ => return None,
             };
             Some((id, n))

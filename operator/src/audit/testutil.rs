@@ -26,6 +26,7 @@ pub fn audit_with(yaml: &str, policy: &EffectivePolicy) -> Report {
         release_data: crate::audit::nodes::ReleaseData::builtin(),
         probe: None,
         images: None,
+        kubelet: None,
     })
 }
 

@@ -70,6 +70,8 @@ pub struct Context {
     pub release_data: &'static ReleaseData,
     /// Fetches image configs for policies with `spec.images.inspect`.
     pub inspector: crate::registry::Inspector,
+    /// Reads kubelets for `spec.kubelet.configz` and `spec.probes.kubelet`.
+    pub kubelets: crate::kubelets::KubeletReader,
 }
 
 /// What `kube-posture run` needs to start.
@@ -181,6 +183,8 @@ pub enum RunError {
     },
     #[error("cannot serve /metrics over HTTPS: {0}")]
     Tls(#[from] tls::TlsError),
+    #[error("{0}")]
+    Kubelets(#[from] crate::kubelets::KubeletError),
 }
 
 /// Name this replica in every request (`kube-posture/<version> (<instance>)`), so the API
@@ -343,6 +347,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
     });
     let mut leading_changes = leading.clone();
 
+    let kubelets = crate::kubelets::KubeletReader::new(client.clone())?;
     let ctx = Arc::new(Context {
         leading,
         tenure,
@@ -353,6 +358,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         findings,
         release_data: ReleaseData::builtin(),
         inspector: opts.inspector,
+        kubelets,
     });
 
     // Let the first lists finish before the first audit, so it is complete.

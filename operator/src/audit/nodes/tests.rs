@@ -40,6 +40,7 @@ fn audit_at(docs: &[String], now: &str) -> Report {
         release_data: ReleaseData::builtin(),
         probe: None,
         images: None,
+        kubelet: None,
     })
 }
 
@@ -219,6 +220,7 @@ fn unreadable_nodes_are_not_assessed() {
         release_data: ReleaseData::builtin(),
         probe: None,
         images: None,
+        kubelet: None,
     });
     assert!(
         r.not_assessed
