@@ -248,6 +248,7 @@ fn rbac(data: &Path) -> Result<()> {
             release_data: kube_posture::audit::nodes::ReleaseData::builtin(),
             probe: None,
             images: None,
+            kubelet: None,
         });
         times.push(t.elapsed());
         findings = report

@@ -8,7 +8,7 @@ use crate::{
 };
 use anyhow::Result;
 use k8s_openapi::api::events::v1::Event;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use k8s_openapi::jiff::Timestamp;
 use kube::Client;
 use kube::api::DeleteParams;
@@ -301,6 +301,30 @@ pub async fn own_operator_identity(client: &Client, p: &str) -> (ClusterRole, Pa
     let user = format!("system:serviceaccount:kube-posture-system:{p}");
     let manifest = std::fs::read_to_string(repo().join("manifests/rbac.yaml")).unwrap();
     let docs: Vec<Value> = kube_posture::yaml::from_str_multi(&manifest).unwrap();
+    // The kube-system Role (kubeadm's kubelet ConfigMap) comes along under the same name.
+    let mut ns_role: Role = serde_json::from_value(
+        docs.iter()
+            .find(|d| d["kind"] == "Role")
+            .cloned()
+            .expect("manifests/rbac.yaml has the operator's kube-system Role"),
+    )
+    .unwrap();
+    ns_role.metadata.name = Some(p.to_string());
+    Api::<Role>::namespaced(client.clone(), "kube-system")
+        .create(&PostParams::default(), &ns_role)
+        .await
+        .unwrap();
+    let ns_binding: RoleBinding = serde_json::from_value(json!({
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": p, "namespace": "kube-system"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": p},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]
+    }))
+    .unwrap();
+    Api::<RoleBinding>::namespaced(client.clone(), "kube-system")
+        .create(&PostParams::default(), &ns_binding)
+        .await
+        .unwrap();
     let mut role: ClusterRole = serde_json::from_value(
         docs.into_iter()
             .find(|d| d["kind"] == "ClusterRole")
@@ -338,6 +362,12 @@ pub async fn own_operator_identity(client: &Client, p: &str) -> (ClusterRole, Pa
 }
 
 pub async fn cleanup_identity(client: &Client, p: &str) {
+    let _ = Api::<Role>::namespaced(client.clone(), "kube-system")
+        .delete(p, &DeleteParams::default())
+        .await;
+    let _ = Api::<RoleBinding>::namespaced(client.clone(), "kube-system")
+        .delete(p, &DeleteParams::default())
+        .await;
     let _ = Api::<ClusterRole>::all(client.clone())
         .delete(p, &DeleteParams::default())
         .await;

@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cli;
 pub mod compliance;
 pub mod controller;
+pub mod kubelets;
 pub mod model;
 pub mod policy;
 pub mod registry;

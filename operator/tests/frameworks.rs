@@ -112,7 +112,9 @@ fn cis_on_the_insecure_cluster() {
             ("2.1", "fail", 1),
             ("2.7", "fail", 1),
             ("3.2.1", "manual", 0),
-            ("4.2.1", "manual", 0),
+            // No kubelet configuration in the dump (no kubeadm ConfigMap, no node-args, no
+            // configz offline): not assessed, never a pass.
+            ("4.2.1", "not-assessed", 0),
             ("5.1.1", "fail", 2),
             ("5.1.4", "fail", 2),
             ("5.1.7", "manual", 0),
@@ -128,7 +130,9 @@ fn cis_on_the_insecure_cluster() {
             ("5.6.2", "fail", 8),
         ],
     );
-    assert_eq!(counts(&doc), (9, 61, 61, 0));
+    // The twelve mapped kubelet controls are not assessed: the dump has no kubelet
+    // configuration (no kubeadm ConfigMap, no node-args; configz needs a live cluster).
+    assert_eq!(counts(&doc), (9, 61, 49, 12));
     assert_eq!(doc["score"], 13);
     let c121 = doc["controls"]
         .as_array()
@@ -167,6 +171,9 @@ fn cis_on_a_kubeadm_control_plane() {
             ("2.1", "pass", 0),
             ("2.2", "pass", 0),
             ("2.7", "manual", 0),
+            // kubeadm's kubelet-config ConfigMap: no serving certificate pair, no PID limit.
+            ("4.2.9", "fail", 1),
+            ("4.2.13", "fail", 1),
             ("5.1.1", "not-assessed", 0),
             ("5.1.2", "not-assessed", 0),
             ("5.2.1", "not-assessed", 0),
@@ -176,8 +183,11 @@ fn cis_on_a_kubeadm_control_plane() {
             ("5.2.11", "not-assessed", 0),
         ],
     );
-    assert_eq!(counts(&doc), (31, 13, 62, 25));
-    assert_eq!(doc["score"], 70);
+    // KUBELET-* judge the kubeadm kubelet-config ConfigMap: 4.2.9, 4.2.13 and 4.2.14 fail;
+    // with no Node in the input the other 4.2 controls are not assessed rather than manual.
+    assert_eq!(counts(&doc), (31, 16, 50, 34));
+    // The three kubelet failures (one medium, two low) lower the score from 70.
+    assert_eq!(doc["score"], 66);
     assert!(
         doc["notAssessed"]
             .as_array()

@@ -113,6 +113,7 @@ fn audit(snapshot: &Snapshot) -> Report {
         release_data: ReleaseData::builtin(),
         probe: None,
         images: None,
+        kubelet: None,
     })
 }
 

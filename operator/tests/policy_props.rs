@@ -466,6 +466,7 @@ fn assert_usable(policy: &EffectivePolicy) {
         release_data: ReleaseData::builtin(),
         probe: None,
         images: None,
+        kubelet: None,
     });
     let s = &report.summary;
     assert_eq!(s.total + s.suppressed, report.findings.len() as u64);

@@ -104,6 +104,7 @@ fn wl005(snapshot: &Snapshot) -> BTreeSet<(String, String)> {
         release_data: ReleaseData::builtin(),
         probe: None,
         images: None,
+        kubelet: None,
     });
     report
         .findings

@@ -77,6 +77,7 @@ fuzz_target!(|data: &[u8]| {
                 release_data: ReleaseData::builtin(),
                 probe: None,
                 images: None,
+                kubelet: None,
             });
         }
     }

@@ -40,6 +40,7 @@ fn audit_and_render(snapshot: &Snapshot) {
         release_data: ReleaseData::builtin(),
         probe: None,
         images: None,
+        kubelet: None,
     });
     let source_of = |_: &Finding| None;
     let ctx = Context {

@@ -93,6 +93,37 @@ pub struct SecurityPolicySpec {
     /// Image inspection: read the configs of running images from their registries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<ImageSettings>,
+    /// How kubelet configurations are read (KUBELET-001…014).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubelet: Option<KubeletSettings>,
+    /// Live probes sent from where the operator runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probes: Option<ProbeSettings>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KubeletSettings {
+    /// Read each kubelet's running configuration (`GET /api/v1/nodes/NODE/proxy/configz`
+    /// through the API server), the strongest source for KUBELET-001…014. Needs `get` on
+    /// `nodes/proxy`, which also allows exec into every pod on the node: the default install
+    /// does not grant it; apply `manifests/optional/kubelet-configz-rbac.yaml` to allow it.
+    /// Without it, the kubeadm `kube-system/kubelet-config` ConfigMap and k3s/RKE2 node-args
+    /// annotations are read. Default: false.
+    #[serde(default)]
+    pub configz: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProbeSettings {
+    /// KUBELET-101/102: unauthenticated GETs from the operator to every node's InternalIP,
+    /// `https://IP:KUBELET_PORT/healthz` then `/pods`, and `http://IP:10255/healthz`. No
+    /// credentials, TLS not verified, 2 s to connect and 5 s in all, at most 1 KiB read and
+    /// never kept. A kubelet that does not answer is reported as not assessed. Turns on
+    /// KUBELET-101 and KUBELET-102 unless `checks.exclude` names them. Default: false.
+    #[serde(default)]
+    pub kubelet: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]

@@ -39,6 +39,7 @@ fn audit(snap: &Snapshot, policy: &EffectivePolicy, previous: &[super::Finding])
             release_data: super::nodes::ReleaseData::builtin(),
             probe: None,
             images: None,
+            kubelet: None,
         },
         previous,
     )
@@ -77,6 +78,7 @@ fn findings_of_checks_not_assessed_are_held() {
         release_data: super::nodes::ReleaseData::builtin(),
         probe: None,
         images: None,
+        kubelet: None,
     });
     assert!(!blind.findings.iter().any(|f| f.check == "RBAC-005"));
     let rbac = blind

@@ -7,9 +7,9 @@ pub mod daemonset;
 mod finding;
 mod hygiene;
 pub mod images;
+pub mod kubelet;
 pub mod layers;
 pub mod nodes;
-pub(crate) mod pending;
 pub mod probe;
 pub mod rbac;
 mod score;
@@ -35,6 +35,9 @@ pub struct AuditInput<'a> {
     pub probe: Option<&'a probe::ProbeResult>,
     /// Image configs fetched from registries (`spec.images.inspect`); `None` when off.
     pub images: Option<&'a images::ImageConfigs>,
+    /// What the kubelets answered (`spec.kubelet.configz`, `spec.probes.kubelet`); `None`
+    /// offline or when neither is on.
+    pub kubelet: Option<&'a kubelet::LiveKubelets>,
 }
 
 /// The result of one audit.
@@ -237,10 +240,20 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
     daemonset::audit(&ctx, &mut sink);
     let host = nodes::facts(&ctx);
     nodes::audit(&ctx, &host, &mut sink);
+    kubelet::audit(
+        input.snapshot,
+        input.kubelet,
+        &|c| policy.is_enabled(c),
+        &mut sink,
+    );
     images::audit(&ctx, &mut sink);
-    pending::audit(&ctx, &mut sink);
     // Last: paths across layers read the lower layers' facts, before exceptions.
-    layers::audit(&ctx, &host, &mut sink);
+    let seccomp = if policy.is_enabled("XL-002") {
+        kubelet::seccomp_defaults(input.snapshot, input.kubelet)
+    } else {
+        Default::default()
+    };
+    layers::audit(&ctx, &host, &seccomp, &mut sink);
 
     let not_assessed = sink.resolve_not_assessed(policy);
     let unassessed: std::collections::HashSet<&str> = not_assessed
@@ -351,6 +364,7 @@ fn examined(
                 ("CM", _) => pods(Component::ControllerManager),
                 ("SCH", _) => pods(Component::Scheduler),
                 ("NODE", _) => ctx.snapshot.nodes.len(),
+                ("KUBELET", _) => ctx.snapshot.nodes.len(),
                 _ => return None,
             };
             Some((id, n))

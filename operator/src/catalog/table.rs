@@ -1543,7 +1543,7 @@ pub static CHECKS: &[CheckMeta] = &[
         rationale: "Pods that set no seccomp profile run unconfined, with every system call of the kernel open to them.",
         remediation: "Set `seccompDefault: true` (GA since 1.27).",
         notes: "Fails when `seccompDefault` is not true. Sources, strongest first: the kubelet's `configz` (opt-in, `spec.kubelet.configz`), the kubeadm `kube-system/kubelet-config` ConfigMap (what nodes were given), the k3s/RKE2 `node-args` annotations (overrides only); nothing readable is not assessed.",
-        references: &[],
+        references: &["CIS 4.2.14"],
         scope: Scope::Objects,
         groups: &[],
     },

@@ -144,8 +144,8 @@ pub fn audit(
     };
     let started = Instant::now();
     let mut input_errors: Vec<InputError> = Vec::new();
-    let (snapshot, stats, probe, images) = if args.snapshot.is_empty() {
-        let (snapshot, probe, images) = runtime().block_on(async {
+    let (snapshot, stats, probe, images, kubelets) = if args.snapshot.is_empty() {
+        let (snapshot, probe, images, kubelets) = runtime().block_on(async {
             let config = super::config(cluster).await?;
             let client = kube::Client::try_from(config.clone()).map_err(CliError::Kube)?;
             let snapshot = crate::snapshot::live::load_live(&client)
@@ -160,14 +160,36 @@ pub fn audit(
             } else {
                 None
             };
-            Ok::<_, CliError>((snapshot, probe, images))
+            // The kubelets themselves, when the policy asks (spec.kubelet, spec.probes).
+            let kubelets = if policy.kubelet_configz || policy.probe_kubelets {
+                let reader = crate::kubelets::KubeletReader::new(client.clone())
+                    .map_err(|e| CliError::Usage(e.to_string()))?;
+                Some(
+                    reader
+                        .read(
+                            &snapshot.nodes,
+                            policy.kubelet_configz,
+                            policy.probe_kubelets,
+                        )
+                        .await,
+                )
+            } else {
+                None
+            };
+            Ok::<_, CliError>((snapshot, probe, images, kubelets))
         })?;
         progress(format!(
             "read {} objects from the cluster in {:.1?}",
             snapshot.len(),
             started.elapsed()
         ));
-        (snapshot, LoadStats::default(), Some(probe), images)
+        (
+            snapshot,
+            LoadStats::default(),
+            Some(probe),
+            images,
+            kubelets,
+        )
     } else {
         let loaded = crate::snapshot::dockerfiles::load_inputs(
             &args.snapshot,
@@ -221,7 +243,7 @@ pub fn audit(
                 n => format!("; {n} not read (exit code 2)"),
             }
         ));
-        (snapshot, stats, None, None)
+        (snapshot, stats, None, None, None)
     };
     let now = args.as_of.unwrap_or_else(jiff::Timestamp::now);
     let custom_release_data = match &args.release_data {
@@ -239,6 +261,7 @@ pub fn audit(
         release_data,
         probe: probe.as_ref(),
         images: images.as_ref(),
+        kubelet: kubelets.as_ref(),
     });
     progress(format!(
         "audited in {:.1?}: {} findings",

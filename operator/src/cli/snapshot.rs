@@ -103,5 +103,6 @@ pub fn write_snapshot(s: &Snapshot, dir: &Path) -> Result<usize, CliError> {
     n += write_kind(dir, "clusterroles", &s.cluster_roles)?;
     n += write_kind(dir, "rolebindings", &s.role_bindings)?;
     n += write_kind(dir, "clusterrolebindings", &s.cluster_role_bindings)?;
+    n += write_kind(dir, "configmaps", &s.config_maps)?;
     Ok(n)
 }

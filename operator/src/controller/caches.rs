@@ -7,7 +7,7 @@ use crate::model::{
 };
 use crate::snapshot::{ObjectKind, Snapshot, Unavailable};
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{Namespace, Node, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::api::{Api, ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, Store};
@@ -139,7 +139,8 @@ impl Health {
 }
 
 /// The kinds the controller watches (all the audit reads but Secrets, which it never reads).
-pub const WATCHED: [ObjectKind; 16] = [
+/// ConfigMaps are watched in kube-system only, and only kubeadm's kubelet baseline is kept.
+pub const WATCHED: [ObjectKind; 17] = [
     ObjectKind::Namespace,
     ObjectKind::Node,
     ObjectKind::Pod,
@@ -156,6 +157,7 @@ pub const WATCHED: [ObjectKind; 16] = [
     ObjectKind::ClusterRole,
     ObjectKind::RoleBinding,
     ObjectKind::ClusterRoleBinding,
+    ObjectKind::ConfigMap,
 ];
 
 /// The stores, one per kind.
@@ -177,6 +179,7 @@ pub struct Caches {
     pub cluster_roles: Store<ClusterRole>,
     pub role_bindings: Store<RoleBinding>,
     pub cluster_role_bindings: Store<ClusterRoleBinding>,
+    pub config_maps: Store<ConfigMap>,
     pub health: Arc<Health>,
 }
 
@@ -201,6 +204,7 @@ impl Caches {
             cluster_roles: self.cluster_roles.state(),
             role_bindings: self.role_bindings.state(),
             cluster_role_bindings: self.cluster_role_bindings.state(),
+            config_maps: self.config_maps.state(),
             dockerfiles: Vec::new(),
             unavailable: Vec::new(),
             read_kinds: Vec::new(),
@@ -230,7 +234,7 @@ impl Caches {
     }
 
     /// Objects held per kind.
-    pub fn counts(&self) -> [(ObjectKind, usize); 16] {
+    pub fn counts(&self) -> [(ObjectKind, usize); 17] {
         [
             (ObjectKind::Namespace, self.namespaces.len()),
             (ObjectKind::Node, self.nodes.len()),
@@ -254,6 +258,7 @@ impl Caches {
                 ObjectKind::ClusterRoleBinding,
                 self.cluster_role_bindings.len(),
             ),
+            (ObjectKind::ConfigMap, self.config_maps.len()),
         ]
     }
 
@@ -478,6 +483,22 @@ pub fn start(client: &Client, changes: watch::Sender<u64>, cronjobs_v1beta1: boo
         cluster_roles: watch_kind!(ObjectKind::ClusterRole, ClusterRole),
         role_bindings: watch_kind!(ObjectKind::RoleBinding, RoleBinding),
         cluster_role_bindings: watch_kind!(ObjectKind::ClusterRoleBinding, ClusterRoleBinding),
+        config_maps: {
+            let (store, writer) = reflector::store::<ConfigMap>();
+            let api: Api<ConfigMap> =
+                Api::namespaced(client.clone(), crate::snapshot::KUBELET_CONFIG_NAMESPACE);
+            let stream = watcher(api, watcher::Config::default())
+                .backoff(WatchBackoff::new())
+                .try_filter_map(|ev| futures::future::ready(Ok(trim::kubelet_config_event(ev))));
+            tokio::spawn(run_watch(
+                ObjectKind::ConfigMap,
+                stream,
+                writer,
+                health.clone(),
+                changes.clone(),
+            ));
+            store
+        },
         health,
     }
 }
@@ -488,7 +509,7 @@ pub const ACCESS_CHECK_EVERY: std::time::Duration = std::time::Duration::from_se
 /// started denies everything until its RBAC caches have filled.
 pub const ACCESS_CONFIRM_AFTER: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// May we list and watch `kind` everywhere? A SelfSubjectAccessReview (every authenticated
+/// May we list and watch `kind` everywhere (ConfigMaps: in kube-system)? A SelfSubjectAccessReview (every authenticated
 /// identity may create one) answers without waiting for a watch to fail.
 async fn allowed(client: &Client, kind: ObjectKind) -> Result<bool, kube::Error> {
     use k8s_openapi::api::authorization::v1::{
@@ -502,6 +523,9 @@ async fn allowed(client: &Client, kind: ObjectKind) -> Result<bool, kube::Error>
                     verb: Some(verb.to_string()),
                     group: Some(kind.group().to_string()),
                     resource: Some(kind.plural().to_string()),
+                    // ConfigMaps are read in kube-system only (the kubelet baseline).
+                    namespace: (kind == ObjectKind::ConfigMap)
+                        .then(|| crate::snapshot::KUBELET_CONFIG_NAMESPACE.to_string()),
                     ..Default::default()
                 }),
                 ..Default::default()

@@ -73,6 +73,8 @@ pub struct Context {
     pub inspector: crate::registry::Inspector,
     /// Writes the policy reports (OpenReports or the legacy group).
     pub reports: reports::Reports,
+    /// Reads kubelets for `spec.kubelet.configz` and `spec.probes.kubelet`.
+    pub kubelets: crate::kubelets::KubeletReader,
 }
 
 /// What `kube-posture run` needs to start.
@@ -188,6 +190,8 @@ pub enum RunError {
     },
     #[error("cannot serve /metrics over HTTPS: {0}")]
     Tls(#[from] tls::TlsError),
+    #[error("{0}")]
+    Kubelets(#[from] crate::kubelets::KubeletError),
 }
 
 /// Name this replica in every request (`kube-posture/<version> (<instance>)`), so the API
@@ -350,6 +354,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
     });
     let mut leading_changes = leading.clone();
 
+    let kubelets = crate::kubelets::KubeletReader::new(client.clone())?;
     let ctx = Arc::new(Context {
         leading,
         tenure,
@@ -361,6 +366,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         release_data: ReleaseData::builtin(),
         inspector: opts.inspector,
         reports: reports::Reports::new(opts.reports, opts.report_budget),
+        kubelets,
     });
 
     // Let the first lists finish before the first audit, so it is complete.

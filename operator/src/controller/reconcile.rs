@@ -133,6 +133,19 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
             } else {
                 None
             };
+            let kubelets = if effective.kubelet_configz || effective.probe_kubelets {
+                Some(
+                    ctx.kubelets
+                        .read(
+                            &snapshot.nodes,
+                            effective.kubelet_configz,
+                            effective.probe_kubelets,
+                        )
+                        .await,
+                )
+            } else {
+                None
+            };
             let existing = desired::owned_by(policy, &ctx.findings.state());
             let recorded = desired::recorded_findings(&name, &existing);
             // The audit is CPU-bound (a second at large sizes): it runs on a blocking thread so
@@ -149,6 +162,7 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
                         release_data,
                         probe: probe.as_ref(),
                         images: images.as_ref(),
+                        kubelet: kubelets.as_ref(),
                     },
                     &recorded,
                 );

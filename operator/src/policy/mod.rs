@@ -87,6 +87,10 @@ pub struct EffectivePolicy {
     pub events: bool,
     /// `spec.images.inspect`: fetch image configs from registries for IMG-001 and WL-005.
     pub inspect_images: bool,
+    /// `spec.kubelet.configz`: read each kubelet's configuration through the API server.
+    pub kubelet_configz: bool,
+    /// `spec.probes.kubelet`: probe each kubelet from the operator (KUBELET-101/102).
+    pub probe_kubelets: bool,
 }
 
 impl EffectivePolicy {
@@ -112,6 +116,11 @@ impl EffectivePolicy {
         } else {
             include
         };
+        let probe_kubelets = spec.probes.as_ref().is_some_and(|p| p.kubelet);
+        if probe_kubelets {
+            // The probes are what these two checks judge: asking for one enables the other.
+            enabled.extend(["KUBELET-101", "KUBELET-102"]);
+        }
         for id in exclude {
             enabled.remove(id);
         }
@@ -226,6 +235,8 @@ impl EffectivePolicy {
             finding_limit,
             events: spec.remediation.events,
             inspect_images: spec.images.as_ref().is_some_and(|i| i.inspect),
+            kubelet_configz: spec.kubelet.as_ref().is_some_and(|k| k.configz),
+            probe_kubelets,
         })
     }
 

@@ -375,6 +375,16 @@ fn add_document(
         .and_then(Value::as_str)
         .filter(|_| object_kind.namespaced())
         .map(str::to_string);
+    // Of ConfigMaps, only kubeadm's kubelet baseline is read (KUBELET-*).
+    if object_kind == ObjectKind::ConfigMap
+        && !super::is_kubelet_config_map(namespace.as_deref(), &name)
+    {
+        *stats
+            .ignored
+            .entry(format!("{api_version}/{kind}"))
+            .or_default() += 1;
+        return Ok(());
+    }
     trim_value(&mut doc, object_kind);
     // Older versions of the same kind (batch/v1beta1 CronJobs, rbac v1beta1, extensions
     // workloads) have the fields the audit reads in the same places: read them as the current
@@ -437,6 +447,7 @@ fn add_object(
         ClusterRole => snapshot.cluster_roles.push(typed(doc)?),
         RoleBinding => snapshot.role_bindings.push(typed(doc)?),
         ClusterRoleBinding => snapshot.cluster_role_bindings.push(typed(doc)?),
+        ConfigMap => snapshot.config_maps.push(typed(doc)?),
     }
     Ok(())
 }

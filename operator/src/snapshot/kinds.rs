@@ -21,9 +21,11 @@ pub enum ObjectKind {
     ClusterRole,
     RoleBinding,
     ClusterRoleBinding,
+    /// Only kube-system's kubeadm `kubelet-config` ConfigMaps ([`is_kubelet_config_map`]).
+    ConfigMap,
 }
 
-pub const ALL_KINDS: [ObjectKind; 17] = [
+pub const ALL_KINDS: [ObjectKind; 18] = [
     ObjectKind::Namespace,
     ObjectKind::Node,
     ObjectKind::Pod,
@@ -41,16 +43,35 @@ pub const ALL_KINDS: [ObjectKind; 17] = [
     ObjectKind::ClusterRole,
     ObjectKind::RoleBinding,
     ObjectKind::ClusterRoleBinding,
+    ObjectKind::ConfigMap,
 ];
+
+/// Where kubeadm keeps the kubelet configuration it gives nodes (host.md, KUBELET-*).
+pub const KUBELET_CONFIG_NAMESPACE: &str = "kube-system";
+
+/// Whether a ConfigMap is kubeadm's kubelet baseline: `kube-system/kubelet-config` (kubeadm
+/// 1.24+) or `kube-system/kubelet-config-1.N` (older). No other ConfigMap is read or kept.
+pub fn is_kubelet_config_map(namespace: Option<&str>, name: &str) -> bool {
+    namespace == Some(KUBELET_CONFIG_NAMESPACE)
+        && (name == "kubelet-config"
+            || name.strip_prefix("kubelet-config-1.").is_some_and(|minor| {
+                !minor.is_empty() && minor.chars().all(|c| c.is_ascii_digit())
+            }))
+}
 
 impl ObjectKind {
     /// The API group the kind lives in (`""` for core).
     pub fn group(self) -> &'static str {
         use ObjectKind::*;
         match self {
-            Namespace | Node | Pod | ReplicationController | Service | ServiceAccount | Secret => {
-                ""
-            }
+            Namespace
+            | Node
+            | Pod
+            | ReplicationController
+            | Service
+            | ServiceAccount
+            | Secret
+            | ConfigMap => "",
             Deployment | StatefulSet | DaemonSet | ReplicaSet => "apps",
             Job | CronJob => "batch",
             Role | ClusterRole | RoleBinding | ClusterRoleBinding => "rbac.authorization.k8s.io",
@@ -87,6 +108,7 @@ impl ObjectKind {
             ClusterRole => "ClusterRole",
             RoleBinding => "RoleBinding",
             ClusterRoleBinding => "ClusterRoleBinding",
+            ConfigMap => "ConfigMap",
         }
     }
 
@@ -111,6 +133,7 @@ impl ObjectKind {
             ClusterRole => "clusterroles",
             RoleBinding => "rolebindings",
             ClusterRoleBinding => "clusterrolebindings",
+            ConfigMap => "configmaps",
         }
     }
 

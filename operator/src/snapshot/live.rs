@@ -111,7 +111,7 @@ pub async fn load_live(client: &Client) -> Result<Snapshot, kube::Error> {
     use crate::model::{
         DaemonSet, Deployment, Job, Pod, ReplicaSet, ReplicationController, StatefulSet,
     };
-    use k8s_openapi::api::core::v1::{Namespace, Node, Service, ServiceAccount};
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Service, ServiceAccount};
     use k8s_openapi::api::rbac::v1::*;
     kind!(
         namespaces,
@@ -183,6 +183,31 @@ pub async fn load_live(client: &Client) -> Result<Snapshot, kube::Error> {
         ObjectKind::ClusterRoleBinding,
         all!(ClusterRoleBinding),
         trim::object
+    );
+    // Of ConfigMaps, only kubeadm's kubelet baseline, listed in kube-system alone (a Role
+    // there grants it): nothing else of any namespace is read.
+    kind!(
+        config_maps,
+        ObjectKind::ConfigMap,
+        async {
+            list_all(&Api::<ConfigMap>::namespaced(
+                client.clone(),
+                super::KUBELET_CONFIG_NAMESPACE,
+            ))
+            .await
+            .map(|items| {
+                items
+                    .into_iter()
+                    .filter(|c| {
+                        super::is_kubelet_config_map(
+                            c.metadata.namespace.as_deref(),
+                            c.metadata.name.as_deref().unwrap_or(""),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            })
+        },
+        trim::kubelet_config_map
     );
     Ok(s)
 }

@@ -16,13 +16,13 @@ pub use files::{
     DEFAULT_MAX_FILE_BYTES, LoadError, LoadOptions, LoadStats, Loaded, load_paths, load_paths_with,
     load_str,
 };
-pub use kinds::{ALL_KINDS, ObjectKind};
+pub use kinds::{ALL_KINDS, KUBELET_CONFIG_NAMESPACE, ObjectKind, is_kubelet_config_map};
 
 use crate::model::{
     CronJob, DaemonSet, Deployment, Dockerfile, Job, Pod, ReplicaSet, ReplicationController,
     StatefulSet,
 };
-use k8s_openapi::api::core::v1::{Namespace, Node, Secret, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Secret, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use std::sync::Arc;
 
@@ -49,6 +49,9 @@ pub struct Snapshot {
     pub cluster_roles: Vec<Arc<ClusterRole>>,
     pub role_bindings: Vec<Arc<RoleBinding>>,
     pub cluster_role_bindings: Vec<Arc<ClusterRoleBinding>>,
+    /// kubeadm's kubelet baseline only (`kube-system/kubelet-config[-1.N]`, key `kubelet`):
+    /// every other ConfigMap is ignored on load and never watched into a store.
+    pub config_maps: Vec<Arc<ConfigMap>>,
     /// Dockerfiles found among `audit --snapshot` inputs (IMG-001); never in live snapshots.
     pub dockerfiles: Vec<Arc<Dockerfile>>,
     /// Kinds that could not be read (forbidden, missing API): the checks that need them are
@@ -84,7 +87,7 @@ impl Snapshot {
     }
 
     /// Objects held, per kind.
-    pub fn counts(&self) -> [(ObjectKind, usize); 17] {
+    pub fn counts(&self) -> [(ObjectKind, usize); 18] {
         use ObjectKind::*;
         [
             (Namespace, self.namespaces.len()),
@@ -104,6 +107,7 @@ impl Snapshot {
             (ClusterRole, self.cluster_roles.len()),
             (RoleBinding, self.role_bindings.len()),
             (ClusterRoleBinding, self.cluster_role_bindings.len()),
+            (ConfigMap, self.config_maps.len()),
         ]
     }
 
@@ -126,6 +130,7 @@ impl Snapshot {
             + self.cluster_roles.len()
             + self.role_bindings.len()
             + self.cluster_role_bindings.len()
+            + self.config_maps.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -153,6 +158,7 @@ impl Snapshot {
             ClusterRole => self.cluster_roles.clear(),
             RoleBinding => self.role_bindings.clear(),
             ClusterRoleBinding => self.cluster_role_bindings.clear(),
+            ConfigMap => self.config_maps.clear(),
         }
     }
 
@@ -177,6 +183,7 @@ impl Snapshot {
         self.role_bindings.extend(other.role_bindings);
         self.cluster_role_bindings
             .extend(other.cluster_role_bindings);
+        self.config_maps.extend(other.config_maps);
         self.dockerfiles.extend(other.dockerfiles);
         for u in other.unavailable {
             if !self.unavailable.iter().any(|x| x.kind == u.kind) {

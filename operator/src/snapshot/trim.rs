@@ -8,7 +8,7 @@ use crate::model::{
     Container, CronJob, DaemonSet, Deployment, Job, Pod, PodSpec, PodTemplateSpec, ReplicaSet,
     ReplicationController, StatefulSet, TemplatedSpec,
 };
-use k8s_openapi::api::core::v1::Node;
+use k8s_openapi::api::core::v1::{ConfigMap, Node};
 use kube::Resource;
 use kube::api::DynamicObject;
 use kube::runtime::watcher;
@@ -168,19 +168,75 @@ fn image_ids_only(s: crate::model::PodStatus) -> Option<crate::model::PodStatus>
         .then_some(status)
 }
 
+/// kubeadm's kubelet ConfigMap: only its `kubelet` key (the KubeletConfiguration) is read.
+pub fn kubelet_config_map(c: &mut ConfigMap) {
+    object(c);
+    c.binary_data = None;
+    if let Some(d) = c.data.as_mut() {
+        d.retain(|k, _| k == "kubelet");
+    }
+}
+
+/// The k3s and RKE2 annotations holding the node's command line (a JSON array), read for the
+/// kubelet's `--kubelet-arg` overrides (KUBELET-*).
+pub const NODE_ARGS_ANNOTATIONS: [&str; 2] = ["k3s.io/node-args", "rke2.io/node-args"];
+
+/// Nodes keep their InternalIP and kubelet port (the live kubelet probes, KUBELET-101) and,
+/// of the k3s/RKE2 command line, only the kubelet's arguments: the rest may name tokens.
 pub fn node(n: &mut Node) {
+    let node_args: Vec<(String, String)> = n
+        .metadata
+        .annotations
+        .as_ref()
+        .map(|a| {
+            NODE_ARGS_ANNOTATIONS
+                .iter()
+                .filter_map(|k| a.get(*k).map(|v| (k.to_string(), kubelet_args_only(v))))
+                .collect()
+        })
+        .unwrap_or_default();
     object(n);
+    if !node_args.is_empty() {
+        n.metadata
+            .annotations
+            .get_or_insert_with(Default::default)
+            .extend(node_args);
+    }
     if let Some(st) = n.status.as_mut() {
         st.images = None;
         st.volumes_attached = None;
         st.volumes_in_use = None;
         st.allocatable = None;
         st.capacity = None;
-        st.daemon_endpoints = None;
-        st.addresses = None;
+        if let Some(a) = st.addresses.as_mut() {
+            a.retain(|a| a.type_ == "InternalIP");
+        }
         st.config = None;
     }
 }
+
+/// A k3s/RKE2 `node-args` value reduced to its `--kubelet-arg` entries (with the value that
+/// follows a bare `--kubelet-arg`); a value that is not a JSON array of strings becomes `[]`
+/// plus a marker the audit reports as unreadable.
+fn kubelet_args_only(value: &str) -> String {
+    let Ok(args) = serde_json::from_str::<Vec<String>>(value) else {
+        return NODE_ARGS_UNREADABLE.to_string();
+    };
+    let mut kept = Vec::new();
+    let mut it = args.into_iter();
+    while let Some(a) = it.next() {
+        if a == "--kubelet-arg" {
+            kept.push(a);
+            kept.extend(it.next());
+        } else if a.starts_with("--kubelet-arg=") {
+            kept.push(a);
+        }
+    }
+    serde_json::to_string(&kept).unwrap_or_default()
+}
+
+/// What [`node`] leaves of a `node-args` annotation that is not a JSON array of strings.
+pub const NODE_ARGS_UNREADABLE: &str = "not a JSON array of strings";
 
 fn templated_spec(s: Option<&mut TemplatedSpec>) {
     if let Some(t) = s.and_then(|s| s.template.as_mut()) {
@@ -243,6 +299,28 @@ pub fn cronjob_event(ev: watcher::Event<DynamicObject>) -> Option<watcher::Event
     })
 }
 
+/// A watch event on kube-system's ConfigMaps, kept only for kubeadm's kubelet baseline and
+/// trimmed to its `kubelet` key: no other ConfigMap reaches the store.
+pub fn kubelet_config_event(ev: watcher::Event<ConfigMap>) -> Option<watcher::Event<ConfigMap>> {
+    fn keep(mut c: ConfigMap) -> Option<ConfigMap> {
+        crate::snapshot::is_kubelet_config_map(
+            c.metadata.namespace.as_deref(),
+            c.metadata.name.as_deref().unwrap_or(""),
+        )
+        .then(|| {
+            kubelet_config_map(&mut c);
+            c
+        })
+    }
+    Some(match ev {
+        watcher::Event::Apply(c) => watcher::Event::Apply(keep(c)?),
+        watcher::Event::Delete(c) => watcher::Event::Delete(keep(c)?),
+        watcher::Event::InitApply(c) => watcher::Event::InitApply(keep(c)?),
+        watcher::Event::Init => watcher::Event::Init,
+        watcher::Event::InitDone => watcher::Event::InitDone,
+    })
+}
+
 /// Trim the object just added to a snapshot, by kind.
 pub fn snapshot_object(kind: crate::snapshot::ObjectKind, s: &mut crate::snapshot::Snapshot) {
     use crate::snapshot::ObjectKind::*;
@@ -269,6 +347,7 @@ pub fn snapshot_object(kind: crate::snapshot::ObjectKind, s: &mut crate::snapsho
         ClusterRole => last(&mut s.cluster_roles, object),
         RoleBinding => last(&mut s.role_bindings, object),
         ClusterRoleBinding => last(&mut s.cluster_role_bindings, object),
+        ConfigMap => last(&mut s.config_maps, kubelet_config_map),
     }
 }
 

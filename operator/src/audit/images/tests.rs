@@ -108,6 +108,7 @@ fn audit_dockerfiles(files: Vec<Arc<Dockerfile>>) -> Report {
         release_data: crate::audit::nodes::ReleaseData::builtin(),
         probe: None,
         images: None,
+        kubelet: None,
     })
 }
 
@@ -378,6 +379,7 @@ fn inspected_images_decide_img001_and_wl005_severity() {
         release_data: crate::audit::nodes::ReleaseData::builtin(),
         probe: None,
         images: Some(&configs),
+        kubelet: None,
     });
     let img: Vec<_> = r.findings.iter().filter(|f| f.check == "IMG-001").collect();
     assert_eq!(img.len(), 1, "{:?}", r.findings);

@@ -20,15 +20,13 @@ use crate::catalog::{Category, Severity};
 use crate::snapshot::ObjectKind;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// Whether the node's kubelet runs Pods without a profile under RuntimeDefault
-/// (`seccompDefault: true`). The kubelet's configuration comes from the KUBELET-* work (issue
-/// 14, branch i14-kubelet), not merged yet: until it is, this is unknown, and XL-002 treats
-/// unknown as not defaulting (the kubelet's own default is false).
-pub fn kubelet_defaults_seccomp(_node: &NodeFacts) -> Option<bool> {
-    None
-}
+/// Whether each node's kubelet runs Pods without a profile under RuntimeDefault
+/// (`seccompDefault: true`), by node name, from the kubelet layer
+/// ([`crate::audit::kubelet::seccomp_defaults`]). A node missing from it is unknown, and XL-002
+/// treats unknown as not defaulting (the kubelet's own default is false).
+pub type SeccompDefaults<'a> = std::collections::HashMap<&'a str, bool>;
 
-pub fn audit(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
+pub fn audit(ctx: &Ctx, host: &HostFacts, seccomp: &SeccompDefaults, sink: &mut Sink) {
     let [xl1, xl2, xl3] = ["XL-001", "XL-002", "XL-003"].map(|c| ctx.enabled(c));
     if !(xl1 || xl2 || xl3) {
         return;
@@ -41,7 +39,7 @@ pub fn audit(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
         return;
     }
     if xl1 || xl2 {
-        workload_paths(ctx, host, xl1, xl2, sink);
+        workload_paths(ctx, host, seccomp, xl1, xl2, sink);
     }
     if xl3 {
         placement_paths(ctx, host, sink);
@@ -209,7 +207,14 @@ impl Unknown<'_> {
 }
 
 /// XL-001 and XL-002: one finding per (workload, node).
-fn workload_paths(ctx: &Ctx, host: &HostFacts, xl1: bool, xl2: bool, sink: &mut Sink) {
+fn workload_paths(
+    ctx: &Ctx,
+    host: &HostFacts,
+    seccomp: &SeccompDefaults,
+    xl1: bool,
+    xl2: bool,
+    sink: &mut Sink,
+) {
     if let Some(why) = ctx.snapshot.unavailable(ObjectKind::Pod) {
         sink.not_assessed_checks(
             Category::Layers,
@@ -247,7 +252,7 @@ fn workload_paths(ctx: &Ctx, host: &HostFacts, xl1: bool, xl2: bool, sink: &mut 
                 }
             }
             if xl2 {
-                let default = kubelet_defaults_seccomp(n);
+                let default = seccomp.get(n.name).copied();
                 let open: Vec<(ContainerRef, &'static str)> = containers(w.spec)
                     .filter_map(|c| unconfined(w, &c, default).map(|why| (c, why)))
                     .collect();

@@ -40,6 +40,7 @@ fn audit_at(docs: &[String], now: &str) -> Report {
         release_data: ReleaseData::builtin(),
         probe: None,
         images: None,
+        kubelet: None,
     })
 }
 
@@ -213,6 +214,7 @@ fn unreadable_nodes_are_not_assessed() {
         release_data: ReleaseData::builtin(),
         probe: None,
         images: None,
+        kubelet: None,
     });
     assert!(
         r.not_assessed
@@ -538,6 +540,7 @@ fn a_fixed_node_is_not_held_because_another_cannot_be_judged() {
                 release_data: ReleaseData::builtin(),
                 probe: None,
                 images: None,
+                kubelet: None,
             },
             previous,
         )

@@ -572,6 +572,7 @@ fn a_fresh_clusters_builtin_rbac_has_no_findings() {
         release_data: crate::audit::nodes::ReleaseData::builtin(),
         probe: None,
         images: None,
+        kubelet: None,
     });
     let rbac: Vec<_> = r
         .findings

@@ -155,6 +155,8 @@ fn components_without_a_pod_are_not_assessed_never_failed() {
             "controlplane: no kube-scheduler Pod in kube-system",
             "etcd: no etcd Pod in kube-system",
             "etcd: no kube-apiserver Pod in kube-system",
+            // No Node and no kubeadm ConfigMap either: the kubelets are not assessed.
+            "kubelet: no Node and no kubeadm kubelet-config ConfigMap in the input: no kubelet configuration to read",
         ]
     );
 }
@@ -193,6 +195,7 @@ fn unreadable_pods_say_so() {
         release_data: crate::audit::nodes::ReleaseData::builtin(),
         probe: None,
         images: None,
+        kubelet: None,
     });
     assert!(
         not_assessed(&r).contains(&"apiserver: cannot read pods: forbidden".to_string()),

@@ -323,6 +323,7 @@ fn unreadable_or_absent_inputs_are_not_assessed() {
         release_data: ReleaseData::builtin(),
         probe: None,
         images: None,
+        kubelet: None,
     });
     assert!(r.findings.is_empty());
     assert_eq!(r.not_assessed[0].category, "daemonset");
