@@ -135,7 +135,7 @@ async fn findings_status_events_and_fixes() {
         "privileged pods fail the baseline: {baseline:?}"
     );
     // Issue 14: the posture by layer, from the same audit; a layer nothing could assess
-    // (XL-*, not implemented yet) has no score rather than 100.
+    // (XL-*: this control plane has no Node to trace a path through) has no score, not 100.
     let layer = |l: kube_posture::catalog::Layer| {
         st.layers
             .iter()

@@ -38,6 +38,15 @@ pub fn audit(ctx: &Ctx, host: &HostFacts, seccomp: &SeccompDefaults, sink: &mut 
         );
         return;
     }
+    // No Node at all (a manifest directory, a control plane without kubelets): no path through
+    // a node can be traced, so nothing is known about them. Not a pass.
+    if ctx.snapshot.nodes.is_empty() {
+        sink.not_assessed(
+            Category::Layers,
+            "no Node in the input: paths through nodes cannot be traced".to_string(),
+        );
+        return;
+    }
     if xl1 || xl2 {
         workload_paths(ctx, host, seccomp, xl1, xl2, sink);
     }

@@ -292,3 +292,45 @@ fn xl003_subjects_reaching_unenforced_namespaces_with_a_vulnerable_node() {
         ]
     );
 }
+
+/// Without any Node, no path through a node can be traced: the paths are not assessed (and
+/// the paths layer has no score), never passed.
+#[test]
+fn no_node_in_the_input_leaves_the_paths_not_assessed() {
+    let r = audit(&deployment("shop", "plain", NO_PROFILE, &[], true));
+    for check in ["XL-001", "XL-002", "XL-003"] {
+        assert!(of(&r, check).is_empty(), "{check}");
+        assert!(
+            reasons(&r, check)
+                .iter()
+                .any(|why| why.contains("no Node in the input")),
+            "{check}: {:?}",
+            r.not_assessed
+        );
+        assert!(!r.assessed.contains(&check), "{check}");
+    }
+}
+
+/// XL-002 reads each node's `seccompDefault` from the kubelet layer: under a kubeadm baseline
+/// that defaults to RuntimeDefault, a container without a profile is confined, so there is
+/// no path; the same pod under a baseline without it has one.
+#[test]
+fn xl002_follows_the_kubelets_seccomp_default() {
+    let kubeadm = |seccomp: bool| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {{namespace: kube-system, name: kubelet-config}}\n\
+             data:\n  kubelet: |\n    apiVersion: kubelet.config.k8s.io/v1beta1\n    kind: KubeletConfiguration\n    \
+             seccompDefault: {seccomp}\n"
+        )
+    };
+    let yaml = |seccomp: bool| {
+        [
+            node("old", OLD, "Talos (v0.12.0)"),
+            kubeadm(seccomp),
+            deployment("shop", "plain", NO_PROFILE, &["old"], true),
+        ]
+        .join("---\n")
+    };
+    assert!(of(&audit(&yaml(true)), "XL-002").is_empty());
+    assert_eq!(of(&audit(&yaml(false)), "XL-002").len(), 1);
+}

@@ -157,6 +157,8 @@ fn components_without_a_pod_are_not_assessed_never_failed() {
             "etcd: no kube-apiserver Pod in kube-system",
             // No Node and no kubeadm ConfigMap either: the kubelets are not assessed.
             "kubelet: no Node and no kubeadm kubelet-config ConfigMap in the input: no kubelet configuration to read",
+            // Nor any path through a node.
+            "layers: no Node in the input: paths through nodes cannot be traced",
         ]
     );
 }
