@@ -84,6 +84,9 @@ pub struct Sink {
     /// Reasons that concern only some of a check's resources (`partial`): the check judged the
     /// rest, so its earlier findings are not held (see [`run_with_previous`]).
     partial: std::collections::HashSet<String>,
+    /// Resources a check judged none of this time (a node whose kubelet could not be read)
+    /// while it judged others: their earlier findings of that check are held.
+    held_on: std::collections::HashSet<(&'static str, ObjectRef)>,
 }
 
 impl Sink {
@@ -119,6 +122,14 @@ impl Sink {
         let reason = reason.into();
         self.partial.insert(reason.clone());
         self.record(category, reason, Some(checks.to_vec()));
+    }
+
+    /// `checks` could not judge `resource` this time (they judged other resources, see
+    /// [`Sink::not_assessed_partly`]): their earlier findings on it are held, not resolved.
+    pub fn hold_on(&mut self, checks: &[&'static str], resource: &ObjectRef) {
+        for check in checks {
+            self.held_on.insert((check, resource.clone()));
+        }
     }
 
     fn record(&mut self, category: Category, reason: String, checks: Option<Vec<&'static str>>) {
@@ -266,6 +277,12 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
         .flat_map(|n| n.checks.iter().map(String::as_str))
         .collect();
     hold(previous, &wholly_unassessed, &mut sink.findings);
+    let held_on = std::mem::take(&mut sink.held_on);
+    hold_matching(
+        previous,
+        |p| held_on.contains(&(p.check, p.resource.clone())),
+        &mut sink.findings,
+    );
 
     let mut findings: Vec<Finding> = sink
         .findings
@@ -382,12 +399,25 @@ fn hold(
     if unassessed.is_empty() {
         return;
     }
+    hold_matching(previous, |p| unassessed.contains(p.check), findings);
+}
+
+/// Carry the earlier findings `held` selects into `findings`, unless found again.
+fn hold_matching(
+    previous: &[Finding],
+    held: impl Fn(&Finding) -> bool,
+    findings: &mut Vec<Finding>,
+) {
+    let mut held_previous = previous.iter().filter(|p| held(p)).peekable();
+    if held_previous.peek().is_none() {
+        return;
+    }
     let seen: std::collections::HashSet<String> = findings
         .iter()
-        .filter(|f| unassessed.contains(f.check))
+        .filter(|f| held(f))
         .map(Finding::identity)
         .collect();
-    for p in previous.iter().filter(|p| unassessed.contains(p.check)) {
+    for p in held_previous {
         if seen.contains(&p.identity()) {
             continue;
         }

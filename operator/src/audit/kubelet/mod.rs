@@ -218,7 +218,7 @@ pub fn seccomp_defaults<'a>(
 /// How many names a not-assessed reason lists.
 const NAMES_SHOWN: usize = 5;
 
-fn listed(names: &[&str]) -> String {
+pub(crate) fn listed(names: &[&str]) -> String {
     let mut s = names
         .iter()
         .take(NAMES_SHOWN)
@@ -231,7 +231,7 @@ fn listed(names: &[&str]) -> String {
     s
 }
 
-fn nodes_word(n: usize) -> String {
+pub(crate) fn nodes_word(n: usize) -> String {
     format!("{n} node{}", if n == 1 { "" } else { "s" })
 }
 
@@ -301,31 +301,51 @@ fn audit_config(snapshot: &Snapshot, live: Option<&LiveKubelets>, sink: &mut Sin
             Known::Unreadable(why) => unreadable.entry(why.as_str()).or_default().push(node),
         }
     }
+    // The checks judged the other nodes, so only the unjudged nodes' earlier findings are
+    // held: a node fixed since must not keep its finding because another cannot be read. When
+    // the kubeadm ConfigMap itself is what cannot be read, its findings (on the ConfigMap, for
+    // every node it spoke for) cannot be told apart per node: every earlier finding is held.
+    let config_map_unreadable = snapshot.unavailable(ObjectKind::ConfigMap).is_some()
+        || matches!(r.kubeadm, Some((_, Err(_))));
+    let not_judged = |sink: &mut Sink, reason: String, checks: &[&'static str], nodes: &[&str]| {
+        if config_map_unreadable {
+            sink.not_assessed_checks(Category::Kubelet, reason, checks);
+            return;
+        }
+        sink.not_assessed_partly(Category::Kubelet, reason, checks);
+        for node in nodes {
+            sink.hold_on(checks, &ObjectRef::new(ObjectKind::Node, None, node));
+        }
+    };
     // One entry per set of checks with the same nodes, so the reasons stay few.
     let mut by_nodes: BTreeMap<Vec<&str>, Vec<&'static str>> = BTreeMap::new();
-    for (check, nodes) in unknown {
+    for (check, mut nodes) in unknown {
+        nodes.sort_unstable();
         by_nodes.entry(nodes).or_default().push(check);
     }
     for (nodes, checks) in by_nodes {
-        sink.not_assessed_checks(
-            Category::Kubelet,
+        not_judged(
+            sink,
             format!(
                 "the k3s/RKE2 node-args of {} of {total} do not set the fields these checks read (they give overrides only): {}",
                 nodes_word(nodes.len()),
                 listed(&nodes)
             ),
             &checks,
+            &nodes,
         );
     }
-    for (why, nodes) in unreadable {
-        sink.not_assessed_checks(
-            Category::Kubelet,
+    for (why, mut nodes) in unreadable {
+        nodes.sort_unstable();
+        not_judged(
+            sink,
             format!(
                 "the kubelet configuration of {} of {total} is not readable ({why}): {}",
                 nodes_word(nodes.len()),
                 listed(&nodes)
             ),
             &CONFIG_CHECKS,
+            &nodes,
         );
     }
     if total == 0 {

@@ -2,6 +2,7 @@
 //! [`probe_url`] can build), the audit judges the answers. Bodies are never kept: an answer is
 //! its status code and whether it began with `ok`.
 
+use super::{listed, nodes_word};
 use crate::audit::{Finding, ObjectRef, Sink};
 use crate::catalog::Category;
 use crate::snapshot::ObjectKind;
@@ -62,26 +63,6 @@ pub struct NodeProbes {
 /// requests refused) or no answer at all.
 pub fn should_probe_pods(healthz: &Answer) -> bool {
     matches!(healthz, Answer::Http { status, .. } if *status != 401)
-}
-
-/// How many node names a not-assessed reason lists.
-const NAMES_SHOWN: usize = 5;
-
-fn names(nodes: &[&str]) -> String {
-    let mut s = nodes
-        .iter()
-        .take(NAMES_SHOWN)
-        .copied()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if nodes.len() > NAMES_SHOWN {
-        s.push_str(&format!(" and {} more", nodes.len() - NAMES_SHOWN));
-    }
-    s
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }
 
 fn node_finding(check: &'static str, node: &str, message: String) -> Finding {
@@ -195,54 +176,45 @@ pub fn audit(probes: &[NodeProbes], secure: bool, read_only: bool, sink: &mut Si
         (false, true) => &["KUBELET-102"],
         (false, false) => &[],
     };
-    if !no_address.is_empty() && !both.is_empty() {
-        sink.not_assessed_checks(
+    // Each check judged the nodes that answered: only the silent nodes' earlier findings
+    // are held, so a node fixed since does not keep its finding because another is silent.
+    let mut silent = |mut nodes: Vec<&str>, checks: &[&'static str], what: &str, why: &str| {
+        if nodes.is_empty() || checks.is_empty() {
+            return;
+        }
+        nodes.sort_unstable();
+        sink.not_assessed_partly(
             Category::Kubelet,
             format!(
-                "{} node{} without an InternalIP to probe: {}",
-                no_address.len(),
-                plural(no_address.len()),
-                names(&no_address)
+                "{what}{} {why}: {}",
+                nodes_word(nodes.len()),
+                listed(&nodes)
             ),
-            both,
+            checks,
         );
-    }
-    if !silent_101.is_empty() {
-        sink.not_assessed_checks(
-            Category::Kubelet,
-            format!(
-                "the kubelet port of {} node{} did not answer the probe from where the operator runs (refused or timed out: inconclusive from this vantage point): {}",
-                silent_101.len(),
-                plural(silent_101.len()),
-                names(&silent_101)
-            ),
-            &["KUBELET-101"],
-        );
-    }
-    if !odd_101.is_empty() {
-        sink.not_assessed_checks(
-            Category::Kubelet,
-            format!(
-                "the kubelet port of {} node{} gave an answer no kubelet gives to an anonymous /healthz: {}",
-                odd_101.len(),
-                plural(odd_101.len()),
-                names(&odd_101)
-            ),
-            &["KUBELET-101"],
-        );
-    }
-    if !silent_102.is_empty() {
-        sink.not_assessed_checks(
-            Category::Kubelet,
-            format!(
-                "the read-only port of {} node{} did not answer the probe from where the operator runs (refused or timed out: inconclusive from this vantage point, the port may be closed or filtered): {}",
-                silent_102.len(),
-                plural(silent_102.len()),
-                names(&silent_102)
-            ),
-            &["KUBELET-102"],
-        );
-    }
+        for node in &nodes {
+            sink.hold_on(checks, &ObjectRef::new(ObjectKind::Node, None, node));
+        }
+    };
+    silent(no_address, both, "", "without an InternalIP to probe");
+    silent(
+        silent_101,
+        &["KUBELET-101"],
+        "the kubelet port of ",
+        "did not answer the probe from where the operator runs (refused or timed out: inconclusive from this vantage point)",
+    );
+    silent(
+        odd_101,
+        &["KUBELET-101"],
+        "the kubelet port of ",
+        "gave an answer no kubelet gives to an anonymous /healthz",
+    );
+    silent(
+        silent_102,
+        &["KUBELET-102"],
+        "the read-only port of ",
+        "did not answer the probe from where the operator runs (refused or timed out: inconclusive from this vantage point, the port may be closed or filtered)",
+    );
 }
 
 fn shown(a: &Answer) -> String {

@@ -581,3 +581,142 @@ fn probe_verdicts() {
         "refused is inconclusive, never a pass: {reasons:?}"
     );
 }
+
+fn audit_after(docs: &[String], live: &LiveKubelets, previous: &[crate::audit::Finding]) -> Report {
+    let snap = snapshot(&docs.join("---\n"));
+    let policy = policy(&["kubelet", "KUBELET-101", "KUBELET-102"]);
+    crate::audit::run_with_previous(
+        &AuditInput {
+            snapshot: &snap,
+            policy: &policy,
+            now: crate::audit::testutil::now(),
+            release_data: crate::audit::nodes::ReleaseData::builtin(),
+            probe: None,
+            images: None,
+            kubelet: Some(live),
+        },
+        previous,
+    )
+}
+
+fn on(r: &Report, check: &str) -> Vec<String> {
+    r.findings
+        .iter()
+        .filter(|f| f.check == check)
+        .map(|f| f.resource.name.clone())
+        .collect()
+}
+
+/// A node whose configz cannot be read this time keeps its earlier findings (not assessed is
+/// not fixed), while a node read and fixed loses its own: the hold is per unjudged node, not
+/// for the check across the cluster.
+#[test]
+fn an_unreadable_kubelet_holds_its_own_findings_not_those_of_fixed_nodes() {
+    let open = || Ok(configz(r#"{"kubeletconfig": {"readOnlyPort": 10255}}"#));
+    let docs = [node("fixed"), node("blind"), node("other")];
+    let before = LiveKubelets {
+        configz: Some(BTreeMap::from([
+            ("fixed".to_string(), open()),
+            ("blind".to_string(), open()),
+            ("other".to_string(), open()),
+        ])),
+        probes: None,
+    };
+    let first = audit_after(&docs, &before, &[]);
+    assert_eq!(on(&first, "KUBELET-004"), ["blind", "fixed", "other"]);
+    let after = LiveKubelets {
+        configz: Some(BTreeMap::from([
+            (
+                "fixed".to_string(),
+                Ok(configz(r#"{"kubeletconfig": {"readOnlyPort": 0}}"#)),
+            ),
+            ("blind".to_string(), Err("HTTP 503".to_string())),
+            ("other".to_string(), open()),
+        ])),
+        probes: None,
+    };
+    let r = audit_after(&docs, &after, &first.findings);
+    assert_eq!(on(&r, "KUBELET-004"), ["blind", "other"]);
+    let why = r
+        .not_assessed
+        .iter()
+        .find(|n| n.checks.iter().any(|c| c == "KUBELET-004"))
+        .expect("KUBELET-004 not assessed on one node");
+    assert!(
+        why.reason.contains("1 node of 3") && why.reason.ends_with(": blind"),
+        "{why:?}"
+    );
+    // Readable again and fixed: the held finding goes.
+    let fixed = LiveKubelets {
+        configz: Some(BTreeMap::from([
+            (
+                "blind".to_string(),
+                Ok(configz(r#"{"kubeletconfig": {"readOnlyPort": 0}}"#)),
+            ),
+            (
+                "fixed".to_string(),
+                Ok(configz(r#"{"kubeletconfig": {"readOnlyPort": 0}}"#)),
+            ),
+            ("other".to_string(), open()),
+        ])),
+        probes: None,
+    };
+    assert_eq!(
+        on(&audit_after(&docs, &fixed, &r.findings), "KUBELET-004"),
+        ["other"]
+    );
+}
+
+/// The same for probes: a read-only port that stopped answering is inconclusive, so that
+/// node's KUBELET-102 stays; a node that answered and is closed now loses its finding.
+#[test]
+fn a_silent_probe_holds_only_its_own_node() {
+    let refused = || Some(Answer::Failed("connection refused".into()));
+    let probes = |a: Option<Answer>, b: Option<Answer>| LiveKubelets {
+        configz: None,
+        probes: Some(vec![
+            probed("a", http(401, false), None, a),
+            probed("b", http(401, false), None, b),
+        ]),
+    };
+    let first = audit_after(&[], &probes(http(200, true), http(200, true)), &[]);
+    assert_eq!(on(&first, "KUBELET-102"), ["a", "b"]);
+    let r = audit_after(&[], &probes(http(404, false), refused()), &first.findings);
+    assert_eq!(on(&r, "KUBELET-102"), ["b"]);
+    assert!(
+        r.not_assessed.iter().any(
+            |n| n.reason.contains("read-only port of 1 node did not answer")
+                && n.reason.ends_with(": b")
+        ),
+        "{:?}",
+        r.not_assessed
+    );
+}
+
+/// Node names in reasons are sorted, whatever the order the nodes were read in.
+#[test]
+fn reasons_list_nodes_in_order() {
+    let refused = || Some(Answer::Failed("connection refused".into()));
+    let live = LiveKubelets {
+        configz: Some(BTreeMap::from([
+            ("zeta".to_string(), Err("HTTP 503".to_string())),
+            ("alpha".to_string(), Err("HTTP 503".to_string())),
+        ])),
+        probes: Some(vec![
+            probed("zeta", http(401, false), None, refused()),
+            probed("alpha", http(401, false), None, refused()),
+        ]),
+    };
+    let r = audit_after(&[node("zeta"), node("alpha")], &live, &[]);
+    let listed: Vec<&str> = r
+        .not_assessed
+        .iter()
+        .filter(|n| n.reason.contains("alpha"))
+        .map(|n| n.reason.as_str())
+        .collect();
+    assert_eq!(listed.len(), 2, "{:?}", r.not_assessed);
+    assert!(
+        listed.iter().all(|r| r.ends_with(": alpha, zeta")),
+        "{listed:?}"
+    );
+}
