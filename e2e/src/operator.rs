@@ -64,6 +64,8 @@ pub struct Options {
     /// and the tests' operators share one API server; the tests of reports choose their API.
     pub reports: Option<String>,
     pub extra: Vec<String>,
+    /// Extra environment variables of the operator process.
+    pub env: Vec<(String, String)>,
 }
 
 impl Operator {
@@ -120,6 +122,7 @@ impl Operator {
             .args(["--reports", opts.reports.as_deref().unwrap_or("none")])
             .args(&opts.extra)
             .env("RUST_LOG", "info,kube_client=warn,kube_runtime=warn")
+            .envs(opts.env.iter().map(|(k, v)| (k, v)))
             .stdout(Stdio::null())
             .stderr(file)
             .spawn()

@@ -3,14 +3,15 @@
 //! privileged Pod bound to one of them, and the operator's Findings and SecurityPolicy status,
 //! with the not-assessed reasons and their node counts.
 //!
-//! The API server is shared with other tests, whose Nodes the operator sees too: assertions
-//! name this test's nodes (prefixed) and a kernel stream no other test uses (Ubuntu 5.15).
+//! On a control plane of its own: Nodes are cluster-wide, and the other tests' audits (which
+//! expect no Node at all) must not see these.
 
 use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube_posture::api::Finding;
 use kube_posture_e2e::operator::{Operator, create_policy, findings, get_policy, policy};
-use kube_posture_e2e::{admin, apply, prefix, wait_for};
+use kube_posture_e2e::private_plane::PrivatePlane;
+use kube_posture_e2e::{apply, prefix, wait_for};
 use serde_json::json;
 use std::time::Duration;
 
@@ -53,9 +54,10 @@ fn on<'a>(fs: &'a [Finding], check: &str, name: &str) -> Vec<&'a Finding> {
 
 #[tokio::test]
 async fn kernel_os_and_escape_paths_from_node_status() {
-    let client = admin().await;
+    let plane = PrivatePlane::up("host");
+    let client = plane.admin().await;
     let p = prefix("host");
-    let _op = Operator::start(&p).await;
+    let _op = Operator::start_with(&p, plane.options()).await;
     let nodes: Api<Node> = Api::all(client.clone());
     for (n, kernel, os, operating_system) in NODES {
         let name = format!("{p}-{n}");
@@ -191,8 +193,4 @@ async fn kernel_os_and_escape_paths_from_node_status() {
     })
     .await;
     assert!(found.is_ok(), "{ubuntu}\n{cos}\nin {:#?}", reasons().await);
-
-    for (n, ..) in NODES {
-        let _ = nodes.delete(&node(n), &DeleteParams::default()).await;
-    }
 }

@@ -14,6 +14,7 @@ use kube_posture_e2e::operator::{
     Operator, condition, create_policy, findings, get_policy, policy, sample_policy,
     wait_reconciled,
 };
+use kube_posture_e2e::private_plane::PrivatePlane;
 use kube_posture_e2e::{admin, kubectl, prefix, text, wait_for};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -382,9 +383,12 @@ async fn two_policies_two_scopes() {
 /// 6: DaemonSet coverage on a live cluster: a tainted control-plane node without the agent.
 #[tokio::test]
 async fn daemonset_coverage_live() {
-    let client = admin().await;
+    // On a control plane of its own: its Nodes are cluster-wide, and the other tests expect
+    // none (a policy's paths layer, the CIS report's kubelet controls).
+    let plane = PrivatePlane::up("op-ds");
+    let client = plane.admin().await;
     let p = prefix("op-ds");
-    let _op = Operator::start(&p).await;
+    let _op = Operator::start_with(&p, plane.options()).await;
     let nodes: Api<Node> = Api::all(client.clone());
     for (n, taint) in [("cp", true), ("w1", false), ("w2", false)] {
         let name = format!("{p}-{n}");
@@ -464,11 +468,6 @@ async fn daemonset_coverage_live() {
         },
     )
     .await;
-    for n in ["cp", "w1", "w2"] {
-        let _ = nodes
-            .delete(&format!("{p}-{n}"), &DeleteParams::default())
-            .await;
-    }
 }
 
 /// 7: `findingLimit: 5` with more findings: 5 objects, exact counts, findingsTruncated.

@@ -20,7 +20,7 @@ mod reconcile;
 pub mod reports;
 pub mod schedule;
 mod status;
-mod tls;
+pub mod tls;
 
 pub use caches::{Caches, WATCHED, WatchState};
 
