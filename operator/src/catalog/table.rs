@@ -1096,7 +1096,7 @@ pub static CHECKS: &[CheckMeta] = &[
         title: "Privileged container",
         event_reason: "PrivilegedContainer",
         rationale: "A privileged container has every capability and the host's devices: it is root on the node.",
-        remediation: "Remove securityContext.privileged (or set it to false).",
+        remediation: "Remove securityContext.privileged or set it to false.",
         notes: "",
         references: &["CIS 5.2.2", "PSS baseline", "KSV017", "C-0057"],
         scope: Scope::Objects,

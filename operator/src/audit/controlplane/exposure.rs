@@ -250,12 +250,10 @@ fn mounts_protected(w: &Workload, protected: &[(String, String)]) -> Option<Find
         .container(&mounting)
         .evidence(evidence)
         .remediation(format!(
-            "Remove the hostPath volume(s) {} from {w} (kubectl edit {} {} -n {}); back up \
-             etcd with `etcdctl snapshot save` on a control-plane node instead.",
+            "Remove the hostPath volume(s) {} from {w} ({}); back up etcd with `etcdctl \
+             snapshot save` on a control-plane node instead.",
             volumes.join(", "),
-            w.kind.name().to_lowercase(),
-            w.name,
-            w.namespace
+            w.edit_command()
         )),
     )
 }

@@ -302,15 +302,6 @@ fn workload_paths(
     }
 }
 
-fn edit_command(w: &Workload) -> String {
-    format!(
-        "kubectl edit {} {} -n {}",
-        w.kind.name().to_lowercase(),
-        w.name,
-        w.namespace
-    )
-}
-
 /// XL-001's finding: workload → way out → node → CVE.
 fn escape_path(w: &Workload, n: &NodeFacts, ways: &[String], hits: &[&KernelHit]) -> Finding {
     let mut cves: Vec<String> = n.runtime_cves.iter().map(|c| c.to_string()).collect();
@@ -351,7 +342,7 @@ fn escape_path(w: &Workload, n: &NodeFacts, ways: &[String], hits: &[&KernelHit]
     .remediation(format!(
         "Take the way out away from {w} ({}), or patch node {}'s runtime and kernel; do both \
          for anything internet-facing.",
-        edit_command(w),
+        w.edit_command(),
         n.name
     ))
 }
@@ -400,7 +391,7 @@ fn unconfined_path(
     .remediation(format!(
         "Set spec.securityContext.seccompProfile.type: RuntimeDefault ({}), or seccompDefault: \
          true on node {}'s kubelet; and patch the node's kernel.",
-        edit_command(w),
+        w.edit_command(),
         n.name
     ))
 }

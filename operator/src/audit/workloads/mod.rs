@@ -32,6 +32,16 @@ pub struct Workload<'a> {
 }
 
 impl Workload<'_> {
+    /// The command that opens this workload for editing.
+    pub fn edit_command(&self) -> String {
+        format!(
+            "kubectl edit {} {} -n {}",
+            self.kind.name().to_lowercase(),
+            self.name,
+            self.namespace
+        )
+    }
+
     pub fn object_ref(&self) -> ObjectRef {
         ObjectRef::new(self.kind, Some(self.namespace), self.name)
     }

@@ -473,3 +473,34 @@ fn namespace_scope_applies_to_workloads_and_namespaces() {
     );
     assert!(checks(&audit_with(&yaml, &policy)).is_empty());
 }
+
+/// Remediation text lives in the catalog only: a workload finding's is the catalog's, then the
+/// command that edits the workload (no second copy in the check code to drift).
+#[test]
+fn workload_remediations_are_the_catalogs() {
+    let r = audit_with(
+        &deploy(
+            "securityContext: {}",
+            "securityContext: {privileged: true, capabilities: {add: [SYS_ADMIN]}}\n        ports: [{containerPort: 80, hostPort: 80}]",
+        ),
+        &restricted(),
+    );
+    let wl: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.check.starts_with("WL-") && f.check != "WL-013")
+        .collect();
+    assert!(wl.len() >= 6, "{:?}", checks(&r));
+    for f in wl {
+        let general = crate::catalog::lookup(f.check).unwrap().remediation;
+        assert_eq!(
+            f.remediation,
+            format!(
+                "{} (kubectl edit deployment web -n shop)",
+                general.trim_end_matches('.')
+            ),
+            "{}",
+            f.check
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! WL-001…WL-013: workload hardening, one finding per (check, workload) naming the
+//! containers concerned. Control-plane Pods are exempt (they are audited by their flags).
+//!
+//! One file per family: [`privilege`] (WL-001, 004, 006, 007), [`host`] (WL-002, 003, 011),
+//! [`identity`] (WL-005, 010), [`confinement`] (WL-008, 009, 012), [`namespaces`] (WL-013).
+//! Remediation text comes from the catalog only; a finding adds the command that edits its
+//! workload.
+
+mod confinement;
+mod host;
+mod identity;
+mod namespaces;
+mod privilege;
+
+pub use confinement::seccomp_of;
+pub use host::{host_path_severity, normalize_path};
+pub use identity::{PowerfulAccounts, root_reason};
+pub use namespaces::{SYSTEM_NAMESPACES, namespaces_without_pod_security};
+
+use super::{ContainerRef, Workload, containers};
+use crate::audit::{Ctx, Finding, Sink, bounds};
+use crate::model::PodSpec;
+use crate::snapshot::ObjectKind;
+
+/// A finding about a workload, naming its containers. Its remediation is the catalog's, with
+/// the command that edits this workload.
+fn wl_finding(check: &'static str, w: &Workload, containers: &[&str], what: &str) -> Finding {
+    let mut message = format!("{w} {what}");
+    if !containers.is_empty() {
+        message.push_str(": ");
+        let room = bounds::MAX_MESSAGE.saturating_sub(message.len());
+        message.push_str(&bounds::join_names(containers, ", ", room));
+    }
+    let f = Finding::new(check, w.object_ref(), message).container(containers);
+    let fix = format!(
+        "{} ({})",
+        f.remediation.trim_end_matches('.'),
+        w.edit_command()
+    );
+    f.remediation(fix)
+}
+
+/// Containers for which `test` holds.
+fn which<'a>(spec: &'a PodSpec, mut test: impl FnMut(&ContainerRef<'a>) -> bool) -> Vec<&'a str> {
+    containers(spec)
+        .filter(|c| test(c))
+        .map(|c| c.name)
+        .collect()
+}
+
+/// The kinds that carry pod specs, and the Namespaces WL-013 reads.
+const WORKLOAD_INPUTS: [ObjectKind; 9] = [
+    ObjectKind::Pod,
+    ObjectKind::Deployment,
+    ObjectKind::StatefulSet,
+    ObjectKind::DaemonSet,
+    ObjectKind::ReplicaSet,
+    ObjectKind::ReplicationController,
+    ObjectKind::Job,
+    ObjectKind::CronJob,
+    ObjectKind::Namespace,
+];
+
+/// What WL-010 reads besides the workloads: the RBAC objects that make an account powerful.
+const RBAC_INPUTS: [ObjectKind; 4] = [
+    ObjectKind::Role,
+    ObjectKind::ClusterRole,
+    ObjectKind::RoleBinding,
+    ObjectKind::ClusterRoleBinding,
+];
+
+pub fn audit(ctx: &Ctx, powerful: &PowerfulAccounts, sink: &mut Sink) {
+    if crate::catalog::CHECKS
+        .iter()
+        .any(|c| c.category == crate::catalog::Category::Workload && ctx.enabled(c.id))
+    {
+        for kind in WORKLOAD_INPUTS {
+            // A manifest directory without bare Pods is complete for the workload checks: its
+            // controllers are audited through their templates.
+            if kind == ObjectKind::Pod && ctx.snapshot.is_absent(kind) {
+                continue;
+            }
+            if let Some(reason) = ctx.snapshot.unavailable(kind) {
+                let reason = format!("cannot read {}: {reason}", kind.plural());
+                let category = crate::catalog::Category::Workload;
+                match kind {
+                    // Namespaces only matter to the namespace check.
+                    ObjectKind::Namespace => {
+                        sink.not_assessed_checks(category, reason, &["WL-013"])
+                    }
+                    _ => sink.not_assessed(category, reason),
+                }
+            }
+        }
+        // WL-010 judges ServiceAccounts by their RBAC power.
+        for kind in RBAC_INPUTS {
+            if let Some(reason) = ctx.snapshot.unavailable(kind) {
+                sink.not_assessed_checks(
+                    crate::catalog::Category::Workload,
+                    format!("cannot read {}: {reason}", kind.plural()),
+                    &["WL-010"],
+                );
+            }
+        }
+    }
+    for w in &ctx.workloads {
+        if ctx.is_control_plane(w) {
+            continue;
+        }
+        let e = |id| ctx.enabled(id);
+        if e("WL-001") {
+            privilege::privileged(w, sink);
+        }
+        if e("WL-002") {
+            host::host_namespaces(w, sink);
+        }
+        if e("WL-003") {
+            host::host_paths(w, sink);
+        }
+        if e("WL-004") {
+            privilege::capabilities_added(w, sink);
+        }
+        if e("WL-005") {
+            identity::runs_as_root(ctx, w, sink);
+        }
+        if e("WL-006") {
+            privilege::privilege_escalation(w, sink);
+        }
+        if e("WL-007") {
+            privilege::capabilities_not_dropped(w, sink);
+        }
+        if e("WL-008") {
+            confinement::no_seccomp_profile(w, sink);
+        }
+        if e("WL-009") {
+            confinement::writable_root_filesystem(w, sink);
+        }
+        if e("WL-010") {
+            identity::powerful_token(ctx, w, powerful, sink);
+        }
+        if e("WL-011") {
+            host::host_ports(w, sink);
+        }
+        if e("WL-012") {
+            confinement::escape_hatches(w, sink);
+        }
+    }
+    if ctx.enabled("WL-013") {
+        namespaces::unenforced_namespaces(ctx, sink);
+    }
+}
