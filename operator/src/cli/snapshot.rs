@@ -93,17 +93,7 @@ pub fn write_snapshot(s: &Snapshot, dir: &Path) -> Result<usize, CliError> {
         written: Result<usize, CliError>,
     }
     impl KindVisitor for Writer<'_> {
-        fn visit<K>(&mut self)
-        where
-            K: Kind
-                + Resource<DynamicType = ()>
-                + Serialize
-                + serde::de::DeserializeOwned
-                + std::fmt::Debug
-                + Send
-                + Sync
-                + 'static,
-        {
+        fn visit<K: Kind>(&mut self) {
             let info = K::KIND.info();
             if let (true, Ok(n)) = (info.is_read_live(), &self.written) {
                 let n = *n;

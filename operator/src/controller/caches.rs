@@ -223,7 +223,7 @@ impl Caches {
 
     /// Objects held per kind.
     pub fn counts(&self) -> [(ObjectKind, usize); 17] {
-        fn count<K: Kind + Resource<DynamicType = ()>>(store: &Store<K>) -> (ObjectKind, usize) {
+        fn count<K: Kind>(store: &Store<K>) -> (ObjectKind, usize) {
             (K::KIND, store.len())
         }
         [

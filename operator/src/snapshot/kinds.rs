@@ -109,8 +109,18 @@ impl KindInfo {
     }
 }
 
-/// A Rust type the snapshot holds objects of, tied to its registry row.
-pub trait Kind: Sized + Clone {
+/// A Rust type the snapshot holds objects of, tied to its registry row. The supertraits are
+/// what loading, writing and watching it take.
+pub trait Kind:
+    kube::Resource<DynamicType = ()>
+    + Serialize
+    + serde::de::DeserializeOwned
+    + Clone
+    + fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
     const KIND: ObjectKind;
     /// The snapshot's objects of this kind.
     fn objects(s: &Snapshot) -> &Vec<Arc<Self>>;
@@ -122,16 +132,7 @@ pub trait Kind: Sized + Clone {
 /// Calls [`KindVisitor::visit`] once per registered type, in registry order: how code that
 /// must be generic over the Rust type (writing, listing) follows the registry.
 pub trait KindVisitor {
-    fn visit<K>(&mut self)
-    where
-        K: Kind
-            + kube::Resource<DynamicType = ()>
-            + Serialize
-            + serde::de::DeserializeOwned
-            + fmt::Debug
-            + Send
-            + Sync
-            + 'static;
+    fn visit<K: Kind>(&mut self);
 }
 
 macro_rules! registry {
@@ -143,7 +144,7 @@ macro_rules! registry {
             namespaced: $namespaced:literal,
             read: $read:expr,
             always_present: $always:literal,
-            trim: $trim:path => $trim_doc:literal,
+            trim: $trim:path => $trim_doc:expr,
             needed_by: [$($cat:ident),*] $(,)?
         }
     )*) => {
@@ -233,12 +234,17 @@ use crate::model::{
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Secret, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 
+/// The trim of kinds read for their metadata and rules alone ([`super::trim::object`]).
+/// The trim of workload controllers: their pod template, as a Pod's spec.
+const TEMPLATE: &str = "pod template trimmed as a Pod's spec";
+const METADATA_ONLY: &str = "metadata: no managedFields, only annotations a check reads";
+
 // The order is the enum's, so the order of metrics, snapshot files and `read:` lists.
 registry! {
     Namespace(Namespace, namespaces) {
         api_version: "v1", plural: "namespaces", namespaced: false,
         read: Read::Everywhere, always_present: true,
-        trim: super::trim::object => "metadata: no managedFields, only annotations a check reads",
+        trim: super::trim::object => METADATA_ONLY,
         needed_by: [Workload, Layers],
     }
     Node(Node, nodes) {
@@ -256,13 +262,13 @@ registry! {
     Deployment(Deployment, deployments) {
         api_version: "apps/v1", plural: "deployments", namespaced: true,
         read: Read::Everywhere, always_present: false,
-        trim: super::trim::deployment => "pod template trimmed as a Pod's spec",
+        trim: super::trim::deployment => TEMPLATE,
         needed_by: [Workload],
     }
     StatefulSet(StatefulSet, stateful_sets) {
         api_version: "apps/v1", plural: "statefulsets", namespaced: true,
         read: Read::Everywhere, always_present: false,
-        trim: super::trim::stateful_set => "pod template trimmed as a Pod's spec",
+        trim: super::trim::stateful_set => TEMPLATE,
         needed_by: [Workload],
     }
     DaemonSet(DaemonSet, daemon_sets) {
@@ -274,19 +280,19 @@ registry! {
     ReplicaSet(ReplicaSet, replica_sets) {
         api_version: "apps/v1", plural: "replicasets", namespaced: true,
         read: Read::Everywhere, always_present: false,
-        trim: super::trim::replica_set => "pod template trimmed as a Pod's spec",
+        trim: super::trim::replica_set => TEMPLATE,
         needed_by: [Workload],
     }
     ReplicationController(ReplicationController, replication_controllers) {
         api_version: "v1", plural: "replicationcontrollers", namespaced: true,
         read: Read::Everywhere, always_present: false,
-        trim: super::trim::replication_controller => "pod template trimmed as a Pod's spec",
+        trim: super::trim::replication_controller => TEMPLATE,
         needed_by: [Workload],
     }
     Job(Job, jobs) {
         api_version: "batch/v1", plural: "jobs", namespaced: true,
         read: Read::Everywhere, always_present: false,
-        trim: super::trim::job => "pod template trimmed as a Pod's spec",
+        trim: super::trim::job => TEMPLATE,
         needed_by: [Workload],
     }
     CronJob(CronJob, cron_jobs) {
@@ -298,14 +304,14 @@ registry! {
     Service(Service, services) {
         api_version: "v1", plural: "services", namespaced: true,
         read: Read::Everywhere, always_present: false,
-        trim: super::trim::object => "metadata: no managedFields, only annotations a check reads",
+        trim: super::trim::object => METADATA_ONLY,
         // Whether etcd's client port is exposed (ETCD-*).
         needed_by: [Etcd],
     }
     ServiceAccount(ServiceAccount, service_accounts) {
         api_version: "v1", plural: "serviceaccounts", namespaced: true,
         read: Read::Everywhere, always_present: true,
-        trim: super::trim::object => "metadata: no managedFields, only annotations a check reads",
+        trim: super::trim::object => METADATA_ONLY,
         needed_by: [Rbac],
     }
     /// Token Secrets from file inputs only: the product never reads Secrets from a cluster,
@@ -319,25 +325,25 @@ registry! {
     Role(Role, roles) {
         api_version: "rbac.authorization.k8s.io/v1", plural: "roles", namespaced: true,
         read: Read::Everywhere, always_present: true,
-        trim: super::trim::object => "metadata: no managedFields, only annotations a check reads",
+        trim: super::trim::object => METADATA_ONLY,
         needed_by: [Rbac, Workload],
     }
     ClusterRole(ClusterRole, cluster_roles) {
         api_version: "rbac.authorization.k8s.io/v1", plural: "clusterroles", namespaced: false,
         read: Read::Everywhere, always_present: true,
-        trim: super::trim::object => "metadata: no managedFields, only annotations a check reads",
+        trim: super::trim::object => METADATA_ONLY,
         needed_by: [Rbac, Workload],
     }
     RoleBinding(RoleBinding, role_bindings) {
         api_version: "rbac.authorization.k8s.io/v1", plural: "rolebindings", namespaced: true,
         read: Read::Everywhere, always_present: true,
-        trim: super::trim::object => "metadata: no managedFields, only annotations a check reads",
+        trim: super::trim::object => METADATA_ONLY,
         needed_by: [Rbac, Workload],
     }
     ClusterRoleBinding(ClusterRoleBinding, cluster_role_bindings) {
         api_version: "rbac.authorization.k8s.io/v1", plural: "clusterrolebindings", namespaced: false,
         read: Read::Everywhere, always_present: true,
-        trim: super::trim::object => "metadata: no managedFields, only annotations a check reads",
+        trim: super::trim::object => METADATA_ONLY,
         needed_by: [Rbac, Workload],
     }
     /// Only kube-system's kubeadm `kubelet-config` ConfigMaps ([`is_kubelet_config_map`]).

@@ -17,17 +17,7 @@ fn the_registry_is_in_enum_order() {
 fn each_row_agrees_with_its_rust_type() {
     struct Check(Vec<String>);
     impl KindVisitor for Check {
-        fn visit<K>(&mut self)
-        where
-            K: Kind
-                + kube::Resource<DynamicType = ()>
-                + Serialize
-                + serde::de::DeserializeOwned
-                + fmt::Debug
-                + Send
-                + Sync
-                + 'static,
-        {
+        fn visit<K: Kind>(&mut self) {
             let info = K::KIND.info();
             let rust = (K::api_version(&()), K::kind(&()), K::plural(&()));
             if (rust.0.as_ref(), rust.1.as_ref(), rust.2.as_ref())

@@ -4,8 +4,8 @@
 //! Secrets are never read: ServiceAccount `secrets` references stand in for token Secrets.
 
 use super::{Kind, KindVisitor, ObjectKind, Snapshot, Unavailable, visit_kinds};
+use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
-use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -79,10 +79,7 @@ async fn list_as<K: DeserializeOwned>(api: &Api<DynamicObject>) -> Result<Vec<K>
 }
 
 /// Every object of `K` where the registry says it is read, kept and trimmed as it says.
-async fn list_kind<K>(client: &Client) -> Result<Vec<Arc<K>>, kube::Error>
-where
-    K: Kind + Resource<DynamicType = ()> + DeserializeOwned + Debug,
-{
+async fn list_kind<K: Kind>(client: &Client) -> Result<Vec<Arc<K>>, kube::Error> {
     let info = K::KIND.info();
     let items = match info.only_namespace() {
         // Of ConfigMaps, only kubeadm's kubelet baseline, listed in kube-system alone (a Role
@@ -126,10 +123,7 @@ where
 /// What reading one kind did to the snapshot: its objects, or why it is unavailable.
 type Outcome = Box<dyn FnOnce(&mut Snapshot) + Send>;
 
-async fn load_kind<K>(client: &Client) -> Result<Outcome, kube::Error>
-where
-    K: Kind + Resource<DynamicType = ()> + DeserializeOwned + Debug + Send + Sync + 'static,
-{
+async fn load_kind<K: Kind>(client: &Client) -> Result<Outcome, kube::Error> {
     match list_kind::<K>(client).await {
         Ok(items) => Ok(Box::new(move |s| *K::objects_mut(s) = items)),
         Err(e) => match degraded_reason(&e) {
@@ -155,17 +149,7 @@ pub async fn load_live(client: &Client) -> Result<Snapshot, kube::Error> {
         pending: Vec<Pending<'a>>,
     }
     impl KindVisitor for Loads<'_> {
-        fn visit<K>(&mut self)
-        where
-            K: Kind
-                + Resource<DynamicType = ()>
-                + serde::Serialize
-                + DeserializeOwned
-                + Debug
-                + Send
-                + Sync
-                + 'static,
-        {
+        fn visit<K: Kind>(&mut self) {
             if K::KIND.info().is_read_live() {
                 self.pending.push(Box::pin(load_kind::<K>(self.client)));
             }
