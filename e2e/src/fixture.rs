@@ -8,14 +8,14 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-const CLUSTER_SCOPED: &[&str] = &[
-    "Namespace",
-    "Node",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "SecurityPolicy",
-    "Finding",
-];
+/// Whether a fixture's kind is cluster-scoped: the audited kinds as the registry says, and the
+/// operator's own kinds (both cluster-scoped).
+fn cluster_scoped(kind: &str) -> bool {
+    match kube_posture::snapshot::ObjectKind::from_name(kind) {
+        Some(k) => !k.namespaced(),
+        None => matches!(kind, "SecurityPolicy" | "Finding"),
+    }
+}
 
 /// Every document of the YAML files in `dir` (sorted), optionally only files whose name starts
 /// with one of `only`.
@@ -98,7 +98,7 @@ impl Renamer {
         let mut d = doc.clone();
         let kind = d["kind"].as_str().unwrap_or("").to_string();
         let name = d["metadata"]["name"].as_str().unwrap_or("").to_string();
-        if CLUSTER_SCOPED.contains(&kind.as_str()) {
+        if cluster_scoped(&kind) {
             d["metadata"]["name"] = Value::from(self.p(&name));
         } else {
             let ns = d["metadata"]["namespace"]

@@ -482,4 +482,6 @@ pub fn summarize<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Summary
 #[cfg(test)]
 mod held;
 #[cfg(test)]
+mod registry_tests;
+#[cfg(test)]
 pub(crate) mod testutil;

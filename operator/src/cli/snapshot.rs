@@ -1,6 +1,6 @@
 use super::{CliError, runtime};
-use crate::snapshot::Snapshot;
 use crate::snapshot::info::{self, SnapshotInfo};
+use crate::snapshot::{Kind, KindVisitor, Snapshot, visit_kinds};
 use clap::Args;
 use kube::Resource;
 use serde::Serialize;
@@ -84,25 +84,28 @@ fn write_kind<T: Serialize + Resource<DynamicType = ()>>(
     Ok(items.len())
 }
 
-/// Write one `kind: List` file per kind.
+/// Write one `kind: List` file (`<plural>.yaml`) per kind the registry says is read live, in
+/// registry order.
 pub fn write_snapshot(s: &Snapshot, dir: &Path) -> Result<usize, CliError> {
-    let mut n = 0;
-    n += write_kind(dir, "namespaces", &s.namespaces)?;
-    n += write_kind(dir, "nodes", &s.nodes)?;
-    n += write_kind(dir, "pods", &s.pods)?;
-    n += write_kind(dir, "deployments", &s.deployments)?;
-    n += write_kind(dir, "statefulsets", &s.stateful_sets)?;
-    n += write_kind(dir, "daemonsets", &s.daemon_sets)?;
-    n += write_kind(dir, "replicasets", &s.replica_sets)?;
-    n += write_kind(dir, "replicationcontrollers", &s.replication_controllers)?;
-    n += write_kind(dir, "jobs", &s.jobs)?;
-    n += write_kind(dir, "cronjobs", &s.cron_jobs)?;
-    n += write_kind(dir, "services", &s.services)?;
-    n += write_kind(dir, "serviceaccounts", &s.service_accounts)?;
-    n += write_kind(dir, "roles", &s.roles)?;
-    n += write_kind(dir, "clusterroles", &s.cluster_roles)?;
-    n += write_kind(dir, "rolebindings", &s.role_bindings)?;
-    n += write_kind(dir, "clusterrolebindings", &s.cluster_role_bindings)?;
-    n += write_kind(dir, "configmaps", &s.config_maps)?;
-    Ok(n)
+    struct Writer<'a> {
+        s: &'a Snapshot,
+        dir: &'a Path,
+        written: Result<usize, CliError>,
+    }
+    impl KindVisitor for Writer<'_> {
+        fn visit<K: Kind>(&mut self) {
+            let info = K::KIND.info();
+            if let (true, Ok(n)) = (info.is_read_live(), &self.written) {
+                let n = *n;
+                self.written = write_kind(self.dir, info.plural, K::objects(self.s)).map(|m| n + m);
+            }
+        }
+    }
+    let mut w = Writer {
+        s,
+        dir,
+        written: Ok(0),
+    };
+    visit_kinds(&mut w);
+    w.written
 }

@@ -5,7 +5,7 @@
 use crate::model::{
     CronJob, DaemonSet, Deployment, Job, Pod, ReplicaSet, ReplicationController, StatefulSet,
 };
-use crate::snapshot::{ObjectKind, Snapshot, Unavailable};
+use crate::snapshot::{Kind, ObjectKind, Snapshot, Unavailable};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
@@ -134,31 +134,19 @@ impl Health {
     /// Every kind listed at least once, or known to be unavailable.
     pub fn all_settled(&self) -> bool {
         let s = self.states.lock().unwrap_or_else(|e| e.into_inner());
-        s.len() == WATCHED.len() && s.values().all(|v| *v != WatchState::Starting)
+        s.len() == watched().count() && s.values().all(|v| *v != WatchState::Starting)
     }
 }
 
-/// The kinds the controller watches (all the audit reads but Secrets, which it never reads).
-/// ConfigMaps are watched in kube-system only, and only kubeadm's kubelet baseline is kept.
-pub const WATCHED: [ObjectKind; 17] = [
-    ObjectKind::Namespace,
-    ObjectKind::Node,
-    ObjectKind::Pod,
-    ObjectKind::Deployment,
-    ObjectKind::StatefulSet,
-    ObjectKind::DaemonSet,
-    ObjectKind::ReplicaSet,
-    ObjectKind::ReplicationController,
-    ObjectKind::Job,
-    ObjectKind::CronJob,
-    ObjectKind::Service,
-    ObjectKind::ServiceAccount,
-    ObjectKind::Role,
-    ObjectKind::ClusterRole,
-    ObjectKind::RoleBinding,
-    ObjectKind::ClusterRoleBinding,
-    ObjectKind::ConfigMap,
-];
+/// The kinds the controller watches: those the registry says are read live (all the audit
+/// reads but Secrets, which it never reads). ConfigMaps are watched in kube-system only, and
+/// only kubeadm's kubelet baseline is kept.
+pub fn watched() -> impl Iterator<Item = ObjectKind> {
+    crate::snapshot::REGISTRY
+        .iter()
+        .filter(|k| k.is_read_live())
+        .map(|k| k.kind)
+}
 
 /// The stores, one per kind.
 #[derive(Clone)]
@@ -235,30 +223,27 @@ impl Caches {
 
     /// Objects held per kind.
     pub fn counts(&self) -> [(ObjectKind, usize); 17] {
+        fn count<K: Kind>(store: &Store<K>) -> (ObjectKind, usize) {
+            (K::KIND, store.len())
+        }
         [
-            (ObjectKind::Namespace, self.namespaces.len()),
-            (ObjectKind::Node, self.nodes.len()),
-            (ObjectKind::Pod, self.pods.len()),
-            (ObjectKind::Deployment, self.deployments.len()),
-            (ObjectKind::StatefulSet, self.stateful_sets.len()),
-            (ObjectKind::DaemonSet, self.daemon_sets.len()),
-            (ObjectKind::ReplicaSet, self.replica_sets.len()),
-            (
-                ObjectKind::ReplicationController,
-                self.replication_controllers.len(),
-            ),
-            (ObjectKind::Job, self.jobs.len()),
-            (ObjectKind::CronJob, self.cron_jobs.len()),
-            (ObjectKind::Service, self.services.len()),
-            (ObjectKind::ServiceAccount, self.service_accounts.len()),
-            (ObjectKind::Role, self.roles.len()),
-            (ObjectKind::ClusterRole, self.cluster_roles.len()),
-            (ObjectKind::RoleBinding, self.role_bindings.len()),
-            (
-                ObjectKind::ClusterRoleBinding,
-                self.cluster_role_bindings.len(),
-            ),
-            (ObjectKind::ConfigMap, self.config_maps.len()),
+            count(&self.namespaces),
+            count(&self.nodes),
+            count(&self.pods),
+            count(&self.deployments),
+            count(&self.stateful_sets),
+            count(&self.daemon_sets),
+            count(&self.replica_sets),
+            count(&self.replication_controllers),
+            count(&self.jobs),
+            count(&self.cron_jobs),
+            count(&self.services),
+            count(&self.service_accounts),
+            count(&self.roles),
+            count(&self.cluster_roles),
+            count(&self.role_bindings),
+            count(&self.cluster_role_bindings),
+            count(&self.config_maps),
         ]
     }
 
@@ -428,21 +413,20 @@ where
 /// Start every watch; the returned caches fill as the lists complete.
 pub fn start(client: &Client, changes: watch::Sender<u64>, cronjobs_v1beta1: bool) -> Caches {
     let health = Arc::new(Health::default());
+    // One reflector per Rust type (a store is typed); the kind and its trim come from the
+    // registry, and a test checks that every kind it says is read live has a store.
     macro_rules! watch_kind {
-        ($kind:expr, $t:ty, $trim:expr) => {{
+        ($t:ty) => {{
             let (store, writer) = reflector::store::<$t>();
             tokio::spawn(run_watch(
-                $kind,
-                typed_stream::<$t>(client, $trim),
+                <$t as Kind>::KIND,
+                typed_stream::<$t>(client, <$t as Kind>::trim),
                 writer,
                 health.clone(),
                 changes.clone(),
             ));
             store
         }};
-        ($kind:expr, $t:ty) => {
-            watch_kind!($kind, $t, trim::object::<$t>)
-        };
     }
     let cron_jobs = if cronjobs_v1beta1 {
         let (store, writer) = reflector::store::<CronJob>();
@@ -460,29 +444,25 @@ pub fn start(client: &Client, changes: watch::Sender<u64>, cronjobs_v1beta1: boo
         ));
         store
     } else {
-        watch_kind!(ObjectKind::CronJob, CronJob, trim::cron_job)
+        watch_kind!(CronJob)
     };
     Caches {
-        namespaces: watch_kind!(ObjectKind::Namespace, Namespace),
-        nodes: watch_kind!(ObjectKind::Node, Node, trim::node),
-        pods: watch_kind!(ObjectKind::Pod, Pod, trim::pod),
-        deployments: watch_kind!(ObjectKind::Deployment, Deployment, trim::deployment),
-        stateful_sets: watch_kind!(ObjectKind::StatefulSet, StatefulSet, trim::stateful_set),
-        daemon_sets: watch_kind!(ObjectKind::DaemonSet, DaemonSet, trim::daemon_set),
-        replica_sets: watch_kind!(ObjectKind::ReplicaSet, ReplicaSet, trim::replica_set),
-        replication_controllers: watch_kind!(
-            ObjectKind::ReplicationController,
-            ReplicationController,
-            trim::replication_controller
-        ),
-        jobs: watch_kind!(ObjectKind::Job, Job, trim::job),
+        namespaces: watch_kind!(Namespace),
+        nodes: watch_kind!(Node),
+        pods: watch_kind!(Pod),
+        deployments: watch_kind!(Deployment),
+        stateful_sets: watch_kind!(StatefulSet),
+        daemon_sets: watch_kind!(DaemonSet),
+        replica_sets: watch_kind!(ReplicaSet),
+        replication_controllers: watch_kind!(ReplicationController),
+        jobs: watch_kind!(Job),
         cron_jobs,
-        services: watch_kind!(ObjectKind::Service, Service),
-        service_accounts: watch_kind!(ObjectKind::ServiceAccount, ServiceAccount),
-        roles: watch_kind!(ObjectKind::Role, Role),
-        cluster_roles: watch_kind!(ObjectKind::ClusterRole, ClusterRole),
-        role_bindings: watch_kind!(ObjectKind::RoleBinding, RoleBinding),
-        cluster_role_bindings: watch_kind!(ObjectKind::ClusterRoleBinding, ClusterRoleBinding),
+        services: watch_kind!(Service),
+        service_accounts: watch_kind!(ServiceAccount),
+        roles: watch_kind!(Role),
+        cluster_roles: watch_kind!(ClusterRole),
+        role_bindings: watch_kind!(RoleBinding),
+        cluster_role_bindings: watch_kind!(ClusterRoleBinding),
         config_maps: {
             let (store, writer) = reflector::store::<ConfigMap>();
             let api: Api<ConfigMap> =
@@ -516,16 +496,17 @@ async fn allowed(client: &Client, kind: ObjectKind) -> Result<bool, kube::Error>
         ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
     };
     let api: Api<SelfSubjectAccessReview> = Api::all(client.clone());
-    for verb in ["list", "watch"] {
+    let info = kind.info();
+    // What the reflectors use of the verbs the registry grants.
+    for verb in info.verbs.iter().filter(|v| ["list", "watch"].contains(v)) {
         let review = SelfSubjectAccessReview {
             spec: SelfSubjectAccessReviewSpec {
                 resource_attributes: Some(ResourceAttributes {
                     verb: Some(verb.to_string()),
-                    group: Some(kind.group().to_string()),
-                    resource: Some(kind.plural().to_string()),
+                    group: Some(info.group().to_string()),
+                    resource: Some(info.plural.to_string()),
                     // ConfigMaps are read in kube-system only (the kubelet baseline).
-                    namespace: (kind == ObjectKind::ConfigMap)
-                        .then(|| crate::snapshot::KUBELET_CONFIG_NAMESPACE.to_string()),
+                    namespace: info.only_namespace().map(str::to_string),
                     ..Default::default()
                 }),
                 ..Default::default()
@@ -546,7 +527,7 @@ async fn allowed(client: &Client, kind: ObjectKind) -> Result<bool, kube::Error>
 pub fn spawn_access_checks(client: Client, health: Arc<Health>, changes: watch::Sender<u64>) {
     tokio::spawn(async move {
         loop {
-            for kind in WATCHED {
+            for kind in watched() {
                 let mut answer = allowed(&client, kind).await;
                 let known_forbidden =
                     matches!(health.states().get(&kind), Some(WatchState::Forbidden(_)));
@@ -606,6 +587,49 @@ mod tests {
         watcher::Error::InitialListFailed(kube::Error::Api(Box::new(
             kube::core::Status::failure("pods is forbidden", "Forbidden").with_code(403),
         )))
+    }
+
+    /// Caches with empty stores (their writers dropped: nothing will fill them).
+    fn empty() -> Caches {
+        fn store<K>() -> Store<K>
+        where
+            K: Resource + Clone + 'static,
+            K::DynamicType: Eq + std::hash::Hash + Clone + Default,
+        {
+            reflector::store::<K>().0
+        }
+        Caches {
+            namespaces: store(),
+            nodes: store(),
+            pods: store(),
+            deployments: store(),
+            stateful_sets: store(),
+            daemon_sets: store(),
+            replica_sets: store(),
+            replication_controllers: store(),
+            jobs: store(),
+            cron_jobs: store(),
+            services: store(),
+            service_accounts: store(),
+            roles: store(),
+            cluster_roles: store(),
+            role_bindings: store(),
+            cluster_role_bindings: store(),
+            config_maps: store(),
+            health: Arc::default(),
+        }
+    }
+
+    #[test]
+    fn every_kind_the_registry_reads_live_has_a_store() {
+        // The stores are typed, so they are written per type; a kind added to the registry
+        // without its reflector fails here.
+        let stored: Vec<ObjectKind> = empty().counts().iter().map(|(k, _)| *k).collect();
+        assert_eq!(stored, watched().collect::<Vec<_>>());
+        assert!(
+            !stored.contains(&ObjectKind::Secret),
+            "Secrets are never watched"
+        );
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub mod schedule;
 mod status;
 pub mod tls;
 
-pub use caches::{Caches, WATCHED, WatchState};
+pub use caches::{Caches, WatchState, watched};
 
 use crate::api::{Finding as FindingObject, SecurityPolicy};
 use crate::audit::nodes::ReleaseData;

@@ -16,7 +16,6 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -375,10 +374,9 @@ fn add_document(
         .and_then(Value::as_str)
         .filter(|_| object_kind.namespaced())
         .map(str::to_string);
-    // Of ConfigMaps, only kubeadm's kubelet baseline is read (KUBELET-*).
-    if object_kind == ObjectKind::ConfigMap
-        && !super::is_kubelet_config_map(namespace.as_deref(), &name)
-    {
+    // Of ConfigMaps, only kubeadm's kubelet baseline is read (KUBELET-*): the registry's
+    // filter, the same as the live reads'.
+    if !object_kind.info().keeps(namespace.as_deref(), &name) {
         *stats
             .ignored
             .entry(format!("{api_version}/{kind}"))
@@ -390,10 +388,11 @@ fn add_document(
     // workloads) have the fields the audit reads in the same places: read them as the current
     // version, whose typed form insists on its own apiVersion.
     doc["apiVersion"] = Value::from(object_kind.api_version());
-    add_object(snapshot, object_kind, doc).map_err(|e| err(format!("{kind} {name}: {e}")))?;
-    // What the typed object holds beyond what the checks read (the same trim as the live
+    // The typed object is trimmed of what the checks do not read (the same trim as the live
     // caches: argv outside kube-system, volumes other than hostPath, unread annotations...).
-    super::trim::snapshot_object(object_kind, snapshot);
+    snapshot
+        .push_value(object_kind, doc)
+        .map_err(|e| err(format!("{kind} {name}: {e}")))?;
     *stats.objects.entry(object_kind).or_default() += 1;
     let file_index = stats.paths.len() - 1;
     stats.sources.insert(
@@ -418,38 +417,6 @@ fn trim_value(doc: &mut Value, kind: ObjectKind) {
         obj.remove("data");
         obj.remove("stringData");
     }
-}
-
-fn add_object(
-    snapshot: &mut Snapshot,
-    kind: ObjectKind,
-    doc: Value,
-) -> Result<(), serde_json::Error> {
-    fn typed<T: serde::de::DeserializeOwned>(doc: Value) -> Result<Arc<T>, serde_json::Error> {
-        serde_json::from_value(doc).map(Arc::new)
-    }
-    use ObjectKind::*;
-    match kind {
-        Namespace => snapshot.namespaces.push(typed(doc)?),
-        Node => snapshot.nodes.push(typed(doc)?),
-        Pod => snapshot.pods.push(typed(doc)?),
-        Deployment => snapshot.deployments.push(typed(doc)?),
-        StatefulSet => snapshot.stateful_sets.push(typed(doc)?),
-        DaemonSet => snapshot.daemon_sets.push(typed(doc)?),
-        ReplicaSet => snapshot.replica_sets.push(typed(doc)?),
-        ReplicationController => snapshot.replication_controllers.push(typed(doc)?),
-        Job => snapshot.jobs.push(typed(doc)?),
-        CronJob => snapshot.cron_jobs.push(typed(doc)?),
-        Service => snapshot.services.push(typed(doc)?),
-        ServiceAccount => snapshot.service_accounts.push(typed(doc)?),
-        Secret => snapshot.secrets.push(typed(doc)?),
-        Role => snapshot.roles.push(typed(doc)?),
-        ClusterRole => snapshot.cluster_roles.push(typed(doc)?),
-        RoleBinding => snapshot.role_bindings.push(typed(doc)?),
-        ClusterRoleBinding => snapshot.cluster_role_bindings.push(typed(doc)?),
-        ConfigMap => snapshot.config_maps.push(typed(doc)?),
-    }
-    Ok(())
 }
 
 fn json_type(v: &Value) -> &'static str {

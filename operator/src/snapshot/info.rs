@@ -17,17 +17,14 @@ pub const FILE_NAME: &str = "snapshot-info.yaml";
 
 /// Kinds of which a running cluster always holds objects (the `default` Namespace and
 /// ServiceAccounts, kube-system's Pods and Roles, the bootstrap RBAC objects; Nodes, but on a
-/// bare control plane). An input with none of one of them is partial in that kind.
-pub const ALWAYS_PRESENT: [ObjectKind; 8] = [
-    ObjectKind::Namespace,
-    ObjectKind::Node,
-    ObjectKind::Pod,
-    ObjectKind::ServiceAccount,
-    ObjectKind::Role,
-    ObjectKind::ClusterRole,
-    ObjectKind::RoleBinding,
-    ObjectKind::ClusterRoleBinding,
-];
+/// bare control plane): the registry's `always_present` rows. An input with none of one of
+/// them is partial in that kind.
+pub fn always_present() -> impl Iterator<Item = ObjectKind> {
+    super::REGISTRY
+        .iter()
+        .filter(|k| k.always_present)
+        .map(|k| k.kind)
+}
 
 /// Why an absent kind is not assessed.
 pub const ABSENT_REASON: &str = "none in the input, though every cluster has some";
@@ -69,10 +66,10 @@ impl SnapshotInfo {
             metadata: serde_json::json!({"name": "snapshot"}),
             taken_at,
             server,
-            read: super::ALL_KINDS
-                .into_iter()
-                .filter(|k| s.unavailable(*k).is_none() && *k != ObjectKind::Secret)
-                .map(|k| k.name().to_string())
+            read: super::REGISTRY
+                .iter()
+                .filter(|k| k.is_read_live() && s.unavailable(k.kind).is_none())
+                .map(|k| k.name.to_string())
                 .collect(),
             unreadable: s
                 .unavailable
@@ -96,10 +93,7 @@ pub fn apply(doc: serde_json::Value, snapshot: &mut Snapshot) -> Result<(), Stri
     let info: SnapshotInfo =
         serde_json::from_value(doc).map_err(|e| format!("SnapshotInfo: {e}"))?;
     let kind_of = |name: &str| {
-        super::ALL_KINDS
-            .into_iter()
-            .find(|k| k.name() == name)
-            .ok_or_else(|| format!("SnapshotInfo: unknown kind {name:?}"))
+        ObjectKind::from_name(name).ok_or_else(|| format!("SnapshotInfo: unknown kind {name:?}"))
     };
     for name in &info.read {
         let k = kind_of(name)?;
@@ -120,12 +114,11 @@ pub fn apply(doc: serde_json::Value, snapshot: &mut Snapshot) -> Result<(), Stri
 }
 
 impl Snapshot {
-    /// Mark the [`ALWAYS_PRESENT`] kinds this snapshot (read from files) holds no object of,
+    /// Mark the [`always_present`] kinds this snapshot (read from files) holds no object of,
     /// unless a `SnapshotInfo` says they were read or could not be. Returns the kinds marked.
     pub fn mark_absent_kinds(&mut self) -> Vec<ObjectKind> {
         let counts = self.counts();
-        let absent: Vec<ObjectKind> = ALWAYS_PRESENT
-            .into_iter()
+        let absent: Vec<ObjectKind> = always_present()
             .filter(|k| counts.iter().any(|(c, n)| c == k && *n == 0))
             .filter(|k| !self.read_kinds.contains(k) && self.unavailable(*k).is_none())
             .collect();
@@ -162,7 +155,20 @@ mod tests {
     fn kinds_a_cluster_always_has_are_absent_when_missing() {
         let mut s = Snapshot::default();
         let absent = s.mark_absent_kinds();
-        assert_eq!(absent, ALWAYS_PRESENT.to_vec());
+        assert_eq!(absent, always_present().collect::<Vec<_>>());
+        assert_eq!(
+            absent,
+            [
+                ObjectKind::Namespace,
+                ObjectKind::Node,
+                ObjectKind::Pod,
+                ObjectKind::ServiceAccount,
+                ObjectKind::Role,
+                ObjectKind::ClusterRole,
+                ObjectKind::RoleBinding,
+                ObjectKind::ClusterRoleBinding,
+            ]
+        );
         assert_eq!(s.unavailable(ObjectKind::Node), Some(ABSENT_REASON));
         // Workload controllers may legitimately be missing.
         assert_eq!(s.unavailable(ObjectKind::Deployment), None);

@@ -3,8 +3,7 @@
 //! instead. A kind that is forbidden or not served degrades only the checks that need it.
 //! Secrets are never read: ServiceAccount `secrets` references stand in for token Secrets.
 
-use super::{ObjectKind, Snapshot, Unavailable, trim};
-use crate::model::CronJob;
+use super::{Kind, KindVisitor, ObjectKind, Snapshot, Unavailable, visit_kinds};
 use kube::Client;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde::de::DeserializeOwned;
@@ -65,150 +64,106 @@ pub fn cronjob_v1beta1() -> ApiResource {
     }
 }
 
-async fn list_cronjobs(client: &Client) -> Result<Vec<CronJob>, kube::Error> {
-    match list_all(&Api::<CronJob>::all(client.clone())).await {
-        Err(kube::Error::Api(s)) if s.code == 404 => {
-            let api = Api::<DynamicObject>::all_with(client.clone(), &cronjob_v1beta1());
-            let objs = list_all(&api).await?;
-            Ok(objs
-                .into_iter()
-                .filter_map(|o| {
-                    serde_json::to_value(o)
-                        .ok()
-                        .and_then(|v| serde_json::from_value(v).ok())
-                })
-                .collect())
+/// `api`'s objects read as the typed `K` (a dynamic list: an older version, or a kind read in
+/// one namespace, which `Api::<K>::namespaced` cannot express for every `K`).
+async fn list_as<K: DeserializeOwned>(api: &Api<DynamicObject>) -> Result<Vec<K>, kube::Error> {
+    Ok(list_all(api)
+        .await?
+        .into_iter()
+        .filter_map(|o| {
+            serde_json::to_value(o)
+                .ok()
+                .and_then(|v| serde_json::from_value(v).ok())
+        })
+        .collect())
+}
+
+/// Every object of `K` where the registry says it is read, kept and trimmed as it says.
+async fn list_kind<K: Kind>(client: &Client) -> Result<Vec<Arc<K>>, kube::Error> {
+    let info = K::KIND.info();
+    let items = match info.only_namespace() {
+        // Of ConfigMaps, only kubeadm's kubelet baseline, listed in kube-system alone (a Role
+        // there grants it): nothing else of any namespace is read.
+        Some(ns) => {
+            let ar = ApiResource::erase::<K>(&());
+            list_as(&Api::<DynamicObject>::namespaced_with(
+                client.clone(),
+                ns,
+                &ar,
+            ))
+            .await?
         }
-        other => other,
+        None => match list_all(&Api::<K>::all(client.clone())).await {
+            Err(kube::Error::Api(s)) if s.code == 404 && K::KIND == ObjectKind::CronJob => {
+                list_as(&Api::<DynamicObject>::all_with(
+                    client.clone(),
+                    &cronjob_v1beta1(),
+                ))
+                .await?
+            }
+            other => other?,
+        },
+    };
+    Ok(items
+        .into_iter()
+        .filter(|o| {
+            let meta = o.meta();
+            info.keeps(
+                meta.namespace.as_deref(),
+                meta.name.as_deref().unwrap_or(""),
+            )
+        })
+        .map(|mut o| {
+            o.trim();
+            Arc::new(o)
+        })
+        .collect())
+}
+
+/// What reading one kind did to the snapshot: its objects, or why it is unavailable.
+type Outcome = Box<dyn FnOnce(&mut Snapshot) + Send>;
+
+async fn load_kind<K: Kind>(client: &Client) -> Result<Outcome, kube::Error> {
+    match list_kind::<K>(client).await {
+        Ok(items) => Ok(Box::new(move |s| *K::objects_mut(s) = items)),
+        Err(e) => match degraded_reason(&e) {
+            Some(reason) => Ok(Box::new(move |s| {
+                s.unavailable.push(Unavailable {
+                    kind: K::KIND,
+                    reason,
+                })
+            })),
+            None => Err(e),
+        },
     }
 }
 
-/// Read every kind the audit uses (but Secrets) from the cluster.
+/// Read every kind the registry says a live audit reads (never Secrets) from the cluster, one
+/// kind after the other in registry order.
 pub async fn load_live(client: &Client) -> Result<Snapshot, kube::Error> {
-    let mut s = Snapshot::default();
-    macro_rules! kind {
-        ($field:ident, $kind:expr, $list:expr, $trim:expr) => {
-            match $list.await {
-                Ok(mut items) => {
-                    items.iter_mut().for_each($trim);
-                    s.$field = items.into_iter().map(Arc::new).collect();
-                }
-                Err(e) => match degraded_reason(&e) {
-                    Some(reason) => s.unavailable.push(Unavailable {
-                        kind: $kind,
-                        reason,
-                    }),
-                    None => return Err(e),
-                },
+    type Pending<'a> = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Outcome, kube::Error>> + Send + 'a>,
+    >;
+    struct Loads<'a> {
+        client: &'a Client,
+        pending: Vec<Pending<'a>>,
+    }
+    impl KindVisitor for Loads<'_> {
+        fn visit<K: Kind>(&mut self) {
+            if K::KIND.info().is_read_live() {
+                self.pending.push(Box::pin(load_kind::<K>(self.client)));
             }
-        };
+        }
     }
-    macro_rules! all {
-        ($t:ty) => {
-            list_all(&Api::<$t>::all(client.clone()))
-        };
-    }
-    use crate::model::{
-        DaemonSet, Deployment, Job, Pod, ReplicaSet, ReplicationController, StatefulSet,
+    let mut loads = Loads {
+        client,
+        pending: Vec::new(),
     };
-    use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Service, ServiceAccount};
-    use k8s_openapi::api::rbac::v1::*;
-    kind!(
-        namespaces,
-        ObjectKind::Namespace,
-        all!(Namespace),
-        trim::object
-    );
-    kind!(nodes, ObjectKind::Node, all!(Node), trim::node);
-    kind!(pods, ObjectKind::Pod, all!(Pod), trim::pod);
-    kind!(
-        deployments,
-        ObjectKind::Deployment,
-        all!(Deployment),
-        trim::deployment
-    );
-    kind!(
-        stateful_sets,
-        ObjectKind::StatefulSet,
-        all!(StatefulSet),
-        trim::stateful_set
-    );
-    kind!(
-        daemon_sets,
-        ObjectKind::DaemonSet,
-        all!(DaemonSet),
-        trim::daemon_set
-    );
-    kind!(
-        replica_sets,
-        ObjectKind::ReplicaSet,
-        all!(ReplicaSet),
-        trim::replica_set
-    );
-    kind!(
-        replication_controllers,
-        ObjectKind::ReplicationController,
-        all!(ReplicationController),
-        trim::replication_controller
-    );
-    kind!(jobs, ObjectKind::Job, all!(Job), trim::job);
-    kind!(
-        cron_jobs,
-        ObjectKind::CronJob,
-        list_cronjobs(client),
-        trim::cron_job
-    );
-    kind!(services, ObjectKind::Service, all!(Service), trim::object);
-    kind!(
-        service_accounts,
-        ObjectKind::ServiceAccount,
-        all!(ServiceAccount),
-        trim::object
-    );
-    kind!(roles, ObjectKind::Role, all!(Role), trim::object);
-    kind!(
-        cluster_roles,
-        ObjectKind::ClusterRole,
-        all!(ClusterRole),
-        trim::object
-    );
-    kind!(
-        role_bindings,
-        ObjectKind::RoleBinding,
-        all!(RoleBinding),
-        trim::object
-    );
-    kind!(
-        cluster_role_bindings,
-        ObjectKind::ClusterRoleBinding,
-        all!(ClusterRoleBinding),
-        trim::object
-    );
-    // Of ConfigMaps, only kubeadm's kubelet baseline, listed in kube-system alone (a Role
-    // there grants it): nothing else of any namespace is read.
-    kind!(
-        config_maps,
-        ObjectKind::ConfigMap,
-        async {
-            list_all(&Api::<ConfigMap>::namespaced(
-                client.clone(),
-                super::KUBELET_CONFIG_NAMESPACE,
-            ))
-            .await
-            .map(|items| {
-                items
-                    .into_iter()
-                    .filter(|c| {
-                        super::is_kubelet_config_map(
-                            c.metadata.namespace.as_deref(),
-                            c.metadata.name.as_deref().unwrap_or(""),
-                        )
-                    })
-                    .collect::<Vec<_>>()
-            })
-        },
-        trim::kubelet_config_map
-    );
+    visit_kinds(&mut loads);
+    let mut s = Snapshot::default();
+    for load in loads.pending {
+        (load.await?)(&mut s);
+    }
     Ok(s)
 }
 

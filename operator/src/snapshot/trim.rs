@@ -321,36 +321,6 @@ pub fn kubelet_config_event(ev: watcher::Event<ConfigMap>) -> Option<watcher::Ev
     })
 }
 
-/// Trim the object just added to a snapshot, by kind.
-pub fn snapshot_object(kind: crate::snapshot::ObjectKind, s: &mut crate::snapshot::Snapshot) {
-    use crate::snapshot::ObjectKind::*;
-    fn last<T: Clone>(v: &mut [std::sync::Arc<T>], f: impl Fn(&mut T)) {
-        if let Some(o) = v.last_mut() {
-            f(std::sync::Arc::make_mut(o));
-        }
-    }
-    match kind {
-        Pod => last(&mut s.pods, pod),
-        Node => last(&mut s.nodes, node),
-        Deployment => last(&mut s.deployments, deployment),
-        StatefulSet => last(&mut s.stateful_sets, stateful_set),
-        DaemonSet => last(&mut s.daemon_sets, daemon_set),
-        ReplicaSet => last(&mut s.replica_sets, replica_set),
-        ReplicationController => last(&mut s.replication_controllers, replication_controller),
-        Job => last(&mut s.jobs, job),
-        CronJob => last(&mut s.cron_jobs, cron_job),
-        Namespace => last(&mut s.namespaces, object),
-        Service => last(&mut s.services, object),
-        ServiceAccount => last(&mut s.service_accounts, object),
-        Secret => last(&mut s.secrets, object),
-        Role => last(&mut s.roles, object),
-        ClusterRole => last(&mut s.cluster_roles, object),
-        RoleBinding => last(&mut s.role_bindings, object),
-        ClusterRoleBinding => last(&mut s.cluster_role_bindings, object),
-        ConfigMap => last(&mut s.config_maps, kubelet_config_map),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
