@@ -273,6 +273,19 @@ pub async fn findings(client: &Client, policy: &str) -> Vec<Finding> {
         .items
 }
 
+/// The Findings of a policy once an audit's writes have settled: every Finding has its status
+/// (the operator creates a Finding, then writes its status subresource) and the policy's status
+/// (written after the Findings) counts exactly these. `None` while the writes are under way: a
+/// test that reads the Findings mid-write sees some of them, or one without its status.
+pub async fn settled_findings(client: &Client, policy: &str) -> Option<Vec<Finding>> {
+    let fs = findings(client, policy).await;
+    let summary = get_policy(client, policy).await.status?.summary?;
+    let all_written = fs
+        .iter()
+        .all(|f| f.status.as_ref().is_some_and(|s| s.severity.is_some()));
+    (all_written && (summary.total + summary.suppressed) as usize == fs.len()).then_some(fs)
+}
+
 /// Wait until the policy's status has a Ready condition for its current generation.
 pub async fn wait_reconciled(client: &Client, name: &str) -> SecurityPolicy {
     wait_for(Duration::from_secs(30), || async {

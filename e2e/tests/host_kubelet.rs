@@ -10,7 +10,9 @@ use k8s_openapi::api::core::v1::{ConfigMap, Node};
 use kube::Client;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube_posture::api::Finding;
-use kube_posture_e2e::operator::{Operator, Options, create_policy, findings, get_policy, policy};
+use kube_posture_e2e::operator::{
+    Operator, Options, create_policy, get_policy, policy, settled_findings,
+};
 use kube_posture_e2e::private_plane::PrivatePlane;
 use kube_posture_e2e::{apply, prefix, repo, wait_for};
 use serde_json::{Value, json};
@@ -122,7 +124,7 @@ async fn kubeadm_baseline_and_unreadable_kubelets() {
     .await;
 
     let fs = wait_for(Duration::from_secs(60), || async {
-        let fs = findings(&client, &name).await;
+        let fs = settled_findings(&client, &name).await?;
         (!on(&fs, "KUBELET-004", "kubelet-config").is_empty()).then_some(fs)
     })
     .await
@@ -169,7 +171,7 @@ async fn kubeadm_baseline_and_unreadable_kubelets() {
         .await
         .unwrap();
     let fs = wait_for(Duration::from_secs(60), || async {
-        let fs = findings(&client, &name).await;
+        let fs = settled_findings(&client, &name).await?;
         (on(&fs, "KUBELET-004", "kubelet-config").is_empty()
             && !on(&fs, "KUBELET-004", &k3s).is_empty())
         .then_some(fs)
@@ -434,7 +436,7 @@ async fn live_probes_and_configz_through_the_node_proxy() {
 
     let wanted = ["KUBELET-001", "KUBELET-004", "KUBELET-101", "KUBELET-102"];
     let fs = wait_for(Duration::from_secs(90), || async {
-        let fs = findings(&client, &name).await;
+        let fs = settled_findings(&client, &name).await?;
         wanted
             .iter()
             .all(|c| {
@@ -494,7 +496,7 @@ async fn live_probes_and_configz_through_the_node_proxy() {
     silent.stop();
     // Probe and configz results are reused for 60 s, the policy is audited every 30 s.
     let fs = wait_for(Duration::from_secs(150), || async {
-        let fs = findings(&client, &name).await;
+        let fs = settled_findings(&client, &name).await?;
         on_node(&fs, &node(&fixed)).is_empty().then_some(fs)
     })
     .await

@@ -9,7 +9,7 @@
 use k8s_openapi::api::core::v1::Node;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube_posture::api::Finding;
-use kube_posture_e2e::operator::{Operator, create_policy, findings, get_policy, policy};
+use kube_posture_e2e::operator::{Operator, create_policy, get_policy, policy, settled_findings};
 use kube_posture_e2e::private_plane::PrivatePlane;
 use kube_posture_e2e::{apply, prefix, wait_for};
 use serde_json::json;
@@ -108,7 +108,7 @@ async fn kernel_os_and_escape_paths_from_node_status() {
 
     let node = |n: &str| format!("{p}-{n}");
     let fs: Vec<Finding> = wait_for(Duration::from_secs(60), || async {
-        let fs = findings(&client, &name).await;
+        let fs = settled_findings(&client, &name).await?;
         let ready = !on(&fs, "NODE-004", &node("old")).is_empty()
             && !on(&fs, "XL-001", "agent").is_empty()
             && !on(&fs, "NODE-005", &node("u2")).is_empty();
