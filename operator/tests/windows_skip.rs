@@ -8,7 +8,6 @@
 //! path, and if WL-005 stops firing at all.
 
 use kube::api::DynamicObject;
-use kube::runtime::watcher;
 use kube_posture::audit::nodes::ReleaseData;
 use kube_posture::audit::{AuditInput, run};
 use kube_posture::model;
@@ -220,16 +219,14 @@ fn live_trims() {
 }
 
 /// API servers before 1.21 serve CronJobs as batch/v1beta1 only: the reflector reads them as
-/// dynamic objects and converts them (`trim::cronjob_event`).
+/// dynamic objects and converts them (`trim::v1beta1_cron_job`).
 #[test]
 fn live_v1beta1_cron_jobs() {
     let mut s = Snapshot::default();
     for os in ALL_OS {
         let doc = manifest("CronJob", os, "batch/v1beta1");
         let o: DynamicObject = serde_json::from_value(doc).expect("dynamic object");
-        let Some(watcher::Event::Apply(c)) = trim::cronjob_event(watcher::Event::Apply(o)) else {
-            panic!("converted");
-        };
+        let c = trim::v1beta1_cron_job(serde_json::to_value(o).unwrap()).expect("converted");
         s.cron_jobs.push(Arc::new(c));
     }
     assert_eq!(

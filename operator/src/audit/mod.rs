@@ -32,7 +32,7 @@ pub struct AuditInput<'a> {
     /// Release end-of-life dates and runtime advisories (NODE-*).
     pub release_data: &'a nodes::ReleaseData,
     /// The live anonymous-access probe (API-033); `None` offline.
-    pub probe: Option<&'a probe::ProbeResult>,
+    pub probe: Option<&'a crate::snapshot::ProbeResult>,
     /// Image configs fetched from registries (`spec.images.inspect`); `None` when off.
     pub images: Option<&'a images::ImageConfigs>,
     /// What the kubelets answered (`spec.kubelet.configz`, `spec.probes.kubelet`); `None`

@@ -2,16 +2,7 @@
 
 use super::{Finding, ObjectRef, Sink};
 use crate::catalog::Category;
-use crate::snapshot::ObjectKind;
-
-/// What the unauthenticated `GET /api` returned.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ProbeResult {
-    pub server: String,
-    /// HTTP status; `None` when the request failed before an answer.
-    pub status: Option<u16>,
-    pub error: Option<String>,
-}
+use crate::snapshot::{ObjectKind, ProbeResult};
 
 pub fn audit(probe: Option<&ProbeResult>, enabled: bool, sink: &mut Sink) {
     let Some(p) = probe.filter(|_| enabled) else {

@@ -258,6 +258,18 @@ impl Caches {
 }
 
 /// Why an error makes a kind unavailable rather than being a passing fault.
+/// A watch event with its object mapped by `f` (a conversion or a filter of the model's
+/// trimming code); `None` drops the event.
+fn map_event<A, B>(ev: watcher::Event<A>, f: impl Fn(A) -> Option<B>) -> Option<watcher::Event<B>> {
+    Some(match ev {
+        watcher::Event::Apply(o) => watcher::Event::Apply(f(o)?),
+        watcher::Event::Delete(o) => watcher::Event::Delete(f(o)?),
+        watcher::Event::InitApply(o) => watcher::Event::InitApply(f(o)?),
+        watcher::Event::Init => watcher::Event::Init,
+        watcher::Event::InitDone => watcher::Event::InitDone,
+    })
+}
+
 fn unavailable_reason(e: &watcher::Error) -> Option<String> {
     let inner = match e {
         watcher::Error::InitialListFailed(e)
@@ -434,7 +446,11 @@ pub fn start(client: &Client, changes: watch::Sender<u64>, cronjobs_v1beta1: boo
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
         let stream = watcher(api, watcher::Config::default())
             .backoff(WatchBackoff::new())
-            .try_filter_map(|ev| futures::future::ready(Ok(trim::cronjob_event(ev))));
+            .try_filter_map(|ev| {
+                futures::future::ready(Ok(map_event(ev, |o| {
+                    trim::v1beta1_cron_job(serde_json::to_value(o).ok()?)
+                })))
+            });
         tokio::spawn(run_watch(
             ObjectKind::CronJob,
             stream,
@@ -469,7 +485,9 @@ pub fn start(client: &Client, changes: watch::Sender<u64>, cronjobs_v1beta1: boo
                 Api::namespaced(client.clone(), crate::snapshot::KUBELET_CONFIG_NAMESPACE);
             let stream = watcher(api, watcher::Config::default())
                 .backoff(WatchBackoff::new())
-                .try_filter_map(|ev| futures::future::ready(Ok(trim::kubelet_config_event(ev))));
+                .try_filter_map(|ev| {
+                    futures::future::ready(Ok(map_event(ev, trim::kubelet_baseline)))
+                });
             tokio::spawn(run_watch(
                 ObjectKind::ConfigMap,
                 stream,
@@ -582,6 +600,34 @@ pub fn spawn_access_checks(client: Client, health: Arc<Health>, changes: watch::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only kubeadm's kubelet baseline reaches the ConfigMap store, trimmed; markers pass.
+    #[test]
+    fn config_map_events_keep_only_the_kubelet_baseline() {
+        let cm = |name: &str| -> ConfigMap {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": name, "namespace": "kube-system"},
+                "data": {"kubelet": "readOnlyPort: 0", "other": "secret-ish"}}))
+            .unwrap()
+        };
+        let kept = map_event(
+            watcher::Event::Apply(cm("kubelet-config")),
+            trim::kubelet_baseline,
+        );
+        let Some(watcher::Event::Apply(c)) = kept else {
+            panic!("kubelet-config dropped");
+        };
+        let keys: Vec<&String> = c.data.as_ref().unwrap().keys().collect();
+        assert_eq!(keys, ["kubelet"]);
+        assert!(map_event(watcher::Event::Apply(cm("coredns")), trim::kubelet_baseline).is_none());
+        assert!(matches!(
+            map_event(
+                watcher::Event::<ConfigMap>::InitDone,
+                trim::kubelet_baseline
+            ),
+            Some(watcher::Event::InitDone)
+        ));
+    }
 
     fn forbidden() -> watcher::Error {
         watcher::Error::InitialListFailed(kube::Error::Api(Box::new(

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
-pub use crate::audit::probe::ProbeResult;
+pub use crate::snapshot::ProbeResult;
 use crate::snapshot::live::probe_anonymous;
 
 /// How long a probe result is reused.

@@ -169,14 +169,14 @@ pub async fn load_live(client: &Client) -> Result<Snapshot, kube::Error> {
 
 /// Send `GET /api` with the cluster's address and CA but no credentials.
 /// API-033's probe: the cluster's address and CA, no credentials.
-pub async fn probe_anonymous(config: &kube::Config) -> crate::audit::probe::ProbeResult {
+pub async fn probe_anonymous(config: &kube::Config) -> super::ProbeResult {
     let mut anonymous = config.clone();
     anonymous.auth_info = Default::default();
     let server = config.cluster_url.to_string();
     let client = match kube::Client::try_from(anonymous) {
         Ok(c) => c,
         Err(e) => {
-            return crate::audit::probe::ProbeResult {
+            return super::ProbeResult {
                 server,
                 status: None,
                 error: Some(e.to_string()),
@@ -186,7 +186,7 @@ pub async fn probe_anonymous(config: &kube::Config) -> crate::audit::probe::Prob
     let request = match http::Request::get("/api").body(Vec::new()) {
         Ok(r) => r,
         Err(e) => {
-            return crate::audit::probe::ProbeResult {
+            return super::ProbeResult {
                 server,
                 status: None,
                 error: Some(e.to_string()),
@@ -194,17 +194,17 @@ pub async fn probe_anonymous(config: &kube::Config) -> crate::audit::probe::Prob
         }
     };
     match client.request_text(request).await {
-        Ok(_) => crate::audit::probe::ProbeResult {
+        Ok(_) => super::ProbeResult {
             server,
             status: Some(200),
             error: None,
         },
-        Err(kube::Error::Api(s)) => crate::audit::probe::ProbeResult {
+        Err(kube::Error::Api(s)) => super::ProbeResult {
             server,
             status: Some(s.code),
             error: None,
         },
-        Err(e) => crate::audit::probe::ProbeResult {
+        Err(e) => super::ProbeResult {
             server,
             status: None,
             error: Some(e.to_string()),

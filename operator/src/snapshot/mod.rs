@@ -9,6 +9,7 @@ mod kinds;
 pub mod live;
 pub mod locate;
 mod paths;
+mod probe;
 mod stream;
 pub mod trim;
 
@@ -20,6 +21,7 @@ pub use kinds::{
     ALL_KINDS, KUBELET_CONFIG_NAMESPACE, Kind, KindInfo, KindVisitor, ObjectKind, READ_VERBS,
     REGISTRY, Read, is_kubelet_config_map, visit_kinds,
 };
+pub use probe::ProbeResult;
 
 use crate::model::{
     CronJob, DaemonSet, Deployment, Dockerfile, Job, Pod, ReplicaSet, ReplicationController,

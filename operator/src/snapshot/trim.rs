@@ -10,8 +10,6 @@ use crate::model::{
 };
 use k8s_openapi::api::core::v1::{ConfigMap, Node};
 use kube::Resource;
-use kube::api::DynamicObject;
-use kube::runtime::watcher;
 
 #[cfg(test)]
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -282,42 +280,24 @@ pub fn cron_job(o: &mut CronJob) {
     templated_spec(jt.and_then(|j| j.spec.as_mut()));
 }
 
-/// A batch/v1beta1 CronJob (API servers before 1.21) read as the model's CronJob.
-pub fn cronjob_event(ev: watcher::Event<DynamicObject>) -> Option<watcher::Event<CronJob>> {
-    fn convert(o: DynamicObject) -> Option<CronJob> {
-        let v = serde_json::to_value(o).ok()?;
-        let mut c: CronJob = serde_json::from_value(v).ok()?;
-        cron_job(&mut c);
-        Some(c)
-    }
-    Some(match ev {
-        watcher::Event::Apply(o) => watcher::Event::Apply(convert(o)?),
-        watcher::Event::Delete(o) => watcher::Event::Delete(convert(o)?),
-        watcher::Event::InitApply(o) => watcher::Event::InitApply(convert(o)?),
-        watcher::Event::Init => watcher::Event::Init,
-        watcher::Event::InitDone => watcher::Event::InitDone,
-    })
+/// A batch/v1beta1 CronJob (API servers before 1.21, same shape for what the checks read), as
+/// the model's CronJob, trimmed; `None` when it does not read as one.
+pub fn v1beta1_cron_job(o: serde_json::Value) -> Option<CronJob> {
+    let mut c: CronJob = serde_json::from_value(o).ok()?;
+    cron_job(&mut c);
+    Some(c)
 }
 
-/// A watch event on kube-system's ConfigMaps, kept only for kubeadm's kubelet baseline and
-/// trimmed to its `kubelet` key: no other ConfigMap reaches the store.
-pub fn kubelet_config_event(ev: watcher::Event<ConfigMap>) -> Option<watcher::Event<ConfigMap>> {
-    fn keep(mut c: ConfigMap) -> Option<ConfigMap> {
-        crate::snapshot::is_kubelet_config_map(
-            c.metadata.namespace.as_deref(),
-            c.metadata.name.as_deref().unwrap_or(""),
-        )
-        .then(|| {
-            kubelet_config_map(&mut c);
-            c
-        })
-    }
-    Some(match ev {
-        watcher::Event::Apply(c) => watcher::Event::Apply(keep(c)?),
-        watcher::Event::Delete(c) => watcher::Event::Delete(keep(c)?),
-        watcher::Event::InitApply(c) => watcher::Event::InitApply(keep(c)?),
-        watcher::Event::Init => watcher::Event::Init,
-        watcher::Event::InitDone => watcher::Event::InitDone,
+/// A kube-system ConfigMap, kept only when it is kubeadm's kubelet baseline, and trimmed to its
+/// `kubelet` key: no other ConfigMap reaches a store.
+pub fn kubelet_baseline(mut c: ConfigMap) -> Option<ConfigMap> {
+    crate::snapshot::is_kubelet_config_map(
+        c.metadata.namespace.as_deref(),
+        c.metadata.name.as_deref().unwrap_or(""),
+    )
+    .then(|| {
+        kubelet_config_map(&mut c);
+        c
     })
 }
 
