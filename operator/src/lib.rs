@@ -11,6 +11,7 @@ pub mod compliance;
 pub mod controller;
 pub mod kubelets;
 pub mod model;
+pub mod outcome;
 pub mod policy;
 pub mod registry;
 pub mod report;

@@ -2,6 +2,7 @@
 #![allow(clippy::duplicated_attributes)]
 
 use crate::catalog::Severity;
+use crate::outcome::{NamespacedName, SubjectRef};
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -111,25 +112,4 @@ pub struct FindingException {
     pub index: u32,
     /// What it waives, as written: `["CHECK", kind, namespace, name]#rank`.
     pub waives: String,
-}
-
-/// An RBAC subject. `namespace` only for ServiceAccounts.
-#[derive(
-    Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
-)]
-#[serde(rename_all = "camelCase")]
-pub struct SubjectRef {
-    pub kind: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    pub name: String,
-}
-
-#[derive(
-    Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
-)]
-#[serde(rename_all = "camelCase")]
-pub struct NamespacedName {
-    pub namespace: String,
-    pub name: String,
 }

@@ -6,6 +6,8 @@
 mod finding;
 mod policy;
 
+/// Shared with the audit and the reports (see [`crate::outcome`]).
+pub use crate::outcome::{LayerStatus, NamespacedName, NotAssessed, SubjectRef, Summary};
 pub use finding::*;
 pub use policy::*;
 

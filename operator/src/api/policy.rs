@@ -1,7 +1,8 @@
 // kube-derive repeats `type_ = …` in each printcolumn; clippy reads that as a duplicated attribute.
 #![allow(clippy::duplicated_attributes)]
 
-use crate::catalog::{Layer, Severity};
+use crate::catalog::Severity;
+use crate::outcome::{LayerStatus, NotAssessed, Summary};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use schemars::JsonSchema;
@@ -285,35 +286,6 @@ pub struct SecurityPolicyStatus {
     pub layers: Vec<LayerStatus>,
 }
 
-/// One layer of defence: its unsuppressed findings by severity, and its score by the same
-/// rule as `score`, over the layer's checks only.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct LayerStatus {
-    /// `identity` (RBAC), `control-plane` (API server, controller manager, scheduler),
-    /// `datastore` (etcd), `host` (nodes, kubelets, security agents), `workload` (pods and
-    /// images), `paths` (attack paths across layers) or `policy` (exceptions).
-    pub layer: Layer,
-    /// 0-100; absent when none of the layer's checks could be assessed: what was not seen
-    /// is never scored as safe.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub score: Option<u32>,
-    pub critical: u64,
-    pub high: u64,
-    pub medium: u64,
-    pub low: u64,
-    pub info: u64,
-    pub suppressed: u64,
-    /// The enabled checks of this layer.
-    pub checks: u32,
-    /// Of those, the checks this audit could judge.
-    pub assessed: u32,
-    /// Of those, the checks that could not be assessed (`notAssessed` says why). The rest
-    /// (checks - assessed - notAssessed) did not apply: DaemonSet checks with no required
-    /// DaemonSet, exception hygiene with no exception, live-only checks offline.
-    pub not_assessed: u32,
-}
-
 /// One compliance framework's summary: how many of its controls pass, fail, need a person
 /// (`manual`) or could not be judged with the checks this policy runs (`notAssessed`).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
@@ -329,19 +301,6 @@ pub struct FrameworkStatus {
     pub failed: u32,
     pub manual: u32,
     pub not_assessed: u32,
-}
-
-/// Finding counts by severity. Suppressed findings count only in `suppressed`.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Summary {
-    pub critical: u64,
-    pub high: u64,
-    pub medium: u64,
-    pub low: u64,
-    pub info: u64,
-    pub total: u64,
-    pub suppressed: u64,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
@@ -363,18 +322,6 @@ pub struct ResourceKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     pub name: String,
-}
-
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct NotAssessed {
-    pub category: String,
-    pub reason: String,
-    /// The enabled checks that could not be assessed for this reason. While a check is not
-    /// assessed, its Findings from earlier audits are kept as they were (never reported as
-    /// fixed) and exceptions naming it are not reported unused (POL-002).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub checks: Vec<String>,
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 use super::bounds;
-use crate::api::{NamespacedName, SubjectRef};
 use crate::catalog::{self, Category, CheckMeta, Severity};
+use crate::outcome::{NamespacedName, SubjectRef};
 use crate::snapshot::ObjectKind;
 use serde::Serialize;
 

@@ -17,8 +17,8 @@ pub mod workloads;
 
 pub use finding::{ExceptionRef, Finding, ObjectRef, SourceLocation};
 
-use crate::api::{LayerStatus, NotAssessed, Summary};
 use crate::catalog::{Category, Severity};
+use crate::outcome::{LayerStatus, NotAssessed, Summary};
 use crate::policy::EffectivePolicy;
 use crate::snapshot::Snapshot;
 use jiff::Timestamp;

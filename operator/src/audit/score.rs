@@ -13,8 +13,8 @@
 //! moves it.
 
 use super::Finding;
-use crate::api::{LayerStatus, NotAssessed};
 use crate::catalog::{Category, CheckMeta, Layer, Scope, Severity, layer_of};
+use crate::outcome::{LayerStatus, NotAssessed};
 use crate::policy::EffectivePolicy;
 use std::collections::HashSet;
 
@@ -216,9 +216,9 @@ pub fn layers(
 
 #[cfg(test)]
 mod tests {
-    use crate::api::LayerStatus;
     use crate::audit::testutil::{audit, audit_with};
     use crate::catalog::Layer;
+    use crate::outcome::LayerStatus;
     use crate::policy::EffectivePolicy;
 
     const ADMIN: &str = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: a}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: User, name: u1}]\n";

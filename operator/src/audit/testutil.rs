@@ -88,6 +88,6 @@ pub fn checks(r: &Report) -> Vec<&'static str> {
 }
 
 /// Every `notAssessed` entry, as a list of references for compact assertions.
-pub fn not_assessed_by_families(r: &Report) -> Vec<&crate::api::NotAssessed> {
+pub fn not_assessed_by_families(r: &Report) -> Vec<&crate::outcome::NotAssessed> {
     r.not_assessed.iter().collect()
 }

@@ -9,7 +9,6 @@ mod placement;
 #[cfg(test)]
 mod tests;
 
-use crate::api::SubjectRef;
 use crate::audit::nodes::{HostFacts, KernelHit, NodeFacts, Privilege, count_nodes};
 use crate::audit::workloads::{
     ContainerRef, Workload, containers, host_path_severity, namespaces_without_pod_security,
@@ -17,6 +16,7 @@ use crate::audit::workloads::{
 };
 use crate::audit::{Ctx, Finding, ObjectRef, Sink, bounds};
 use crate::catalog::{Category, Severity};
+use crate::outcome::SubjectRef;
 use crate::snapshot::ObjectKind;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 

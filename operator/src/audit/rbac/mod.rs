@@ -8,9 +8,9 @@ pub mod rules;
 
 pub use roles::{RoleIndex, RoleKey, is_builtin, selector_matches};
 
-use crate::api::SubjectRef;
 use crate::audit::{ObjectRef, Sink};
 use crate::catalog::Category;
+use crate::outcome::SubjectRef;
 use crate::snapshot::{ObjectKind, Snapshot};
 use std::collections::HashSet;
 use std::fmt;

@@ -1,0 +1,129 @@
+//! The import rules of docs/architecture.md, checked on the sources: the model, the audit and
+//! the outcome values never reach up to the client's runtime, the controller, the CLI or the
+//! reports. A `use` that breaks a rule fails here, naming the file and the line.
+
+use std::path::{Path, PathBuf};
+
+fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            sources(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// The lines of `paths` (files or directories under operator/src) that name any of
+/// `forbidden`, test files and `#[cfg(test)]` modules aside.
+fn offending(paths: &[&str], forbidden: &[&str]) -> Vec<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    for p in paths {
+        let p = src.join(p);
+        if p.is_dir() {
+            sources(&p, &mut files);
+        } else {
+            files.push(p);
+        }
+    }
+    let mut bad = Vec::new();
+    for f in files {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        if name == "tests.rs"
+            || name.ends_with("_tests.rs")
+            || f.components().any(|c| c.as_os_str() == "tests")
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            // Unit tests sit at the end of a file: the rules are for the product code.
+            if line.trim_start().starts_with("#[cfg(test)]") {
+                break;
+            }
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            if forbidden.iter().any(|x| line.contains(x)) {
+                bad.push(format!("{}:{}: {}", f.display(), i + 1, line.trim()));
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn the_model_depends_on_neither_the_audit_nor_the_clients_runtime() {
+    let bad = offending(
+        &[
+            "model",
+            "snapshot/mod.rs",
+            "snapshot/kinds.rs",
+            "snapshot/trim.rs",
+            "snapshot/probe.rs",
+        ],
+        &[
+            "crate::audit",
+            "crate::controller",
+            "crate::cli",
+            "crate::report",
+            "crate::api",
+            "kube::runtime",
+            "kube_runtime",
+        ],
+    );
+    assert!(bad.is_empty(), "{bad:#?}");
+    let loaders = offending(
+        &[
+            "snapshot/files.rs",
+            "snapshot/live.rs",
+            "snapshot/info.rs",
+            "snapshot/stream.rs",
+        ],
+        &[
+            "crate::audit",
+            "crate::controller",
+            "crate::cli",
+            "crate::report",
+            "kube::runtime",
+        ],
+    );
+    assert!(loaders.is_empty(), "{loaders:#?}");
+}
+
+#[test]
+fn the_audit_is_pure() {
+    let bad = offending(
+        &["audit"],
+        &[
+            "crate::controller",
+            "crate::cli",
+            "crate::report",
+            "crate::kubelets",
+            "kube::runtime",
+            "kube::Client",
+            "kube::Api",
+            "tokio::",
+            "reqwest",
+        ],
+    );
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
+fn the_outcome_values_are_a_leaf() {
+    let bad = offending(
+        &["outcome.rs"],
+        &[
+            "crate::audit",
+            "crate::api",
+            "crate::snapshot",
+            "crate::policy",
+            "crate::controller",
+            "kube",
+        ],
+    );
+    assert!(bad.is_empty(), "{bad:#?}");
+}
