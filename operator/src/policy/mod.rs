@@ -8,7 +8,7 @@ mod file;
 pub use exceptions::CompiledException;
 pub use file::{PolicyFileError, load_policy_file};
 
-use crate::api::{RequiredDaemonSet, SecurityPolicySpec};
+use crate::api::SecurityPolicySpec;
 use crate::catalog::{self, CheckMeta, Severity};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::{BTreeSet, HashMap};
@@ -72,6 +72,16 @@ impl NamespaceScope {
     }
 }
 
+/// A security agent every eligible node must run (`spec.requiredDaemonSets`), as the audit
+/// reads it: the policy's own type, so the audit does not depend on the CRD's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RequiredAgent {
+    pub namespace: String,
+    pub name: String,
+    /// Labels a node must all carry to need it; empty: every node.
+    pub node_selector: std::collections::BTreeMap<String, String>,
+}
+
 /// What the audit applies.
 #[derive(Clone, Debug)]
 pub struct EffectivePolicy {
@@ -80,7 +90,7 @@ pub struct EffectivePolicy {
     overrides: HashMap<&'static str, Severity>,
     pub namespaces: NamespaceScope,
     pub exceptions: Vec<CompiledException>,
-    pub required_daemon_sets: Vec<RequiredDaemonSet>,
+    pub required_daemon_sets: Vec<RequiredAgent>,
     pub failure_threshold: Severity,
     pub interval: Duration,
     pub finding_limit: usize,
@@ -229,7 +239,15 @@ impl EffectivePolicy {
             overrides,
             namespaces,
             exceptions,
-            required_daemon_sets: spec.required_daemon_sets.clone(),
+            required_daemon_sets: spec
+                .required_daemon_sets
+                .iter()
+                .map(|d| RequiredAgent {
+                    namespace: d.namespace.clone(),
+                    name: d.name.clone(),
+                    node_selector: d.node_selector.clone(),
+                })
+                .collect(),
             failure_threshold: spec.failure_threshold.unwrap_or(Severity::High),
             interval,
             finding_limit,

@@ -4,9 +4,9 @@
 
 use super::pods::{self, Failure, PodIndex};
 use super::scheduling::{self, Exclusion};
-use crate::api::RequiredDaemonSet;
 use crate::audit::{Ctx, Finding, ObjectRef, Sink};
 use crate::model::{DaemonSet, Pod, PodSpec};
+use crate::policy::RequiredAgent;
 use crate::snapshot::ObjectKind;
 use k8s_openapi::api::core::v1::Node;
 
@@ -52,7 +52,7 @@ impl Target<'_> {
 }
 
 /// " matching kubernetes.io/os=linux", or "" for every node.
-pub fn scope_text(r: &RequiredDaemonSet) -> String {
+pub fn scope_text(r: &RequiredAgent) -> String {
     if r.node_selector.is_empty() {
         return String::new();
     }
@@ -65,7 +65,7 @@ pub fn scope_text(r: &RequiredDaemonSet) -> String {
 }
 
 /// Eligible: matches the entry's nodeSelector and is not being deleted.
-fn eligible(r: &RequiredDaemonSet, node: &Node) -> bool {
+fn eligible(r: &RequiredAgent, node: &Node) -> bool {
     if node.metadata.deletion_timestamp.is_some() {
         return false;
     }
@@ -75,7 +75,7 @@ fn eligible(r: &RequiredDaemonSet, node: &Node) -> bool {
         .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
 }
 
-pub fn audit(ctx: &Ctx, r: &RequiredDaemonSet, ds: &DaemonSet, index: &PodIndex, sink: &mut Sink) {
+pub fn audit(ctx: &Ctx, r: &RequiredAgent, ds: &DaemonSet, index: &PodIndex, sink: &mut Sink) {
     let empty = PodSpec::default();
     let t = Target {
         ds,

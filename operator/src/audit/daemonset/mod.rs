@@ -9,10 +9,10 @@ mod scheduling;
 #[cfg(test)]
 mod tests;
 
-use crate::api::RequiredDaemonSet;
 use crate::audit::{Ctx, Finding, ObjectRef, Sink};
 use crate::catalog::Category;
 use crate::model::DaemonSet;
+use crate::policy::RequiredAgent;
 use crate::snapshot::ObjectKind;
 use pods::{DsKey, PodIndex};
 use std::collections::{HashMap, HashSet};
@@ -91,7 +91,7 @@ pub fn audit(ctx: &Ctx, sink: &mut Sink) {
 }
 
 /// DS-001, with the DaemonSets the namespace does hold (a renamed agent is a common cause).
-fn missing(r: &RequiredDaemonSet, daemon_sets: &HashMap<DsKey, &DaemonSet>) -> Finding {
+fn missing(r: &RequiredAgent, daemon_sets: &HashMap<DsKey, &DaemonSet>) -> Finding {
     let mut here: Vec<&str> = daemon_sets
         .keys()
         .filter(|(ns, _)| *ns == r.namespace)
