@@ -45,6 +45,8 @@ pub struct Reader<'a> {
     src: &'a [u8],
     /// Start of the line being read.
     pos: usize,
+    /// Its end (its `\n`, or the end of input).
+    end: usize,
     /// 1-based number of that line.
     line: usize,
     depth: usize,
@@ -84,6 +86,7 @@ impl<'a> Reader<'a> {
         Ok(Reader {
             src,
             pos: 0,
+            end: line_end(src, 0),
             line: 1,
             depth: 0,
             started: false,
@@ -98,14 +101,9 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// End of the line starting at `from` (its `\n`, or the end of input).
-    fn line_end(&self, from: usize) -> usize {
-        memchr(b'\n', &self.src[from..]).map_or(self.src.len(), |i| from + i)
-    }
-
     fn next_line(&mut self) {
-        let end = self.line_end(self.pos);
-        self.pos = (end + 1).min(self.src.len());
+        self.pos = (self.end + 1).min(self.src.len());
+        self.end = line_end(self.src, self.pos);
         self.line += 1;
     }
 
@@ -217,7 +215,7 @@ impl<'a> Reader<'a> {
     /// empty when it holds nothing else.
     fn rest(&self, at: usize) -> &'a [u8] {
         let src: &'a [u8] = self.src;
-        let end = self.line_end(self.pos);
+        let end = self.end;
         let mut s = &src[at.min(end)..end];
         while let [b' ', tail @ ..] = s {
             s = tail;
@@ -236,7 +234,7 @@ impl<'a> Reader<'a> {
 
     /// A mapping key starting at `at` on this line: the key and where its value starts.
     fn key(&self, at: usize) -> R<(String, usize)> {
-        let end = self.line_end(self.pos);
+        let end = self.end;
         let (key, colon) =
             match self.src[at] {
                 b'"' | b'\'' => {
@@ -289,14 +287,7 @@ impl<'a> Reader<'a> {
         }
         self.next_line();
         match self.peek()? {
-            Some(m) if m >= indent && self.at_dash(m) => self.nested(|r| {
-                let mut items = Vec::new();
-                r.sequence(m, &mut |v| {
-                    items.push(v);
-                    Ok(())
-                })?;
-                Ok(Value::Array(items))
-            }),
+            Some(m) if m >= indent && self.at_dash(m) => self.nested(|r| r.array(m)),
             Some(m) if m > indent => {
                 let at = self.pos + m;
                 self.nested(|r| r.mapping(m, at))
@@ -359,15 +350,20 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A block sequence at column `indent`, the first entry on this line, as one value.
+    fn array(&mut self, indent: usize) -> R<Value> {
+        let mut items = Vec::new();
+        self.sequence(indent, &mut |v| {
+            items.push(v);
+            Ok(())
+        })?;
+        Ok(Value::Array(items))
+    }
+
     /// A node that starts on its own line, indented by `m`.
     fn block_node(&mut self, m: usize) -> R<Value> {
         if self.at_dash(m) {
-            let mut items = Vec::new();
-            self.sequence(m, &mut |v| {
-                items.push(v);
-                Ok(())
-            })?;
-            return Ok(Value::Array(items));
+            return self.array(m);
         }
         let at = self.pos + m;
         self.mapping(m, at)
@@ -380,19 +376,12 @@ impl<'a> Reader<'a> {
         let rest = self.rest(at);
         match rest[0] {
             b'-' if in_entry && matches!(rest.get(1), None | Some(b' ')) => {
-                let mut items = Vec::new();
-                self.sequence(col, &mut |v| {
-                    items.push(v);
-                    Ok(())
-                })?;
-                return Ok(Value::Array(items));
+                return self.array(col);
             }
             b'|' | b'>' => return self.block_scalar(parent, at),
             b'"' | b'\'' => {
                 let (s, close) = self.quoted(at)?;
-                if self.rest(close).is_empty()
-                    && (close == self.line_end(self.pos) || self.src[close] == b' ')
-                {
+                if self.rest(close).is_empty() && (close == self.end || self.src[close] == b' ') {
                     self.next_line();
                     return self.after_scalar(parent, Value::String(s));
                 }
@@ -446,7 +435,7 @@ impl<'a> Reader<'a> {
     /// A single-line quoted scalar opening at `at`: its text and the index after its closing
     /// quote.
     fn quoted(&self, at: usize) -> R<(String, usize)> {
-        let end = self.line_end(self.pos);
+        let end = self.end;
         let quote = self.src[at];
         let mut out: Vec<u8> = Vec::new();
         let mut i = at + 1;
@@ -513,6 +502,7 @@ impl<'a> Reader<'a> {
             return self.unsupported("a block scalar indented unlike its parent");
         }
         (self.pos, self.line) = start;
+        self.end = line_end(self.src, self.pos);
         let mut out = String::new();
         // Empty lines not yet written: they become line feeds if content follows.
         let mut pending = 0usize;
@@ -522,7 +512,7 @@ impl<'a> Reader<'a> {
             if self.pos >= self.src.len() {
                 break;
             }
-            let end = self.line_end(self.pos);
+            let end = self.end;
             let n = self.spaces(self.pos);
             let line = &self.src[self.pos..end];
             if n == line.len() {
@@ -574,8 +564,12 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn memchr(needle: u8, s: &[u8]) -> Option<usize> {
-    s.iter().position(|&b| b == needle)
+/// End of the line starting at `from` (its `\n`, or the end of input).
+fn line_end(src: &[u8], from: usize) -> usize {
+    src[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(src.len(), |i| from + i)
 }
 
 fn trim_end(mut s: &[u8]) -> &[u8] {
