@@ -6,6 +6,14 @@ use serde::de::DeserializeOwned;
 use serde_saphyr::granit_parser::{Event, Parser};
 use std::collections::HashMap;
 
+pub mod fast;
+
+/// Whether the fast reader is tried first (`KUBE_POSTURE_YAML_FAST=0` turns it off: every
+/// input is then read by serde-saphyr alone).
+pub fn fast_enabled() -> bool {
+    std::env::var_os("KUBE_POSTURE_YAML_FAST").is_none_or(|v| v != "0")
+}
+
 /// Parse budget: large enough for `kubectl get pods -A -o yaml` of a 150,000-pod cluster in one
 /// file, still bounded against alias bombs and nesting storms.
 fn options(max_aliases: usize) -> serde_saphyr::Options {
@@ -46,6 +54,12 @@ pub fn from_str_multi<T: DeserializeOwned>(input: &str) -> Result<Vec<T>, String
 /// One YAML document.
 pub fn from_str<T: DeserializeOwned>(input: &str) -> Result<T, String> {
     parse(input, |o| serde_saphyr::from_str_with_options(input, o))
+}
+
+/// One plain scalar, alone: no alias, no nesting, so no budget or stack to set up (the fast
+/// reader asks about a few scalars per object).
+fn scalar(text: &str) -> Option<serde_json::Value> {
+    serde_saphyr::from_str_with_options(text, options(0)).ok()
 }
 
 pub fn to_string<T: Serialize>(value: &T) -> Result<String, String> {

@@ -236,6 +236,40 @@ pub fn load_str(
     snapshot: &mut Snapshot,
     stats: &mut LoadStats,
 ) -> Result<(), LoadError> {
+    // JSON is YAML too, and parses ten times faster: take that path for .json files and for
+    // YAML files that hold JSON (`kubectl get -o json > x.yaml`).
+    let is_json = super::paths::is_json(path) || text.trim_start().starts_with('{');
+    if !is_json && crate::yaml::fast_enabled() {
+        // The fast reader may give up part way: it fills a snapshot of its own, kept only if
+        // it read the whole file.
+        let mut fast = (Snapshot::default(), LoadStats::default());
+        if let Some(result) = read_file(path, text, Reader::FastYaml, &mut fast.0, &mut fast.1) {
+            snapshot.merge(fast.0);
+            stats.merge(fast.1);
+            return result;
+        }
+    }
+    let reader = if is_json { Reader::Json } else { Reader::Yaml };
+    read_file(path, text, reader, snapshot, stats)
+        .unwrap_or_else(|| unreachable!("only the fast YAML reader gives up"))
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Reader {
+    Json,
+    /// serde-saphyr.
+    Yaml,
+    /// `crate::yaml::fast`, which may give up (`None`).
+    FastYaml,
+}
+
+fn read_file(
+    path: &Path,
+    text: &str,
+    reader: Reader,
+    snapshot: &mut Snapshot,
+    stats: &mut LoadStats,
+) -> Option<Result<(), LoadError>> {
     stats.files += 1;
     stats.paths.push(path.to_path_buf());
     // The loader's state, shared with the sink that the parser calls for each object.
@@ -255,20 +289,18 @@ pub fn load_str(
             message
         })
     });
-    // JSON is YAML too, and parses ten times faster: take that path for .json files and for
-    // YAML files that hold JSON (`kubectl get -o json > x.yaml`).
-    let is_json = super::paths::is_json(path) || text.trim_start().starts_with('{');
-    let (parsed, document_error, documents) = super::stream::with_sink(sink, || {
-        if is_json {
-            // `kubectl get -o json` writes one object; tools that stream write several.
+    let (parsed, document_error, documents) = super::stream::with_sink(sink, || match reader {
+        // `kubectl get -o json` writes one object; tools that stream write several.
+        Reader::Json => Some(
             serde_json::Deserializer::from_str(text)
                 .into_iter::<Doc>()
                 .try_for_each(|d| d.map(|_| ()))
-                .map_err(|e| e.to_string())
-        } else {
-            crate::yaml::from_str_multi::<Doc>(text).map(|_| ())
-        }
+                .map_err(|e| e.to_string()),
+        ),
+        Reader::Yaml => Some(crate::yaml::from_str_multi::<Doc>(text).map(|_| ())),
+        Reader::FastYaml => super::stream::read_fast(text),
     });
+    let parsed = parsed?;
     let (snap, st, load_error) = match Rc::try_unwrap(shared) {
         Ok(cell) => cell.into_inner(),
         Err(rc) => {
@@ -284,18 +316,18 @@ pub fn load_str(
     *stats = st;
     stats.documents += documents;
     if let Some(e) = load_error {
-        return Err(e);
+        return Some(Err(e));
     }
     if let Some(message) = document_error {
         let (location, message) = message.split_once(": ").unwrap_or(("document", &message));
-        return Err(LoadError::Document {
+        return Some(Err(LoadError::Document {
             path: path.to_path_buf(),
             location: location.to_string(),
             message: message.to_string(),
-        });
+        }));
     }
-    parsed.map_err(|message| {
-        if is_json {
+    Some(parsed.map_err(|message| {
+        if reader == Reader::Json {
             LoadError::Json {
                 path: path.to_path_buf(),
                 message,
@@ -306,7 +338,7 @@ pub fn load_str(
                 message,
             }
         }
-    })
+    }))
 }
 
 fn add_document(

@@ -226,3 +226,65 @@ impl<'de> Visitor<'de> for Items<'_> {
         ))))
     }
 }
+
+/// Read a YAML stream with the fast reader (`crate::yaml::fast`, issue 16), each object going to
+/// the sink as [`Doc`] sends it, with the same locations and errors. `None`: the reader gave
+/// up on this input, and the caller must drop what the sink received and read it again with
+/// serde-saphyr.
+pub fn read_fast(text: &str) -> Option<Result<(), String>> {
+    use crate::yaml::fast::Halt;
+    match read_fast_documents(text) {
+        Ok(()) => Some(Ok(())),
+        Err(Halt::Stop(e)) => Some(Err(e)),
+        Err(Halt::Unsupported { line, what }) => {
+            tracing::debug!("fast YAML reader: line {line}: {what}; reading with serde-saphyr");
+            None
+        }
+    }
+}
+
+fn read_fast_documents(text: &str) -> Result<(), crate::yaml::fast::Halt> {
+    use crate::yaml::fast::{Halt, Reader, Top};
+    let mut reader = Reader::new(text)?;
+    while let Some(top) = reader.next_document()? {
+        if top == Top::Empty {
+            continue;
+        }
+        let location = format!("document {}", next_document());
+        let mut fields = Map::new();
+        let mut streamed = false;
+        while let Some(key) = reader.next_key()? {
+            if fields.contains_key(&key) || (streamed && key == "items") {
+                return Err(Halt::Unsupported {
+                    line: 0,
+                    what: "a duplicate key",
+                });
+            }
+            if key == "items" {
+                let mut i = 0;
+                reader.each_item(&mut |v| {
+                    i += 1;
+                    emit(&format!("{location}, item {i}"), v)
+                })?;
+                streamed = true;
+            } else {
+                let v = reader.value()?;
+                fields.insert(key, v);
+            }
+        }
+        if streamed {
+            let kind = fields.get("kind").and_then(Value::as_str).unwrap_or("");
+            if !kind.ends_with("List") {
+                let e = format!("{location}: has items but kind {kind:?} is not a List");
+                return Err(Halt::Stop(emit_error(e)));
+            }
+            continue;
+        }
+        emit(&location, Value::Object(fields)).map_err(Halt::Stop)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "stream_tests.rs"]
+mod tests;
