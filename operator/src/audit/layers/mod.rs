@@ -465,7 +465,8 @@ fn placement_paths(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
             .filter(|n| n.kernel_unknown().is_some())
             .collect();
         if !unknown.is_empty() {
-            let names: Vec<&str> = unknown.iter().map(|n| n.name).collect();
+            let mut names: Vec<&str> = unknown.iter().map(|n| n.name).collect();
+            names.sort_unstable();
             let reasons: BTreeSet<String> =
                 unknown.iter().filter_map(|n| n.kernel_unknown()).collect();
             let reasons: Vec<&str> = reasons.iter().map(String::as_str).collect();

@@ -228,6 +228,8 @@ fn xl003_subjects_reaching_unenforced_namespaces_with_a_vulnerable_node() {
     let yaml = |kernel: &str| {
         [
             node("n1", kernel, "Talos (v0.12.0)"),
+            // Listed after n1 in the input, before it in reasons: node names are sorted.
+            node("a0", NEW, "Talos (v0.12.0)"),
             POD_CREATOR.to_string(),
             namespace("dev", None),
             namespace("prod", Some("restricted")),
@@ -282,13 +284,13 @@ fn xl003_subjects_reaching_unenforced_namespaces_with_a_vulnerable_node() {
     );
     // No vulnerable kernel: no path.
     assert!(of(&audit(&yaml(NEW)), "XL-003").is_empty());
-    // Unknown kernels: not assessed, with the count.
-    let unknown = audit(&yaml(UBUNTU));
+    // Unknown kernels: not assessed, with the count and the names in order.
+    let unknown = audit(&yaml(UBUNTU).replace(NEW, UBUNTU));
     assert!(of(&unknown, "XL-003").is_empty());
     assert_eq!(
         reasons(&unknown, "XL-003"),
         [
-            "XL-003 not assessed for 2 subjects that can place Pods in namespaces without Pod Security enforcement: the kernel of 1 node (n1) could not be judged (distro kernel carries backports; no fix data)"
+            "XL-003 not assessed for 2 subjects that can place Pods in namespaces without Pod Security enforcement: the kernel of 2 nodes (a0, n1) could not be judged (distro kernel carries backports; no fix data)"
         ]
     );
 }
