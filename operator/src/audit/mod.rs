@@ -124,11 +124,23 @@ impl Sink {
         self.record(category, reason, Some(checks.to_vec()));
     }
 
-    /// `checks` could not judge `resource` this time (they judged other resources, see
-    /// [`Sink::not_assessed_partly`]): their earlier findings on it are held, not resolved.
-    pub fn hold_on(&mut self, checks: &[&'static str], resource: &ObjectRef) {
-        for check in checks {
-            self.held_on.insert((check, resource.clone()));
+    /// `checks` judged the other nodes but not `nodes`, for `reason`: a partial reason (see
+    /// [`Sink::not_assessed_partly`]), and the earlier findings of `checks` on those Nodes are
+    /// held, not resolved. A node fixed since loses its finding; one that cannot be judged keeps
+    /// its own.
+    pub fn not_assessed_on_nodes(
+        &mut self,
+        category: Category,
+        reason: impl Into<String>,
+        checks: &[&'static str],
+        nodes: &[&str],
+    ) {
+        self.not_assessed_partly(category, reason, checks);
+        for node in nodes {
+            let resource = ObjectRef::new(crate::snapshot::ObjectKind::Node, None, node);
+            for check in checks {
+                self.held_on.insert((check, resource.clone()));
+            }
         }
     }
 

@@ -312,10 +312,7 @@ fn audit_config(snapshot: &Snapshot, live: Option<&LiveKubelets>, sink: &mut Sin
             sink.not_assessed_checks(Category::Kubelet, reason, checks);
             return;
         }
-        sink.not_assessed_partly(Category::Kubelet, reason, checks);
-        for node in nodes {
-            sink.hold_on(checks, &ObjectRef::new(ObjectKind::Node, None, node));
-        }
+        sink.not_assessed_on_nodes(Category::Kubelet, reason, checks, nodes);
     };
     // One entry per set of checks with the same nodes, so the reasons stay few.
     let mut by_nodes: BTreeMap<Vec<&str>, Vec<&'static str>> = BTreeMap::new();

@@ -183,7 +183,7 @@ pub fn audit(probes: &[NodeProbes], secure: bool, read_only: bool, sink: &mut Si
             return;
         }
         nodes.sort_unstable();
-        sink.not_assessed_partly(
+        sink.not_assessed_on_nodes(
             Category::Kubelet,
             format!(
                 "{what}{} {why}: {}",
@@ -191,10 +191,8 @@ pub fn audit(probes: &[NodeProbes], secure: bool, read_only: bool, sink: &mut Si
                 listed(&nodes)
             ),
             checks,
+            &nodes,
         );
-        for node in &nodes {
-            sink.hold_on(checks, &ObjectRef::new(ObjectKind::Node, None, node));
-        }
     };
     silent(no_address, both, "", "without an InternalIP to probe");
     silent(
