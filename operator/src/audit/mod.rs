@@ -94,6 +94,11 @@ impl Sink {
         self.findings.push(f);
     }
 
+    /// Push every finding of `fs` (an `Option` pushes its finding, if any).
+    pub fn extend(&mut self, fs: impl IntoIterator<Item = Finding>) {
+        self.findings.extend(fs);
+    }
+
     /// Every check of `category` could not be assessed, for `reason`.
     pub fn not_assessed(&mut self, category: Category, reason: impl Into<String>) {
         self.record(category, reason.into(), None);

@@ -1,44 +1,30 @@
 //! Kernel-level confinement: WL-008 seccomp, WL-009 read-only root filesystem, WL-012
 //! disabled baseline controls.
 
-use super::{which, wl_finding};
+use super::{containers_where, wl_finding};
 use crate::audit::Sink;
 use crate::audit::workloads::{ContainerRef, Workload, containers};
 use k8s_openapi::api::core::v1::SeccompProfile;
 
 /// WL-008: containers without a RuntimeDefault or Localhost seccomp profile.
 pub(super) fn no_seccomp_profile(w: &Workload, sink: &mut Sink) {
-    let spec = w.spec;
-    let c = which(spec, |c| {
+    let what = "has no RuntimeDefault or Localhost seccomp profile for containers";
+    let f = containers_where("WL-008", w, what, |c| {
         !matches!(
             seccomp_of(w, c).as_deref(),
             Some("RuntimeDefault" | "Localhost")
         )
     });
-    if !c.is_empty() {
-        sink.push(wl_finding(
-            "WL-008",
-            w,
-            &c,
-            "has no RuntimeDefault or Localhost seccomp profile for containers",
-        ));
-    }
+    sink.extend(f);
 }
 
 /// WL-009: containers with a writable root filesystem.
 pub(super) fn writable_root_filesystem(w: &Workload, sink: &mut Sink) {
-    let spec = w.spec;
-    let c = which(spec, |c| {
+    let what = "has a writable root filesystem in containers";
+    let f = containers_where("WL-009", w, what, |c| {
         c.security_context.and_then(|s| s.read_only_root_filesystem) != Some(true)
     });
-    if !c.is_empty() {
-        sink.push(wl_finding(
-            "WL-009",
-            w,
-            &c,
-            "has a writable root filesystem in containers",
-        ));
-    }
+    sink.extend(f);
 }
 
 /// The effective seccomp profile type of a container: its own, else the pod's; the legacy

@@ -1,6 +1,6 @@
 //! The node's resources: WL-002 host namespaces, WL-003 host paths, WL-011 host ports.
 
-use super::{which, wl_finding};
+use super::{containers_where, wl_finding};
 use crate::audit::Sink;
 use crate::audit::workloads::{Workload, containers};
 use crate::catalog::Severity;
@@ -149,12 +149,12 @@ pub(super) fn host_paths(w: &Workload, sink: &mut Sink) {
 
 /// WL-011: containers exposed on the node's address.
 pub(super) fn host_ports(w: &Workload, sink: &mut Sink) {
-    let spec = w.spec;
-    let c = which(spec, |c| {
+    let what = "exposes containers on the node's address (hostPort)";
+    let f = containers_where("WL-011", w, what, |c| {
         c.ports.iter().any(|p| p.host_port.is_some_and(|h| h != 0))
     });
-    if !c.is_empty() {
-        let ports: Vec<String> = containers(spec)
+    if let Some(f) = f {
+        let ports: Vec<String> = containers(w.spec)
             .flat_map(|c| {
                 c.ports.iter().filter_map(move |p| {
                     p.host_port
@@ -163,14 +163,6 @@ pub(super) fn host_ports(w: &Workload, sink: &mut Sink) {
                 })
             })
             .collect();
-        sink.push(
-            wl_finding(
-                "WL-011",
-                w,
-                &c,
-                "exposes containers on the node's address (hostPort)",
-            )
-            .evidence(ports),
-        );
+        sink.push(f.evidence(ports));
     }
 }

@@ -19,7 +19,6 @@ pub use namespaces::{SYSTEM_NAMESPACES, namespaces_without_pod_security};
 
 use super::{ContainerRef, Workload, containers};
 use crate::audit::{Ctx, Finding, Sink, bounds};
-use crate::model::PodSpec;
 use crate::snapshot::ObjectKind;
 
 /// A finding about a workload, naming its containers. Its remediation is the catalog's, with
@@ -40,12 +39,19 @@ fn wl_finding(check: &'static str, w: &Workload, containers: &[&str], what: &str
     f.remediation(fix)
 }
 
-/// Containers for which `test` holds.
-fn which<'a>(spec: &'a PodSpec, mut test: impl FnMut(&ContainerRef<'a>) -> bool) -> Vec<&'a str> {
-    containers(spec)
+/// A finding of `check` on `w` naming the containers for which `test` holds; `None` when it
+/// holds for none.
+fn containers_where<'a>(
+    check: &'static str,
+    w: &Workload<'a>,
+    what: &str,
+    mut test: impl FnMut(&ContainerRef<'a>) -> bool,
+) -> Option<Finding> {
+    let names: Vec<&str> = containers(w.spec)
         .filter(|c| test(c))
         .map(|c| c.name)
-        .collect()
+        .collect();
+    (!names.is_empty()).then(|| wl_finding(check, w, &names, what))
 }
 
 /// The kinds that carry pod specs, and the Namespaces WL-013 reads.

@@ -1,19 +1,16 @@
 //! Privileges: WL-001 privileged, WL-004 added capabilities, WL-006 privilege escalation,
 //! WL-007 capabilities not dropped.
 
-use super::{which, wl_finding};
+use super::{containers_where, wl_finding};
 use crate::audit::Sink;
 use crate::audit::workloads::{Workload, containers};
 
 /// WL-001: privileged containers.
 pub(super) fn privileged(w: &Workload, sink: &mut Sink) {
-    let spec = w.spec;
-    let c = which(spec, |c| {
+    let f = containers_where("WL-001", w, "runs privileged containers", |c| {
         c.security_context.and_then(|s| s.privileged) == Some(true)
     });
-    if !c.is_empty() {
-        sink.push(wl_finding("WL-001", w, &c, "runs privileged containers"));
-    }
+    sink.extend(f);
 }
 
 /// PSS baseline's allowed added capabilities.
@@ -77,37 +74,23 @@ pub(super) fn capabilities_added(w: &Workload, sink: &mut Sink) {
 
 /// WL-006: containers that may gain privileges (allowPrivilegeEscalation not false).
 pub(super) fn privilege_escalation(w: &Workload, sink: &mut Sink) {
-    let spec = w.spec;
-    let c = which(spec, |c| {
+    let what = "allows privilege escalation in containers";
+    let f = containers_where("WL-006", w, what, |c| {
         c.security_context
             .and_then(|s| s.allow_privilege_escalation)
             != Some(false)
     });
-    if !c.is_empty() {
-        sink.push(wl_finding(
-            "WL-006",
-            w,
-            &c,
-            "allows privilege escalation in containers",
-        ));
-    }
+    sink.extend(f);
 }
 
 /// WL-007: containers that do not drop ALL capabilities.
 pub(super) fn capabilities_not_dropped(w: &Workload, sink: &mut Sink) {
-    let spec = w.spec;
-    let c = which(spec, |c| {
+    let what = "does not drop all capabilities in containers";
+    let f = containers_where("WL-007", w, what, |c| {
         !c.security_context
             .and_then(|s| s.capabilities.as_ref())
             .and_then(|caps| caps.drop.as_ref())
             .is_some_and(|d| d.iter().any(|x| x.eq_ignore_ascii_case("ALL")))
     });
-    if !c.is_empty() {
-        sink.push(wl_finding(
-            "WL-007",
-            w,
-            &c,
-            "does not drop all capabilities in containers",
-        ));
-    }
+    sink.extend(f);
 }
