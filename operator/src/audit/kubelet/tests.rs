@@ -7,7 +7,7 @@ use super::probes::{Answer, NodeProbes, ProbePath, probe_url};
 use super::*;
 use crate::api::{CheckSelection, SecurityPolicySpec};
 use crate::audit::testutil::snapshot;
-use crate::audit::{AuditInput, Report, run};
+use crate::audit::{AuditInput, Report, run_with_previous};
 use crate::catalog::Severity;
 use crate::policy::EffectivePolicy;
 
@@ -57,17 +57,31 @@ fn policy(include: &[&str]) -> EffectivePolicy {
 }
 
 fn audit(docs: &[String], live: Option<&LiveKubelets>) -> Report {
+    audit_with(docs, live, &["kubelet"], &[])
+}
+
+/// The audit of `docs` with the policy including `include`, after an audit that found
+/// `previous`.
+fn audit_with(
+    docs: &[String],
+    live: Option<&LiveKubelets>,
+    include: &[&str],
+    previous: &[crate::audit::Finding],
+) -> Report {
     let snap = snapshot(&docs.join("---\n"));
-    let policy = policy(&["kubelet"]);
-    run(&AuditInput {
-        snapshot: &snap,
-        policy: &policy,
-        now: crate::audit::testutil::now(),
-        release_data: crate::audit::nodes::ReleaseData::builtin(),
-        probe: None,
-        images: None,
-        kubelet: live,
-    })
+    let policy = policy(include);
+    run_with_previous(
+        &AuditInput {
+            snapshot: &snap,
+            policy: &policy,
+            now: crate::audit::testutil::now(),
+            release_data: crate::audit::nodes::ReleaseData::builtin(),
+            probe: None,
+            images: None,
+            kubelet: live,
+        },
+        previous,
+    )
 }
 
 fn fired(r: &Report) -> Vec<String> {
@@ -535,17 +549,7 @@ fn probe_verdicts() {
             probed("silent", refused(), None, refused()),
         ]),
     };
-    let snap = snapshot("");
-    let p = policy(&["KUBELET-101", "KUBELET-102"]);
-    let r = run(&AuditInput {
-        snapshot: &snap,
-        policy: &p,
-        now: crate::audit::testutil::now(),
-        release_data: crate::audit::nodes::ReleaseData::builtin(),
-        probe: None,
-        images: None,
-        kubelet: Some(&live),
-    });
+    let r = audit_with(&[], Some(&live), &["KUBELET-101", "KUBELET-102"], &[]);
     assert_eq!(
         fired(&r),
         [
@@ -583,18 +587,10 @@ fn probe_verdicts() {
 }
 
 fn audit_after(docs: &[String], live: &LiveKubelets, previous: &[crate::audit::Finding]) -> Report {
-    let snap = snapshot(&docs.join("---\n"));
-    let policy = policy(&["kubelet", "KUBELET-101", "KUBELET-102"]);
-    crate::audit::run_with_previous(
-        &AuditInput {
-            snapshot: &snap,
-            policy: &policy,
-            now: crate::audit::testutil::now(),
-            release_data: crate::audit::nodes::ReleaseData::builtin(),
-            probe: None,
-            images: None,
-            kubelet: Some(live),
-        },
+    audit_with(
+        docs,
+        Some(live),
+        &["kubelet", "KUBELET-101", "KUBELET-102"],
         previous,
     )
 }
