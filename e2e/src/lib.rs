@@ -147,6 +147,41 @@ pub async fn install_crds(client: &Client) -> Result<()> {
     Ok(())
 }
 
+/// A Node's `status.nodeInfo` as a kubelet 1.20.2 on containerd reports it, with this kernel
+/// and operating system.
+pub fn node_info(kernel: &str, os_image: &str, operating_system: &str) -> Value {
+    serde_json::json!({
+        "kubeletVersion": "v1.20.2", "kubeProxyVersion": "v1.20.2",
+        "containerRuntimeVersion": "containerd://1.7.22",
+        "machineID": "m", "systemUUID": "s", "bootID": "b", "architecture": "amd64",
+        "kernelVersion": kernel, "osImage": os_image, "operatingSystem": operating_system})
+}
+
+/// Create a Node from `node` (`metadata`, and `spec` if any) and set its `status` through the
+/// status subresource, as a kubelet would: no kubelet registers Nodes on the e2e planes.
+pub async fn create_node(client: &Client, mut node: Value, status: Value) -> Result<()> {
+    node["apiVersion"] = "v1".into();
+    node["kind"] = "Node".into();
+    let name = node["metadata"]["name"]
+        .as_str()
+        .context("the Node has no metadata.name")?
+        .to_string();
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(client.clone());
+    nodes
+        .create(&Default::default(), &serde_json::from_value(node)?)
+        .await
+        .with_context(|| format!("create Node {name}"))?;
+    nodes
+        .patch_status(
+            &name,
+            &PatchParams::default(),
+            &Patch::Merge(&serde_json::json!({ "status": status })),
+        )
+        .await
+        .with_context(|| format!("status of Node {name}"))?;
+    Ok(())
+}
+
 /// Poll `f` every 200 ms until it returns `Some`, or fail after `timeout`.
 pub async fn wait_for<T, F, Fut>(timeout: Duration, mut f: F) -> Result<T>
 where

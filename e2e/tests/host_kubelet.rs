@@ -6,15 +6,15 @@
 //! Each test runs on a control plane of its own: Nodes and `kube-system/kubelet-config` are
 //! cluster-wide, and the other tests' audits must not see them.
 
-use k8s_openapi::api::core::v1::{ConfigMap, Node};
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Client;
-use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, PostParams};
 use kube_posture::api::Finding;
 use kube_posture_e2e::operator::{
     Operator, Options, create_policy, get_policy, policy, settled_findings,
 };
 use kube_posture_e2e::private_plane::PrivatePlane;
-use kube_posture_e2e::{apply, prefix, repo, wait_for};
+use kube_posture_e2e::{apply, node_info, prefix, repo, wait_for};
 use serde_json::{Value, json};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -37,32 +37,18 @@ fn evidence(f: &Finding) -> &[String] {
         .unwrap_or(&[])
 }
 
+/// A Node of this test's, on Flatcar, with `annotations` and `status` fields beside nodeInfo.
 async fn create_node(client: &Client, name: &str, annotations: Value, status: Value) {
-    let nodes: Api<Node> = Api::all(client.clone());
-    let node = json!({"apiVersion": "v1", "kind": "Node",
-                      "metadata": {"name": name, "annotations": annotations}});
-    nodes
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(node).unwrap(),
-        )
-        .await
-        .unwrap();
-    let mut st = json!({"nodeInfo": {
-        "kubeletVersion": "v1.20.2", "kubeProxyVersion": "v1.20.2",
-        "containerRuntimeVersion": "containerd://1.7.22",
-        "machineID": "m", "systemUUID": "s", "bootID": "b", "architecture": "amd64",
-        "kernelVersion": "6.6.60-flatcar", "osImage": "Flatcar Container Linux by Kinvolk 4081.2.0 (Oklo)",
-        "operatingSystem": "linux"}});
+    let mut st = json!({"nodeInfo": node_info(
+        "6.6.60-flatcar",
+        "Flatcar Container Linux by Kinvolk 4081.2.0 (Oklo)",
+        "linux"
+    )});
     st.as_object_mut()
         .unwrap()
         .extend(status.as_object().cloned().unwrap_or_default());
-    nodes
-        .patch_status(
-            name,
-            &PatchParams::default(),
-            &Patch::Merge(&json!({"status": st})),
-        )
+    let node = json!({"metadata": {"name": name, "annotations": annotations}});
+    kube_posture_e2e::create_node(client, node, st)
         .await
         .unwrap();
 }

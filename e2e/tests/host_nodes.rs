@@ -6,12 +6,10 @@
 //! On a control plane of its own: Nodes are cluster-wide, and the other tests' audits (which
 //! expect no Node at all) must not see these.
 
-use k8s_openapi::api::core::v1::Node;
-use kube::api::{Api, Patch, PatchParams, PostParams};
 use kube_posture::api::Finding;
 use kube_posture_e2e::operator::{Operator, create_policy, get_policy, policy, settled_findings};
 use kube_posture_e2e::private_plane::PrivatePlane;
-use kube_posture_e2e::{apply, prefix, wait_for};
+use kube_posture_e2e::{apply, create_node, node_info, prefix, wait_for};
 use serde_json::json;
 use std::time::Duration;
 
@@ -58,26 +56,11 @@ async fn kernel_os_and_escape_paths_from_node_status() {
     let client = plane.admin().await;
     let p = prefix("host");
     let _op = Operator::start_with(&p, plane.options()).await;
-    let nodes: Api<Node> = Api::all(client.clone());
     for (n, kernel, os, operating_system) in NODES {
         let name = format!("{p}-{n}");
-        let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"e2e": p}}});
-        nodes
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(node).unwrap(),
-            )
-            .await
-            .unwrap();
-        let status = json!({"status": {"nodeInfo": {
-            "kubeletVersion": "v1.20.2", "kubeProxyVersion": "v1.20.2",
-            "containerRuntimeVersion": "containerd://1.7.22",
-            "machineID": "m", "systemUUID": "s", "bootID": "b", "architecture": "amd64",
-            "kernelVersion": kernel, "osImage": os, "operatingSystem": operating_system}}});
-        nodes
-            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
-            .await
-            .unwrap();
+        let node = json!({"metadata": {"name": name, "labels": {"e2e": p}}});
+        let status = json!({"nodeInfo": node_info(kernel, os, operating_system)});
+        create_node(&client, node, status).await.unwrap();
     }
     // A privileged Pod bound to the vulnerable node (no kubelet: it stays Pending, and the
     // audit reads spec.nodeName).

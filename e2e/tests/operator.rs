@@ -3,11 +3,11 @@
 //! limit and invalid policies. Each test runs its own operator as the operator's own identity.
 
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::api::events::v1::Event;
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kube::Client;
-use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube_posture::api::{Finding, SecurityPolicy};
 use kube_posture_e2e::fixture::instantiate_sample;
 use kube_posture_e2e::operator::{
@@ -15,7 +15,7 @@ use kube_posture_e2e::operator::{
     wait_reconciled,
 };
 use kube_posture_e2e::private_plane::PrivatePlane;
-use kube_posture_e2e::{admin, kubectl, prefix, text, wait_for};
+use kube_posture_e2e::{admin, kubectl, node_info, prefix, text, wait_for};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -389,24 +389,15 @@ async fn daemonset_coverage_live() {
     let client = plane.admin().await;
     let p = prefix("op-ds");
     let _op = Operator::start_with(&p, plane.options()).await;
-    let nodes: Api<Node> = Api::all(client.clone());
     for (n, taint) in [("cp", true), ("w1", false), ("w2", false)] {
         let name = format!("{p}-{n}");
-        let mut node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": {"e2e": p}}});
+        let mut node = json!({"metadata": {"name": name, "labels": {"e2e": p}}});
         if taint {
             node["spec"] = json!({"taints": [{"key": "node-role.kubernetes.io/control-plane", "effect": "NoSchedule"}]});
         }
-        nodes
-            .create(
-                &PostParams::default(),
-                &serde_json::from_value(node).unwrap(),
-            )
-            .await
-            .unwrap();
-        let status = json!({"status": {"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "lastHeartbeatTime": "2026-11-28T12:00:00Z", "lastTransitionTime": "2026-11-28T12:00:00Z"}],
-                             "nodeInfo": {"kubeletVersion": "v1.20.2", "containerRuntimeVersion": "containerd://1.7.22", "machineID": "m", "systemUUID": "s", "bootID": "b", "kernelVersion": "6.1", "osImage": "Debian", "operatingSystem": "linux", "architecture": "amd64", "kubeProxyVersion": "v1.20.2"}}});
-        nodes
-            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
+        let status = json!({"conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "lastHeartbeatTime": "2026-11-28T12:00:00Z", "lastTransitionTime": "2026-11-28T12:00:00Z"}],
+                            "nodeInfo": node_info("6.1", "Debian", "linux")});
+        kube_posture_e2e::create_node(&client, node, status)
             .await
             .unwrap();
     }
