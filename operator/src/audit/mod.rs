@@ -86,7 +86,7 @@ pub struct Sink {
     partial: std::collections::HashSet<String>,
     /// Resources a check judged none of this time (a node whose kubelet could not be read)
     /// while it judged others: their earlier findings of that check are held.
-    held_on: std::collections::HashSet<(&'static str, ObjectRef)>,
+    held_on: std::collections::HashMap<ObjectRef, Vec<&'static str>>,
 }
 
 impl Sink {
@@ -143,9 +143,7 @@ impl Sink {
         self.not_assessed_partly(category, reason, checks);
         for node in nodes {
             let resource = ObjectRef::new(crate::snapshot::ObjectKind::Node, None, node);
-            for check in checks {
-                self.held_on.insert((check, resource.clone()));
-            }
+            self.held_on.entry(resource).or_default().extend(checks);
         }
     }
 
@@ -295,11 +293,18 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
         .collect();
     hold(previous, &wholly_unassessed, &mut sink.findings);
     let held_on = std::mem::take(&mut sink.held_on);
-    hold_matching(
-        previous,
-        |p| held_on.contains(&(p.check, p.resource.clone())),
-        &mut sink.findings,
-    );
+    if !held_on.is_empty() {
+        // Looked up by reference: no key is built per earlier finding.
+        hold_matching(
+            previous,
+            |p| {
+                held_on
+                    .get(&p.resource)
+                    .is_some_and(|c| c.contains(&p.check))
+            },
+            &mut sink.findings,
+        );
+    }
 
     let mut findings: Vec<Finding> = sink
         .findings
