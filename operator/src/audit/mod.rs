@@ -7,6 +7,7 @@ pub mod daemonset;
 mod finding;
 mod hygiene;
 pub mod images;
+pub mod incremental;
 pub mod kubelet;
 pub mod layers;
 pub mod nodes;
@@ -75,7 +76,7 @@ impl Report {
 }
 
 /// What check families write to.
-#[derive(Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Sink {
     pub findings: Vec<Finding>,
     /// Why a category, or some of its checks (`None`: every check of the category), could not
@@ -143,6 +144,18 @@ impl Sink {
         self.not_assessed_partly(category, reason, checks);
         for node in nodes {
             let resource = ObjectRef::new(crate::snapshot::ObjectKind::Node, None, node);
+            self.held_on.entry(resource).or_default().extend(checks);
+        }
+    }
+
+    /// Add what `other` recorded, as if it had been written here.
+    pub fn merge(&mut self, other: Sink) {
+        self.findings.extend(other.findings);
+        for (category, reason, checks) in other.not_assessed {
+            self.record(category, reason, checks);
+        }
+        self.partial.extend(other.partial);
+        for (resource, checks) in other.held_on {
             self.held_on.entry(resource).or_default().extend(checks);
         }
     }
@@ -250,37 +263,14 @@ pub fn run(input: &AuditInput) -> Report {
 /// them. Findings the check still produces from what can be read are reported as usual. Held
 /// findings go once the check is assessed again and does not find them.
 pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
+    incremental::Engine::default().run(input, previous)
+}
+
+/// The end of every audit, after the check families wrote to `sink`: hold what could not be
+/// assessed, apply scoping, severity overrides and exceptions, add the policy's own hygiene,
+/// sort, bound, score.
+fn finish(input: &AuditInput, ctx: &Ctx, mut sink: Sink, previous: &[Finding]) -> Report {
     let policy = input.policy;
-    let ctx = Ctx::new(input);
-    let mut sink = Sink::default();
-
-    // RBAC findings are computed in full (whatever the policy enables) because WL-010 reads
-    // them, judged as the policy judges them (overrides, exceptions); only enabled ones are
-    // reported.
-    let rbac_analysis = rbac::analyze(input.snapshot);
-    rbac::audit(&rbac_analysis, input.snapshot, &mut sink);
-    let powerful = workloads::PowerfulAccounts::from_rbac(policy, input.now, &sink.findings);
-    workloads::audit(&ctx, &powerful, &mut sink);
-    probe::audit(input.probe, policy.is_enabled("API-033"), &mut sink);
-    controlplane::audit(&ctx, &mut sink);
-    daemonset::audit(&ctx, &mut sink);
-    let host = nodes::facts(&ctx);
-    nodes::audit(&ctx, &host, &mut sink);
-    kubelet::audit(
-        input.snapshot,
-        input.kubelet,
-        &|c| policy.is_enabled(c),
-        &mut sink,
-    );
-    images::audit(&ctx, &mut sink);
-    // Last: paths across layers read the lower layers' facts, before exceptions.
-    let seccomp = if policy.is_enabled("XL-002") {
-        kubelet::seccomp_defaults(input.snapshot, input.kubelet)
-    } else {
-        Default::default()
-    };
-    layers::audit(&ctx, &host, &seccomp, &mut sink);
-
     let not_assessed = sink.resolve_not_assessed(policy);
     let unassessed: std::collections::HashSet<&str> = not_assessed
         .iter()
@@ -355,7 +345,7 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
         live,
         dockerfiles,
     );
-    let examined = examined(&ctx, &assessed);
+    let examined = examined(ctx, &assessed);
     Report {
         findings,
         summary,

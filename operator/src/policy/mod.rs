@@ -273,6 +273,11 @@ impl EffectivePolicy {
         self.enabled.contains(id)
     }
 
+    /// The enabled check IDs.
+    pub fn enabled_ids(&self) -> &BTreeSet<&'static str> {
+        &self.enabled
+    }
+
     /// The enabled checks, in catalog order.
     pub fn enabled_checks(&self) -> impl Iterator<Item = &'static CheckMeta> + '_ {
         catalog::CHECKS

@@ -26,7 +26,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// treats unknown as not defaulting (the kubelet's own default is false).
 pub type SeccompDefaults<'a> = std::collections::HashMap<&'a str, bool>;
 
-pub fn audit(ctx: &Ctx, host: &HostFacts, seccomp: &SeccompDefaults, sink: &mut Sink) {
+pub fn audit(
+    ctx: &Ctx,
+    host: &HostFacts,
+    seccomp: &SeccompDefaults,
+    paths_of: &mut PathsOf,
+    sink: &mut Sink,
+) {
     let [xl1, xl2, xl3] = ["XL-001", "XL-002", "XL-003"].map(|c| ctx.enabled(c));
     if !(xl1 || xl2 || xl3) {
         return;
@@ -48,7 +54,7 @@ pub fn audit(ctx: &Ctx, host: &HostFacts, seccomp: &SeccompDefaults, sink: &mut 
         return;
     }
     if xl1 || xl2 {
-        workload_paths(ctx, host, seccomp, xl1, xl2, sink);
+        workload_paths(ctx, host, seccomp, xl1, xl2, paths_of, sink);
     }
     if xl3 {
         placement_paths(ctx, host, sink);
@@ -188,18 +194,26 @@ fn kernel_line(n: &NodeFacts, hits: &[&KernelHit]) -> String {
 
 /// Workloads, nodes and reasons for which a path could not be judged.
 #[derive(Default)]
-struct Unknown<'a> {
+struct Unknown {
     workloads: BTreeSet<String>,
-    nodes: BTreeSet<&'a str>,
+    nodes: BTreeSet<String>,
     reasons: BTreeSet<String>,
 }
 
-impl Unknown<'_> {
+impl Unknown {
+    fn add(&mut self, part: &Option<UnknownOn>) {
+        if let Some(u) = part {
+            self.workloads.insert(u.workload.clone());
+            self.nodes.extend(u.nodes.iter().cloned());
+            self.reasons.extend(u.reasons.iter().cloned());
+        }
+    }
+
     fn report(&self, check: &'static str, what: &str, sink: &mut Sink) {
         if self.workloads.is_empty() {
             return;
         }
-        let nodes: Vec<&str> = self.nodes.iter().copied().collect();
+        let nodes: Vec<&str> = self.nodes.iter().map(String::as_str).collect();
         let reasons: Vec<&str> = self.reasons.iter().map(String::as_str).collect();
         sink.not_assessed_partly(
             Category::Layers,
@@ -215,6 +229,60 @@ impl Unknown<'_> {
     }
 }
 
+/// One workload's nodes and reasons for which a path could not be judged.
+#[derive(Clone, Debug, Default)]
+pub struct UnknownOn {
+    workload: String,
+    nodes: Vec<String>,
+    reasons: Vec<String>,
+}
+
+impl UnknownOn {
+    fn add(part: &mut Option<UnknownOn>, w: &Workload, node: &str, why: &str) {
+        let u = part.get_or_insert_with(|| UnknownOn {
+            workload: w.to_string(),
+            ..UnknownOn::default()
+        });
+        u.nodes.push(node.to_string());
+        u.reasons.push(why.to_string());
+    }
+}
+
+/// What XL-001 and XL-002 found for one workload: its findings, the nodes on which its
+/// paths could not be judged, and whether where it runs is unknown. Owned, so that the
+/// incremental audit can keep it ([`crate::audit::incremental`]).
+#[derive(Clone, Debug, Default)]
+pub struct PathPart {
+    pub findings: Vec<Finding>,
+    unknown1: Option<UnknownOn>,
+    unknown2: Option<UnknownOn>,
+    unplaced: bool,
+}
+
+/// What one workload's paths read besides the workload and the nodes it runs on.
+pub struct PathInputs<'c, 'a> {
+    ctx: &'c Ctx<'a>,
+    nodes: HashMap<&'c str, &'c NodeFacts<'a>>,
+    seccomp: &'c SeccompDefaults<'c>,
+    xl1: bool,
+    xl2: bool,
+}
+
+/// How [`audit`] gets one workload's [`PathPart`]: `compute` evaluates it; an incremental
+/// audit may return a kept one instead, for the same workload object placed on the same
+/// nodes. A full audit passes [`compute_paths`].
+pub type PathsOf<'r> =
+    dyn FnMut(&Workload, Option<&BTreeSet<&str>>, &dyn Fn() -> PathPart) -> PathPart + 'r;
+
+/// The [`PathsOf`] of a full audit: always evaluate.
+pub fn compute_paths(
+    _: &Workload,
+    _: Option<&BTreeSet<&str>>,
+    compute: &dyn Fn() -> PathPart,
+) -> PathPart {
+    compute()
+}
+
 /// XL-001 and XL-002: one finding per (workload, node).
 fn workload_paths(
     ctx: &Ctx,
@@ -222,6 +290,7 @@ fn workload_paths(
     seccomp: &SeccompDefaults,
     xl1: bool,
     xl2: bool,
+    paths_of: &mut PathsOf,
     sink: &mut Sink,
 ) {
     if let Some(why) = ctx.snapshot.unavailable(ObjectKind::Pod) {
@@ -232,7 +301,13 @@ fn workload_paths(
         );
         return;
     }
-    let nodes: HashMap<&str, &NodeFacts> = host.nodes.iter().map(|n| (n.name, n)).collect();
+    let inputs = PathInputs {
+        ctx,
+        nodes: host.nodes.iter().map(|n| (n.name, n)).collect(),
+        seccomp,
+        xl1,
+        xl2,
+    };
     let placed = placement::nodes_of(ctx.snapshot, &ctx.workloads);
     let (mut unknown1, mut unknown2) = (Unknown::default(), Unknown::default());
     let mut unplaced = 0usize;
@@ -240,48 +315,12 @@ fn workload_paths(
         if ctx.is_control_plane(w) {
             continue;
         }
-        let ways = if xl1 { ways_out(w) } else { Vec::new() };
-        let Some(on) = placed.get(&i) else {
-            // Files without Pods: where the workload runs is unknown.
-            if ctx.snapshot.is_absent(ObjectKind::Pod) && !ways.is_empty() {
-                unplaced += 1;
-            }
-            continue;
-        };
-        for n in on.iter().filter_map(|name| nodes.get(name)) {
-            let unknown = n.kernel_unknown();
-            if !ways.is_empty() {
-                let hits: Vec<&KernelHit> = n.kernel_hits().iter().collect();
-                if !hits.is_empty() || !n.runtime_cves.is_empty() {
-                    sink.push(escape_path(w, n, &ways, &hits));
-                } else if let Some(why) = &unknown {
-                    unknown1.workloads.insert(w.to_string());
-                    unknown1.nodes.insert(n.name);
-                    unknown1.reasons.insert(why.clone());
-                }
-            }
-            if xl2 {
-                let default = seccomp.get(n.name).copied();
-                let open: Vec<(ContainerRef, &'static str)> = containers(w.spec)
-                    .filter_map(|c| unconfined(w, &c, default).map(|why| (c, why)))
-                    .collect();
-                if open.is_empty() {
-                    continue;
-                }
-                let usable: Vec<(&ContainerRef, &'static str, Vec<&KernelHit>)> = open
-                    .iter()
-                    .map(|(c, why)| (c, *why, usable(c, n.kernel_hits())))
-                    .filter(|(_, _, h)| !h.is_empty())
-                    .collect();
-                if !usable.is_empty() {
-                    sink.push(unconfined_path(w, n, &usable));
-                } else if let Some(why) = &unknown {
-                    unknown2.workloads.insert(w.to_string());
-                    unknown2.nodes.insert(n.name);
-                    unknown2.reasons.insert(why.clone());
-                }
-            }
-        }
+        let on = placed.get(&i);
+        let part = paths_of(w, on, &|| paths_of_workload(&inputs, w, on));
+        sink.extend(part.findings);
+        unknown1.add(&part.unknown1);
+        unknown2.add(&part.unknown2);
+        unplaced += usize::from(part.unplaced);
     }
     if xl1 {
         unknown1.report("XL-001", "with a way to the host", sink);
@@ -300,6 +339,48 @@ fn workload_paths(
             &["XL-001"],
         );
     }
+}
+
+/// XL-001 and XL-002 for one workload running on `on` (`None`: no Pod of it is placed).
+fn paths_of_workload(p: &PathInputs, w: &Workload, on: Option<&BTreeSet<&str>>) -> PathPart {
+    let mut part = PathPart::default();
+    let ways = if p.xl1 { ways_out(w) } else { Vec::new() };
+    let Some(on) = on else {
+        // Files without Pods: where the workload runs is unknown.
+        part.unplaced = p.ctx.snapshot.is_absent(ObjectKind::Pod) && !ways.is_empty();
+        return part;
+    };
+    for n in on.iter().filter_map(|name| p.nodes.get(name)) {
+        let unknown = n.kernel_unknown();
+        if !ways.is_empty() {
+            let hits: Vec<&KernelHit> = n.kernel_hits().iter().collect();
+            if !hits.is_empty() || !n.runtime_cves.is_empty() {
+                part.findings.push(escape_path(w, n, &ways, &hits));
+            } else if let Some(why) = &unknown {
+                UnknownOn::add(&mut part.unknown1, w, n.name, why);
+            }
+        }
+        if p.xl2 {
+            let default = p.seccomp.get(n.name).copied();
+            let open: Vec<(ContainerRef, &'static str)> = containers(w.spec)
+                .filter_map(|c| unconfined(w, &c, default).map(|why| (c, why)))
+                .collect();
+            if open.is_empty() {
+                continue;
+            }
+            let usable: Vec<(&ContainerRef, &'static str, Vec<&KernelHit>)> = open
+                .iter()
+                .map(|(c, why)| (c, *why, usable(c, n.kernel_hits())))
+                .filter(|(_, _, h)| !h.is_empty())
+                .collect();
+            if !usable.is_empty() {
+                part.findings.push(unconfined_path(w, n, &usable));
+            } else if let Some(why) = &unknown {
+                UnknownOn::add(&mut part.unknown2, w, n.name, why);
+            }
+        }
+    }
+    part
 }
 
 /// XL-001's finding: workload → way out → node → CVE.

@@ -5,8 +5,9 @@ mod checks;
 mod containers;
 
 pub use checks::{
-    PowerfulAccounts, SYSTEM_NAMESPACES, audit, host_path_severity,
-    namespaces_without_pod_security, normalize_path, root_reason, seccomp_of,
+    PowerfulAccounts, SYSTEM_NAMESPACES, audit, audit_workload, host_path_severity,
+    namespace_checks, namespaces_without_pod_security, normalize_path, root_reason, seccomp_of,
+    unreadable_inputs,
 };
 pub use containers::{ContainerKind, ContainerRef, containers};
 

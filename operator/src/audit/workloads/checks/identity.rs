@@ -13,7 +13,7 @@ use jiff::Timestamp;
 /// findings about the ServiceAccount itself count (as a binding's subject, or as the start of an
 /// escalation path): a grant to a group (`system:authenticated`, `system:serviceaccounts`) is
 /// reported once on its binding, not again on every workload in the cluster.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct PowerfulAccounts {
     /// (namespace, name) → the first finding that makes it powerful, for evidence.
     accounts: std::collections::HashMap<(String, String), String>,

@@ -75,7 +75,17 @@ const RBAC_INPUTS: [ObjectKind; 4] = [
     ObjectKind::ClusterRoleBinding,
 ];
 
+/// Every workload check over every workload of `ctx`.
 pub fn audit(ctx: &Ctx, powerful: &PowerfulAccounts, sink: &mut Sink) {
+    unreadable_inputs(ctx, sink);
+    for w in &ctx.workloads {
+        audit_workload(ctx, w, powerful, sink);
+    }
+    namespace_checks(ctx, sink);
+}
+
+/// What the workload checks cannot assess because a kind they read is missing.
+pub fn unreadable_inputs(ctx: &Ctx, sink: &mut Sink) {
     if crate::catalog::CHECKS
         .iter()
         .any(|c| c.category == crate::catalog::Category::Workload && ctx.enabled(c.id))
@@ -109,48 +119,57 @@ pub fn audit(ctx: &Ctx, powerful: &PowerfulAccounts, sink: &mut Sink) {
             }
         }
     }
-    for w in &ctx.workloads {
-        if ctx.is_control_plane(w) {
-            continue;
-        }
-        let e = |id| ctx.enabled(id);
-        if e("WL-001") {
-            privilege::privileged(w, sink);
-        }
-        if e("WL-002") {
-            host::host_namespaces(w, sink);
-        }
-        if e("WL-003") {
-            host::host_paths(w, sink);
-        }
-        if e("WL-004") {
-            privilege::capabilities_added(w, sink);
-        }
-        if e("WL-005") {
-            identity::runs_as_root(ctx, w, sink);
-        }
-        if e("WL-006") {
-            privilege::privilege_escalation(w, sink);
-        }
-        if e("WL-007") {
-            privilege::capabilities_not_dropped(w, sink);
-        }
-        if e("WL-008") {
-            confinement::no_seccomp_profile(w, sink);
-        }
-        if e("WL-009") {
-            confinement::writable_root_filesystem(w, sink);
-        }
-        if e("WL-010") {
-            identity::powerful_token(ctx, w, powerful, sink);
-        }
-        if e("WL-011") {
-            host::host_ports(w, sink);
-        }
-        if e("WL-012") {
-            confinement::escape_hatches(w, sink);
-        }
+}
+
+/// WL-001…WL-012 on one workload. What it reads besides `w` itself: the policy's enabled
+/// checks, whether `w` is a control-plane Pod (a fact of the Pod), the ServiceAccounts
+/// (automount), `powerful` and inspected images. The incremental audit reuses its result while
+/// those are unchanged ([`crate::audit::incremental`]).
+pub fn audit_workload(ctx: &Ctx, w: &Workload, powerful: &PowerfulAccounts, sink: &mut Sink) {
+    if ctx.is_control_plane(w) {
+        return;
     }
+    let e = |id| ctx.enabled(id);
+    if e("WL-001") {
+        privilege::privileged(w, sink);
+    }
+    if e("WL-002") {
+        host::host_namespaces(w, sink);
+    }
+    if e("WL-003") {
+        host::host_paths(w, sink);
+    }
+    if e("WL-004") {
+        privilege::capabilities_added(w, sink);
+    }
+    if e("WL-005") {
+        identity::runs_as_root(ctx, w, sink);
+    }
+    if e("WL-006") {
+        privilege::privilege_escalation(w, sink);
+    }
+    if e("WL-007") {
+        privilege::capabilities_not_dropped(w, sink);
+    }
+    if e("WL-008") {
+        confinement::no_seccomp_profile(w, sink);
+    }
+    if e("WL-009") {
+        confinement::writable_root_filesystem(w, sink);
+    }
+    if e("WL-010") {
+        identity::powerful_token(ctx, w, powerful, sink);
+    }
+    if e("WL-011") {
+        host::host_ports(w, sink);
+    }
+    if e("WL-012") {
+        confinement::escape_hatches(w, sink);
+    }
+}
+
+/// WL-013: namespaces without Pod Security enforcement.
+pub fn namespace_checks(ctx: &Ctx, sink: &mut Sink) {
     if ctx.enabled("WL-013") {
         namespaces::unenforced_namespaces(ctx, sink);
     }

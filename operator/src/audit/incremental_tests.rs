@@ -1,0 +1,440 @@
+//! The incremental audit equals a full audit of the same state, over random sequences of
+//! changes to a small cluster that exercises every family the engine keeps results of.
+
+use super::*;
+use crate::api::{CheckSelection, SecurityPolicySpec};
+use crate::audit::nodes::ReleaseData;
+use crate::audit::testutil::{now, snapshot};
+use crate::audit::{AuditInput, run_with_previous};
+use crate::policy::EffectivePolicy;
+use crate::snapshot::{ObjectKind, Unavailable};
+use kube::Resource;
+use proptest::prelude::*;
+
+/// An object the sequences add, change and delete: its kind, namespace and name, and one
+/// YAML document per variant.
+struct Slot {
+    kind: ObjectKind,
+    namespace: Option<&'static str>,
+    name: &'static str,
+    variants: Vec<String>,
+}
+
+const SPECS: [&str; 5] = [
+    "{containers: [{name: app, image: nginx, securityContext: {privileged: true}}]}",
+    "{securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}, containers: [{name: app, image: nginx, securityContext: {allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}}}]}",
+    "{hostPID: true, serviceAccountName: builder, containers: [{name: app, image: nginx, securityContext: {capabilities: {add: [SYS_ADMIN]}}}]}",
+    "{serviceAccountName: builder, volumes: [{name: s, hostPath: {path: /var/run/docker.sock}}], containers: [{name: app, image: nginx, ports: [{containerPort: 80, hostPort: 80}]}]}",
+    "{containers: [{name: app, image: nginx}]}",
+];
+
+fn on_node(spec: &str, node: &str) -> String {
+    spec.replacen('{', &format!("{{nodeName: {node}, "), 1)
+}
+
+fn slots() -> Vec<Slot> {
+    let mut v = Vec::new();
+    for (name, labels) in [("shop", "ok"), ("dev", "none")] {
+        v.push(Slot {
+            kind: ObjectKind::Namespace,
+            namespace: None,
+            name,
+            variants: [
+                format!("apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}}}\n"),
+                format!(
+                    "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{pod-security.kubernetes.io/enforce: restricted, tag: {labels}}}}}\n"
+                ),
+                format!(
+                    "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {name}, labels: {{pod-security.kubernetes.io/enforce: privileged}}}}\n"
+                ),
+            ]
+            .into(),
+        });
+    }
+    for name in ["n1", "n2"] {
+        let node = |kernel: &str, os: &str| {
+            format!(
+                "apiVersion: v1\nkind: Node\nmetadata: {{name: {name}}}\nstatus:\n  nodeInfo: \
+                 {{kubeletVersion: v1.35.2, containerRuntimeVersion: \"containerd://1.7.22\", \
+                 architecture: amd64, operatingSystem: linux, osImage: \"{os}\", kernelVersion: \"{kernel}\"}}\n"
+            )
+        };
+        v.push(Slot {
+            kind: ObjectKind::Node,
+            namespace: None,
+            name,
+            variants: vec![
+                node("5.10.50", "Talos (v0.12.0)"),
+                node("6.6.60", "Talos (v1.8.0)"),
+                node("5.15.0-23-generic", "Ubuntu 22.04.1 LTS"),
+            ],
+        });
+    }
+    // Bare Pods, on either node.
+    for (name, ns) in [("p1", "shop"), ("p2", "dev"), ("p3", "shop")] {
+        let mut variants = Vec::new();
+        for spec in SPECS {
+            for node in ["n1", "n2"] {
+                variants.push(format!(
+                    "apiVersion: v1\nkind: Pod\nmetadata: {{namespace: {ns}, name: {name}}}\nspec: {}\n",
+                    on_node(spec, node)
+                ));
+            }
+        }
+        v.push(Slot {
+            kind: ObjectKind::Pod,
+            namespace: Some(ns),
+            name,
+            variants,
+        });
+    }
+    // A Deployment, its ReplicaSet and two of its Pods: the Pods place the Deployment.
+    let template = |spec: &str| {
+        format!(
+            "spec:\n  selector: {{matchLabels: {{app: web}}}}\n  template:\n    metadata: {{labels: {{app: web}}}}\n    spec: {spec}\n"
+        )
+    };
+    v.push(Slot {
+        kind: ObjectKind::Deployment,
+        namespace: Some("shop"),
+        name: "web",
+        variants: SPECS
+            .iter()
+            .map(|s| {
+                format!(
+                    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {{namespace: shop, name: web, uid: d-web}}\n{}",
+                    template(s)
+                )
+            })
+            .collect(),
+    });
+    v.push(Slot {
+        kind: ObjectKind::ReplicaSet,
+        namespace: Some("shop"),
+        name: "web-5d9c7b",
+        variants: SPECS
+            .iter()
+            .map(|s| {
+                format!(
+                    "apiVersion: apps/v1\nkind: ReplicaSet\nmetadata:\n  namespace: shop\n  name: web-5d9c7b\n  uid: rs-web\n  \
+                     ownerReferences: [{{apiVersion: apps/v1, kind: Deployment, name: web, uid: d-web, controller: true}}]\n{}",
+                    template(s)
+                )
+            })
+            .collect(),
+    });
+    for name in ["web-5d9c7b-a", "web-5d9c7b-b"] {
+        v.push(Slot {
+            kind: ObjectKind::Pod,
+            namespace: Some("shop"),
+            name,
+            variants: ["n1", "n2"]
+                .iter()
+                .map(|n| {
+                    format!(
+                        "apiVersion: v1\nkind: Pod\nmetadata:\n  namespace: shop\n  name: {name}\n  labels: {{app: web}}\n  \
+                         ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d9c7b, uid: rs-web, controller: true}}]\n\
+                         spec: {}\n",
+                        on_node(SPECS[0], n)
+                    )
+                })
+                .collect(),
+        });
+    }
+    // The control plane: an API server Pod, secure or not.
+    v.push(Slot {
+        kind: ObjectKind::Pod,
+        namespace: Some("kube-system"),
+        name: "kube-apiserver-cp",
+        variants: ["--anonymous-auth=true", "--anonymous-auth=false"]
+            .iter()
+            .map(|flag| {
+                format!(
+                    "apiVersion: v1\nkind: Pod\nmetadata: {{namespace: kube-system, name: kube-apiserver-cp, labels: {{component: kube-apiserver}}}}\n\
+                     spec: {{nodeName: n1, hostNetwork: true, containers: [{{name: kube-apiserver, image: registry.k8s.io/kube-apiserver:v1.35.2, \
+                     command: [kube-apiserver, {flag}, --authorization-mode=Node\\,RBAC]}}]}}\n"
+                )
+            })
+            .collect(),
+    });
+    // RBAC: a ServiceAccount, roles, and bindings that make it powerful or not.
+    v.push(Slot {
+        kind: ObjectKind::ServiceAccount,
+        namespace: Some("shop"),
+        name: "builder",
+        variants: vec![
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {namespace: shop, name: builder}\n".into(),
+            "apiVersion: v1\nkind: ServiceAccount\nmetadata: {namespace: shop, name: builder}\nautomountServiceAccountToken: false\n".into(),
+        ],
+    });
+    v.push(Slot {
+        kind: ObjectKind::ClusterRole,
+        namespace: None,
+        name: "power",
+        variants: vec![
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: power}\nrules: [{apiGroups: ['*'], resources: ['*'], verbs: ['*']}]\n".into(),
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: power}\nrules: [{apiGroups: [''], resources: [secrets], verbs: [get, list]}]\n".into(),
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: power}\nrules: [{apiGroups: [''], resources: [configmaps], verbs: [get]}]\n".into(),
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: power}\nrules: [{apiGroups: [''], resources: [pods, pods/exec], verbs: [create]}]\n".into(),
+        ],
+    });
+    let subjects = [
+        "[{kind: ServiceAccount, name: builder, namespace: shop}]",
+        "[{kind: Group, name: system:authenticated, apiGroup: rbac.authorization.k8s.io}]",
+        "[{kind: User, name: alice, apiGroup: rbac.authorization.k8s.io}]",
+    ];
+    v.push(Slot {
+        kind: ObjectKind::ClusterRoleBinding,
+        namespace: None,
+        name: "power-binding",
+        variants: subjects
+            .iter()
+            .map(|s| {
+                format!(
+                    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: power-binding}}\n\
+                     roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: power}}\nsubjects: {s}\n"
+                )
+            })
+            .collect(),
+    });
+    v.push(Slot {
+        kind: ObjectKind::RoleBinding,
+        namespace: Some("dev"),
+        name: "admin-here",
+        variants: subjects
+            .iter()
+            .map(|s| {
+                format!(
+                    "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{namespace: dev, name: admin-here}}\n\
+                     roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}\nsubjects: {s}\n"
+                )
+            })
+            .collect(),
+    });
+    // kubeadm's kubelet baseline: seccompDefault on or off (XL-002).
+    v.push(Slot {
+        kind: ObjectKind::ConfigMap,
+        namespace: Some("kube-system"),
+        name: "kubelet-config",
+        variants: ["true", "false"]
+            .iter()
+            .map(|d| {
+                format!(
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata: {{namespace: kube-system, name: kubelet-config}}\n\
+                     data:\n  kubelet: |\n    apiVersion: kubelet.config.k8s.io/v1beta1\n    kind: KubeletConfiguration\n    seccompDefault: {d}\n"
+                )
+            })
+            .collect(),
+    });
+    v
+}
+
+/// Replace (or, with `incoming` empty, delete) the object named `namespace/name` in `objects`,
+/// keeping its position: other objects keep their `Arc`s, as a watch store does.
+fn put<T: Resource>(
+    objects: &mut Vec<Arc<T>>,
+    incoming: Vec<Arc<T>>,
+    namespace: Option<&str>,
+    name: &str,
+) {
+    let at = objects.iter().position(|o| {
+        o.meta().name.as_deref() == Some(name) && o.meta().namespace.as_deref() == namespace
+    });
+    match (at, incoming.into_iter().next()) {
+        (Some(i), Some(new)) => objects[i] = new,
+        (Some(i), None) => {
+            objects.remove(i);
+        }
+        (None, Some(new)) => objects.push(new),
+        (None, None) => {}
+    }
+}
+
+/// Apply one change to `world`: slot `slot` becomes `variant` (`None`: deleted).
+fn apply(world: &mut Snapshot, slot: &Slot, variant: Option<usize>) {
+    let one = variant
+        .map(|v| snapshot(&slot.variants[v % slot.variants.len()]))
+        .unwrap_or_default();
+    let (ns, name) = (slot.namespace, slot.name);
+    match slot.kind {
+        ObjectKind::Namespace => put(&mut world.namespaces, one.namespaces, ns, name),
+        ObjectKind::Node => put(&mut world.nodes, one.nodes, ns, name),
+        ObjectKind::Pod => put(&mut world.pods, one.pods, ns, name),
+        ObjectKind::Deployment => put(&mut world.deployments, one.deployments, ns, name),
+        ObjectKind::ReplicaSet => put(&mut world.replica_sets, one.replica_sets, ns, name),
+        ObjectKind::ServiceAccount => {
+            put(&mut world.service_accounts, one.service_accounts, ns, name)
+        }
+        ObjectKind::ClusterRole => put(&mut world.cluster_roles, one.cluster_roles, ns, name),
+        ObjectKind::ClusterRoleBinding => put(
+            &mut world.cluster_role_bindings,
+            one.cluster_role_bindings,
+            ns,
+            name,
+        ),
+        ObjectKind::RoleBinding => put(&mut world.role_bindings, one.role_bindings, ns, name),
+        ObjectKind::ConfigMap => put(&mut world.config_maps, one.config_maps, ns, name),
+        other => unreachable!("no slot of kind {other:?}"),
+    }
+}
+
+/// One step of a sequence.
+#[derive(Clone, Debug)]
+enum Step {
+    /// Slot, and its new variant (`None`: deleted).
+    Change(usize, Option<usize>),
+    /// Pods become unreadable, or readable again.
+    TogglePods,
+    /// Switch between the default policy and one without WL-001 and XL-002.
+    TogglePolicy,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        12 => (0..64usize, proptest::option::weighted(0.85, 0..16usize))
+            .prop_map(|(s, v)| Step::Change(s, v)),
+        1 => Just(Step::TogglePods),
+        1 => Just(Step::TogglePolicy),
+    ]
+}
+
+fn policies() -> [EffectivePolicy; 2] {
+    let spec = SecurityPolicySpec {
+        checks: CheckSelection {
+            exclude: vec!["WL-001".into(), "XL-002".into()],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    [
+        EffectivePolicy::default_policy(),
+        EffectivePolicy::compile("narrow", &spec).expect("valid"),
+    ]
+}
+
+fn input<'a>(world: &'a Snapshot, policy: &'a EffectivePolicy) -> AuditInput<'a> {
+    AuditInput {
+        snapshot: world,
+        policy,
+        now: now(),
+        release_data: ReleaseData::builtin(),
+        probe: None,
+        images: None,
+        kubelet: None,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// After every change of every sequence, the engine's report equals a full audit's of the
+    /// same state (and of the same earlier findings, which held findings come from).
+    #[test]
+    fn incremental_equals_full(
+        initial in proptest::collection::vec(proptest::option::of(0..16usize), 20),
+        steps in proptest::collection::vec(step(), 1..12),
+    ) {
+        let slots = slots();
+        let policies = policies();
+        let mut world = Snapshot::default();
+        for (slot, variant) in slots.iter().zip(&initial) {
+            apply(&mut world, slot, *variant);
+        }
+        let mut engine = Engine::default();
+        let mut policy = 0;
+        let mut previous = engine.run(&input(&world, &policies[policy]), &[]).findings;
+        for step in steps {
+            match step {
+                Step::Change(s, v) => apply(&mut world, &slots[s % slots.len()], v),
+                Step::TogglePods => {
+                    if world.unavailable.is_empty() {
+                        world.unavailable.push(Unavailable {
+                            kind: ObjectKind::Pod,
+                            reason: "forbidden".into(),
+                        });
+                    } else {
+                        world.unavailable.clear();
+                    }
+                }
+                Step::TogglePolicy => policy = 1 - policy,
+            }
+            let incremental = engine.run(&input(&world, &policies[policy]), &previous);
+            let full = run_with_previous(&input(&world, &policies[policy]), &previous);
+            prop_assert_eq!(&incremental, &full, "after {:?}", step);
+            previous = incremental.findings;
+        }
+    }
+}
+
+/// The slots fire what the engine keeps: RBAC, workload and path findings, so that the
+/// property above compares reports with something in them.
+#[test]
+fn the_slots_exercise_every_kept_family() {
+    let slots = slots();
+    let mut world = Snapshot::default();
+    for slot in &slots {
+        // p1 runs as the builder account, which can create and exec into Pods.
+        let variant = match slot.name {
+            "p1" => 4,
+            "power" => 3,
+            _ => 0,
+        };
+        apply(&mut world, slot, Some(variant));
+    }
+    let r = Engine::default().run(&input(&world, &policies()[0]), &[]);
+    let checks = crate::audit::testutil::checks(&r);
+    for check in [
+        "RBAC-001", "WL-001", "WL-010", "WL-013", "XL-001", "XL-002", "XL-003", "API-001",
+    ] {
+        assert!(checks.contains(&check), "{check} missing from {checks:?}");
+    }
+}
+
+/// A change to one Pod re-evaluates that Pod's workload only: RBAC and every other workload
+/// are kept. A binding change re-evaluates RBAC.
+#[test]
+fn a_change_evaluates_what_it_touches() {
+    let slots = slots();
+    let mut world = Snapshot::default();
+    for slot in &slots {
+        apply(&mut world, slot, Some(0));
+    }
+    let policy = EffectivePolicy::default_policy();
+    let mut engine = Engine::default();
+    let first = engine.run(&input(&world, &policy), &[]);
+    assert!(!engine.last.rbac_kept);
+    let workloads = engine.last.workloads_evaluated;
+    assert!(workloads >= 4, "{:?}", engine.last);
+
+    let p1 = slots.iter().find(|s| s.name == "p1").unwrap();
+    apply(&mut world, p1, Some(3));
+    let second = engine.run(&input(&world, &policy), &first.findings);
+    assert!(engine.last.rbac_kept, "{:?}", engine.last);
+    assert_eq!(engine.last.workloads_evaluated, 1, "{:?}", engine.last);
+    assert_eq!(
+        engine.last.workloads_kept,
+        workloads - 1,
+        "{:?}",
+        engine.last
+    );
+    assert_eq!(engine.last.paths_evaluated, 1, "{:?}", engine.last);
+    assert_eq!(
+        second,
+        run_with_previous(&input(&world, &policy), &first.findings)
+    );
+
+    let binding = slots.iter().find(|s| s.name == "power-binding").unwrap();
+    apply(&mut world, binding, Some(2));
+    let third = engine.run(&input(&world, &policy), &second.findings);
+    assert!(!engine.last.rbac_kept, "{:?}", engine.last);
+    assert_eq!(
+        third,
+        run_with_previous(&input(&world, &policy), &second.findings)
+    );
+
+    // Nothing changed: everything is kept.
+    engine.run(&input(&world, &policy), &third.findings);
+    assert!(engine.last.rbac_kept);
+    assert_eq!(engine.last.workloads_evaluated, 0, "{:?}", engine.last);
+    assert_eq!(engine.last.paths_evaluated, 0, "{:?}", engine.last);
+}
