@@ -40,6 +40,7 @@ mod counting {
     }
 }
 
+mod changes;
 mod controller;
 mod load;
 mod offline;
@@ -153,6 +154,20 @@ enum Cmd {
     },
     /// Where parse time goes: YAML/JSON to values, values to typed objects.
     Parse { dir: PathBuf },
+    /// What one change costs the incremental audit: a generated cluster (JSON) audited once,
+    /// then changed one object at a time, each kind of change `--per-kind` times.
+    Changes {
+        #[arg(long, value_enum, default_value = "small")]
+        size: Size,
+        #[arg(long, default_value_t = 20)]
+        per_kind: usize,
+        /// Where generated snapshots are kept and reused.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Audit this snapshot directory instead of a generated one.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// RBAC at scale: parse time and RBAC audit time on 50k RoleBindings / 5k Roles / 20k SAs.
     Rbac {
         /// Where generated snapshots are kept and reused.
@@ -193,6 +208,18 @@ fn main() -> Result<()> {
             );
         }
         Cmd::Rbac { data } => rbac(&data_dir(data))?,
+        Cmd::Changes {
+            size,
+            per_kind,
+            data,
+            dir,
+        } => {
+            let dir = match dir {
+                Some(d) => d,
+                None => snapshot_dir(size, write::FileFormat::Json, &data_dir(data))?.0,
+            };
+            changes::run(&dir, &format!("{size:?}"), per_kind)?
+        }
         Cmd::Parse { dir } => parse(&dir)?,
         Cmd::Sizes { size } => sizes_table(size)?,
         Cmd::Controller {

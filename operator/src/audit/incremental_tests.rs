@@ -285,7 +285,7 @@ enum Step {
     Change(usize, Option<usize>),
     /// Pods become unreadable, or readable again.
     TogglePods,
-    /// Switch between the default policy and one without WL-001 and XL-002.
+    /// Switch to the next of [`policies`].
     TogglePolicy,
 }
 
@@ -298,7 +298,9 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn policies() -> [EffectivePolicy; 2] {
+/// The default policy; one without WL-001 and XL-002; the default checks outside `dev` (the
+/// same checks as the first, so only the scope tells them apart).
+fn policies() -> [EffectivePolicy; 3] {
     let spec = SecurityPolicySpec {
         checks: CheckSelection {
             exclude: vec!["WL-001".into(), "XL-002".into()],
@@ -306,9 +308,17 @@ fn policies() -> [EffectivePolicy; 2] {
         },
         ..Default::default()
     };
+    let scoped = SecurityPolicySpec {
+        namespaces: crate::api::NamespaceSelection {
+            exclude: vec!["dev".into()],
+            ..Default::default()
+        },
+        ..Default::default()
+    };
     [
         EffectivePolicy::default_policy(),
         EffectivePolicy::compile("narrow", &spec).expect("valid"),
+        EffectivePolicy::compile("scoped", &scoped).expect("valid"),
     ]
 }
 
@@ -356,7 +366,7 @@ proptest! {
                         world.unavailable.clear();
                     }
                 }
-                Step::TogglePolicy => policy = 1 - policy,
+                Step::TogglePolicy => policy = (policy + 1) % 3,
             }
             let incremental = engine.run(&input(&world, &policies[policy]), &previous);
             let full = run_with_previous(&input(&world, &policies[policy]), &previous);
@@ -366,14 +376,11 @@ proptest! {
     }
 }
 
-/// The slots fire what the engine keeps: RBAC, workload and path findings, so that the
-/// property above compares reports with something in them.
-#[test]
-fn the_slots_exercise_every_kept_family() {
-    let slots = slots();
+/// Every slot present, p1 running as the builder account, which can create and exec into
+/// Pods: every family the engine keeps fires.
+fn every_family() -> Snapshot {
     let mut world = Snapshot::default();
-    for slot in &slots {
-        // p1 runs as the builder account, which can create and exec into Pods.
+    for slot in &slots() {
         let variant = match slot.name {
             "p1" => 4,
             "power" => 3,
@@ -381,7 +388,14 @@ fn the_slots_exercise_every_kept_family() {
         };
         apply(&mut world, slot, Some(variant));
     }
-    let r = Engine::default().run(&input(&world, &policies()[0]), &[]);
+    world
+}
+
+/// The slots fire what the engine keeps: RBAC, workload and path findings, so that the
+/// property above compares reports with something in them.
+#[test]
+fn the_slots_exercise_every_kept_family() {
+    let r = Engine::default().run(&input(&every_family(), &policies()[0]), &[]);
     let checks = crate::audit::testutil::checks(&r);
     for check in [
         "RBAC-001", "WL-001", "WL-010", "WL-013", "XL-001", "XL-002", "XL-003", "API-001",
@@ -437,4 +451,36 @@ fn a_change_evaluates_what_it_touches() {
     assert!(engine.last.rbac_kept);
     assert_eq!(engine.last.workloads_evaluated, 0, "{:?}", engine.last);
     assert_eq!(engine.last.paths_evaluated, 0, "{:?}", engine.last);
+}
+
+/// Two policies with the same checks but different namespaces: nothing scoped is taken from
+/// the other's audit (XL-003 names the namespaces it reaches).
+#[test]
+fn a_scope_change_is_seen() {
+    let world = every_family();
+    let [all, _, scoped] = policies();
+    let mut engine = Engine::default();
+    let first = engine.run(&input(&world, &all), &[]);
+    let xl3 = |r: &Report| -> Vec<String> {
+        r.findings
+            .iter()
+            .filter(|f| f.check == "XL-003")
+            .map(|f| f.message.clone())
+            .collect()
+    };
+    assert!(
+        xl3(&first).iter().any(|m| m.contains("dev")),
+        "{:?}",
+        xl3(&first)
+    );
+    let second = engine.run(&input(&world, &scoped), &first.findings);
+    assert_eq!(
+        second,
+        run_with_previous(&input(&world, &scoped), &first.findings)
+    );
+    assert!(
+        !xl3(&second).iter().any(|m| m.contains("dev")),
+        "{:?}",
+        xl3(&second)
+    );
 }

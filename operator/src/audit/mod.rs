@@ -443,8 +443,15 @@ fn hold_matching(
 /// Sort by [`Finding::sort_key`] through a permutation: findings are large, and moving
 /// indices instead of them makes sorting 100,000 findings cheap.
 fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
-    let mut order: Vec<usize> = (0..findings.len()).collect();
-    order.sort_by(|&a, &b| findings[a].sort_key().cmp(&findings[b].sort_key()));
+    // Keys side by side (with the input position last: the order of a stable sort), so that
+    // comparing does not walk the findings themselves.
+    let mut keyed: Vec<_> = findings
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.sort_key(), i))
+        .collect();
+    keyed.sort_unstable();
+    let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
     let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }

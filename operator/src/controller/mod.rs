@@ -75,6 +75,8 @@ pub struct Context {
     pub reports: reports::Reports,
     /// Reads kubelets for `spec.kubelet.configz` and `spec.probes.kubelet`.
     pub kubelets: crate::kubelets::KubeletReader,
+    /// Each policy's incremental audit engine, by policy name.
+    pub engines: std::sync::Mutex<HashMap<String, crate::audit::incremental::Engine>>,
 }
 
 /// What `kube-posture run` needs to start.
@@ -112,6 +114,18 @@ pub struct MetricsServing {
 }
 
 impl Context {
+    /// `policy`'s engine (a new one, whose first audit is full, if it has none). An audit
+    /// that fails or is abandoned drops it: the next one is full.
+    pub fn take_engine(&self, policy: &str) -> crate::audit::incremental::Engine {
+        let mut engines = self.engines.lock().unwrap_or_else(|e| e.into_inner());
+        engines.remove(policy).unwrap_or_default()
+    }
+
+    pub fn put_engine(&self, policy: &str, engine: crate::audit::incremental::Engine) {
+        let mut engines = self.engines.lock().unwrap_or_else(|e| e.into_inner());
+        engines.insert(policy.to_string(), engine);
+    }
+
     /// Whether a write may go out now: this replica leads, and its last renewal is recent
     /// enough (within the renew deadline) that no other replica can have taken over.
     pub fn is_leader(&self) -> bool {
@@ -367,6 +381,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
         inspector: opts.inspector,
         reports: reports::Reports::new(opts.reports, opts.report_budget),
         kubelets,
+        engines: Default::default(),
     });
 
     // Let the first lists finish before the first audit, so it is complete.
@@ -520,6 +535,9 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                         events = done.events,
                         status_written = done.status_written,
                         audit_ms = done.audit_duration.as_millis() as u64,
+                        rbac_kept = done.reuse.rbac_kept,
+                        workloads_evaluated = done.reuse.workloads_evaluated,
+                        paths_evaluated = done.reuse.paths_evaluated,
                         "reconciled"
                     );
                     s.next_due = match (done.valid, done.interval) {
@@ -557,6 +575,10 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
             }
         }
         let before = schedule.len();
+        ctx.engines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|name, _| alive.contains(name));
         schedule.retain(|name, _| {
             let keep = alive.contains(name);
             if !keep {

@@ -74,6 +74,8 @@ pub struct Done {
     pub status_written: bool,
     pub findings_failed: bool,
     pub audit_duration: Duration,
+    /// What the incremental audit reused and evaluated again.
+    pub reuse: crate::audit::incremental::Reuse,
     pub report: Option<Report>,
     /// When the audit completed (Unix seconds), for the staleness gauge.
     pub audited_at: f64,
@@ -152,24 +154,29 @@ pub async fn reconcile(ctx: &Context, policy: &SecurityPolicy) -> Result<Done, R
             // that Lease renewals, watches and /healthz never wait for it.
             let policy_copy = effective.clone();
             let release_data = ctx.release_data;
-            let (report, audit_duration, snapshot) = tokio::task::spawn_blocking(move || {
-                let started = std::time::Instant::now();
-                let report = crate::audit::run_with_previous(
-                    &AuditInput {
-                        snapshot: &snapshot,
-                        policy: &policy_copy,
-                        now,
-                        release_data,
-                        probe: probe.as_ref(),
-                        images: images.as_ref(),
-                        kubelet: kubelets.as_ref(),
-                    },
-                    &recorded,
-                );
-                (report, started.elapsed(), snapshot)
-            })
-            .await
-            .map_err(|e| ReconcileError::Audit(e.to_string()))?;
+            // The policy's engine: what its last audit computed, reused where unchanged.
+            let mut engine = ctx.take_engine(&name);
+            let (report, audit_duration, snapshot, engine) =
+                tokio::task::spawn_blocking(move || {
+                    let started = std::time::Instant::now();
+                    let report = engine.run(
+                        &AuditInput {
+                            snapshot: &snapshot,
+                            policy: &policy_copy,
+                            now,
+                            release_data,
+                            probe: probe.as_ref(),
+                            images: images.as_ref(),
+                            kubelet: kubelets.as_ref(),
+                        },
+                        &recorded,
+                    );
+                    (report, started.elapsed(), snapshot, engine)
+                })
+                .await
+                .map_err(|e| ReconcileError::Audit(e.to_string()))?;
+            done.reuse = engine.last;
+            ctx.put_engine(&name, engine);
             done.audit_duration = audit_duration;
             done.audited_at = Timestamp::now().as_millisecond() as f64 / 1000.0;
             done.findings = report.findings.len();

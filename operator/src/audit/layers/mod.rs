@@ -30,7 +30,7 @@ pub fn audit(
     ctx: &Ctx,
     host: &HostFacts,
     seccomp: &SeccompDefaults,
-    paths_of: &mut PathsOf,
+    keep: &mut dyn Keep,
     sink: &mut Sink,
 ) {
     let [xl1, xl2, xl3] = ["XL-001", "XL-002", "XL-003"].map(|c| ctx.enabled(c));
@@ -54,10 +54,10 @@ pub fn audit(
         return;
     }
     if xl1 || xl2 {
-        workload_paths(ctx, host, seccomp, xl1, xl2, paths_of, sink);
+        workload_paths(ctx, host, seccomp, xl1, xl2, keep, sink);
     }
     if xl3 {
-        placement_paths(ctx, host, sink);
+        placement_paths(ctx, host, keep, sink);
     }
 }
 
@@ -268,19 +268,38 @@ pub struct PathInputs<'c, 'a> {
     xl2: bool,
 }
 
-/// How [`audit`] gets one workload's [`PathPart`]: `compute` evaluates it; an incremental
-/// audit may return a kept one instead, for the same workload object placed on the same
-/// nodes. A full audit passes [`compute_paths`].
-pub type PathsOf<'r> =
-    dyn FnMut(&Workload, Option<&BTreeSet<&str>>, &dyn Fn() -> PathPart) -> PathPart + 'r;
+/// How [`audit`] gets the parts an incremental audit may keep: each method is given the
+/// inputs the part depends on besides the engine's own conditions, and `compute`, which
+/// evaluates it; an engine may return a kept result instead. A full audit passes [`Compute`].
+pub trait Keep {
+    /// One workload's XL-001/002, placed on `on` (`None`: no Pod of it is placed).
+    fn paths(
+        &mut self,
+        w: &Workload,
+        on: Option<&BTreeSet<&str>>,
+        compute: &dyn Fn() -> PathPart,
+    ) -> PathPart;
 
-/// The [`PathsOf`] of a full audit: always evaluate.
-pub fn compute_paths(
-    _: &Workload,
-    _: Option<&BTreeSet<&str>>,
-    compute: &dyn Fn() -> PathPart,
-) -> PathPart {
-    compute()
+    /// XL-003, for the namespaces in scope without enforcement, `open`.
+    fn placement(&mut self, open: &[(&str, &str)], compute: &dyn Fn() -> Sink) -> Sink;
+}
+
+/// The [`Keep`] of a full audit: always evaluate.
+pub struct Compute;
+
+impl Keep for Compute {
+    fn paths(
+        &mut self,
+        _: &Workload,
+        _: Option<&BTreeSet<&str>>,
+        compute: &dyn Fn() -> PathPart,
+    ) -> PathPart {
+        compute()
+    }
+
+    fn placement(&mut self, _: &[(&str, &str)], compute: &dyn Fn() -> Sink) -> Sink {
+        compute()
+    }
 }
 
 /// XL-001 and XL-002: one finding per (workload, node).
@@ -290,7 +309,7 @@ fn workload_paths(
     seccomp: &SeccompDefaults,
     xl1: bool,
     xl2: bool,
-    paths_of: &mut PathsOf,
+    keep: &mut dyn Keep,
     sink: &mut Sink,
 ) {
     if let Some(why) = ctx.snapshot.unavailable(ObjectKind::Pod) {
@@ -316,7 +335,7 @@ fn workload_paths(
             continue;
         }
         let on = placed.get(&i);
-        let part = paths_of(w, on, &|| paths_of_workload(&inputs, w, on));
+        let part = keep.paths(w, on, &|| paths_of_workload(&inputs, w, on));
         sink.extend(part.findings);
         unknown1.add(&part.unknown1);
         unknown2.add(&part.unknown2);
@@ -486,7 +505,7 @@ fn subject_label(s: &SubjectRef) -> String {
 
 /// XL-003: one finding per (binding, subject) with an RBAC-006/007 finding that reaches a
 /// namespace without Pod Security enforcement, while some node's kernel has a NODE-004 CVE.
-fn placement_paths(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
+fn placement_paths(ctx: &Ctx, host: &HostFacts, keep: &mut dyn Keep, sink: &mut Sink) {
     if let Some(why) = ctx.snapshot.unavailable(ObjectKind::Namespace) {
         sink.not_assessed_checks(
             Category::Layers,
@@ -503,10 +522,21 @@ fn placement_paths(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
     if open.is_empty() {
         return;
     }
+    let part = keep.placement(&open, &|| {
+        let mut part = Sink::default();
+        placement_reach(host, &open, &sink.findings, &mut part);
+        part
+    });
+    sink.merge(part);
+}
+
+/// XL-003 given the namespaces in scope without enforcement (`open`, with their problem) and
+/// the RBAC findings: what [`placement_paths`] computes, kept by an incremental audit while
+/// its inputs are unchanged.
+fn placement_reach(host: &HostFacts, open: &[(&str, &str)], rbac: &[Finding], sink: &mut Sink) {
     // The RBAC findings are computed whatever the policy enables (see audit::run).
     let mut grants: BTreeMap<(ObjectRef, SubjectRef), Vec<String>> = BTreeMap::new();
-    for f in sink
-        .findings
+    for f in rbac
         .iter()
         .filter(|f| matches!(f.check, "RBAC-006" | "RBAC-007"))
     {
@@ -520,7 +550,7 @@ fn placement_paths(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
         match (binding.kind.as_str(), binding.namespace.as_deref()) {
             ("RoleBinding", Some(ns)) => open.iter().filter(|(o, _)| *o == ns).copied().collect(),
             ("RoleBinding", None) => Vec::new(),
-            _ => open.clone(),
+            _ => open.to_vec(),
         }
     };
     let reaching: Vec<_> = grants
