@@ -30,9 +30,15 @@ echo | tee -a "$out"
 log "bytes held per object by the model (what the operator caches)"
 "$BENCH" sizes --size small | tee -a "$out"
 echo | tee -a "$out"
+log "what one change costs the incremental audit at S"
+"$BENCH" changes --size small | tee -a "$out"
+echo | tee -a "$out"
 if [ "${BENCH_M:-0}" = 1 ]; then
   log "offline audit at M (generating 1.5 GB of snapshots the first time)"
   "$BENCH" offline --size medium | tee -a "$out"
+  echo | tee -a "$out"
+  log "what one change costs the incremental audit at M"
+  "$BENCH" changes --size medium --per-kind 5 | tee -a "$out"
   echo | tee -a "$out"
 fi
 

@@ -234,7 +234,7 @@ pub async fn latency(
         ),
     );
     row(
-        "re-audit after one change (full audit from the caches): median / max",
+        "re-audit after one change (a ClusterRoleBinding: RBAC evaluated again, the rest kept): median / max",
         format!(
             "{} / {} ms",
             audit_ms.get(audit_ms.len() / 2).copied().unwrap_or(0),

@@ -1,7 +1,7 @@
 //! The incremental audit: an [`Engine`] keeps what its last audit computed and, given the
 //! next state of the cluster, evaluates again only what the change touches. Its report is
 //! always the report of a full audit of the same state ([`super::run_with_previous`] is an
-//! engine with nothing kept); `incremental_equals_full` proves it over random sequences of
+//! [`Engine::once`], which keeps nothing); `incremental_equals_full` proves it over random sequences of
 //! changes.
 //!
 //! # What is kept, and when it is reused
@@ -37,6 +37,8 @@ use std::sync::Arc;
 #[derive(Default)]
 pub struct Engine {
     kept: Option<Kept>,
+    /// Keep nothing: one audit, as `audit --snapshot` runs (no copies of the results).
+    once: bool,
     /// What the last [`Engine::run`] reused and evaluated.
     pub last: Reuse,
 }
@@ -77,6 +79,8 @@ struct KeepLayers<'r> {
     placement: Option<(Vec<(String, String)>, Sink)>,
     new_paths: HashMap<usize, (Option<Vec<String>>, PathPart)>,
     new_placement: Option<(Vec<(String, String)>, Sink)>,
+    /// Whether this run's parts are kept (not for [`Engine::once`]).
+    keep: bool,
     reuse: &'r mut Reuse,
 }
 
@@ -98,7 +102,9 @@ impl layers::Keep for KeepLayers<'_> {
                 (placed(on), compute())
             }
         };
-        self.new_paths.insert(key, (on, part.clone()));
+        if self.keep {
+            self.new_paths.insert(key, (on, part.clone()));
+        }
         part
     }
 
@@ -117,11 +123,13 @@ impl layers::Keep for KeepLayers<'_> {
             }
             _ => compute(),
         };
-        let owned = open
-            .iter()
-            .map(|(n, p)| (n.to_string(), p.to_string()))
-            .collect();
-        self.new_placement = Some((owned, part.clone()));
+        if self.keep {
+            let owned = open
+                .iter()
+                .map(|(n, p)| (n.to_string(), p.to_string()))
+                .collect();
+            self.new_placement = Some((owned, part.clone()));
+        }
         part
     }
 }
@@ -196,7 +204,9 @@ impl Engine {
                 part
             }
         };
-        sink.merge(rbac_part.clone());
+        let keep = !self.once;
+        let rbac_keep = keep.then(|| rbac_part.clone());
+        sink.merge(rbac_part);
         let powerful = PowerfulAccounts::from_rbac(policy, input.now, &sink.findings);
 
         workloads::unreadable_inputs(&ctx, &mut sink);
@@ -226,8 +236,10 @@ impl Engine {
                     part
                 }
             };
-            sink.merge(part.clone());
-            workload_parts.insert(key, part);
+            if keep {
+                workload_parts.insert(key, part.clone());
+            }
+            sink.merge(part);
         }
         workloads::namespace_checks(&ctx, &mut sink);
 
@@ -254,7 +266,7 @@ impl Engine {
         let nodes_unchanged = kept
             .as_ref()
             .is_some_and(|k| same(&snapshot.nodes, &k.snapshot.nodes));
-        let mut keep = KeepLayers {
+        let mut layers_keep = KeepLayers {
             paths: kept
                 .as_mut()
                 .filter(|k| nodes_unchanged && k.seccomp == seccomp_owned)
@@ -266,20 +278,21 @@ impl Engine {
                 .and_then(|k| k.placement.take()),
             new_paths: HashMap::with_capacity(ctx.workloads.len()),
             new_placement: None,
+            keep,
             reuse: &mut reuse,
         };
-        layers::audit(&ctx, &host, &seccomp, &mut keep, &mut sink);
+        layers::audit(&ctx, &host, &seccomp, &mut layers_keep, &mut sink);
         let KeepLayers {
             new_paths,
             new_placement,
             ..
-        } = keep;
+        } = layers_keep;
 
-        self.kept = Some(Kept {
+        self.kept = keep.then(|| Kept {
             snapshot: snapshot.clone(),
             enabled: policy.enabled_ids().clone(),
             release_data: std::ptr::from_ref(input.release_data) as usize,
-            rbac: rbac_part,
+            rbac: rbac_keep.unwrap_or_default(),
             powerful,
             workloads_reusable,
             workloads: workload_parts,
@@ -289,6 +302,14 @@ impl Engine {
         });
         self.last = reuse;
         super::finish(input, &ctx, sink, previous)
+    }
+
+    /// An engine for one audit: it keeps nothing, so it copies nothing.
+    pub fn once() -> Engine {
+        Engine {
+            once: true,
+            ..Engine::default()
+        }
     }
 
     /// Forget everything kept (the next run is a full audit).

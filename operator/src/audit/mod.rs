@@ -263,7 +263,7 @@ pub fn run(input: &AuditInput) -> Report {
 /// them. Findings the check still produces from what can be read are reported as usual. Held
 /// findings go once the check is assessed again and does not find them.
 pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
-    incremental::Engine::default().run(input, previous)
+    incremental::Engine::once().run(input, previous)
 }
 
 /// The end of every audit, after the check families wrote to `sink`: hold what could not be

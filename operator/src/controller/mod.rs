@@ -79,6 +79,13 @@ pub struct Context {
     pub engines: std::sync::Mutex<HashMap<String, crate::audit::incremental::Engine>>,
 }
 
+/// Whether engines are kept between audits: `KUBE_POSTURE_INCREMENTAL=0` makes every audit a
+/// full one (the same report, more CPU; to compare, or to rule the engine out).
+fn incremental() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("KUBE_POSTURE_INCREMENTAL").as_deref() != Ok("0"))
+}
+
 /// What `kube-posture run` needs to start.
 pub struct RunOptions {
     pub config: kube::Config,
@@ -122,6 +129,9 @@ impl Context {
     }
 
     pub fn put_engine(&self, policy: &str, engine: crate::audit::incremental::Engine) {
+        if !incremental() {
+            return;
+        }
         let mut engines = self.engines.lock().unwrap_or_else(|e| e.into_inner());
         engines.insert(policy.to_string(), engine);
     }
