@@ -27,13 +27,18 @@ const KINDS: [&str; 6] = [
     "Node: kernel changed",
 ];
 
+/// The position of the `i`-th Pod (spread over the list) with or without an owner.
+fn pick_pod(s: &Snapshot, owned: bool, i: usize) -> usize {
+    let matching: Vec<usize> = (0..s.pods.len())
+        .filter(|&p| s.pods[p].metadata.owner_references.is_some() == owned)
+        .collect();
+    matching[i * 7919 % matching.len()]
+}
+
 fn change(s: &mut Snapshot, kind: usize, i: usize) {
     match kind {
         0 => {
-            let bare: Vec<usize> = (0..s.pods.len())
-                .filter(|&p| s.pods[p].metadata.owner_references.is_none())
-                .collect();
-            let at = bare[i * 7919 % bare.len()];
+            let at = pick_pod(s, false, i);
             let mut pod = (*s.pods[at]).clone();
             if let Some(c) = pod.spec.as_mut().and_then(|sp| sp.containers.first_mut()) {
                 let sc = c.security_context.get_or_insert_with(Default::default);
@@ -42,10 +47,7 @@ fn change(s: &mut Snapshot, kind: usize, i: usize) {
             s.pods[at] = Arc::new(pod);
         }
         1 => {
-            let owned: Vec<usize> = (0..s.pods.len())
-                .filter(|&p| s.pods[p].metadata.owner_references.is_some())
-                .collect();
-            let at = owned[i * 7919 % owned.len()];
+            let at = pick_pod(s, true, i);
             let mut pod = (*s.pods[at]).clone();
             let node = s.nodes[i * 31 % s.nodes.len()].metadata.name.clone();
             if let Some(sp) = pod.spec.as_mut() {
@@ -125,32 +127,19 @@ pub fn run(dir: &Path, label: &str, per_kind: usize) -> Result<()> {
     eprintln!("read {} objects in {:.1?}", snapshot.len(), t.elapsed());
     let policy = EffectivePolicy::default_policy();
     let now: jiff::Timestamp = "2026-11-28T12:00:00Z".parse()?;
-    fn input<'a>(
-        s: &'a Snapshot,
-        policy: &'a EffectivePolicy,
-        now: jiff::Timestamp,
-    ) -> AuditInput<'a> {
-        AuditInput {
-            snapshot: s,
-            policy,
-            now,
-            release_data: kube_posture::audit::nodes::ReleaseData::builtin(),
-            probe: None,
-            images: None,
-            kubelet: None,
-        }
-    }
-
     let mut engine = Engine::default();
     let t = Instant::now();
-    let mut report: Report = engine.run(&input(&snapshot, &policy, now), &[]);
+    let mut report: Report = engine.run(&AuditInput::offline(&snapshot, &policy, now), &[]);
     let first = t.elapsed();
     let mut times: BTreeMap<usize, (Vec<Duration>, Reuse)> = BTreeMap::new();
     for round in 0..per_kind {
         for kind in 0..KINDS.len() {
             change(&mut snapshot, kind, round);
             let t = Instant::now();
-            let next = engine.run(&input(&snapshot, &policy, now), &report.findings);
+            let next = engine.run(
+                &AuditInput::offline(&snapshot, &policy, now),
+                &report.findings,
+            );
             let took = t.elapsed();
             report = next;
             let e = times.entry(kind).or_default();
@@ -162,14 +151,23 @@ pub fn run(dir: &Path, label: &str, per_kind: usize) -> Result<()> {
     let mut unchanged = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        report = engine.run(&input(&snapshot, &policy, now), &report.findings);
+        report = engine.run(
+            &AuditInput::offline(&snapshot, &policy, now),
+            &report.findings,
+        );
         unchanged.push(t.elapsed());
     }
     let unchanged = percentile(&mut unchanged, 0.5);
     let t = Instant::now();
-    let full = run_with_previous(&input(&snapshot, &policy, now), &report.findings);
+    let full = run_with_previous(
+        &AuditInput::offline(&snapshot, &policy, now),
+        &report.findings,
+    );
     let full_time = t.elapsed();
-    let last = engine.run(&input(&snapshot, &policy, now), &report.findings);
+    let last = engine.run(
+        &AuditInput::offline(&snapshot, &policy, now),
+        &report.findings,
+    );
     if last != full {
         bail!("the incremental report differs from a full audit of the same state");
     }

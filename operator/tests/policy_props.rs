@@ -5,7 +5,6 @@
 //! bounded time, and what compiles is safe for the controller and the audit to use.
 
 use kube_posture::api::SecurityPolicySpec;
-use kube_posture::audit::nodes::ReleaseData;
 use kube_posture::audit::{AuditInput, run};
 use kube_posture::policy::{
     EffectivePolicy, MAX_INTERVAL, MIN_INTERVAL, PolicyErrors, PolicyFileError, load_policy_file,
@@ -459,15 +458,7 @@ fn assert_usable(policy: &EffectivePolicy) {
     assert!((MIN_INTERVAL..=MAX_INTERVAL).contains(&policy.interval));
     assert!(Instant::now().checked_add(policy.interval).is_some());
     assert!(policy.finding_limit <= 10_000);
-    let report = run(&AuditInput {
-        snapshot: &SNAPSHOT,
-        policy,
-        now: now(),
-        release_data: ReleaseData::builtin(),
-        probe: None,
-        images: None,
-        kubelet: None,
-    });
+    let report = run(&AuditInput::offline(&SNAPSHOT, policy, now()));
     let s = &report.summary;
     assert_eq!(s.total + s.suppressed, report.findings.len() as u64);
     assert_eq!(s.critical + s.high + s.medium + s.low + s.info, s.total);

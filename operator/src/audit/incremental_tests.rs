@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::api::{CheckSelection, SecurityPolicySpec};
-use crate::audit::nodes::ReleaseData;
 use crate::audit::testutil::{now, snapshot};
 use crate::audit::{AuditInput, run_with_previous};
 use crate::policy::EffectivePolicy;
@@ -323,15 +322,7 @@ fn policies() -> [EffectivePolicy; 3] {
 }
 
 fn input<'a>(world: &'a Snapshot, policy: &'a EffectivePolicy) -> AuditInput<'a> {
-    AuditInput {
-        snapshot: world,
-        policy,
-        now: now(),
-        release_data: ReleaseData::builtin(),
-        probe: None,
-        images: None,
-        kubelet: None,
-    }
+    AuditInput::offline(world, policy, now())
 }
 
 proptest! {

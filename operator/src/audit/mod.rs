@@ -41,6 +41,26 @@ pub struct AuditInput<'a> {
     pub kubelet: Option<&'a kubelet::LiveKubelets>,
 }
 
+impl<'a> AuditInput<'a> {
+    /// An audit of files: the built-in release data, no live probe, no image configs, no
+    /// kubelet answers.
+    pub fn offline(
+        snapshot: &'a Snapshot,
+        policy: &'a EffectivePolicy,
+        now: Timestamp,
+    ) -> AuditInput<'a> {
+        AuditInput {
+            snapshot,
+            policy,
+            now,
+            release_data: nodes::ReleaseData::builtin(),
+            probe: None,
+            images: None,
+            kubelet: None,
+        }
+    }
+}
+
 /// The result of one audit.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {

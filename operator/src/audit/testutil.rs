@@ -19,15 +19,7 @@ pub fn now() -> jiff::Timestamp {
 
 pub fn audit_with(yaml: &str, policy: &EffectivePolicy) -> Report {
     let snap = snapshot(yaml);
-    run(&AuditInput {
-        snapshot: &snap,
-        policy,
-        now: now(),
-        release_data: crate::audit::nodes::ReleaseData::builtin(),
-        probe: None,
-        images: None,
-        kubelet: None,
-    })
+    run(&AuditInput::offline(&snap, policy, now()))
 }
 
 /// An audit of `yaml` whose Nodes could not be read (forbidden), as a live audit sees it
@@ -38,15 +30,11 @@ pub fn audit_without_nodes(yaml: &str) -> Report {
         kind: crate::snapshot::ObjectKind::Node,
         reason: "forbidden: RBAC does not allow list and watch on nodes".into(),
     });
-    run(&AuditInput {
-        snapshot: &snap,
-        policy: &EffectivePolicy::default_policy(),
-        now: now(),
-        release_data: crate::audit::nodes::ReleaseData::builtin(),
-        probe: None,
-        images: None,
-        kubelet: None,
-    })
+    run(&AuditInput::offline(
+        &snap,
+        &EffectivePolicy::default_policy(),
+        now(),
+    ))
 }
 
 pub fn audit(yaml: &str) -> Report {
