@@ -115,14 +115,22 @@ pub async fn latency(
         .and_then(|l| std::fs::metadata(l).ok())
         .map_or(0, |m| m.len());
     let started = Instant::now();
-    let op = Operator::start(&p).await;
+    // The first list of 150,000 Pods (M) takes minutes on this machine, not seconds.
+    let op = Operator::start_with(
+        &p,
+        kube_posture_e2e::operator::Options {
+            sync_timeout: Some(Duration::from_secs(if size.is_some() { 1800 } else { 60 })),
+            ..Default::default()
+        },
+    )
+    .await;
     let synced = started.elapsed();
     let first = loop {
         if let Some(l) = op.log_lines("reconciled", Some(&name)).into_iter().next() {
             break l;
         }
         anyhow::ensure!(
-            started.elapsed() < Duration::from_secs(600),
+            started.elapsed() < Duration::from_secs(1800),
             "no reconcile:\n{}",
             op.log_text()
         );

@@ -66,6 +66,9 @@ pub struct Options {
     pub extra: Vec<String>,
     /// Extra environment variables of the operator process.
     pub env: Vec<(String, String)>,
+    /// How long the first list of every watched kind may take (default 60 s; a benchmark
+    /// cluster of 150,000 Pods needs minutes).
+    pub sync_timeout: Option<Duration>,
 }
 
 impl Operator {
@@ -132,7 +135,8 @@ impl Operator {
             log,
             prefix: prefix.to_string(),
         };
-        wait_for(Duration::from_secs(60), || async {
+        let sync_timeout = opts.sync_timeout.unwrap_or(Duration::from_secs(60));
+        wait_for(sync_timeout, || async {
             op.log_text().contains("caches synced").then_some(())
         })
         .await

@@ -175,6 +175,7 @@ pub fn apply(findings: &mut [Finding]) {
 mod tests {
     use super::*;
     use crate::audit::ObjectRef;
+    use crate::catalog::CheckId;
     use crate::snapshot::ObjectKind;
 
     fn details(f: &Finding) -> usize {
@@ -249,7 +250,7 @@ mod tests {
         let names: Vec<String> = (0..300).map(name).collect();
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         let mut f = Finding::new(
-            "WL-001",
+            CheckId::Wl001,
             ObjectRef::new(ObjectKind::Pod, Some("ns"), "p"),
             format!("Pod ns/p runs privileged containers: {}", names.join(", ")),
         )
@@ -278,7 +279,7 @@ mod tests {
     #[test]
     fn small_findings_are_untouched() {
         let f = Finding::new(
-            "WL-001",
+            CheckId::Wl001,
             ObjectRef::new(ObjectKind::Pod, Some("ns"), "p"),
             "Pod ns/p runs privileged containers: a, b",
         )

@@ -1,5 +1,5 @@
 use super::bounds;
-use crate::catalog::{self, Category, CheckMeta, Severity};
+use crate::catalog::{Category, CheckId, Severity};
 use crate::outcome::{NamespacedName, SubjectRef};
 use crate::snapshot::ObjectKind;
 use serde::Serialize;
@@ -67,7 +67,7 @@ pub struct SourceLocation {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
-    pub check: &'static str,
+    pub check: CheckId,
     pub severity: Severity,
     pub category: Category,
     pub title: &'static str,
@@ -95,10 +95,10 @@ pub struct Finding {
 
 impl Finding {
     /// A finding of `check` (which must be in the catalog) at its default severity.
-    pub fn new(check: &'static str, resource: ObjectRef, message: impl Into<String>) -> Finding {
-        let meta = meta(check);
+    pub fn new(check: CheckId, resource: ObjectRef, message: impl Into<String>) -> Finding {
+        let meta = check.meta();
         Finding {
-            check: meta.id,
+            check,
             severity: meta.severity,
             category: meta.category,
             title: meta.title,
@@ -120,7 +120,7 @@ impl Finding {
 
     /// Use the check's reduced severity (namespaced grant, ClusterIP, …).
     pub fn reduced(mut self) -> Finding {
-        if let Some(s) = meta(self.check).reduced_severity {
+        if let Some(s) = self.check.meta().reduced_severity {
             self.severity = s;
         }
         self
@@ -245,8 +245,4 @@ impl Finding {
         }
         id
     }
-}
-
-fn meta(check: &str) -> &'static CheckMeta {
-    catalog::lookup(check).unwrap_or_else(|| panic!("check {check} is not in the catalog"))
 }

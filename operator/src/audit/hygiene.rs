@@ -2,6 +2,7 @@
 //! themselves (POL-001 expired, POL-002 unused).
 
 use super::{ExceptionRef, Finding, ObjectRef};
+use crate::catalog::CheckId;
 use crate::policy::EffectivePolicy;
 use jiff::Timestamp;
 
@@ -55,11 +56,11 @@ pub fn audit(
     for ((e, &used), eref) in policy.exceptions.iter().zip(used).zip(refs) {
         let what = describe(e);
         if e.is_expired(now) {
-            if policy.is_enabled("POL-001") {
+            if policy.is_enabled(CheckId::Pol001) {
                 let expires = e.expires.map(|t| t.to_string()).unwrap_or_default();
                 out.push(
                     Finding::new(
-                        "POL-001",
+                        CheckId::Pol001,
                         target.clone(),
                         format!("exception {} ({what}) expired at {expires}: it suppresses nothing", e.index),
                     )
@@ -71,10 +72,10 @@ pub fn audit(
                     .exception(eref),
                 );
             }
-        } else if !used && policy.is_enabled("POL-002") {
+        } else if !used && policy.is_enabled(CheckId::Pol002) {
             let unused =
                 Finding::new(
-                    "POL-002",
+                    CheckId::Pol002,
                     target.clone(),
                     format!("exception {} ({what}) matched no finding in this audit", e.index),
                 )
@@ -102,7 +103,7 @@ fn waives_unassessed(
     unassessed: &std::collections::HashSet<&str>,
 ) -> bool {
     match e.check {
-        Some(id) => unassessed.contains(id),
+        Some(id) => unassessed.contains(id.as_str()),
         // `*` waives every check: it may have matched a finding of any check not assessed whose
         // findings can be about objects of the exception's kind.
         None => unassessed.iter().any(|id| {
@@ -117,8 +118,8 @@ fn waives_unassessed(
 fn may_target(check: &crate::catalog::CheckMeta, kind: &str) -> bool {
     use crate::catalog::Category::*;
     match check.category {
-        Etcd if check.id == "ETCD-008" => kind == "Service",
-        Etcd if check.id == "ETCD-009" => is_workload_kind(kind),
+        Etcd if check.id == CheckId::Etcd008 => kind == "Service",
+        Etcd if check.id == CheckId::Etcd009 => is_workload_kind(kind),
         Rbac => matches!(
             kind,
             "RoleBinding" | "ClusterRoleBinding" | "ServiceAccount" | "User" | "Group"

@@ -29,6 +29,7 @@ use super::layers::{self, PathPart, SeccompDefaults};
 use super::workloads::{self, PowerfulAccounts, Workload};
 use super::{AuditInput, Ctx, Finding, Report, Sink, controlplane, daemonset, images, kubelet};
 use super::{nodes, probe, rbac};
+use crate::catalog::CheckId;
 use crate::snapshot::Snapshot;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -58,7 +59,7 @@ pub struct Reuse {
 struct Kept {
     /// The state these results are of; holding it keeps its objects' addresses unique.
     snapshot: Snapshot,
-    enabled: BTreeSet<&'static str>,
+    enabled: BTreeSet<CheckId>,
     release_data: usize,
     rbac: Sink,
     powerful: PowerfulAccounts,
@@ -243,7 +244,7 @@ impl Engine {
         }
         workloads::namespace_checks(&ctx, &mut sink);
 
-        probe::audit(input.probe, policy.is_enabled("API-033"), &mut sink);
+        probe::audit(input.probe, policy.is_enabled(CheckId::Api033), &mut sink);
         controlplane::audit(&ctx, &mut sink);
         daemonset::audit(&ctx, &mut sink);
         let host = nodes::facts(&ctx);
@@ -256,7 +257,7 @@ impl Engine {
         );
         images::audit(&ctx, &mut sink);
         // Last: paths across layers read the lower layers' facts, before exceptions.
-        let seccomp: SeccompDefaults = if policy.is_enabled("XL-002") {
+        let seccomp: SeccompDefaults = if policy.is_enabled(CheckId::Xl002) {
             kubelet::seccomp_defaults(snapshot, input.kubelet)
         } else {
             Default::default()

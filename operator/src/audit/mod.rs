@@ -18,6 +18,7 @@ pub mod workloads;
 
 pub use finding::{ExceptionRef, Finding, ObjectRef, SourceLocation};
 
+use crate::catalog::CheckId;
 use crate::catalog::{Category, Severity};
 use crate::outcome::{LayerStatus, NotAssessed, Summary};
 use crate::policy::EffectivePolicy;
@@ -71,16 +72,16 @@ pub struct Report {
     /// 0-100, see [`score`].
     pub score: u32,
     /// The checks the policy enabled, in catalog order: what was audited (JUnit lists each).
-    pub checks: Vec<&'static str>,
+    pub checks: Vec<CheckId>,
     /// The enabled checks this audit could judge, in catalog order (see
     /// [`score::assessed`]): compliance frameworks never pass a control on a check that did
     /// not run.
-    pub assessed: Vec<&'static str>,
+    pub assessed: Vec<CheckId>,
     /// How many resources each assessed check examined, for checks that report at most one
     /// finding per resource of a known set (workloads, namespaces, nodes, control-plane Pods);
     /// RBAC checks, whose targets are grants, are absent. Frameworks derive passing counts
     /// from it, and never pass a control on zero resources.
-    pub examined: std::collections::BTreeMap<&'static str, usize>,
+    pub examined: std::collections::BTreeMap<CheckId, usize>,
     /// The posture layer by layer (see [`score::layers`]).
     pub layers: Vec<LayerStatus>,
 }
@@ -101,13 +102,13 @@ pub struct Sink {
     pub findings: Vec<Finding>,
     /// Why a category, or some of its checks (`None`: every check of the category), could not
     /// be assessed.
-    not_assessed: Vec<(Category, String, Option<Vec<&'static str>>)>,
+    not_assessed: Vec<(Category, String, Option<Vec<CheckId>>)>,
     /// Reasons that concern only some of a check's resources (`partial`): the check judged the
     /// rest, so its earlier findings are not held (see [`run_with_previous`]).
     partial: std::collections::HashSet<String>,
     /// Resources a check judged none of this time (a node whose kubelet could not be read)
     /// while it judged others: their earlier findings of that check are held.
-    held_on: std::collections::HashMap<ObjectRef, Vec<&'static str>>,
+    held_on: std::collections::HashMap<ObjectRef, Vec<CheckId>>,
 }
 
 impl Sink {
@@ -130,7 +131,7 @@ impl Sink {
         &mut self,
         category: Category,
         reason: impl Into<String>,
-        checks: &[&'static str],
+        checks: &[CheckId],
     ) {
         self.record(category, reason.into(), Some(checks.to_vec()));
     }
@@ -143,7 +144,7 @@ impl Sink {
         &mut self,
         category: Category,
         reason: impl Into<String>,
-        checks: &[&'static str],
+        checks: &[CheckId],
     ) {
         let reason = reason.into();
         self.partial.insert(reason.clone());
@@ -158,7 +159,7 @@ impl Sink {
         &mut self,
         category: Category,
         reason: impl Into<String>,
-        checks: &[&'static str],
+        checks: &[CheckId],
         nodes: &[&str],
     ) {
         self.not_assessed_partly(category, reason, checks);
@@ -180,7 +181,7 @@ impl Sink {
         }
     }
 
-    fn record(&mut self, category: Category, reason: String, checks: Option<Vec<&'static str>>) {
+    fn record(&mut self, category: Category, reason: String, checks: Option<Vec<CheckId>>) {
         match self
             .not_assessed
             .iter_mut()
@@ -206,13 +207,13 @@ impl Sink {
                         .iter()
                         .filter(|c| c.category == category)
                         .map(|c| c.id)
-                        .filter(|id| policy.is_enabled(id))
-                        .map(str::to_string)
+                        .filter(|id| policy.is_enabled(*id))
+                        .map(String::from)
                         .collect(),
                     Some(ids) => ids
                         .into_iter()
-                        .filter(|id| policy.is_enabled(id))
-                        .map(str::to_string)
+                        .filter(|id| policy.is_enabled(*id))
+                        .map(String::from)
                         .collect(),
                 };
                 ids.sort();
@@ -258,7 +259,7 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    pub fn enabled(&self, check: &str) -> bool {
+    pub fn enabled(&self, check: CheckId) -> bool {
         self.policy.is_enabled(check)
     }
 
@@ -337,7 +338,7 @@ fn finish(input: &AuditInput, ctx: &Ctx, mut sink: Sink, previous: &[Finding]) -
                 "spec.exceptions[{}] waive checks not assessed: whether they still match a finding is unknown",
                 list.join("], [")
             ),
-            checks: vec!["POL-002".to_string()],
+            checks: vec![CheckId::Pol002.to_string()],
         });
         not_assessed.sort();
     }
@@ -380,10 +381,7 @@ fn finish(input: &AuditInput, ctx: &Ctx, mut sink: Sink, previous: &[Finding]) -
 
 /// The size of the set of resources each of `assessed` examines (see [`Report::examined`]),
 /// counted as the checks and namespace scoping count them.
-fn examined(
-    ctx: &Ctx,
-    assessed: &[&'static str],
-) -> std::collections::BTreeMap<&'static str, usize> {
+fn examined(ctx: &Ctx, assessed: &[CheckId]) -> std::collections::BTreeMap<CheckId, usize> {
     use controlplane::Component;
     let policy = ctx.policy;
     let workloads = ctx
@@ -403,11 +401,10 @@ fn examined(
     assessed
         .iter()
         .filter_map(|&id| {
-            let (prefix, _) = id.split_once('-')?;
-            let n = match (prefix, id) {
-                (_, "WL-013") => namespaces,
-                (_, "ETCD-009" | "IMG-002") | ("WL", _) => workloads,
-                (_, "API-033" | "ETCD-008") => return None,
+            let n = match (id.family(), id) {
+                (_, CheckId::Wl013) => namespaces,
+                (_, CheckId::Etcd009 | CheckId::Img002) | ("WL", _) => workloads,
+                (_, CheckId::Api033 | CheckId::Etcd008) => return None,
                 ("API", _) => pods(Component::ApiServer),
                 ("ETCD", _) => pods(Component::Etcd),
                 ("CM", _) => pods(Component::ControllerManager),
@@ -431,7 +428,11 @@ fn hold(
     if unassessed.is_empty() {
         return;
     }
-    hold_matching(previous, |p| unassessed.contains(p.check), findings);
+    hold_matching(
+        previous,
+        |p| unassessed.contains(p.check.as_str()),
+        findings,
+    );
 }
 
 /// Carry the earlier findings `held` selects into `findings`, unless found again.
@@ -487,7 +488,7 @@ fn in_scope(policy: &EffectivePolicy, f: &Finding) -> bool {
     let scoped = matches!(
         f.category,
         Category::Rbac | Category::Workload | Category::Image | Category::Layers
-    ) || matches!(f.check, "ETCD-008" | "ETCD-009");
+    ) || matches!(f.check, CheckId::Etcd008 | CheckId::Etcd009);
     if !scoped {
         return true;
     }
@@ -519,7 +520,7 @@ pub fn summarize<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Summary
 }
 
 #[cfg(test)]
-mod held;
+mod held_tests;
 #[cfg(test)]
 mod registry_tests;
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use super::{Finding, ObjectRef, Sink};
 use crate::catalog::Category;
+use crate::catalog::CheckId;
 use crate::snapshot::{ObjectKind, ProbeResult};
 
 pub fn audit(probe: Option<&ProbeResult>, enabled: bool, sink: &mut Sink) {
@@ -11,7 +12,7 @@ pub fn audit(probe: Option<&ProbeResult>, enabled: bool, sink: &mut Sink) {
     match p.status {
         Some(200) => sink.push(
             Finding::new(
-                "API-033",
+                CheckId::Api033,
                 ObjectRef::new(ObjectKind::Service, Some("default"), "kubernetes"),
                 format!("an unauthenticated GET {}/api succeeded: anyone who reaches the API server can use it anonymously", p.server.trim_end_matches('/')),
             )

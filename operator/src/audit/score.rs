@@ -13,7 +13,8 @@
 //! moves it.
 
 use super::Finding;
-use crate::catalog::{Category, CheckMeta, Layer, Scope, Severity, layer_of};
+use crate::catalog::CheckId;
+use crate::catalog::{Category, CheckMeta, Layer, Scope, Severity};
 use crate::outcome::{LayerStatus, NotAssessed};
 use crate::policy::EffectivePolicy;
 use std::collections::HashSet;
@@ -40,8 +41,8 @@ pub fn assessed(
     not_assessed: &[NotAssessed],
     live: bool,
     dockerfiles: bool,
-) -> Vec<&'static str> {
-    let ran: HashSet<&str> = findings.iter().map(|f| f.check).collect();
+) -> Vec<CheckId> {
+    let ran: HashSet<CheckId> = findings.iter().map(|f| f.check).collect();
     let unassessed: HashSet<&str> = not_assessed
         .iter()
         .flat_map(|n| n.checks.iter().map(String::as_str))
@@ -49,13 +50,13 @@ pub fn assessed(
     policy
         .enabled_checks()
         .filter(|c| {
-            ran.contains(c.id)
-                || !(unassessed.contains(c.id)
+            ran.contains(&c.id)
+                || !(unassessed.contains(c.id.as_str())
                     || (c.category == Category::Daemonset
                         && policy.required_daemon_sets.is_empty())
                     || (c.category == Category::Policy && policy.exceptions.is_empty())
                     || (c.scope == Scope::LiveOnly && !live)
-                    || (c.id == "IMG-001" && !dockerfiles))
+                    || (c.id == CheckId::Img001 && !dockerfiles))
         })
         .map(|c| c.id)
         .collect()
@@ -98,9 +99,9 @@ impl Tally {
 /// What the findings and `notAssessed` say about each check, computed once per audit.
 struct Seen<'a> {
     /// Checks with an unsuppressed finding.
-    failing: HashSet<&'a str>,
+    failing: HashSet<CheckId>,
     /// Checks with any finding.
-    ran: HashSet<&'a str>,
+    ran: HashSet<CheckId>,
     /// Categories named in `notAssessed`.
     skipped: HashSet<&'a str>,
 }
@@ -139,19 +140,19 @@ fn tally(
     for c in policy.enabled_checks().filter(|c| within(c)) {
         // A check with a finding always counts (a category partly not assessed can still fail
         // a check); one without counts only if its category could be assessed.
-        let not_applicable = !ran.contains(c.id)
+        let not_applicable = !ran.contains(&c.id)
             && (skipped.contains(c.category.as_str())
                 || (c.category == Category::Daemonset && policy.required_daemon_sets.is_empty())
                 || (c.category == Category::Policy && policy.exceptions.is_empty())
                 || (c.scope == Scope::LiveOnly && !live)
-                || (c.id == "IMG-001" && !dockerfiles));
+                || (c.id == CheckId::Img001 && !dockerfiles));
         if not_applicable {
             continue;
         }
         let w = weight(c.severity);
         t.counted += 1;
         t.total += w;
-        if !failing.contains(c.id) {
+        if !failing.contains(&c.id) {
             t.passing += w;
         }
     }
@@ -167,7 +168,7 @@ pub fn layers(
     policy: &EffectivePolicy,
     findings: &[Finding],
     not_assessed: &[NotAssessed],
-    assessed: &[&str],
+    assessed: &[CheckId],
     live: bool,
     dockerfiles: bool,
 ) -> Vec<LayerStatus> {
@@ -179,12 +180,12 @@ pub fn layers(
     // One pass over the findings (there may be 100,000), not one per layer.
     let mut by_layer: std::collections::BTreeMap<Layer, Vec<&Finding>> = Default::default();
     for f in findings {
-        by_layer.entry(layer_of(f.check)).or_default().push(f);
+        by_layer.entry(f.check.layer()).or_default().push(f);
     }
     Layer::ALL
         .into_iter()
         .filter_map(|layer| {
-            let checks: Vec<&str> = policy
+            let checks: Vec<CheckId> = policy
                 .enabled_checks()
                 .filter(|c| c.layer() == layer)
                 .map(|c| c.id)
@@ -194,8 +195,8 @@ pub fn layers(
             }
             let counts = super::summarize(by_layer.remove(&layer).unwrap_or_default());
             let t = tally(policy, &seen, live, dockerfiles, |c| c.layer() == layer);
-            let count = |keep: &dyn Fn(&str) -> bool| {
-                u32::try_from(checks.iter().filter(|id| keep(id)).count()).unwrap_or(u32::MAX)
+            let count = |keep: &dyn Fn(CheckId) -> bool| {
+                u32::try_from(checks.iter().filter(|id| keep(**id)).count()).unwrap_or(u32::MAX)
             };
             Some(LayerStatus {
                 layer,
@@ -208,7 +209,7 @@ pub fn layers(
                 suppressed: counts.suppressed,
                 checks: count(&|_| true),
                 assessed: count(&|id| assessed.contains(&id)),
-                not_assessed: count(&|id| unassessed.contains(id)),
+                not_assessed: count(&|id| unassessed.contains(id.as_str())),
             })
         })
         .collect()

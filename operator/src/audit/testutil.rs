@@ -68,7 +68,7 @@ pub fn checks(r: &Report) -> Vec<&'static str> {
         .findings
         .iter()
         .filter(|f| !f.suppressed)
-        .map(|f| f.check)
+        .map(|f| f.check.as_str())
         .collect();
     v.sort();
     v.dedup();

@@ -4,9 +4,11 @@
 
 mod docs;
 pub mod frameworks;
+mod ids;
 mod table;
 
 pub use docs::markdown;
+pub use ids::CheckId;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -219,7 +221,7 @@ pub enum Scope {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckMeta {
-    pub id: &'static str,
+    pub id: CheckId,
     pub category: Category,
     /// Default severity; for "cw/ns" checks, the cluster-wide one.
     pub severity: Severity,
@@ -251,7 +253,7 @@ impl CheckMeta {
     /// The check's layer, from its ID prefix (host.md): images belong to the workload layer,
     /// DaemonSet coverage to the host layer.
     pub fn layer(&self) -> Layer {
-        layer_of(self.id)
+        self.id.layer()
     }
 }
 
@@ -272,8 +274,9 @@ pub fn layer_of(id: &str) -> Layer {
 /// Groups a policy may name in `checks.include/exclude`, besides IDs and categories.
 pub const GROUPS: &[&str] = &["workload-restricted"];
 
+/// The catalog row of an ID a user wrote (a policy, `--check`); check code uses [`CheckId`].
 pub fn lookup(id: &str) -> Option<&'static CheckMeta> {
-    CHECKS.iter().find(|c| c.id == id)
+    id.parse::<CheckId>().ok().map(CheckId::meta)
 }
 
 /// Checks selected by a selector: an ID, a category or a group. `None` for an unknown selector.
@@ -305,7 +308,7 @@ mod tests {
         let mut seen = HashSet::new();
         for c in CHECKS {
             assert!(seen.insert(c.id), "duplicate check {}", c.id);
-            let (prefix, num) = c.id.split_once('-').expect("ID has a dash");
+            let (prefix, num) = c.id.as_str().split_once('-').expect("ID has a dash");
             assert!(prefix.chars().all(|ch| ch.is_ascii_uppercase()), "{}", c.id);
             assert!(
                 num.len() == 3 && num.chars().all(|ch| ch.is_ascii_digit()),
@@ -329,7 +332,7 @@ mod tests {
     #[test]
     fn every_check_has_a_layer() {
         for c in CHECKS {
-            let prefix = c.id.split_once('-').unwrap().0;
+            let prefix = c.id.family();
             assert!(
                 prefix == "POL" || c.layer() != Layer::Policy,
                 "{} has no layer: add its prefix to layer_of",

@@ -1,10 +1,12 @@
-//! The catalog rows. Generated once from checks.md, then maintained by hand.
+//! The catalog rows. Generated once from checks.md, then maintained by hand. `build.rs` reads
+//! the `id:` lines to generate `CheckId`: a new row's variant is its ID without the dash, the
+//! family capitalised (`WL-001` is `CheckId::Wl001`).
 
-use super::{Category, CheckMeta, Scope, Severity};
+use super::{Category, CheckId, CheckMeta, Scope, Severity};
 
 pub static CHECKS: &[CheckMeta] = &[
     CheckMeta {
-        id: "RBAC-001",
+        id: CheckId::Rbac001,
         category: Category::Rbac,
         severity: Severity::Critical,
         reduced_severity: Some(Severity::High),
@@ -25,7 +27,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-002",
+        id: CheckId::Rbac002,
         category: Category::Rbac,
         severity: Severity::Critical,
         reduced_severity: None,
@@ -40,7 +42,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-003",
+        id: CheckId::Rbac003,
         category: Category::Rbac,
         severity: Severity::High,
         reduced_severity: None,
@@ -55,7 +57,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-004",
+        id: CheckId::Rbac004,
         category: Category::Rbac,
         severity: Severity::High,
         reduced_severity: Some(Severity::Medium),
@@ -70,7 +72,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-005",
+        id: CheckId::Rbac005,
         category: Category::Rbac,
         severity: Severity::High,
         reduced_severity: Some(Severity::Medium),
@@ -91,7 +93,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-006",
+        id: CheckId::Rbac006,
         category: Category::Rbac,
         severity: Severity::High,
         reduced_severity: Some(Severity::Medium),
@@ -106,7 +108,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-007",
+        id: CheckId::Rbac007,
         category: Category::Rbac,
         severity: Severity::High,
         reduced_severity: Some(Severity::Medium),
@@ -121,7 +123,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-008",
+        id: CheckId::Rbac008,
         category: Category::Rbac,
         severity: Severity::Critical,
         reduced_severity: None,
@@ -143,7 +145,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-009",
+        id: CheckId::Rbac009,
         category: Category::Rbac,
         severity: Severity::High,
         reduced_severity: None,
@@ -158,7 +160,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-010",
+        id: CheckId::Rbac010,
         category: Category::Rbac,
         severity: Severity::High,
         reduced_severity: None,
@@ -173,7 +175,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-011",
+        id: CheckId::Rbac011,
         category: Category::Rbac,
         severity: Severity::High,
         reduced_severity: None,
@@ -188,7 +190,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-012",
+        id: CheckId::Rbac012,
         category: Category::Rbac,
         severity: Severity::High,
         reduced_severity: None,
@@ -203,7 +205,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-013",
+        id: CheckId::Rbac013,
         category: Category::Rbac,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -218,7 +220,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-014",
+        id: CheckId::Rbac014,
         category: Category::Rbac,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -233,7 +235,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-015",
+        id: CheckId::Rbac015,
         category: Category::Rbac,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -248,7 +250,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-016",
+        id: CheckId::Rbac016,
         category: Category::Rbac,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -263,7 +265,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-017",
+        id: CheckId::Rbac017,
         category: Category::Rbac,
         severity: Severity::Low,
         reduced_severity: None,
@@ -278,7 +280,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "RBAC-030",
+        id: CheckId::Rbac030,
         category: Category::Rbac,
         severity: Severity::Critical,
         reduced_severity: None,
@@ -293,7 +295,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-001",
+        id: CheckId::Api001,
         category: Category::Apiserver,
         severity: Severity::High,
         reduced_severity: None,
@@ -308,7 +310,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-002",
+        id: CheckId::Api002,
         category: Category::Apiserver,
         severity: Severity::High,
         reduced_severity: None,
@@ -323,7 +325,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-003",
+        id: CheckId::Api003,
         category: Category::Apiserver,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -338,7 +340,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-004",
+        id: CheckId::Api004,
         category: Category::Apiserver,
         severity: Severity::High,
         reduced_severity: None,
@@ -353,7 +355,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-005",
+        id: CheckId::Api005,
         category: Category::Apiserver,
         severity: Severity::High,
         reduced_severity: None,
@@ -368,7 +370,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-006",
+        id: CheckId::Api006,
         category: Category::Apiserver,
         severity: Severity::Critical,
         reduced_severity: None,
@@ -383,7 +385,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-007",
+        id: CheckId::Api007,
         category: Category::Apiserver,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -398,7 +400,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-008",
+        id: CheckId::Api008,
         category: Category::Apiserver,
         severity: Severity::High,
         reduced_severity: None,
@@ -413,7 +415,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-009",
+        id: CheckId::Api009,
         category: Category::Apiserver,
         severity: Severity::Low,
         reduced_severity: None,
@@ -428,7 +430,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-010",
+        id: CheckId::Api010,
         category: Category::Apiserver,
         severity: Severity::High,
         reduced_severity: None,
@@ -443,7 +445,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-011",
+        id: CheckId::Api011,
         category: Category::Apiserver,
         severity: Severity::Low,
         reduced_severity: None,
@@ -458,7 +460,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-012",
+        id: CheckId::Api012,
         category: Category::Apiserver,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -473,7 +475,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-013",
+        id: CheckId::Api013,
         category: Category::Apiserver,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -488,7 +490,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-014",
+        id: CheckId::Api014,
         category: Category::Apiserver,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -503,7 +505,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-015",
+        id: CheckId::Api015,
         category: Category::Apiserver,
         severity: Severity::Low,
         reduced_severity: None,
@@ -518,7 +520,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-016",
+        id: CheckId::Api016,
         category: Category::Apiserver,
         severity: Severity::High,
         reduced_severity: None,
@@ -533,7 +535,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-017",
+        id: CheckId::Api017,
         category: Category::Apiserver,
         severity: Severity::Low,
         reduced_severity: None,
@@ -548,7 +550,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-018",
+        id: CheckId::Api018,
         category: Category::Apiserver,
         severity: Severity::Low,
         reduced_severity: None,
@@ -563,7 +565,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-019",
+        id: CheckId::Api019,
         category: Category::Apiserver,
         severity: Severity::Low,
         reduced_severity: None,
@@ -578,7 +580,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-021",
+        id: CheckId::Api021,
         category: Category::Apiserver,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -593,7 +595,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-022",
+        id: CheckId::Api022,
         category: Category::Apiserver,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -608,7 +610,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-023",
+        id: CheckId::Api023,
         category: Category::Etcd,
         severity: Severity::High,
         reduced_severity: None,
@@ -623,7 +625,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-024",
+        id: CheckId::Api024,
         category: Category::Apiserver,
         severity: Severity::High,
         reduced_severity: None,
@@ -638,7 +640,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-025",
+        id: CheckId::Api025,
         category: Category::Apiserver,
         severity: Severity::High,
         reduced_severity: None,
@@ -653,7 +655,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-026",
+        id: CheckId::Api026,
         category: Category::Etcd,
         severity: Severity::High,
         reduced_severity: None,
@@ -668,7 +670,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-027",
+        id: CheckId::Api027,
         category: Category::Etcd,
         severity: Severity::High,
         reduced_severity: None,
@@ -683,7 +685,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-029",
+        id: CheckId::Api029,
         category: Category::Apiserver,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -698,7 +700,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-030",
+        id: CheckId::Api030,
         category: Category::Apiserver,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -713,7 +715,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-031",
+        id: CheckId::Api031,
         category: Category::Apiserver,
         severity: Severity::Critical,
         reduced_severity: None,
@@ -728,7 +730,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-032",
+        id: CheckId::Api032,
         category: Category::Apiserver,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -743,7 +745,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "API-033",
+        id: CheckId::Api033,
         category: Category::Apiserver,
         severity: Severity::High,
         reduced_severity: None,
@@ -758,7 +760,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "ETCD-001",
+        id: CheckId::Etcd001,
         category: Category::Etcd,
         severity: Severity::Critical,
         reduced_severity: None,
@@ -773,7 +775,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "ETCD-002",
+        id: CheckId::Etcd002,
         category: Category::Etcd,
         severity: Severity::Critical,
         reduced_severity: None,
@@ -788,7 +790,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "ETCD-003",
+        id: CheckId::Etcd003,
         category: Category::Etcd,
         severity: Severity::High,
         reduced_severity: None,
@@ -803,7 +805,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "ETCD-004",
+        id: CheckId::Etcd004,
         category: Category::Etcd,
         severity: Severity::High,
         reduced_severity: None,
@@ -818,7 +820,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "ETCD-005",
+        id: CheckId::Etcd005,
         category: Category::Etcd,
         severity: Severity::High,
         reduced_severity: None,
@@ -833,7 +835,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "ETCD-006",
+        id: CheckId::Etcd006,
         category: Category::Etcd,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -848,7 +850,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "ETCD-007",
+        id: CheckId::Etcd007,
         category: Category::Etcd,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -863,7 +865,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "ETCD-008",
+        id: CheckId::Etcd008,
         category: Category::Etcd,
         severity: Severity::Critical,
         reduced_severity: Some(Severity::High),
@@ -878,7 +880,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "ETCD-009",
+        id: CheckId::Etcd009,
         category: Category::Etcd,
         severity: Severity::Critical,
         reduced_severity: None,
@@ -893,7 +895,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "CM-001",
+        id: CheckId::Cm001,
         category: Category::Controlplane,
         severity: Severity::Low,
         reduced_severity: None,
@@ -908,7 +910,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "CM-002",
+        id: CheckId::Cm002,
         category: Category::Controlplane,
         severity: Severity::Low,
         reduced_severity: None,
@@ -923,7 +925,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "CM-003",
+        id: CheckId::Cm003,
         category: Category::Controlplane,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -938,7 +940,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "CM-004",
+        id: CheckId::Cm004,
         category: Category::Controlplane,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -953,7 +955,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "CM-005",
+        id: CheckId::Cm005,
         category: Category::Controlplane,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -968,7 +970,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "CM-006",
+        id: CheckId::Cm006,
         category: Category::Controlplane,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -983,7 +985,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "CM-007",
+        id: CheckId::Cm007,
         category: Category::Controlplane,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -998,7 +1000,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "SCH-001",
+        id: CheckId::Sch001,
         category: Category::Controlplane,
         severity: Severity::Low,
         reduced_severity: None,
@@ -1013,7 +1015,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "SCH-002",
+        id: CheckId::Sch002,
         category: Category::Controlplane,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -1028,7 +1030,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "DS-001",
+        id: CheckId::Ds001,
         category: Category::Daemonset,
         severity: Severity::Critical,
         reduced_severity: None,
@@ -1043,7 +1045,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "DS-002",
+        id: CheckId::Ds002,
         category: Category::Daemonset,
         severity: Severity::High,
         reduced_severity: None,
@@ -1058,7 +1060,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "DS-003",
+        id: CheckId::Ds003,
         category: Category::Daemonset,
         severity: Severity::High,
         reduced_severity: None,
@@ -1073,7 +1075,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "DS-004",
+        id: CheckId::Ds004,
         category: Category::Daemonset,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -1088,7 +1090,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "WL-001",
+        id: CheckId::Wl001,
         category: Category::Workload,
         severity: Severity::Critical,
         reduced_severity: None,
@@ -1103,7 +1105,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "WL-002",
+        id: CheckId::Wl002,
         category: Category::Workload,
         severity: Severity::High,
         reduced_severity: None,
@@ -1128,7 +1130,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "WL-003",
+        id: CheckId::Wl003,
         category: Category::Workload,
         severity: Severity::Critical,
         reduced_severity: Some(Severity::High),
@@ -1143,7 +1145,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "WL-004",
+        id: CheckId::Wl004,
         category: Category::Workload,
         severity: Severity::High,
         reduced_severity: None,
@@ -1158,7 +1160,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "WL-005",
+        id: CheckId::Wl005,
         category: Category::Workload,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -1173,7 +1175,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "WL-006",
+        id: CheckId::Wl006,
         category: Category::Workload,
         severity: Severity::Low,
         reduced_severity: None,
@@ -1188,7 +1190,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &["workload-restricted"],
     },
     CheckMeta {
-        id: "WL-007",
+        id: CheckId::Wl007,
         category: Category::Workload,
         severity: Severity::Low,
         reduced_severity: None,
@@ -1203,7 +1205,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &["workload-restricted"],
     },
     CheckMeta {
-        id: "WL-008",
+        id: CheckId::Wl008,
         category: Category::Workload,
         severity: Severity::Low,
         reduced_severity: None,
@@ -1218,7 +1220,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &["workload-restricted"],
     },
     CheckMeta {
-        id: "WL-009",
+        id: CheckId::Wl009,
         category: Category::Workload,
         severity: Severity::Low,
         reduced_severity: None,
@@ -1233,7 +1235,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &["workload-restricted"],
     },
     CheckMeta {
-        id: "WL-010",
+        id: CheckId::Wl010,
         category: Category::Workload,
         severity: Severity::High,
         reduced_severity: None,
@@ -1248,7 +1250,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "WL-011",
+        id: CheckId::Wl011,
         category: Category::Workload,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -1263,7 +1265,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "WL-012",
+        id: CheckId::Wl012,
         category: Category::Workload,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -1278,7 +1280,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "WL-013",
+        id: CheckId::Wl013,
         category: Category::Workload,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -1293,7 +1295,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "NODE-001",
+        id: CheckId::Node001,
         category: Category::Node,
         severity: Severity::High,
         reduced_severity: None,
@@ -1308,7 +1310,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "NODE-002",
+        id: CheckId::Node002,
         category: Category::Node,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -1323,7 +1325,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "NODE-003",
+        id: CheckId::Node003,
         category: Category::Node,
         severity: Severity::High,
         reduced_severity: None,
@@ -1338,7 +1340,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "NODE-004",
+        id: CheckId::Node004,
         category: Category::Node,
         severity: Severity::High,
         reduced_severity: None,
@@ -1353,7 +1355,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "NODE-005",
+        id: CheckId::Node005,
         category: Category::Node,
         severity: Severity::High,
         reduced_severity: Some(Severity::Medium),
@@ -1368,7 +1370,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-001",
+        id: CheckId::Kubelet001,
         category: Category::Kubelet,
         severity: Severity::High,
         reduced_severity: Some(Severity::Critical),
@@ -1383,7 +1385,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-002",
+        id: CheckId::Kubelet002,
         category: Category::Kubelet,
         severity: Severity::Critical,
         reduced_severity: Some(Severity::High),
@@ -1398,7 +1400,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-003",
+        id: CheckId::Kubelet003,
         category: Category::Kubelet,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -1413,7 +1415,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-004",
+        id: CheckId::Kubelet004,
         category: Category::Kubelet,
         severity: Severity::High,
         reduced_severity: None,
@@ -1428,7 +1430,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-005",
+        id: CheckId::Kubelet005,
         category: Category::Kubelet,
         severity: Severity::Low,
         reduced_severity: None,
@@ -1443,7 +1445,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-006",
+        id: CheckId::Kubelet006,
         category: Category::Kubelet,
         severity: Severity::Low,
         reduced_severity: None,
@@ -1458,7 +1460,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-007",
+        id: CheckId::Kubelet007,
         category: Category::Kubelet,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -1473,7 +1475,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-008",
+        id: CheckId::Kubelet008,
         category: Category::Kubelet,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -1488,7 +1490,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-009",
+        id: CheckId::Kubelet009,
         category: Category::Kubelet,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -1503,7 +1505,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-010",
+        id: CheckId::Kubelet010,
         category: Category::Kubelet,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -1518,7 +1520,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-011",
+        id: CheckId::Kubelet011,
         category: Category::Kubelet,
         severity: Severity::Low,
         reduced_severity: None,
@@ -1533,7 +1535,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-012",
+        id: CheckId::Kubelet012,
         category: Category::Kubelet,
         severity: Severity::Low,
         reduced_severity: None,
@@ -1548,7 +1550,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-013",
+        id: CheckId::Kubelet013,
         category: Category::Kubelet,
         severity: Severity::Low,
         reduced_severity: None,
@@ -1563,7 +1565,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-014",
+        id: CheckId::Kubelet014,
         category: Category::Kubelet,
         severity: Severity::Low,
         reduced_severity: None,
@@ -1578,7 +1580,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-101",
+        id: CheckId::Kubelet101,
         category: Category::Kubelet,
         severity: Severity::Critical,
         reduced_severity: Some(Severity::Medium),
@@ -1593,7 +1595,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "KUBELET-102",
+        id: CheckId::Kubelet102,
         category: Category::Kubelet,
         severity: Severity::High,
         reduced_severity: None,
@@ -1608,7 +1610,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "IMG-001",
+        id: CheckId::Img001,
         category: Category::Image,
         severity: Severity::Medium,
         reduced_severity: None,
@@ -1623,7 +1625,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "IMG-002",
+        id: CheckId::Img002,
         category: Category::Image,
         severity: Severity::Low,
         reduced_severity: None,
@@ -1638,7 +1640,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "XL-001",
+        id: CheckId::Xl001,
         category: Category::Layers,
         severity: Severity::Critical,
         reduced_severity: None,
@@ -1653,7 +1655,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "XL-002",
+        id: CheckId::Xl002,
         category: Category::Layers,
         severity: Severity::High,
         reduced_severity: None,
@@ -1668,7 +1670,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "XL-003",
+        id: CheckId::Xl003,
         category: Category::Layers,
         severity: Severity::High,
         reduced_severity: None,
@@ -1683,7 +1685,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "POL-001",
+        id: CheckId::Pol001,
         category: Category::Policy,
         severity: Severity::Low,
         reduced_severity: None,
@@ -1698,7 +1700,7 @@ pub static CHECKS: &[CheckMeta] = &[
         groups: &[],
     },
     CheckMeta {
-        id: "POL-002",
+        id: CheckId::Pol002,
         category: Category::Policy,
         severity: Severity::Low,
         reduced_severity: None,

@@ -115,7 +115,7 @@ impl FrameworkReport {
 
 /// Judge every control of `framework` from `report`.
 pub fn evaluate(framework: &Framework, report: &Report) -> FrameworkReport {
-    let assessed: BTreeSet<&str> = report.assessed.iter().copied().collect();
+    let assessed: BTreeSet<&str> = report.assessed.iter().map(|c| c.as_str()).collect();
     let controls: Vec<ControlResult> = framework
         .controls
         .iter()
@@ -194,7 +194,7 @@ fn control(
                 status,
                 failing: n,
                 examined: (status != ControlStatus::NotAssessed)
-                    .then(|| report.examined.get(r.id).copied())
+                    .then(|| report.examined.get(&r.id.parse().ok()?).copied())
                     .flatten(),
             }
         })

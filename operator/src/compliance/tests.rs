@@ -1,6 +1,7 @@
 use super::*;
 use crate::audit::testutil::audit_with;
 use crate::audit::{Finding, ObjectRef};
+use crate::catalog::CheckId;
 use crate::catalog::frameworks::lookup;
 use crate::policy::EffectivePolicy;
 
@@ -9,7 +10,7 @@ fn workload(name: &str) -> ObjectRef {
 }
 
 fn finding(check: &'static str, on: &str, evidence: &[&str]) -> Finding {
-    let mut f = Finding::new(check, workload(on), "m");
+    let mut f = Finding::new(check.parse().expect("a catalog ID"), workload(on), "m");
     f.evidence = evidence.iter().map(|e| e.to_string()).collect();
     f
 }
@@ -17,7 +18,10 @@ fn finding(check: &'static str, on: &str, evidence: &[&str]) -> Finding {
 fn report(findings: Vec<Finding>, assessed: &[&'static str]) -> Report {
     Report {
         findings,
-        assessed: assessed.to_vec(),
+        assessed: assessed
+            .iter()
+            .map(|c| c.parse().expect("a catalog ID"))
+            .collect(),
         ..Default::default()
     }
 }
@@ -51,7 +55,7 @@ fn a_finding_fails_its_controls_and_a_clean_assessed_check_passes() {
         cis,
         &report(
             vec![Finding::new(
-                "API-001",
+                CheckId::Api001,
                 ObjectRef::other("v1", "Pod", Some("kube-system"), "kube-apiserver-a"),
                 "m",
             )],
@@ -184,7 +188,9 @@ fn checks_the_policy_leaves_off_are_not_assessed() {
 fn examined_resources_give_passing_counts_and_zero_is_not_assessed() {
     let pss = lookup("pss-baseline").unwrap();
     let mut r = report(vec![finding("WL-001", "api", &[])], &["WL-001", "WL-011"]);
-    r.examined = [("WL-001", 5), ("WL-011", 5)].into_iter().collect();
+    r.examined = [(CheckId::Wl001, 5), (CheckId::Wl011, 5)]
+        .into_iter()
+        .collect();
     let e = evaluate(pss, &r);
     let c = control_of(&e, "privileged-containers");
     assert_eq!(
@@ -194,7 +200,9 @@ fn examined_resources_give_passing_counts_and_zero_is_not_assessed() {
     assert_eq!(control_of(&e, "host-ports").passing, Some(5));
 
     r.findings.clear();
-    r.examined = [("WL-001", 0), ("WL-011", 0)].into_iter().collect();
+    r.examined = [(CheckId::Wl001, 0), (CheckId::Wl011, 0)]
+        .into_iter()
+        .collect();
     let e = evaluate(pss, &r);
     assert_eq!(
         status(&e, "privileged-containers"),
@@ -205,7 +213,7 @@ fn examined_resources_give_passing_counts_and_zero_is_not_assessed() {
     // Checks over different sets (pods and grants): no passing count.
     let nsa = lookup("nsa-cisa-1.2").unwrap();
     let mut r = report(vec![], &["API-001", "RBAC-002"]);
-    r.examined = [("API-001", 1)].into_iter().collect();
+    r.examined = [(CheckId::Api001, 1)].into_iter().collect();
     let c = evaluate(nsa, &r);
     let c = control_of(&c, "auth-authentication");
     assert_eq!((c.status, c.passing), (ControlStatus::Pass, None));

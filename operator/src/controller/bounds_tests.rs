@@ -39,7 +39,7 @@ fn pol_names(exceptions: Vec<serde_json::Value>) -> Vec<(String, usize)> {
     audit_with(ADMIN, &p)
         .findings
         .iter()
-        .filter(|f| f.check.starts_with("POL-"))
+        .filter(|f| f.check.as_str().starts_with("POL-"))
         .map(|f| (finding_name("base", f), f.exception.as_ref().unwrap().index))
         .collect()
 }
@@ -59,9 +59,9 @@ fn one_finding_and_one_finding_object_per_exception() {
     let pol: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| f.check.starts_with("POL-"))
+        .filter(|f| f.check.as_str().starts_with("POL-"))
         .collect();
-    let checks: Vec<&str> = pol.iter().map(|f| f.check).collect();
+    let checks: Vec<&str> = pol.iter().map(|f| f.check.as_str()).collect();
     assert_eq!(
         checks,
         ["POL-001", "POL-001", "POL-001", "POL-002", "POL-002"]

@@ -23,7 +23,7 @@ pub(crate) fn fnv1a(s: &str) -> u64 {
 /// `<policy>-<check>-<8 hex of the identity's hash>`, lower case, at most 253 characters.
 pub fn finding_name(policy: &str, f: &Finding) -> String {
     let hash = fnv1a(&format!("{policy}|{}", f.identity())) as u32;
-    let check = f.check.to_lowercase();
+    let check = f.check.as_str().to_lowercase();
     let max_policy = 253 - check.len() - 10;
     let policy: String = policy.chars().take(max_policy).collect();
     format!("{policy}-{check}-{hash:08x}")

@@ -7,7 +7,6 @@ use super::events::{EventType, Note};
 use super::status::{self, Outcome};
 use crate::api::{Finding as FindingObject, FindingStatus, SecurityPolicy};
 use crate::audit::{AuditInput, Report};
-use crate::catalog;
 use crate::policy::EffectivePolicy;
 use futures::StreamExt;
 use jiff::Timestamp;
@@ -442,10 +441,8 @@ async fn publish_events(ctx: &Context, policy: &SecurityPolicy, plan: &Plan<'_>)
         );
         let note = Note {
             type_: EventType::Warning,
-            reason: catalog::lookup(f.check)
-                .map(|c| c.event_reason.to_string())
-                .unwrap_or_else(|| f.check.replace('-', "")),
-            note: warning_note(f.check, &f.message, &f.remediation),
+            reason: f.check.meta().event_reason.to_string(),
+            note: warning_note(f.check.as_str(), &f.message, &f.remediation),
             action: "Audit",
             related: Some(related.clone()),
         };

@@ -338,6 +338,7 @@ pub fn settle(desired: &mut SecurityPolicyStatus, current: Option<&SecurityPolic
 mod tests {
     use super::*;
     use crate::audit::testutil::audit;
+    use crate::catalog::CheckId;
 
     const ADMIN: &str = "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: a}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\nsubjects: [{kind: User, name: u1}]\n";
 
@@ -568,7 +569,7 @@ mod tests {
         use crate::audit::{Finding, ObjectRef};
         let finding = |i: usize| {
             let mut f = Finding::new(
-                "RBAC-030",
+                CheckId::Rbac030,
                 ObjectRef::other(
                     "rbac.authorization.k8s.io/v1",
                     "User",
@@ -586,7 +587,7 @@ mod tests {
                 .map(|i| NotAssessed {
                     category: format!("c{i}"),
                     reason: "r".repeat(5000),
-                    checks: vec!["RBAC-001".to_string()],
+                    checks: vec![CheckId::Rbac001.to_string()],
                 })
                 .collect(),
             ..Default::default()

@@ -1,5 +1,6 @@
 use super::PolicyError;
 use crate::api::PolicyException;
+use crate::catalog::CheckId;
 use globset::{Glob, GlobMatcher};
 use jiff::Timestamp;
 
@@ -9,7 +10,7 @@ pub struct CompiledException {
     /// Position in `spec.exceptions`, for messages.
     pub index: usize,
     /// `None` for `*`.
-    pub check: Option<&'static str>,
+    pub check: Option<CheckId>,
     pub kind: Option<String>,
     namespace: Option<NameMatcher>,
     name: Option<NameMatcher>,

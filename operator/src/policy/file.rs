@@ -97,6 +97,7 @@ pub fn load_policy_file(path: &Path) -> Result<(SecurityPolicy, EffectivePolicy)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::CheckId;
 
     fn write(name: &str, text: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("kp-policy-{}", std::process::id()));
@@ -114,7 +115,7 @@ mod tests {
         );
         let (_, eff) = load_policy_file(&p).unwrap();
         assert_eq!(eff.name, "base");
-        assert!(!eff.is_enabled("RBAC-017"));
+        assert!(!eff.is_enabled(CheckId::Rbac017));
     }
 
     #[test]

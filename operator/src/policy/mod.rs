@@ -9,6 +9,7 @@ pub use exceptions::CompiledException;
 pub use file::{PolicyFileError, load_policy_file};
 
 use crate::api::SecurityPolicySpec;
+use crate::catalog::CheckId;
 use crate::catalog::{self, CheckMeta, Severity};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use std::collections::{BTreeSet, HashMap};
@@ -86,8 +87,8 @@ pub struct RequiredAgent {
 #[derive(Clone, Debug)]
 pub struct EffectivePolicy {
     pub name: String,
-    enabled: BTreeSet<&'static str>,
-    overrides: HashMap<&'static str, Severity>,
+    enabled: BTreeSet<CheckId>,
+    overrides: HashMap<CheckId, Severity>,
     pub namespaces: NamespaceScope,
     pub exceptions: Vec<CompiledException>,
     pub required_daemon_sets: Vec<RequiredAgent>,
@@ -117,7 +118,7 @@ impl EffectivePolicy {
 
         let include = resolve_selectors("spec.checks.include", &spec.checks.include, &mut err);
         let exclude = resolve_selectors("spec.checks.exclude", &spec.checks.exclude, &mut err);
-        let mut enabled: BTreeSet<&'static str> = if spec.checks.include.is_empty() {
+        let mut enabled: BTreeSet<CheckId> = if spec.checks.include.is_empty() {
             catalog::CHECKS
                 .iter()
                 .filter(|c| c.default)
@@ -129,10 +130,10 @@ impl EffectivePolicy {
         let probe_kubelets = spec.probes.as_ref().is_some_and(|p| p.kubelet);
         if probe_kubelets {
             // The probes are what these two checks judge: asking for one enables the other.
-            enabled.extend(["KUBELET-101", "KUBELET-102"]);
+            enabled.extend([CheckId::Kubelet101, CheckId::Kubelet102]);
         }
         for id in exclude {
-            enabled.remove(id);
+            enabled.remove(&id);
         }
 
         let mut overrides = HashMap::new();
@@ -269,12 +270,12 @@ impl EffectivePolicy {
         );
     }
 
-    pub fn is_enabled(&self, id: &str) -> bool {
-        self.enabled.contains(id)
+    pub fn is_enabled(&self, id: CheckId) -> bool {
+        self.enabled.contains(&id)
     }
 
     /// The enabled check IDs.
-    pub fn enabled_ids(&self) -> &BTreeSet<&'static str> {
+    pub fn enabled_ids(&self) -> &BTreeSet<CheckId> {
         &self.enabled
     }
 
@@ -282,7 +283,7 @@ impl EffectivePolicy {
     pub fn enabled_checks(&self) -> impl Iterator<Item = &'static CheckMeta> + '_ {
         catalog::CHECKS
             .iter()
-            .filter(|c| self.enabled.contains(c.id))
+            .filter(|c| self.enabled.contains(&c.id))
     }
 
     /// The first unexpired exception (index in spec order) that waives a finding of `check` on
@@ -290,19 +291,19 @@ impl EffectivePolicy {
     pub fn waiver(
         &self,
         now: jiff::Timestamp,
-        check: &str,
+        check: CheckId,
         kind: &str,
         namespace: Option<&str>,
         name: &str,
     ) -> Option<usize> {
         self.exceptions
             .iter()
-            .position(|e| !e.is_expired(now) && e.matches(check, kind, namespace, name))
+            .position(|e| !e.is_expired(now) && e.matches(check.as_str(), kind, namespace, name))
     }
 
     /// The severity of a finding of `check` whose natural severity is `natural`.
-    pub fn severity_of(&self, check: &str, natural: Severity) -> Severity {
-        self.overrides.get(check).copied().unwrap_or(natural)
+    pub fn severity_of(&self, check: CheckId, natural: Severity) -> Severity {
+        self.overrides.get(&check).copied().unwrap_or(natural)
     }
 }
 
@@ -318,7 +319,7 @@ fn resolve_selectors(
     field: &str,
     selectors: &[String],
     err: &mut impl FnMut(String, String),
-) -> BTreeSet<&'static str> {
+) -> BTreeSet<CheckId> {
     let mut out = BTreeSet::new();
     for (i, s) in selectors.iter().enumerate() {
         match catalog::select(s) {
@@ -392,9 +393,9 @@ mod tests {
     #[test]
     fn default_policy_runs_default_checks_only() {
         let p = EffectivePolicy::default_policy();
-        assert!(p.is_enabled("RBAC-001") && p.is_enabled("WL-001"));
+        assert!(p.is_enabled(CheckId::Rbac001) && p.is_enabled(CheckId::Wl001));
         assert!(
-            !p.is_enabled("WL-006"),
+            !p.is_enabled(CheckId::Wl006),
             "restricted checks are off by default"
         );
         assert_eq!(p.failure_threshold, Severity::High);
@@ -406,13 +407,13 @@ mod tests {
         let p =
             EffectivePolicy::compile("p", &spec_with_checks(&["rbac", "WL-006"], &["RBAC-017"]))
                 .unwrap();
-        assert!(p.is_enabled("RBAC-001") && p.is_enabled("WL-006"));
-        assert!(!p.is_enabled("RBAC-017") && !p.is_enabled("WL-001"));
+        assert!(p.is_enabled(CheckId::Rbac001) && p.is_enabled(CheckId::Wl006));
+        assert!(!p.is_enabled(CheckId::Rbac017) && !p.is_enabled(CheckId::Wl001));
         let p = EffectivePolicy::compile("p", &spec_with_checks(&["workload"], &[])).unwrap();
-        assert!(p.is_enabled("WL-001") && !p.is_enabled("WL-009"));
+        assert!(p.is_enabled(CheckId::Wl001) && !p.is_enabled(CheckId::Wl009));
         let p = EffectivePolicy::compile("p", &spec_with_checks(&["workload-restricted"], &[]))
             .unwrap();
-        assert!(p.is_enabled("WL-009") && !p.is_enabled("WL-001"));
+        assert!(p.is_enabled(CheckId::Wl009) && !p.is_enabled(CheckId::Wl001));
     }
 
     #[test]
@@ -499,7 +500,13 @@ mod tests {
             ..Default::default()
         };
         let p = EffectivePolicy::compile("p", &spec).unwrap();
-        assert_eq!(p.severity_of("API-015", Severity::Low), Severity::Medium);
-        assert_eq!(p.severity_of("API-016", Severity::High), Severity::High);
+        assert_eq!(
+            p.severity_of(CheckId::Api015, Severity::Low),
+            Severity::Medium
+        );
+        assert_eq!(
+            p.severity_of(CheckId::Api016, Severity::High),
+            Severity::High
+        );
     }
 }

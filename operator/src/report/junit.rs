@@ -18,6 +18,7 @@
 
 use super::Context;
 use crate::audit::{Finding, Report};
+use crate::catalog::CheckId;
 use crate::catalog::{self, Severity};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -77,7 +78,7 @@ struct Case<'a> {
 }
 
 pub fn render(report: &Report, ctx: &Context) -> String {
-    let mut by_check: BTreeMap<&str, (Vec<&Finding>, Vec<&Finding>)> = BTreeMap::new();
+    let mut by_check: BTreeMap<CheckId, (Vec<&Finding>, Vec<&Finding>)> = BTreeMap::new();
     for f in &report.findings {
         let entry = by_check.entry(f.check).or_default();
         if f.suppressed {
@@ -93,24 +94,22 @@ pub fn render(report: &Report, ctx: &Context) -> String {
             .iter()
             .find(|n| {
                 n.category == check.category.as_str()
-                    && (n.checks.is_empty() || n.checks.iter().any(|c| c == check.id))
+                    && (n.checks.is_empty() || n.checks.iter().any(|c| c == check.id.as_str()))
             })
             .map(|n| n.reason.clone())
     };
     let mut suites: BTreeMap<&str, Vec<Case>> = BTreeMap::new();
     // Findings of checks the policy did not list (held findings of another policy cannot occur,
     // but POL-* hygiene findings always run) still fail: list their checks too.
-    let mut ids: Vec<&str> = report.checks.clone();
+    let mut ids: Vec<CheckId> = report.checks.clone();
     for id in by_check.keys() {
         if !ids.contains(id) {
-            ids.push(id);
+            ids.push(*id);
         }
     }
     for id in ids {
-        let Some(check) = catalog::lookup(id) else {
-            continue;
-        };
-        let (failing, waived) = by_check.remove(id).unwrap_or_default();
+        let check = id.meta();
+        let (failing, waived) = by_check.remove(&id).unwrap_or_default();
         let outcome = if !failing.is_empty() {
             // Held findings of a check not assessed now are still findings: they fail.
             Outcome::Failed(failing)

@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::audit::{Finding, Report};
+use crate::catalog::CheckId;
 use crate::catalog::{self, Severity};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, LogicalLocation, Message, MultiformatMessageString,
@@ -82,7 +83,7 @@ fn logical_name(f: &Finding) -> String {
 }
 
 pub fn render(report: &Report, ctx: &Context) -> String {
-    let index: BTreeMap<&str, i64> = catalog::CHECKS
+    let index: BTreeMap<CheckId, i64> = catalog::CHECKS
         .iter()
         .enumerate()
         .map(|(i, c)| (c.id, i as i64))
@@ -142,7 +143,7 @@ pub fn render(report: &Report, ctx: &Context) -> String {
             props.insert("severity".to_string(), serde_json::json!(f.severity));
             let builder = SarifResult::builder()
                 .rule_id(f.check)
-                .rule_index(index[f.check])
+                .rule_index(index[&f.check])
                 .level(level(f.severity))
                 .message(Message::builder().text(message).build())
                 .locations(vec![location])

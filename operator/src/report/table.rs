@@ -50,7 +50,7 @@ pub fn render_table(report: &Report, ctx: &Context) -> String {
         let header = format!("{} ({})", sev.as_str().to_uppercase(), group.len());
         let _ = writeln!(out, "{}", paint(c, severity_color(sev), &header));
         for f in group {
-            let _ = writeln!(out, "  {}  {}", paint(c, "1", f.check), target(f));
+            let _ = writeln!(out, "  {}  {}", paint(c, "1", f.check.as_str()), target(f));
             let _ = writeln!(out, "      {}", clean(&f.message));
             if let Some(containers) = &f.container {
                 let _ = writeln!(out, "      containers: {}", clean(containers));

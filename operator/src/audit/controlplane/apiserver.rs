@@ -6,28 +6,29 @@ use super::admission::Admission;
 use super::instance::{FlagCheck, Instance, Rule, run_flag_checks};
 use crate::audit::{Ctx, Sink};
 use crate::catalog::Category;
+use crate::catalog::CheckId;
 
 const FLAG_CHECKS: &[FlagCheck] = &[
     FlagCheck {
-        id: "API-002",
+        id: CheckId::Api002,
         rule: Rule::Forbidden("token-auth-file"),
         problem: "accepts static tokens from a file",
         fix: "Remove --token-auth-file",
     },
     FlagCheck {
-        id: "API-004",
+        id: CheckId::Api004,
         rule: Rule::Required(&["kubelet-client-certificate", "kubelet-client-key"]),
         problem: "has no client certificate for kubelets",
         fix: "Set --kubelet-client-certificate and --kubelet-client-key (kubeadm: /etc/kubernetes/pki/apiserver-kubelet-client.crt and .key)",
     },
     FlagCheck {
-        id: "API-005",
+        id: CheckId::Api005,
         rule: Rule::Required(&["kubelet-certificate-authority"]),
         problem: "does not verify kubelets' serving certificates",
         fix: "Set --kubelet-certificate-authority to the CA that signs kubelet serving certificates (kubelets need serverTLSBootstrap or certificates from that CA)",
     },
     FlagCheck {
-        id: "API-015",
+        id: CheckId::Api015,
         rule: Rule::Bool {
             flag: "profiling",
             want: false,
@@ -37,13 +38,13 @@ const FLAG_CHECKS: &[FlagCheck] = &[
         fix: "Set --profiling=false",
     },
     FlagCheck {
-        id: "API-016",
+        id: CheckId::Api016,
         rule: Rule::Required(&["audit-log-path"]),
         problem: "writes no audit log",
         fix: "Set --audit-log-path (for example /var/log/kubernetes/audit/audit.log, on a hostPath volume) and --audit-policy-file",
     },
     FlagCheck {
-        id: "API-021",
+        id: CheckId::Api021,
         rule: Rule::Bool {
             flag: "service-account-lookup",
             want: true,
@@ -53,43 +54,43 @@ const FLAG_CHECKS: &[FlagCheck] = &[
         fix: "Remove --service-account-lookup=false (or set it to true)",
     },
     FlagCheck {
-        id: "API-022",
+        id: CheckId::Api022,
         rule: Rule::Required(&["service-account-key-file"]),
         problem: "has no ServiceAccount token verification key",
         fix: "Set --service-account-key-file (kubeadm: /etc/kubernetes/pki/sa.pub)",
     },
     FlagCheck {
-        id: "API-023",
+        id: CheckId::Api023,
         rule: Rule::Required(&["etcd-certfile", "etcd-keyfile"]),
         problem: "connects to etcd without a client certificate",
         fix: "Set --etcd-certfile and --etcd-keyfile (kubeadm: /etc/kubernetes/pki/apiserver-etcd-client.crt and .key)",
     },
     FlagCheck {
-        id: "API-024",
+        id: CheckId::Api024,
         rule: Rule::Required(&["tls-cert-file", "tls-private-key-file"]),
         problem: "has no serving certificate (it generates a self-signed one)",
         fix: "Set --tls-cert-file and --tls-private-key-file",
     },
     FlagCheck {
-        id: "API-025",
+        id: CheckId::Api025,
         rule: Rule::Required(&["client-ca-file"]),
         problem: "has no client CA: client-certificate authentication is off",
         fix: "Set --client-ca-file (kubeadm: /etc/kubernetes/pki/ca.crt)",
     },
     FlagCheck {
-        id: "API-026",
+        id: CheckId::Api026,
         rule: Rule::Required(&["etcd-cafile"]),
         problem: "does not verify etcd's serving certificate",
         fix: "Set --etcd-cafile (kubeadm: /etc/kubernetes/pki/etcd/ca.crt)",
     },
     FlagCheck {
-        id: "API-027",
+        id: CheckId::Api027,
         rule: Rule::Required(&["encryption-provider-config"]),
         problem: "stores Secrets in etcd unencrypted",
         fix: "Set --encryption-provider-config (an EncryptionConfiguration with an aescbc, aesgcm, secretbox or kms provider for secrets; afterwards rewrite existing Secrets: kubectl get secrets -A -o json | kubectl replace -f -)",
     },
     FlagCheck {
-        id: "API-030",
+        id: CheckId::Api030,
         rule: Rule::Bool {
             flag: "service-account-extend-token-expiration",
             want: false,
@@ -101,7 +102,7 @@ const FLAG_CHECKS: &[FlagCheck] = &[
 ];
 
 const ANONYMOUS: FlagCheck = FlagCheck {
-    id: "API-001",
+    id: CheckId::Api001,
     rule: Rule::Bool {
         flag: "anonymous-auth",
         want: false,
@@ -112,33 +113,33 @@ const ANONYMOUS: FlagCheck = FlagCheck {
 };
 
 /// (check, plugin, whether it should run): CIS 1.2.3 and 1.2.9…1.2.14.
-const ADMISSION_CHECKS: &[(&str, &str, bool)] = &[
-    ("API-003", "DenyServiceExternalIPs", true),
-    ("API-009", "EventRateLimit", true),
-    ("API-010", "AlwaysAdmit", false),
-    ("API-011", "AlwaysPullImages", true),
-    ("API-012", "ServiceAccount", true),
-    ("API-013", "NamespaceLifecycle", true),
-    ("API-014", "NodeRestriction", true),
+const ADMISSION_CHECKS: &[(CheckId, &str, bool)] = &[
+    (CheckId::Api003, "DenyServiceExternalIPs", true),
+    (CheckId::Api009, "EventRateLimit", true),
+    (CheckId::Api010, "AlwaysAdmit", false),
+    (CheckId::Api011, "AlwaysPullImages", true),
+    (CheckId::Api012, "ServiceAccount", true),
+    (CheckId::Api013, "NamespaceLifecycle", true),
+    (CheckId::Api014, "NodeRestriction", true),
 ];
 
 /// (check, flag, minimum, what falls short): CIS 1.2.17…1.2.19, assessed only while
 /// auditing to a file.
-const RETENTION_CHECKS: &[(&str, &str, i64, &str)] = &[
+const RETENTION_CHECKS: &[(CheckId, &str, i64, &str)] = &[
     (
-        "API-017",
+        CheckId::Api017,
         "audit-log-maxage",
         30,
         "keeps audit logs fewer than 30 days",
     ),
     (
-        "API-018",
+        CheckId::Api018,
         "audit-log-maxbackup",
         10,
         "keeps fewer than 10 rotated audit logs",
     ),
     (
-        "API-019",
+        CheckId::Api019,
         "audit-log-maxsize",
         100,
         "rotates audit logs below 100 MB",
@@ -211,8 +212,8 @@ fn anonymous(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
 
 /// API-006…008. The authorizer chain, unless a structured `--authorization-config` defines it.
 fn authorization(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
-    const IDS: [&str; 3] = ["API-006", "API-007", "API-008"];
-    if !IDS.iter().any(|id| ctx.enabled(id)) {
+    const IDS: [CheckId; 3] = [CheckId::Api006, CheckId::Api007, CheckId::Api008];
+    if !IDS.iter().any(|id| ctx.enabled(*id)) {
         return;
     }
     if inst.flags.nonempty("authorization-config").is_some() {
@@ -229,25 +230,25 @@ fn authorization(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
         .unwrap_or_else(|| vec!["AlwaysAllow"]);
     let evidence = vec![inst.flags.show("authorization-mode", Some("AlwaysAllow"))];
     let name = inst.name();
-    let mut fire = |id: &'static str, bad: bool, message: String, fix: &str| {
+    let mut fire = |id: CheckId, bad: bool, message: String, fix: &str| {
         if bad && ctx.enabled(id) {
             sink.push(inst.finding(id, message, evidence.clone(), fix));
         }
     };
     fire(
-        "API-006",
+        CheckId::Api006,
         modes.contains(&"AlwaysAllow"),
         format!("{name} authorises every request (AlwaysAllow)"),
         "Set --authorization-mode=Node,RBAC (without AlwaysAllow)",
     );
     fire(
-        "API-007",
+        CheckId::Api007,
         !modes.contains(&"Node"),
         format!("{name} does not run the Node authorizer"),
         "Add Node to --authorization-mode (Node,RBAC) and enable the NodeRestriction admission plugin",
     );
     fire(
-        "API-008",
+        CheckId::Api008,
         !modes.contains(&"RBAC"),
         format!("{name} does not run the RBAC authorizer"),
         "Add RBAC to --authorization-mode (Node,RBAC)",
@@ -256,7 +257,7 @@ fn authorization(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
 
 /// API-003, API-009…014.
 fn admission(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
-    if !ADMISSION_CHECKS.iter().any(|(id, _, _)| ctx.enabled(id)) {
+    if !ADMISSION_CHECKS.iter().any(|(id, _, _)| ctx.enabled(*id)) {
         return;
     }
     let plugins = Admission::of(&inst.flags);
@@ -266,7 +267,7 @@ fn admission(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
             continue;
         }
         // The API server rejects a plugin it does not know, and old releases lack this one.
-        if id == "API-003" && inst.version().is_some_and(|v| v < DENY_EXTERNAL_IPS_SINCE) {
+        if id == CheckId::Api003 && inst.version().is_some_and(|v| v < DENY_EXTERNAL_IPS_SINCE) {
             continue;
         }
         let (message, fix) = if wanted {
@@ -331,7 +332,7 @@ fn audit_retention(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
 /// API-029 (cipher suites) and API-032 (minimum TLS version). Unset, the API server uses Go's
 /// default suites and TLS 1.2 as its minimum: neither is reported.
 fn tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
-    if ctx.enabled("API-029") {
+    if ctx.enabled(CheckId::Api029) {
         let weak: Vec<&str> = inst
             .flags
             .list("tls-cipher-suites")
@@ -341,7 +342,7 @@ fn tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
             .collect();
         if !weak.is_empty() {
             sink.push(inst.finding(
-                "API-029",
+                CheckId::Api029,
                 format!(
                     "{} allows weak TLS cipher suites: {}",
                     inst.name(),
@@ -356,11 +357,11 @@ fn tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
             ));
         }
     }
-    if ctx.enabled("API-032") {
+    if ctx.enabled(CheckId::Api032) {
         let min = inst.flags.value("tls-min-version").map(str::trim);
         if matches!(min, Some("VersionTLS10" | "VersionTLS11")) {
             sink.push(inst.finding(
-                "API-032",
+                CheckId::Api032,
                 format!("{} accepts TLS below 1.2", inst.name()),
                 vec![inst.flags.show("tls-min-version", None)],
                 "Set --tls-min-version=VersionTLS12 (or VersionTLS13)",
@@ -372,7 +373,7 @@ fn tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
 /// API-031: the unauthenticated port of old releases. Absent flags are not reported: from 1.20
 /// the port is off by default, and later releases removed the flags.
 fn insecure_port(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
-    if !ctx.enabled("API-031") {
+    if !ctx.enabled(CheckId::Api031) {
         return;
     }
     let port_open = inst
@@ -387,7 +388,7 @@ fn insecure_port(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
             .map(|f| inst.flags.show(f, None))
             .collect();
         sink.push(inst.finding(
-            "API-031",
+            CheckId::Api031,
             format!(
                 "{} serves the API without authentication on its insecure port",
                 inst.name()

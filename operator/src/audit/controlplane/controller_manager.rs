@@ -2,20 +2,27 @@
 
 use super::instance::{FlagCheck, Instance, Rule, run_flag_checks};
 use crate::audit::{Ctx, Sink};
+use crate::catalog::CheckId;
 
-pub const CHECKS: [&str; 7] = [
-    "CM-001", "CM-002", "CM-003", "CM-004", "CM-005", "CM-006", "CM-007",
+pub const CHECKS: [CheckId; 7] = [
+    CheckId::Cm001,
+    CheckId::Cm002,
+    CheckId::Cm003,
+    CheckId::Cm004,
+    CheckId::Cm005,
+    CheckId::Cm006,
+    CheckId::Cm007,
 ];
 
 const FLAG_CHECKS: &[FlagCheck] = &[
     FlagCheck {
-        id: "CM-001",
+        id: CheckId::Cm001,
         rule: Rule::Required(&["terminated-pod-gc-threshold"]),
         problem: "keeps terminated pods without limit",
         fix: "Set --terminated-pod-gc-threshold (for example 10000)",
     },
     FlagCheck {
-        id: "CM-002",
+        id: CheckId::Cm002,
         rule: Rule::Bool {
             flag: "profiling",
             want: false,
@@ -25,7 +32,7 @@ const FLAG_CHECKS: &[FlagCheck] = &[
         fix: "Set --profiling=false",
     },
     FlagCheck {
-        id: "CM-003",
+        id: CheckId::Cm003,
         rule: Rule::Bool {
             flag: "use-service-account-credentials",
             want: true,
@@ -35,19 +42,19 @@ const FLAG_CHECKS: &[FlagCheck] = &[
         fix: "Set --use-service-account-credentials=true",
     },
     FlagCheck {
-        id: "CM-004",
+        id: CheckId::Cm004,
         rule: Rule::Required(&["service-account-private-key-file"]),
         problem: "has no ServiceAccount token signing key",
         fix: "Set --service-account-private-key-file (kubeadm: /etc/kubernetes/pki/sa.key)",
     },
     FlagCheck {
-        id: "CM-005",
+        id: CheckId::Cm005,
         rule: Rule::Required(&["root-ca-file"]),
         problem: "gives pods no root CA to verify the API server",
         fix: "Set --root-ca-file (kubeadm: /etc/kubernetes/pki/ca.crt)",
     },
     FlagCheck {
-        id: "CM-007",
+        id: CheckId::Cm007,
         rule: Rule::LoopbackIfSet("bind-address"),
         problem: "serves its metrics and health endpoints beyond loopback",
         fix: "Set --bind-address=127.0.0.1",
@@ -63,12 +70,12 @@ pub fn audit(ctx: &Ctx, managers: &[&Instance], sink: &mut Sink) {
 
 /// CM-006: only an explicit `RotateKubeletServerCertificate=false` (on by default since 1.12).
 fn rotation_disabled(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
-    if !ctx.enabled("CM-006") {
+    if !ctx.enabled(CheckId::Cm006) {
         return;
     }
     if let Some((false, entry)) = inst.flags.feature_gate("RotateKubeletServerCertificate") {
         sink.push(inst.finding(
-            "CM-006",
+            CheckId::Cm006,
             format!(
                 "{} disables kubelet serving certificate rotation ({entry})",
                 inst.name()

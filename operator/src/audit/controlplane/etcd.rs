@@ -5,18 +5,25 @@ use super::instance::{FlagCheck, Instance, Rule, run_flag_checks};
 use crate::audit::workloads::normalize_path;
 use crate::audit::{Ctx, Sink};
 use crate::catalog::Category;
+use crate::catalog::CheckId;
 
 /// etcd's defaults when the flags are absent: both on localhost.
 const DEFAULT_CLIENT_URLS: &str = "http://localhost:2379";
 const DEFAULT_PEER_URLS: &str = "http://localhost:2380";
 
-pub const POD_CHECKS: [&str; 7] = [
-    "ETCD-001", "ETCD-002", "ETCD-003", "ETCD-004", "ETCD-005", "ETCD-006", "ETCD-007",
+pub const POD_CHECKS: [CheckId; 7] = [
+    CheckId::Etcd001,
+    CheckId::Etcd002,
+    CheckId::Etcd003,
+    CheckId::Etcd004,
+    CheckId::Etcd005,
+    CheckId::Etcd006,
+    CheckId::Etcd007,
 ];
 
 const FLAG_CHECKS: &[FlagCheck] = &[
     FlagCheck {
-        id: "ETCD-002",
+        id: CheckId::Etcd002,
         rule: Rule::Bool {
             flag: "client-cert-auth",
             want: true,
@@ -26,7 +33,7 @@ const FLAG_CHECKS: &[FlagCheck] = &[
         fix: "Set --client-cert-auth=true and --trusted-ca-file",
     },
     FlagCheck {
-        id: "ETCD-003",
+        id: CheckId::Etcd003,
         rule: Rule::Bool {
             flag: "auto-tls",
             want: false,
@@ -36,7 +43,7 @@ const FLAG_CHECKS: &[FlagCheck] = &[
         fix: "Remove --auto-tls (or set it to false) and set --cert-file and --key-file",
     },
     FlagCheck {
-        id: "ETCD-006",
+        id: CheckId::Etcd006,
         rule: Rule::Bool {
             flag: "peer-auto-tls",
             want: false,
@@ -51,7 +58,7 @@ pub fn audit(ctx: &Ctx, etcds: &[&Instance], apiservers: &[&Instance], sink: &mu
     for inst in etcds {
         // With a configuration file etcd ignores every other flag and variable.
         if let Some(file) = inst.flags.nonempty("config-file") {
-            if POD_CHECKS.iter().any(|id| ctx.enabled(id)) {
+            if POD_CHECKS.iter().any(|id| ctx.enabled(*id)) {
                 sink.not_assessed(
                     Category::Etcd,
                     format!(
@@ -77,7 +84,7 @@ fn urls<'f>(inst: &'f Instance, flag: &str, default: &'static str) -> Vec<&'f st
 /// ETCD-001: no serving certificate, or plain HTTP on a non-loopback client URL. etcd 3.5's
 /// `--listen-client-http-urls` (HTTP-only listeners) counts as well.
 fn client_tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
-    if !ctx.enabled("ETCD-001") {
+    if !ctx.enabled(CheckId::Etcd001) {
         return;
     }
     let f = &inst.flags;
@@ -104,7 +111,7 @@ fn client_tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
         return;
     }
     sink.push(inst.finding(
-        "ETCD-001",
+        CheckId::Etcd001,
         format!(
             "{} serves clients without TLS: {}",
             inst.name(),
@@ -132,7 +139,7 @@ fn peer_tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
         return;
     }
     let peer_urls = f.show("listen-peer-urls", Some(DEFAULT_PEER_URLS));
-    if ctx.enabled("ETCD-004") {
+    if ctx.enabled(CheckId::Etcd004) {
         let mut evidence = vec![peer_urls.clone()];
         let mut problems = Vec::new();
         for flag in ["peer-cert-file", "peer-key-file"] {
@@ -147,7 +154,7 @@ fn peer_tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
         }
         if !problems.is_empty() {
             sink.push(inst.finding(
-                "ETCD-004",
+                CheckId::Etcd004,
                 format!(
                     "{} replicates to peers without TLS: {}",
                     inst.name(),
@@ -159,9 +166,9 @@ fn peer_tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
             ));
         }
     }
-    if ctx.enabled("ETCD-005") && f.boolean("peer-client-cert-auth", false) != Some(true) {
+    if ctx.enabled(CheckId::Etcd005) && f.boolean("peer-client-cert-auth", false) != Some(true) {
         sink.push(inst.finding(
-            "ETCD-005",
+            CheckId::Etcd005,
             format!(
                 "{} accepts peers without a client certificate on {}",
                 inst.name(),
@@ -176,7 +183,7 @@ fn peer_tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
 /// ETCD-007: etcd trusting the CA that signs every Kubernetes client certificate accepts any
 /// user or kubelet certificate as an etcd client.
 fn shared_ca(ctx: &Ctx, inst: &Instance, apiservers: &[&Instance], sink: &mut Sink) {
-    if !ctx.enabled("ETCD-007") {
+    if !ctx.enabled(CheckId::Etcd007) {
         return;
     }
     let Some(etcd_ca) = inst.flags.nonempty("trusted-ca-file") else {
@@ -190,7 +197,7 @@ fn shared_ca(ctx: &Ctx, inst: &Instance, apiservers: &[&Instance], sink: &mut Si
     });
     if let Some(api) = shared {
         sink.push(inst.finding(
-            "ETCD-007",
+            CheckId::Etcd007,
             format!(
                 "{} trusts {etcd_ca}, the client CA of the API server: any certificate the \
                  cluster CA issues is an etcd client",

@@ -6,6 +6,7 @@ use super::instance::Instance;
 use crate::audit::workloads::{Workload, normalize_path};
 use crate::audit::{Ctx, Finding, ObjectRef, Sink};
 use crate::catalog::Category;
+use crate::catalog::CheckId;
 use crate::model::Pod;
 use crate::snapshot::ObjectKind;
 use k8s_openapi::api::core::v1::Service;
@@ -15,7 +16,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 const ETCD_PORTS: [i32; 2] = [2379, 2380];
 
 pub fn audit(ctx: &Ctx, etcds: &[&Instance], sink: &mut Sink) {
-    if ctx.enabled("ETCD-008") {
+    if ctx.enabled(CheckId::Etcd008) {
         if let Some(reason) = ctx.snapshot.unavailable(ObjectKind::Service) {
             sink.not_assessed(
                 Category::Etcd,
@@ -28,7 +29,7 @@ pub fn audit(ctx: &Ctx, etcds: &[&Instance], sink: &mut Sink) {
             }
         }
     }
-    if ctx.enabled("ETCD-009") {
+    if ctx.enabled(CheckId::Etcd009) {
         let protected = protected_paths(etcds);
         for w in ctx.workloads.iter().filter(|w| !ctx.is_control_plane(w)) {
             if let Some(f) = mounts_protected(w, &protected) {
@@ -103,7 +104,7 @@ fn service_exposing_etcd(ctx: &Ctx, svc: &Service) -> Option<Finding> {
         "to every pod in the cluster"
     };
     let f = Finding::new(
-        "ETCD-008",
+        CheckId::Etcd008,
         ObjectRef::new(ObjectKind::Service, Some(ns), name),
         format!("Service {ns}/{name} ({kind}) exposes etcd {reach}"),
     )
@@ -240,7 +241,7 @@ fn mounts_protected(w: &Workload, protected: &[(String, String)]) -> Option<Find
         .collect();
     Some(
         Finding::new(
-            "ETCD-009",
+            CheckId::Etcd009,
             w.object_ref(),
             format!(
                 "{w} mounts etcd's data or the Kubernetes PKI from the host: {}",

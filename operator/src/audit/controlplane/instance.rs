@@ -5,6 +5,7 @@ use super::address::is_loopback;
 use super::flags::Flags;
 use super::{Component, ComponentPod, Version, image_version};
 use crate::audit::{Ctx, Finding, ObjectRef, Sink};
+use crate::catalog::CheckId;
 use crate::snapshot::ObjectKind;
 
 /// A control-plane Pod (one replica) and the flags its component runs with.
@@ -33,7 +34,7 @@ impl<'a> Instance<'a> {
     /// A finding on this Pod (control-plane findings point at the Pod, one per replica).
     pub fn finding(
         &self,
-        check: &'static str,
+        check: CheckId,
         message: String,
         evidence: Vec<String>,
         fix: &str,
@@ -94,7 +95,7 @@ pub enum Rule {
 
 /// A check that is one rule about one component's flags.
 pub struct FlagCheck {
-    pub id: &'static str,
+    pub id: CheckId,
     pub rule: Rule,
     /// What is wrong, after the Pod's name: "allows anonymous requests".
     pub problem: &'static str,

@@ -18,6 +18,7 @@ pub use flags::Flags;
 
 use crate::audit::{Ctx, Sink};
 use crate::catalog::Category;
+use crate::catalog::CheckId;
 use crate::model::Pod;
 use crate::snapshot::{ObjectKind, Snapshot};
 use instance::Instance;
@@ -42,16 +43,18 @@ pub fn audit(ctx: &Ctx, sink: &mut Sink) {
 }
 
 /// The checks that need a component's Pod, by the category they report under.
-fn dependent_checks(c: Component) -> Vec<(Category, Vec<&'static str>)> {
+fn dependent_checks(c: Component) -> Vec<(Category, Vec<CheckId>)> {
     match c {
         Component::ApiServer => {
             let (etcd, api): (Vec<_>, Vec<_>) = crate::catalog::CHECKS
                 .iter()
-                .filter(|m| m.id.starts_with("API-") && m.scope == crate::catalog::Scope::Objects)
+                .filter(|m| {
+                    m.id.as_str().starts_with("API-") && m.scope == crate::catalog::Scope::Objects
+                })
                 .partition(|m| m.category == Category::Etcd);
             let mut etcd: Vec<_> = etcd.iter().map(|m| m.id).collect();
             // ETCD-007 compares etcd's CA with the API server's.
-            etcd.push("ETCD-007");
+            etcd.push(CheckId::Etcd007);
             vec![
                 (Category::Apiserver, api.iter().map(|m| m.id).collect()),
                 (Category::Etcd, etcd),
@@ -77,7 +80,7 @@ fn not_seen(ctx: &Ctx, sink: &mut Sink) {
             None => format!("no {} Pod in kube-system", component.program()),
         };
         for (category, ids) in dependent_checks(component) {
-            if ids.iter().any(|id| ctx.enabled(id)) {
+            if ids.iter().any(|id| ctx.enabled(*id)) {
                 sink.not_assessed_checks(category, reason.clone(), &ids);
             }
         }

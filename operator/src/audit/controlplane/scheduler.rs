@@ -3,11 +3,12 @@
 use super::instance::{FlagCheck, Instance, Rule, run_flag_checks};
 use crate::audit::{Ctx, Sink};
 use crate::catalog::Category;
+use crate::catalog::CheckId;
 
-pub const CHECKS: [&str; 2] = ["SCH-001", "SCH-002"];
+pub const CHECKS: [CheckId; 2] = [CheckId::Sch001, CheckId::Sch002];
 
 const PROFILING: FlagCheck = FlagCheck {
-    id: "SCH-001",
+    id: CheckId::Sch001,
     rule: Rule::Bool {
         flag: "profiling",
         want: false,
@@ -18,7 +19,7 @@ const PROFILING: FlagCheck = FlagCheck {
 };
 
 const BIND_ADDRESS: FlagCheck = FlagCheck {
-    id: "SCH-002",
+    id: CheckId::Sch002,
     rule: Rule::LoopbackIfSet("bind-address"),
     problem: "serves its metrics and health endpoints beyond loopback",
     fix: "Set --bind-address=127.0.0.1",

@@ -5,6 +5,7 @@
 use super::pods::{self, Failure, PodIndex};
 use super::scheduling::{self, Exclusion};
 use crate::audit::{Ctx, Finding, ObjectRef, Sink};
+use crate::catalog::CheckId;
 use crate::model::{DaemonSet, Pod, PodSpec};
 use crate::policy::RequiredAgent;
 use crate::snapshot::ObjectKind;
@@ -19,7 +20,7 @@ struct Target<'a> {
 }
 
 impl Target<'_> {
-    fn finding(&self, check: &'static str, node: &str, message: String) -> Finding {
+    fn finding(&self, check: CheckId, node: &str, message: String) -> Finding {
         Finding::new(check, ObjectRef::new(ObjectKind::Node, None, node), message)
             .node(node)
             .daemon_set(self.ns, self.name)
@@ -211,7 +212,7 @@ fn uncovered(t: &Target, node: &Node, n: &str) -> Finding {
         )
     };
     evidence.extend(t.status());
-    t.finding("DS-002", n, message)
+    t.finding(CheckId::Ds002, n, message)
         .reason(reason)
         .remediation(remediation)
         .evidence(evidence)
@@ -294,7 +295,7 @@ fn not_running(t: &Target, n: &str, pod: &Pod, f: Failure) -> Finding {
     )];
     evidence.extend(f.details);
     t.finding(
-        "DS-003",
+        CheckId::Ds003,
         n,
         format!(
             "Pod {p} of required DaemonSet {}/{} on node {n} is not Running and Ready: {}{}",
@@ -327,7 +328,7 @@ fn outdated(t: &Target, n: &str, pod: &Pod, drift: &[String]) -> Finding {
         .collect();
     evidence.push(format!("updateStrategy: {}", t.update_strategy()));
     t.finding(
-        "DS-004",
+        CheckId::Ds004,
         n,
         format!(
             "Pod {p} of required DaemonSet {}/{} on node {n} runs other images than the \

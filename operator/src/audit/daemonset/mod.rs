@@ -11,17 +11,23 @@ mod tests;
 
 use crate::audit::{Ctx, Finding, ObjectRef, Sink};
 use crate::catalog::Category;
+use crate::catalog::CheckId;
 use crate::model::DaemonSet;
 use crate::policy::RequiredAgent;
 use crate::snapshot::ObjectKind;
 use pods::{DsKey, PodIndex};
 use std::collections::{HashMap, HashSet};
 
-const CHECKS: [&str; 4] = ["DS-001", "DS-002", "DS-003", "DS-004"];
+const CHECKS: [CheckId; 4] = [
+    CheckId::Ds001,
+    CheckId::Ds002,
+    CheckId::Ds003,
+    CheckId::Ds004,
+];
 
 pub fn audit(ctx: &Ctx, sink: &mut Sink) {
     let required = &ctx.policy.required_daemon_sets;
-    if required.is_empty() || !CHECKS.iter().any(|c| ctx.enabled(c)) {
+    if required.is_empty() || !CHECKS.iter().any(|c| ctx.enabled(*c)) {
         return;
     }
     let s = ctx.snapshot;
@@ -108,7 +114,7 @@ fn missing(r: &RequiredAgent, daemon_sets: &HashMap<DsKey, &DaemonSet>) -> Findi
         )
     };
     Finding::new(
-        "DS-001",
+        CheckId::Ds001,
         ObjectRef::new(ObjectKind::DaemonSet, Some(&r.namespace), &r.name),
         format!(
             "Required DaemonSet {}/{} does not exist: no node{} runs this agent",

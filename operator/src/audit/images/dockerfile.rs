@@ -2,6 +2,7 @@
 
 use crate::audit::{Ctx, Finding, ObjectRef, Sink};
 use crate::catalog::Category;
+use crate::catalog::CheckId;
 use crate::model::{Dockerfile, FinalStage, StageInstruction};
 use std::collections::HashMap;
 
@@ -162,7 +163,7 @@ pub fn audit(ctx: &Ctx, sink: &mut Sink) {
                 sink.not_assessed_checks(
                     Category::Image,
                     format!("Dockerfile {}{at}: {}", d.name, e.message),
-                    &["IMG-001"],
+                    &[CheckId::Img001],
                 );
             }
             Ok(stage) => match default_user(stage) {
@@ -170,7 +171,7 @@ pub fn audit(ctx: &Ctx, sink: &mut Sink) {
                 DefaultUser::Unknown(why) => sink.not_assessed_checks(
                     Category::Image,
                     format!("Dockerfile {}: {why}", d.name),
-                    &["IMG-001"],
+                    &[CheckId::Img001],
                 ),
                 DefaultUser::Root { why, line } => sink.push(root_image(d, &why, line)),
             },
@@ -180,7 +181,7 @@ pub fn audit(ctx: &Ctx, sink: &mut Sink) {
 
 fn root_image(d: &Dockerfile, why: &str, line: u32) -> Finding {
     Finding::new(
-        "IMG-001",
+        CheckId::Img001,
         ObjectRef::other("", "Dockerfile", None, &d.name),
         format!(
             "Dockerfile {}: {why}: the image runs as root by default",

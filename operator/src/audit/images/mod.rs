@@ -14,15 +14,16 @@ pub use inspect::{ImageConfig, ImageConfigs, ImageRequest, RunningImages, inspec
 use crate::audit::workloads::{containers, root_reason};
 use crate::audit::{Ctx, Finding, Sink};
 use crate::catalog::Category;
+use crate::catalog::CheckId;
 
 pub fn audit(ctx: &Ctx, sink: &mut Sink) {
-    if ctx.enabled("IMG-001") {
+    if ctx.enabled(CheckId::Img001) {
         dockerfile::audit(ctx, sink);
         if ctx.images.is_some() {
             running_as_root(ctx, sink);
         }
     }
-    if ctx.enabled("IMG-002") {
+    if ctx.enabled(CheckId::Img002) {
         tags::audit(ctx, sink);
     }
 }
@@ -53,7 +54,7 @@ fn running_as_root(ctx: &Ctx, sink: &mut Sink) {
                 Some(ImageConfig::Unavailable(why)) => sink.not_assessed_checks(
                     Category::Image,
                     format!("image {image}: {why}"),
-                    &["IMG-001"],
+                    &[CheckId::Img001],
                 ),
                 _ => {}
             }
@@ -63,7 +64,7 @@ fn running_as_root(ctx: &Ctx, sink: &mut Sink) {
         }
         sink.push(
             Finding::new(
-                "IMG-001",
+                CheckId::Img001,
                 w.object_ref(),
                 format!("{w} runs images that run as root by default: {}", names.join(", ")),
             )

@@ -3,6 +3,7 @@
 
 use crate::audit::workloads::containers;
 use crate::audit::{Ctx, Finding, Sink};
+use crate::catalog::CheckId;
 
 /// Whether an image reference pins a digest (`name@sha256:…`, with or without a tag).
 pub fn is_pinned(image: &str) -> bool {
@@ -35,7 +36,7 @@ pub fn audit(ctx: &Ctx, sink: &mut Sink) {
         }
         sink.push(
             Finding::new(
-                "IMG-002",
+                CheckId::Img002,
                 w.object_ref(),
                 format!(
                     "{w} names images by tag rather than digest: {}",

@@ -3,24 +3,25 @@
 //! makes its check unknown, never a pass.
 
 use super::config::{Defaults, KubeletConfig, is_zero_duration};
+use crate::catalog::CheckId;
 use crate::catalog::Severity;
 
 /// Every configuration check, in catalog order.
-pub const CONFIG_CHECKS: [&str; 14] = [
-    "KUBELET-001",
-    "KUBELET-002",
-    "KUBELET-003",
-    "KUBELET-004",
-    "KUBELET-005",
-    "KUBELET-006",
-    "KUBELET-007",
-    "KUBELET-008",
-    "KUBELET-009",
-    "KUBELET-010",
-    "KUBELET-011",
-    "KUBELET-012",
-    "KUBELET-013",
-    "KUBELET-014",
+pub const CONFIG_CHECKS: [CheckId; 14] = [
+    CheckId::Kubelet001,
+    CheckId::Kubelet002,
+    CheckId::Kubelet003,
+    CheckId::Kubelet004,
+    CheckId::Kubelet005,
+    CheckId::Kubelet006,
+    CheckId::Kubelet007,
+    CheckId::Kubelet008,
+    CheckId::Kubelet009,
+    CheckId::Kubelet010,
+    CheckId::Kubelet011,
+    CheckId::Kubelet012,
+    CheckId::Kubelet013,
+    CheckId::Kubelet014,
 ];
 
 /// The strong suites of CIS 4.2.12 (ECDHE with AES-GCM or ChaCha20-Poly1305, under both of
@@ -43,7 +44,7 @@ pub const STRONG_CIPHER_SUITES: &[&str] = &[
 /// One failed check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Failure {
-    pub check: &'static str,
+    pub check: CheckId,
     pub severity: Severity,
     /// What is wrong, without the source (the caller names it).
     pub message: String,
@@ -56,7 +57,7 @@ pub struct Failure {
 pub struct Verdict {
     pub failures: Vec<Failure>,
     /// Checks whose fields the source does not give.
-    pub unknown: Vec<&'static str>,
+    pub unknown: Vec<CheckId>,
 }
 
 impl Verdict {
@@ -83,7 +84,7 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
             format!("{field}: absent, so {value} ({rule})")
         }
     };
-    let mut fail = |check: &'static str, severity: Severity, message: String, ev: Vec<String>| {
+    let mut fail = |check: CheckId, severity: Severity, message: String, ev: Vec<String>| {
         v.failures.push(Failure {
             check,
             severity,
@@ -97,14 +98,14 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
     let always_allow = c.authorization_mode.as_deref().map(|m| m == "AlwaysAllow");
     let anonymous = c.anonymous_auth;
     match always_allow {
-        None => unknown.push("KUBELET-002"),
+        None => unknown.push(CheckId::Kubelet002),
         Some(false) => {}
         Some(true) => {
             // Critical when anyone (anonymous) or any token the webhook accepts gets in
             // unchecked; unknown counts as on.
             let open = anonymous != Some(false) || c.webhook_authn != Some(false);
             fail(
-                "KUBELET-002",
+                CheckId::Kubelet002,
                 if open {
                     Severity::Critical
                 } else {
@@ -139,10 +140,10 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
         }
     }
     match anonymous {
-        None => unknown.push("KUBELET-001"),
+        None => unknown.push(CheckId::Kubelet001),
         Some(false) => {}
         Some(true) => fail(
-            "KUBELET-001",
+            CheckId::Kubelet001,
             if always_allow == Some(true) {
                 Severity::Critical
             } else {
@@ -157,10 +158,10 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
         ),
     }
     match c.client_ca_file.as_deref() {
-        None => unknown.push("KUBELET-003"),
+        None => unknown.push(CheckId::Kubelet003),
         Some(f) if !f.trim().is_empty() => {}
         Some(_) => fail(
-            "KUBELET-003",
+            CheckId::Kubelet003,
             Severity::Medium,
             "the kubelet has no client CA: it cannot authenticate clients by certificate".into(),
             vec![how(
@@ -171,10 +172,10 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
         ),
     }
     match c.read_only_port {
-        None => unknown.push("KUBELET-004"),
+        None => unknown.push(CheckId::Kubelet004),
         Some(0) => {}
         Some(p) => fail(
-            "KUBELET-004",
+            CheckId::Kubelet004,
             Severity::High,
             format!(
                 "the kubelet serves its unauthenticated read-only port {p} (pods, node and metrics data to anyone who reaches it)"
@@ -187,10 +188,10 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
         ),
     }
     match c.streaming_connection_idle_timeout.as_deref() {
-        None => unknown.push("KUBELET-005"),
+        None => unknown.push(CheckId::Kubelet005),
         Some(d) if !is_zero_duration(d) => {}
         Some(d) => fail(
-            "KUBELET-005",
+            CheckId::Kubelet005,
             Severity::Low,
             "streaming connections (exec, attach, port-forward) never time out".into(),
             vec![how(
@@ -201,10 +202,10 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
         ),
     }
     match c.make_iptables_util_chains {
-        None => unknown.push("KUBELET-006"),
+        None => unknown.push(CheckId::Kubelet006),
         Some(true) => {}
         Some(false) => fail(
-            "KUBELET-006",
+            CheckId::Kubelet006,
             Severity::Low,
             "the kubelet does not manage its iptables utility chains".into(),
             vec![how(
@@ -222,7 +223,7 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
     ) {
         (_, _, Some(true)) | (Some(true), Some(true), _) => {}
         (Some(_), Some(_), Some(false)) => fail(
-            "KUBELET-007",
+            CheckId::Kubelet007,
             Severity::Medium,
             "the kubelet serves a self-signed certificate: no tlsCertFile/tlsPrivateKeyFile pair and no serverTLSBootstrap".into(),
             vec![
@@ -235,13 +236,13 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
                 how(raw.server_tls_bootstrap.is_some(), "serverTLSBootstrap", "false".into()),
             ],
         ),
-        _ => unknown.push("KUBELET-007"),
+        _ => unknown.push(CheckId::Kubelet007),
     }
     match c.rotate_certificates {
-        None => unknown.push("KUBELET-008"),
+        None => unknown.push(CheckId::Kubelet008),
         Some(true) => {}
         Some(false) => fail(
-            "KUBELET-008",
+            CheckId::Kubelet008,
             Severity::Medium,
             "the kubelet does not rotate its client certificate".into(),
             vec![how(
@@ -252,9 +253,9 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
         ),
     }
     match c.feature_gates.as_ref() {
-        None => unknown.push("KUBELET-009"),
+        None => unknown.push(CheckId::Kubelet009),
         Some(g) if g.get("RotateKubeletServerCertificate") == Some(&false) => fail(
-            "KUBELET-009",
+            CheckId::Kubelet009,
             Severity::Medium,
             "server certificate rotation is turned off (feature gate RotateKubeletServerCertificate=false)".into(),
             vec!["featureGates.RotateKubeletServerCertificate: false".into()],
@@ -281,20 +282,20 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
                     ev.push(format!("tlsMinVersion: {min}"));
                 }
                 fail(
-                    "KUBELET-010",
+                    CheckId::Kubelet010,
                     Severity::Medium,
                     format!("the kubelet's TLS server allows {}", what.join(" and ")),
                     ev,
                 );
             }
         }
-        _ => unknown.push("KUBELET-010"),
+        _ => unknown.push(CheckId::Kubelet010),
     }
     match c.pod_pids_limit {
-        None => unknown.push("KUBELET-011"),
+        None => unknown.push(CheckId::Kubelet011),
         Some(n) if n > 0 => {}
         Some(n) => fail(
-            "KUBELET-011",
+            CheckId::Kubelet011,
             Severity::Low,
             "pods have no process limit: one pod can exhaust the node's PIDs (fork bomb)".into(),
             vec![how(
@@ -305,10 +306,10 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
         ),
     }
     match c.seccomp_default {
-        None => unknown.push("KUBELET-012"),
+        None => unknown.push(CheckId::Kubelet012),
         Some(true) => {}
         Some(false) => fail(
-            "KUBELET-012",
+            CheckId::Kubelet012,
             Severity::Low,
             "containers without a seccomp profile run unconfined (seccompDefault is off)".into(),
             vec![how(
@@ -319,10 +320,10 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
         ),
     }
     match c.protect_kernel_defaults {
-        None => unknown.push("KUBELET-013"),
+        None => unknown.push(CheckId::Kubelet013),
         Some(true) => {}
         Some(false) => fail(
-            "KUBELET-013",
+            CheckId::Kubelet013,
             Severity::Low,
             "the kubelet may change kernel tunables instead of refusing to start with unexpected ones".into(),
             vec![how(
@@ -333,10 +334,10 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
         ),
     }
     match c.enable_system_log_query {
-        None => unknown.push("KUBELET-014"),
+        None => unknown.push(CheckId::Kubelet014),
         Some(false) => {}
         Some(true) => fail(
-            "KUBELET-014",
+            CheckId::Kubelet014,
             Severity::Low,
             "the kubelet answers queries of the node's system logs (/logs/?query=)".into(),
             vec![how(
@@ -348,7 +349,7 @@ pub fn evaluate(raw: &KubeletConfig, defaults: Defaults) -> Verdict {
     }
     v.unknown = unknown;
     v.unknown.sort_unstable();
-    v.failures.sort_by_key(|f| f.check);
+    v.failures.sort_by_key(|f| f.check.as_str());
     v
 }
 

@@ -19,6 +19,7 @@ mod tests;
 
 use crate::audit::{Finding, ObjectRef, Sink};
 use crate::catalog::Category;
+use crate::catalog::CheckId;
 use crate::snapshot::trim::{NODE_ARGS_ANNOTATIONS, NODE_ARGS_UNREADABLE};
 use crate::snapshot::{KUBELET_CONFIG_NAMESPACE, ObjectKind, Snapshot};
 use checks::{CONFIG_CHECKS, Failure, evaluate};
@@ -239,13 +240,13 @@ pub(crate) fn nodes_word(n: usize) -> String {
 pub fn audit(
     snapshot: &Snapshot,
     live: Option<&LiveKubelets>,
-    enabled: &dyn Fn(&str) -> bool,
+    enabled: &dyn Fn(CheckId) -> bool,
     sink: &mut Sink,
 ) {
-    if CONFIG_CHECKS.iter().any(|c| enabled(c)) {
+    if CONFIG_CHECKS.iter().any(|c| enabled(*c)) {
         audit_config(snapshot, live, sink);
     }
-    let (secure, read_only) = (enabled("KUBELET-101"), enabled("KUBELET-102"));
+    let (secure, read_only) = (enabled(CheckId::Kubelet101), enabled(CheckId::Kubelet102));
     if let Some(p) = live.and_then(|l| l.probes.as_ref())
         && (secure || read_only)
     {
@@ -279,7 +280,7 @@ fn audit_config(snapshot: &Snapshot, live: Option<&LiveKubelets>, sink: &mut Sin
             sink.push(config_map_finding(name, on_config_map, f));
         }
     }
-    let mut unknown: BTreeMap<&'static str, Vec<&str>> = BTreeMap::new();
+    let mut unknown: BTreeMap<CheckId, Vec<&str>> = BTreeMap::new();
     let mut unreadable: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (node, known) in &r.nodes {
         match known {
@@ -307,7 +308,7 @@ fn audit_config(snapshot: &Snapshot, live: Option<&LiveKubelets>, sink: &mut Sin
     // every node it spoke for) cannot be told apart per node: every earlier finding is held.
     let config_map_unreadable = snapshot.unavailable(ObjectKind::ConfigMap).is_some()
         || matches!(r.kubeadm, Some((_, Err(_))));
-    let not_judged = |sink: &mut Sink, reason: String, checks: &[&'static str], nodes: &[&str]| {
+    let not_judged = |sink: &mut Sink, reason: String, checks: &[CheckId], nodes: &[&str]| {
         if config_map_unreadable {
             sink.not_assessed_checks(Category::Kubelet, reason, checks);
             return;
@@ -315,7 +316,7 @@ fn audit_config(snapshot: &Snapshot, live: Option<&LiveKubelets>, sink: &mut Sin
         sink.not_assessed_on_nodes(Category::Kubelet, reason, checks, nodes);
     };
     // One entry per set of checks with the same nodes, so the reasons stay few.
-    let mut by_nodes: BTreeMap<Vec<&str>, Vec<&'static str>> = BTreeMap::new();
+    let mut by_nodes: BTreeMap<Vec<&str>, Vec<CheckId>> = BTreeMap::new();
     for (check, mut nodes) in unknown {
         nodes.sort_unstable();
         by_nodes.entry(nodes).or_default().push(check);

@@ -5,6 +5,7 @@
 use super::{listed, nodes_word};
 use crate::audit::{Finding, ObjectRef, Sink};
 use crate::catalog::Category;
+use crate::catalog::CheckId;
 use crate::snapshot::ObjectKind;
 use std::net::IpAddr;
 
@@ -65,7 +66,7 @@ pub fn should_probe_pods(healthz: &Answer) -> bool {
     matches!(healthz, Answer::Http { status, .. } if *status != 401)
 }
 
-fn node_finding(check: &'static str, node: &str, message: String) -> Finding {
+fn node_finding(check: CheckId, node: &str, message: String) -> Finding {
     Finding::new(check, ObjectRef::new(ObjectKind::Node, None, node), message).node(node)
 }
 
@@ -90,7 +91,7 @@ pub fn audit(probes: &[NodeProbes], secure: bool, read_only: bool, sink: &mut Si
                     match (healthz, &p.pods) {
                         (_, Some(Answer::Http { status: 200, .. })) => sink.push(
                             node_finding(
-                                "KUBELET-101",
+                                CheckId::Kubelet101,
                                 &p.node,
                                 format!(
                                     "the kubelet of node {} lists its pods to anyone: an unauthenticated GET {} answered 200",
@@ -116,7 +117,7 @@ pub fn audit(probes: &[NodeProbes], secure: bool, read_only: bool, sink: &mut Si
                             }),
                         ) => sink.push(
                             node_finding(
-                                "KUBELET-101",
+                                CheckId::Kubelet101,
                                 &p.node,
                                 format!(
                                     "the kubelet of node {} accepts anonymous requests (its authorizer denies them for now): an unauthenticated GET {} answered {}",
@@ -152,7 +153,7 @@ pub fn audit(probes: &[NodeProbes], secure: bool, read_only: bool, sink: &mut Si
                     let url = probe_url(ip, p.read_only_port, ProbePath::ReadOnlyHealthz);
                     sink.push(
                         node_finding(
-                            "KUBELET-102",
+                            CheckId::Kubelet102,
                             &p.node,
                             format!(
                                 "the kubelet of node {} serves its unauthenticated read-only port: GET {url} answered 200 ok",
@@ -170,15 +171,15 @@ pub fn audit(probes: &[NodeProbes], secure: bool, read_only: bool, sink: &mut Si
             }
         }
     }
-    let both: &[&'static str] = match (secure, read_only) {
-        (true, true) => &["KUBELET-101", "KUBELET-102"],
-        (true, false) => &["KUBELET-101"],
-        (false, true) => &["KUBELET-102"],
+    let both: &[CheckId] = match (secure, read_only) {
+        (true, true) => &[CheckId::Kubelet101, CheckId::Kubelet102],
+        (true, false) => &[CheckId::Kubelet101],
+        (false, true) => &[CheckId::Kubelet102],
         (false, false) => &[],
     };
     // Each check judged the nodes that answered: only the silent nodes' earlier findings
     // are held, so a node fixed since does not keep its finding because another is silent.
-    let mut silent = |mut nodes: Vec<&str>, checks: &[&'static str], what: &str, why: &str| {
+    let mut silent = |mut nodes: Vec<&str>, checks: &[CheckId], what: &str, why: &str| {
         if nodes.is_empty() || checks.is_empty() {
             return;
         }
@@ -197,19 +198,19 @@ pub fn audit(probes: &[NodeProbes], secure: bool, read_only: bool, sink: &mut Si
     silent(no_address, both, "", "without an InternalIP to probe");
     silent(
         silent_101,
-        &["KUBELET-101"],
+        &[CheckId::Kubelet101],
         "the kubelet port of ",
         "did not answer the probe from where the operator runs (refused or timed out: inconclusive from this vantage point)",
     );
     silent(
         odd_101,
-        &["KUBELET-101"],
+        &[CheckId::Kubelet101],
         "the kubelet port of ",
         "gave an answer no kubelet gives to an anonymous /healthz",
     );
     silent(
         silent_102,
-        &["KUBELET-102"],
+        &[CheckId::Kubelet102],
         "the read-only port of ",
         "did not answer the probe from where the operator runs (refused or timed out: inconclusive from this vantage point, the port may be closed or filtered)",
     );

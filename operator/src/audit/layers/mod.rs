@@ -15,6 +15,7 @@ use crate::audit::workloads::{
     normalize_path, seccomp_of,
 };
 use crate::audit::{Ctx, Finding, ObjectRef, Sink, bounds};
+use crate::catalog::CheckId;
 use crate::catalog::{Category, Severity};
 use crate::outcome::SubjectRef;
 use crate::snapshot::ObjectKind;
@@ -33,7 +34,7 @@ pub fn audit(
     keep: &mut dyn Keep,
     sink: &mut Sink,
 ) {
-    let [xl1, xl2, xl3] = ["XL-001", "XL-002", "XL-003"].map(|c| ctx.enabled(c));
+    let [xl1, xl2, xl3] = [CheckId::Xl001, CheckId::Xl002, CheckId::Xl003].map(|c| ctx.enabled(c));
     if !(xl1 || xl2 || xl3) {
         return;
     }
@@ -209,7 +210,7 @@ impl Unknown {
         }
     }
 
-    fn report(&self, check: &'static str, what: &str, sink: &mut Sink) {
+    fn report(&self, check: CheckId, what: &str, sink: &mut Sink) {
         if self.workloads.is_empty() {
             return;
         }
@@ -316,7 +317,7 @@ fn workload_paths(
         sink.not_assessed_checks(
             Category::Layers,
             format!("cannot read pods ({why}): which node a workload runs on is unknown"),
-            &["XL-001", "XL-002"],
+            &[CheckId::Xl001, CheckId::Xl002],
         );
         return;
     }
@@ -342,10 +343,10 @@ fn workload_paths(
         unplaced += usize::from(part.unplaced);
     }
     if xl1 {
-        unknown1.report("XL-001", "with a way to the host", sink);
+        unknown1.report(CheckId::Xl001, "with a way to the host", sink);
     }
     if xl2 {
-        unknown2.report("XL-002", "with unconfined containers", sink);
+        unknown2.report(CheckId::Xl002, "with unconfined containers", sink);
     }
     if unplaced > 0 {
         sink.not_assessed_partly(
@@ -355,7 +356,7 @@ fn workload_paths(
                 if unplaced == 1 { "" } else { "s" },
                 if unplaced == 1 { "it runs" } else { "they run" }
             ),
-            &["XL-001"],
+            &[CheckId::Xl001],
         );
     }
 }
@@ -429,7 +430,7 @@ fn escape_path(w: &Workload, n: &NodeFacts, ways: &[String], hits: &[&KernelHit]
         n => format!("{first_way}, and {} more", n - 1),
     };
     Finding::new(
-        "XL-001",
+        CheckId::Xl001,
         w.object_ref(),
         format!(
             "{w} has a way to the host ({ways_text}) and runs on node {}, which has known escape vulnerabilities: {}",
@@ -477,7 +478,7 @@ fn unconfined_path(
         names[0], n.name, labels[0]
     ));
     Finding::new(
-        "XL-002",
+        CheckId::Xl002,
         w.object_ref(),
         format!(
             "{w} runs containers without seccomp filtering on node {}, whose kernel has CVEs they can reach: {}",
@@ -510,7 +511,7 @@ fn placement_paths(ctx: &Ctx, host: &HostFacts, keep: &mut dyn Keep, sink: &mut 
         sink.not_assessed_checks(
             Category::Layers,
             format!("cannot read namespaces ({why}): where Pod Security is enforced is unknown"),
-            &["XL-003"],
+            &[CheckId::Xl003],
         );
         return;
     }
@@ -538,7 +539,7 @@ fn placement_reach(host: &HostFacts, open: &[(&str, &str)], rbac: &[Finding], si
     let mut grants: BTreeMap<(ObjectRef, SubjectRef), Vec<String>> = BTreeMap::new();
     for f in rbac
         .iter()
-        .filter(|f| matches!(f.check, "RBAC-006" | "RBAC-007"))
+        .filter(|f| matches!(f.check, CheckId::Rbac006 | CheckId::Rbac007))
     {
         let Some(subject) = &f.subject else { continue };
         grants
@@ -590,7 +591,7 @@ fn placement_reach(host: &HostFacts, open: &[(&str, &str)], rbac: &[Finding], si
                     count_nodes(&names),
                     bounds::join_names(&reasons, "; ", 300)
                 ),
-                &["XL-003"],
+                &[CheckId::Xl003],
             );
         }
         return;
@@ -615,7 +616,7 @@ fn placement_reach(host: &HostFacts, open: &[(&str, &str)], rbac: &[Finding], si
         }));
         sink.push(
             Finding::new(
-                "XL-003",
+                CheckId::Xl003,
                 binding.clone(),
                 format!(
                     "{who} can create or exec into Pods in namespaces without Pod Security enforcement ({}) through {} {}, and {} run a kernel with a known escape: it can place an escape there",

@@ -1,5 +1,5 @@
 //! NODE-004: what a `kernelVersion` string says, and which kernel CVEs of the release data
-//! affect it (host.md, "NODE-004"). Pure functions: the classifier first, because distro
+//! affect it (host.md, CheckId::Node004). Pure functions: the classifier first, because distro
 //! kernels backport fixes without changing their base version, so the same `5.15.0` is fixed
 //! on one node and vulnerable on another.
 

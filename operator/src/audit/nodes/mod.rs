@@ -16,6 +16,7 @@ pub use kernel::{KernelClass, KernelHit, KernelVerdict, classify};
 use crate::audit::controlplane::{Component, Version, image_version};
 use crate::audit::{Ctx, Finding, ObjectRef, Sink, bounds};
 use crate::catalog::Category;
+use crate::catalog::CheckId;
 use crate::snapshot::ObjectKind;
 use jiff::civil::Date;
 use k8s_openapi::api::core::v1::NodeSystemInfo;
@@ -100,10 +101,10 @@ pub fn facts<'a>(ctx: &Ctx<'a>) -> HostFacts<'a> {
 /// Not-assessed reasons of one check, with the nodes each applies to, reported once per
 /// reason with the node count (host.md: "per reason ... and how many nodes").
 #[derive(Default)]
-struct PerReason<'a>(BTreeMap<(&'static str, String), Vec<&'a str>>);
+struct PerReason<'a>(BTreeMap<(CheckId, String), Vec<&'a str>>);
 
 impl<'a> PerReason<'a> {
-    fn add(&mut self, check: &'static str, reason: String, node: &'a str) {
+    fn add(&mut self, check: CheckId, reason: String, node: &'a str) {
         self.0.entry((check, reason)).or_default().push(node);
     }
 
@@ -130,8 +131,14 @@ pub fn count_nodes(nodes: &[&str]) -> String {
 }
 
 pub fn audit(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
-    let [eol, skew, runtime, kernel, os] =
-        ["NODE-001", "NODE-002", "NODE-003", "NODE-004", "NODE-005"].map(|c| ctx.enabled(c));
+    let [eol, skew, runtime, kernel, os] = [
+        CheckId::Node001,
+        CheckId::Node002,
+        CheckId::Node003,
+        CheckId::Node004,
+        CheckId::Node005,
+    ]
+    .map(|c| ctx.enabled(c));
     if !(eol || skew || runtime || kernel || os) {
         return;
     }
@@ -175,7 +182,7 @@ pub fn audit(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
         if kernel {
             match &n.kernel {
                 Some(KernelVerdict::NotAssessed(why)) => not_assessed.add(
-                    "NODE-004",
+                    CheckId::Node004,
                     format!("{why} (kernel {})", kernel_family(n)),
                     name,
                 ),
@@ -190,7 +197,7 @@ pub fn audit(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
                             _ => "",
                         };
                         not_assessed.add(
-                            "NODE-004",
+                            CheckId::Node004,
                             format!(
                                 "distro kernel carries backports; no fix data for {} of the {} CVEs in stream {stream}",
                                 partial.len(),
@@ -210,7 +217,7 @@ pub fn audit(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
             match os_end_of_life(data, today, name, info) {
                 Ok(Some(f)) => sink.push(f),
                 Ok(None) => {}
-                Err(why) => not_assessed.add("NODE-005", why, name),
+                Err(why) => not_assessed.add(CheckId::Node005, why, name),
             }
         }
     }
@@ -228,7 +235,7 @@ fn kernel_family(n: &NodeFacts) -> String {
     }
 }
 
-fn node_finding(check: &'static str, node: &str, message: String) -> Finding {
+fn node_finding(check: CheckId, node: &str, message: String) -> Finding {
     Finding::new(check, ObjectRef::new(ObjectKind::Node, None, node), message).node(node)
 }
 
@@ -270,7 +277,7 @@ fn end_of_life(
         .unwrap_or_else(|| "a supported Kubernetes release".to_string());
     Some(
         node_finding(
-            "NODE-001",
+            CheckId::Node001,
             node,
             format!(
                 "Kubelet {} on node {node} is {what}: it gets no security fixes",
@@ -387,7 +394,7 @@ fn out_of_skew(
         )
     };
     Some(
-        node_finding("NODE-002", node, message)
+        node_finding(CheckId::Node002, node, message)
             .evidence([
                 format!("status.nodeInfo.kubeletVersion: {}", info.kubelet_version),
                 format!("API server {pod}"),
@@ -418,7 +425,7 @@ fn vulnerable_runtime(data: &ReleaseData, node: &str, info: &NodeSystemInfo) -> 
     };
     Some(
         node_finding(
-            "NODE-003",
+            CheckId::Node003,
             node,
             format!(
                 "Node {node} runs {runtime} {raw}, which has known container-escape \
@@ -538,7 +545,7 @@ fn vulnerable_kernel(
         None
     }
     .unwrap_or_else(|| "a release that carries every fix".to_string());
-    let mut f = node_finding("NODE-004", node, message)
+    let mut f = node_finding(CheckId::Node004, node, message)
         .evidence(bounds::capped(evidence, bounds::MAX_EVIDENCE, |e| e))
         .remediation(format!(
             "Upgrade the kernel of node {node} to {target} (or its node image), then reboot \
@@ -585,7 +592,7 @@ fn os_end_of_life(
             let name = row.extended_name.as_deref().unwrap_or("extended support");
             Some(
                 node_finding(
-                    "NODE-005",
+                    CheckId::Node005,
                     node,
                     format!(
                         "Node {node} runs {}, past its standard support ({}): only {name} \
@@ -604,7 +611,7 @@ fn os_end_of_life(
         }
         os::Support::Ended(_, date) => Some(
             node_finding(
-                "NODE-005",
+                CheckId::Node005,
                 node,
                 format!(
                     "Node {node} runs {}, past the end of all support ({date}): it gets no \

@@ -1,5 +1,5 @@
 //! NODE-005: which operating-system release an `osImage` (the OS's `PRETTY_NAME`) names, and
-//! where the audit day falls in its support (host.md, "NODE-005").
+//! where the audit day falls in its support (host.md, CheckId::Node005).
 
 use super::data::{OsRelease, ReleaseData};
 use jiff::civil::Date;

@@ -221,7 +221,11 @@ fn unreadable_nodes_are_not_assessed() {
             .iter()
             .any(|n| n.category == "node" && n.reason.contains("forbidden"))
     );
-    assert!(!r.findings.iter().any(|f| f.check.starts_with("NODE-")));
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.check.as_str().starts_with("NODE-"))
+    );
 }
 
 #[test]

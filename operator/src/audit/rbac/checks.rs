@@ -3,7 +3,7 @@
 use super::rules::{Capabilities, RuleIdx, describe_rule};
 use super::{BindingRef, Grant, RbacAnalysis, RoleKey, Subject};
 use crate::audit::{Finding, Sink, bounds};
-use crate::catalog;
+use crate::catalog::CheckId;
 use crate::snapshot::ObjectKind;
 use std::collections::BTreeMap;
 
@@ -36,8 +36,8 @@ fn evidence_at_most(a: &RbacAnalysis, key: RoleKey, idx: &[u32], max: usize) -> 
 }
 
 /// A finding about one (binding, subject) pair.
-fn grant_finding(check: &'static str, g: &Grant, what: &str, evidence: Vec<String>) -> Finding {
-    let meta = catalog::lookup(check).expect("catalog check");
+fn grant_finding(check: CheckId, g: &Grant, what: &str, evidence: Vec<String>) -> Finding {
+    let meta = check.meta();
     let mut f = Finding::new(
         check,
         g.binding.object_ref(),
@@ -90,35 +90,43 @@ fn is_everyone_group(s: Subject) -> bool {
 }
 
 /// Which narrower checks a grant triggers (RBAC-004…RBAC-014 but 011, which combines grants).
-fn narrow_checks(c: &Capabilities) -> [(&'static str, &'static str, &RuleIdx); 10] {
+fn narrow_checks(c: &Capabilities) -> [(CheckId, &'static str, &RuleIdx); 10] {
     [
-        ("RBAC-004", "has wildcard permissions", &c.wildcard),
-        ("RBAC-005", "can read Secrets", &c.secrets_read),
-        ("RBAC-006", "can exec or attach into pods", &c.exec),
+        (CheckId::Rbac004, "has wildcard permissions", &c.wildcard),
+        (CheckId::Rbac005, "can read Secrets", &c.secrets_read),
+        (CheckId::Rbac006, "can exec or attach into pods", &c.exec),
         (
-            "RBAC-007",
+            CheckId::Rbac007,
             "can create or change pods and pod controllers",
             &c.workload_write,
         ),
-        ("RBAC-008", "can escalate, bind or impersonate", &c.escalate),
         (
-            "RBAC-009",
+            CheckId::Rbac008,
+            "can escalate, bind or impersonate",
+            &c.escalate,
+        ),
+        (
+            CheckId::Rbac009,
             "can reach the kubelet API (nodes/proxy)",
             &c.node_proxy,
         ),
         (
-            "RBAC-010",
+            CheckId::Rbac010,
             "can mint ServiceAccount tokens",
             &c.token_create,
         ),
-        ("RBAC-012", "can change admission webhooks", &c.webhooks),
         (
-            "RBAC-013",
+            CheckId::Rbac012,
+            "can change admission webhooks",
+            &c.webhooks,
+        ),
+        (
+            CheckId::Rbac013,
             "can create or change PersistentVolumes",
             &c.pv_write,
         ),
         (
-            "RBAC-014",
+            CheckId::Rbac014,
             "can change RBAC roles and bindings",
             &c.rbac_write,
         ),
@@ -159,7 +167,7 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
         if is_anonymous(g.subject) && (is_admin || !caps.beyond_public.is_empty()) {
             sink.push(
                 grant_finding(
-                    "RBAC-002",
+                    CheckId::Rbac002,
                     g,
                     "(anyone who can reach the API server) is granted permissions",
                     evidence(a, g.role, &caps.beyond_public),
@@ -185,7 +193,7 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
         }
         if is_everyone_group(g.subject) && !caps.any_resource.is_empty() {
             sink.push(grant_finding(
-                "RBAC-003",
+                CheckId::Rbac003,
                 g,
                 "(every authenticated user or every ServiceAccount) is granted permissions on resources",
                 evidence(a, g.role, &caps.any_resource),
@@ -217,7 +225,7 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
         {
             sink.push(
                     grant_finding(
-                        "RBAC-015",
+                        CheckId::Rbac015,
                         g,
                         "(used by every pod of the namespace that names no ServiceAccount) is granted permissions",
                         evidence(a, g.role, &caps.any),
@@ -257,7 +265,7 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
             ));
             sink.push(
                 grant_finding(
-                    "RBAC-011",
+                    CheckId::Rbac011,
                     g,
                     "can approve certificate signing requests",
                     ev,
@@ -280,7 +288,7 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
 }
 
 fn admin_finding(g: &Grant, evidence: Vec<String>) -> Finding {
-    grant_finding("RBAC-001", g, "has cluster-admin power", evidence)
+    grant_finding(CheckId::Rbac001, g, "has cluster-admin power", evidence)
 }
 
 fn dangling(binding: BindingRef, role: RoleKey) -> Finding {
@@ -289,7 +297,7 @@ fn dangling(binding: BindingRef, role: RoleKey) -> Finding {
         RoleKey::ClusterRole(name) => ("ClusterRole", name),
     };
     Finding::new(
-        "RBAC-016",
+        CheckId::Rbac016,
         binding.object_ref(),
         format!("{binding} refers to {kind} {name}, which does not exist"),
     )
@@ -305,7 +313,7 @@ fn dangling(binding: BindingRef, role: RoleKey) -> Finding {
 
 fn missing_sa(g: &Grant, namespace: &str, name: &str) -> Finding {
     Finding::new(
-        "RBAC-017",
+        CheckId::Rbac017,
         g.binding.object_ref(),
         format!(
             "{} names ServiceAccount {namespace}/{name}, which does not exist: whoever creates it inherits the binding",

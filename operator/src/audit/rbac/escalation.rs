@@ -13,6 +13,7 @@
 use super::rules::Names;
 use super::{BindingRef, RbacAnalysis, RoleKey, Subject};
 use crate::audit::{Finding, Sink};
+use crate::catalog::CheckId;
 use crate::snapshot::Snapshot;
 use std::collections::{BTreeSet, HashMap};
 
@@ -480,7 +481,7 @@ pub fn audit(a: &RbacAnalysis, snapshot: &Snapshot, sink: &mut Sink) {
         let hops = evidence.len() - 1;
         sink.push(
             Finding::new(
-                "RBAC-030",
+                CheckId::Rbac030,
                 subject.object_ref(),
                 format!(
                     "{subject} can reach cluster-admin power in {hops} hop{} through ServiceAccount {}/{}",

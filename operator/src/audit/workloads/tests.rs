@@ -488,11 +488,11 @@ fn workload_remediations_are_the_catalogs() {
     let wl: Vec<_> = r
         .findings
         .iter()
-        .filter(|f| f.check.starts_with("WL-") && f.check != "WL-013")
+        .filter(|f| f.check.as_str().starts_with("WL-") && f.check != "WL-013")
         .collect();
     assert!(wl.len() >= 6, "{:?}", checks(&r));
     for f in wl {
-        let general = crate::catalog::lookup(f.check).unwrap().remediation;
+        let general = f.check.meta().remediation;
         assert_eq!(
             f.remediation,
             format!(

@@ -177,7 +177,7 @@ mod tests {
                 else {
                     continue;
                 };
-                if loose.contains(&(check.id, number)) {
+                if loose.contains(&(check.id.as_str(), number)) {
                     continue;
                 }
                 let control = cis::CIS

@@ -4,12 +4,13 @@
 use super::{containers_where, wl_finding};
 use crate::audit::Sink;
 use crate::audit::workloads::{ContainerRef, Workload, containers};
+use crate::catalog::CheckId;
 use k8s_openapi::api::core::v1::SeccompProfile;
 
 /// WL-008: containers without a RuntimeDefault or Localhost seccomp profile.
 pub(super) fn no_seccomp_profile(w: &Workload, sink: &mut Sink) {
     let what = "has no RuntimeDefault or Localhost seccomp profile for containers";
-    let f = containers_where("WL-008", w, what, |c| {
+    let f = containers_where(CheckId::Wl008, w, what, |c| {
         !matches!(
             seccomp_of(w, c).as_deref(),
             Some("RuntimeDefault" | "Localhost")
@@ -21,7 +22,7 @@ pub(super) fn no_seccomp_profile(w: &Workload, sink: &mut Sink) {
 /// WL-009: containers with a writable root filesystem.
 pub(super) fn writable_root_filesystem(w: &Workload, sink: &mut Sink) {
     let what = "has a writable root filesystem in containers";
-    let f = containers_where("WL-009", w, what, |c| {
+    let f = containers_where(CheckId::Wl009, w, what, |c| {
         c.security_context.and_then(|s| s.read_only_root_filesystem) != Some(true)
     });
     sink.extend(f);
@@ -155,8 +156,13 @@ pub(super) fn escape_hatches(w: &Workload, sink: &mut Sink) {
     }
     if !evidence.is_empty() {
         sink.push(
-            wl_finding("WL-012", w, &names, "disables a baseline security control")
-                .evidence(evidence),
+            wl_finding(
+                CheckId::Wl012,
+                w,
+                &names,
+                "disables a baseline security control",
+            )
+            .evidence(evidence),
         );
     }
 }

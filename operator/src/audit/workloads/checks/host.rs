@@ -3,6 +3,7 @@
 use super::{containers_where, wl_finding};
 use crate::audit::Sink;
 use crate::audit::workloads::{Workload, containers};
+use crate::catalog::CheckId;
 use crate::catalog::Severity;
 
 pub(super) fn host_namespaces(w: &Workload, sink: &mut Sink) {
@@ -19,7 +20,7 @@ pub(super) fn host_namespaces(w: &Workload, sink: &mut Sink) {
     if !set.is_empty() {
         sink.push(
             wl_finding(
-                "WL-002",
+                CheckId::Wl002,
                 w,
                 &[],
                 &format!("shares the node's namespaces ({})", set.join(", ")),
@@ -128,7 +129,7 @@ pub(super) fn host_paths(w: &Workload, sink: &mut Sink) {
         .map(|c| c.name)
         .collect();
     let mut f = wl_finding(
-        "WL-003",
+        CheckId::Wl003,
         w,
         &mounting,
         &format!(
@@ -150,7 +151,7 @@ pub(super) fn host_paths(w: &Workload, sink: &mut Sink) {
 /// WL-011: containers exposed on the node's address.
 pub(super) fn host_ports(w: &Workload, sink: &mut Sink) {
     let what = "exposes containers on the node's address (hostPort)";
-    let f = containers_where("WL-011", w, what, |c| {
+    let f = containers_where(CheckId::Wl011, w, what, |c| {
         c.ports.iter().any(|p| p.host_port.is_some_and(|h| h != 0))
     });
     if let Some(f) = f {

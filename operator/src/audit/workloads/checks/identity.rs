@@ -4,6 +4,7 @@ use super::wl_finding;
 use crate::audit::images::ImageConfig;
 use crate::audit::workloads::{ContainerRef, Workload, containers};
 use crate::audit::{Ctx, Finding, Sink};
+use crate::catalog::CheckId;
 use crate::catalog::Severity;
 use crate::policy::EffectivePolicy;
 use jiff::Timestamp;
@@ -120,7 +121,7 @@ pub(super) fn runs_as_root(ctx: &Ctx, w: &Workload, sink: &mut Sink) {
     }
     if !names.is_empty() {
         let mut f =
-            wl_finding("WL-005", w, &names, "may run containers as root").evidence(evidence);
+            wl_finding(CheckId::Wl005, w, &names, "may run containers as root").evidence(evidence);
         // Every image runs as a non-root user: root needs the pod spec and the image to change.
         if image_non_root.iter().all(|&n| n) {
             f.severity = Severity::Low;
@@ -164,7 +165,7 @@ pub(super) fn powerful_token(
     }
     sink.push(
         Finding::new(
-            "WL-010",
+            CheckId::Wl010,
             w.object_ref(),
             format!("{w} mounts the token of ServiceAccount {}/{sa}, which has high or critical RBAC power", w.namespace),
         )

@@ -19,11 +19,12 @@ pub use namespaces::{SYSTEM_NAMESPACES, namespaces_without_pod_security};
 
 use super::{ContainerRef, Workload, containers};
 use crate::audit::{Ctx, Finding, Sink, bounds};
+use crate::catalog::CheckId;
 use crate::snapshot::ObjectKind;
 
 /// A finding about a workload, naming its containers. Its remediation is the catalog's, with
 /// the command that edits this workload.
-fn wl_finding(check: &'static str, w: &Workload, containers: &[&str], what: &str) -> Finding {
+fn wl_finding(check: CheckId, w: &Workload, containers: &[&str], what: &str) -> Finding {
     let mut message = format!("{w} {what}");
     if !containers.is_empty() {
         message.push_str(": ");
@@ -42,7 +43,7 @@ fn wl_finding(check: &'static str, w: &Workload, containers: &[&str], what: &str
 /// A finding of `check` on `w` naming the containers for which `test` holds; `None` when it
 /// holds for none.
 fn containers_where<'a>(
-    check: &'static str,
+    check: CheckId,
     w: &Workload<'a>,
     what: &str,
     mut test: impl FnMut(&ContainerRef<'a>) -> bool,
@@ -102,7 +103,7 @@ pub fn unreadable_inputs(ctx: &Ctx, sink: &mut Sink) {
                 match kind {
                     // Namespaces only matter to the namespace check.
                     ObjectKind::Namespace => {
-                        sink.not_assessed_checks(category, reason, &["WL-013"])
+                        sink.not_assessed_checks(category, reason, &[CheckId::Wl013])
                     }
                     _ => sink.not_assessed(category, reason),
                 }
@@ -114,7 +115,7 @@ pub fn unreadable_inputs(ctx: &Ctx, sink: &mut Sink) {
                 sink.not_assessed_checks(
                     crate::catalog::Category::Workload,
                     format!("cannot read {}: {reason}", kind.plural()),
-                    &["WL-010"],
+                    &[CheckId::Wl010],
                 );
             }
         }
@@ -130,47 +131,47 @@ pub fn audit_workload(ctx: &Ctx, w: &Workload, powerful: &PowerfulAccounts, sink
         return;
     }
     let e = |id| ctx.enabled(id);
-    if e("WL-001") {
+    if e(CheckId::Wl001) {
         privilege::privileged(w, sink);
     }
-    if e("WL-002") {
+    if e(CheckId::Wl002) {
         host::host_namespaces(w, sink);
     }
-    if e("WL-003") {
+    if e(CheckId::Wl003) {
         host::host_paths(w, sink);
     }
-    if e("WL-004") {
+    if e(CheckId::Wl004) {
         privilege::capabilities_added(w, sink);
     }
-    if e("WL-005") {
+    if e(CheckId::Wl005) {
         identity::runs_as_root(ctx, w, sink);
     }
-    if e("WL-006") {
+    if e(CheckId::Wl006) {
         privilege::privilege_escalation(w, sink);
     }
-    if e("WL-007") {
+    if e(CheckId::Wl007) {
         privilege::capabilities_not_dropped(w, sink);
     }
-    if e("WL-008") {
+    if e(CheckId::Wl008) {
         confinement::no_seccomp_profile(w, sink);
     }
-    if e("WL-009") {
+    if e(CheckId::Wl009) {
         confinement::writable_root_filesystem(w, sink);
     }
-    if e("WL-010") {
+    if e(CheckId::Wl010) {
         identity::powerful_token(ctx, w, powerful, sink);
     }
-    if e("WL-011") {
+    if e(CheckId::Wl011) {
         host::host_ports(w, sink);
     }
-    if e("WL-012") {
+    if e(CheckId::Wl012) {
         confinement::escape_hatches(w, sink);
     }
 }
 
 /// WL-013: namespaces without Pod Security enforcement.
 pub fn namespace_checks(ctx: &Ctx, sink: &mut Sink) {
-    if ctx.enabled("WL-013") {
+    if ctx.enabled(CheckId::Wl013) {
         namespaces::unenforced_namespaces(ctx, sink);
     }
 }

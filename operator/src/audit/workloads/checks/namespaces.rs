@@ -1,6 +1,7 @@
 //! WL-013: namespaces without Pod Security enforcement.
 
 use crate::audit::{Ctx, Finding, ObjectRef, Sink};
+use crate::catalog::CheckId;
 use crate::snapshot::ObjectKind;
 
 pub const SYSTEM_NAMESPACES: &[&str] = &["kube-system", "kube-public", "kube-node-lease"];
@@ -40,7 +41,7 @@ pub(super) fn unenforced_namespaces(ctx: &Ctx, sink: &mut Sink) {
     for (name, problem, level) in namespaces_without_pod_security(ctx.snapshot) {
         sink.push(
             Finding::new(
-                "WL-013",
+                CheckId::Wl013,
                 ObjectRef::new(ObjectKind::Namespace, None, name),
                 format!("Namespace {name} {problem}"),
             )

@@ -4,10 +4,11 @@
 use super::{containers_where, wl_finding};
 use crate::audit::Sink;
 use crate::audit::workloads::{Workload, containers};
+use crate::catalog::CheckId;
 
 /// WL-001: privileged containers.
 pub(super) fn privileged(w: &Workload, sink: &mut Sink) {
-    let f = containers_where("WL-001", w, "runs privileged containers", |c| {
+    let f = containers_where(CheckId::Wl001, w, "runs privileged containers", |c| {
         c.security_context.and_then(|s| s.privileged) == Some(true)
     });
     sink.extend(f);
@@ -62,7 +63,7 @@ pub(super) fn capabilities_added(w: &Workload, sink: &mut Sink) {
     if !names.is_empty() {
         sink.push(
             wl_finding(
-                "WL-004",
+                CheckId::Wl004,
                 w,
                 &names,
                 "adds dangerous capabilities to containers",
@@ -75,7 +76,7 @@ pub(super) fn capabilities_added(w: &Workload, sink: &mut Sink) {
 /// WL-006: containers that may gain privileges (allowPrivilegeEscalation not false).
 pub(super) fn privilege_escalation(w: &Workload, sink: &mut Sink) {
     let what = "allows privilege escalation in containers";
-    let f = containers_where("WL-006", w, what, |c| {
+    let f = containers_where(CheckId::Wl006, w, what, |c| {
         c.security_context
             .and_then(|s| s.allow_privilege_escalation)
             != Some(false)
@@ -86,7 +87,7 @@ pub(super) fn privilege_escalation(w: &Workload, sink: &mut Sink) {
 /// WL-007: containers that do not drop ALL capabilities.
 pub(super) fn capabilities_not_dropped(w: &Workload, sink: &mut Sink) {
     let what = "does not drop all capabilities in containers";
-    let f = containers_where("WL-007", w, what, |c| {
+    let f = containers_where(CheckId::Wl007, w, what, |c| {
         !c.security_context
             .and_then(|s| s.capabilities.as_ref())
             .and_then(|caps| caps.drop.as_ref())

@@ -3,6 +3,7 @@
 
 use super::testutil::{now, snapshot};
 use super::{AuditInput, Report, run, run_with_previous};
+use crate::catalog::CheckId;
 use crate::policy::EffectivePolicy;
 use crate::snapshot::{ObjectKind, Snapshot, Unavailable};
 
@@ -65,8 +66,8 @@ fn findings_of_checks_not_assessed_are_held() {
     let policy = EffectivePolicy::default_policy();
     let full = snapshot(RBAC);
     let first = audit(&full, &policy, &[]);
-    assert!(first.findings.iter().any(|f| f.check == "RBAC-005"));
-    assert!(first.findings.iter().any(|f| f.check == "WL-001"));
+    assert!(first.findings.iter().any(|f| f.check == CheckId::Rbac005));
+    assert!(first.findings.iter().any(|f| f.check == CheckId::Wl001));
 
     let mut partial = snapshot(RBAC);
     forbid(&mut partial, ObjectKind::RoleBinding);
@@ -80,7 +81,7 @@ fn findings_of_checks_not_assessed_are_held() {
         images: None,
         kubelet: None,
     });
-    assert!(!blind.findings.iter().any(|f| f.check == "RBAC-005"));
+    assert!(!blind.findings.iter().any(|f| f.check == CheckId::Rbac005));
     let rbac = blind
         .not_assessed
         .iter()
@@ -120,20 +121,20 @@ fn assessed_checks_are_not_held() {
     let mut partial = snapshot(&fixed);
     forbid(&mut partial, ObjectKind::RoleBinding);
     let r = audit(&partial, &policy, &first.findings);
-    assert!(!r.findings.iter().any(|f| f.check == "WL-001"));
-    assert!(r.findings.iter().any(|f| f.check == "RBAC-005"));
+    assert!(!r.findings.iter().any(|f| f.check == CheckId::Wl001));
+    assert!(r.findings.iter().any(|f| f.check == CheckId::Rbac005));
     // Once RoleBindings are readable again, a fixed RBAC finding goes.
     let no_reader = snapshot(&RBAC.replace("verbs: [get, list]", "verbs: [create]"));
     let r = audit(&no_reader, &policy, &first.findings);
-    assert!(!r.findings.iter().any(|f| f.check == "RBAC-005"));
+    assert!(!r.findings.iter().any(|f| f.check == CheckId::Rbac005));
 }
 
 #[test]
 fn exceptions_are_applied_to_held_findings_and_not_called_unused() {
     let spec = serde_json::json!({"exceptions": [
-        {"check": "RBAC-005", "resource": {"kind": "RoleBinding", "name": "reader"}, "reason": "ok"},
-        {"check": "RBAC-006", "resource": {"kind": "RoleBinding", "name": "gone"}, "reason": "old"},
-        {"check": "WL-001", "resource": {"kind": "Pod", "name": "other"}, "reason": "unused"},
+        {"check": CheckId::Rbac005, "resource": {"kind": "RoleBinding", "name": "reader"}, "reason": "ok"},
+        {"check": CheckId::Rbac006, "resource": {"kind": "RoleBinding", "name": "gone"}, "reason": "old"},
+        {"check": CheckId::Wl001, "resource": {"kind": "Pod", "name": "other"}, "reason": "unused"},
     ]});
     let policy = EffectivePolicy::compile("p", &serde_json::from_value(spec).unwrap())
         .expect("valid policy");
@@ -141,7 +142,11 @@ fn exceptions_are_applied_to_held_findings_and_not_called_unused() {
     let mut partial = snapshot(RBAC);
     forbid(&mut partial, ObjectKind::RoleBinding);
     let r = audit(&partial, &policy, &first.findings);
-    let rbac005 = r.findings.iter().find(|f| f.check == "RBAC-005").unwrap();
+    let rbac005 = r
+        .findings
+        .iter()
+        .find(|f| f.check == CheckId::Rbac005)
+        .unwrap();
     assert!(
         rbac005.suppressed,
         "the held finding is waived by the policy of now"
@@ -149,7 +154,7 @@ fn exceptions_are_applied_to_held_findings_and_not_called_unused() {
     let unused: Vec<&str> = r
         .findings
         .iter()
-        .filter(|f| f.check == "POL-002")
+        .filter(|f| f.check == CheckId::Pol002)
         .flat_map(|f| f.evidence.iter().map(String::as_str))
         .collect();
     assert_eq!(
@@ -166,16 +171,16 @@ fn a_star_exception_is_not_unused_while_anything_is_not_assessed() {
     // or no `*` waiver on a Deployment could ever be judged unused.
     let spec = serde_json::json!({"exceptions": [
         {"check": "*", "resource": {"kind": "Deployment", "name": "nothing-here"}, "reason": "x"},
-    ], "checks": {"exclude": ["XL-001", "XL-002", "XL-003"]}});
+    ], "checks": {"exclude": [CheckId::Xl001, CheckId::Xl002, CheckId::Xl003]}});
     let policy = EffectivePolicy::compile("p", &serde_json::from_value(spec).unwrap())
         .expect("valid policy");
     let mut partial = snapshot(RBAC);
     let r = audit(&partial, &policy, &[]);
-    assert!(r.findings.iter().any(|f| f.check == "POL-002"));
+    assert!(r.findings.iter().any(|f| f.check == CheckId::Pol002));
     forbid(&mut partial, ObjectKind::Node);
     let r = audit(&partial, &policy, &[]);
     assert!(
-        r.findings.iter().any(|f| f.check == "POL-002"),
+        r.findings.iter().any(|f| f.check == CheckId::Pol002),
         "node findings are never about Deployments"
     );
     // With XL-001 on, unreadable Nodes leave a path about a Deployment unjudged.
@@ -185,16 +190,16 @@ fn a_star_exception_is_not_unused_while_anything_is_not_assessed() {
     let with_paths = EffectivePolicy::compile("p", &serde_json::from_value(spec).unwrap())
         .expect("valid policy");
     let r = audit(&partial, &with_paths, &[]);
-    assert!(!r.findings.iter().any(|f| f.check == "POL-002"));
+    assert!(!r.findings.iter().any(|f| f.check == CheckId::Pol002));
     // WL-010 reads RBAC, and its findings may be about a Deployment.
     let mut rbac_blind = snapshot(RBAC);
     forbid(&mut rbac_blind, ObjectKind::ClusterRole);
     let r = audit(&rbac_blind, &policy, &[]);
-    assert!(!r.findings.iter().any(|f| f.check == "POL-002"));
+    assert!(!r.findings.iter().any(|f| f.check == CheckId::Pol002));
     forbid(&mut partial, ObjectKind::Deployment);
     let r = audit(&partial, &policy, &[]);
     assert!(
-        !r.findings.iter().any(|f| f.check == "POL-002"),
+        !r.findings.iter().any(|f| f.check == CheckId::Pol002),
         "workload checks not assessed"
     );
 }
@@ -208,7 +213,11 @@ fn disabled_checks_are_neither_listed_nor_held() {
     let mut partial = snapshot(RBAC);
     forbid(&mut partial, ObjectKind::RoleBinding);
     let r = audit(&partial, &policy, &first.findings);
-    assert!(!r.findings.iter().any(|f| f.check.starts_with("RBAC-")));
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.check.as_str().starts_with("RBAC-"))
+    );
     assert!(
         !r.not_assessed.iter().any(|n| n.category == "rbac"),
         "no RBAC check is enabled: {:?}",
