@@ -13,19 +13,16 @@ const FLAG_CHECKS: &[FlagCheck] = &[
         id: CheckId::Api002,
         rule: Rule::Forbidden("token-auth-file"),
         problem: "accepts static tokens from a file",
-        fix: "Remove --token-auth-file",
     },
     FlagCheck {
         id: CheckId::Api004,
         rule: Rule::Required(&["kubelet-client-certificate", "kubelet-client-key"]),
         problem: "has no client certificate for kubelets",
-        fix: "Set --kubelet-client-certificate and --kubelet-client-key (kubeadm: /etc/kubernetes/pki/apiserver-kubelet-client.crt and .key)",
     },
     FlagCheck {
         id: CheckId::Api005,
         rule: Rule::Required(&["kubelet-certificate-authority"]),
         problem: "does not verify kubelets' serving certificates",
-        fix: "Set --kubelet-certificate-authority to the CA that signs kubelet serving certificates (kubelets need serverTLSBootstrap or certificates from that CA)",
     },
     FlagCheck {
         id: CheckId::Api015,
@@ -35,13 +32,11 @@ const FLAG_CHECKS: &[FlagCheck] = &[
             default: true,
         },
         problem: "serves profiling data",
-        fix: "Set --profiling=false",
     },
     FlagCheck {
         id: CheckId::Api016,
         rule: Rule::Required(&["audit-log-path"]),
         problem: "writes no audit log",
-        fix: "Set --audit-log-path (for example /var/log/kubernetes/audit/audit.log, on a hostPath volume) and --audit-policy-file",
     },
     FlagCheck {
         id: CheckId::Api021,
@@ -51,43 +46,36 @@ const FLAG_CHECKS: &[FlagCheck] = &[
             default: true,
         },
         problem: "accepts tokens of deleted ServiceAccounts",
-        fix: "Remove --service-account-lookup=false (or set it to true)",
     },
     FlagCheck {
         id: CheckId::Api022,
         rule: Rule::Required(&["service-account-key-file"]),
         problem: "has no ServiceAccount token verification key",
-        fix: "Set --service-account-key-file (kubeadm: /etc/kubernetes/pki/sa.pub)",
     },
     FlagCheck {
         id: CheckId::Api023,
         rule: Rule::Required(&["etcd-certfile", "etcd-keyfile"]),
         problem: "connects to etcd without a client certificate",
-        fix: "Set --etcd-certfile and --etcd-keyfile (kubeadm: /etc/kubernetes/pki/apiserver-etcd-client.crt and .key)",
     },
     FlagCheck {
         id: CheckId::Api024,
         rule: Rule::Required(&["tls-cert-file", "tls-private-key-file"]),
         problem: "has no serving certificate (it generates a self-signed one)",
-        fix: "Set --tls-cert-file and --tls-private-key-file",
     },
     FlagCheck {
         id: CheckId::Api025,
         rule: Rule::Required(&["client-ca-file"]),
         problem: "has no client CA: client-certificate authentication is off",
-        fix: "Set --client-ca-file (kubeadm: /etc/kubernetes/pki/ca.crt)",
     },
     FlagCheck {
         id: CheckId::Api026,
         rule: Rule::Required(&["etcd-cafile"]),
         problem: "does not verify etcd's serving certificate",
-        fix: "Set --etcd-cafile (kubeadm: /etc/kubernetes/pki/etcd/ca.crt)",
     },
     FlagCheck {
         id: CheckId::Api027,
         rule: Rule::Required(&["encryption-provider-config"]),
         problem: "stores Secrets in etcd unencrypted",
-        fix: "Set --encryption-provider-config (an EncryptionConfiguration with an aescbc, aesgcm, secretbox or kms provider for secrets; afterwards rewrite existing Secrets: kubectl get secrets -A -o json | kubectl replace -f -)",
     },
     FlagCheck {
         id: CheckId::Api030,
@@ -97,7 +85,6 @@ const FLAG_CHECKS: &[FlagCheck] = &[
             default: true,
         },
         problem: "extends projected ServiceAccount tokens to a year",
-        fix: "Set --service-account-extend-token-expiration=false",
     },
 ];
 
@@ -109,7 +96,6 @@ const ANONYMOUS: FlagCheck = FlagCheck {
         default: true,
     },
     problem: "accepts anonymous requests",
-    fix: "Set --anonymous-auth=false",
 };
 
 /// (check, plugin, whether it should run): CIS 1.2.3 and 1.2.9…1.2.14.
@@ -230,28 +216,25 @@ fn authorization(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
         .unwrap_or_else(|| vec!["AlwaysAllow"]);
     let evidence = vec![inst.flags.show("authorization-mode", Some("AlwaysAllow"))];
     let name = inst.name();
-    let mut fire = |id: CheckId, bad: bool, message: String, fix: &str| {
+    let mut fire = |id: CheckId, bad: bool, message: String| {
         if bad && ctx.enabled(id) {
-            sink.push(inst.finding(id, message, evidence.clone(), fix));
+            sink.push(inst.finding(id, message, evidence.clone()));
         }
     };
     fire(
         CheckId::Api006,
         modes.contains(&"AlwaysAllow"),
         format!("{name} authorises every request (AlwaysAllow)"),
-        "Set --authorization-mode=Node,RBAC (without AlwaysAllow)",
     );
     fire(
         CheckId::Api007,
         !modes.contains(&"Node"),
         format!("{name} does not run the Node authorizer"),
-        "Add Node to --authorization-mode (Node,RBAC) and enable the NodeRestriction admission plugin",
     );
     fire(
         CheckId::Api008,
         !modes.contains(&"RBAC"),
         format!("{name} does not run the RBAC authorizer"),
-        "Add RBAC to --authorization-mode (Node,RBAC)",
     );
 }
 
@@ -261,7 +244,6 @@ fn admission(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
         return;
     }
     let plugins = Admission::of(&inst.flags);
-    let legacy = inst.flags.value("admission-control").is_some();
     for &(id, plugin, wanted) in ADMISSION_CHECKS {
         if !ctx.enabled(id) || plugins.is_enabled(plugin) == wanted {
             continue;
@@ -270,30 +252,12 @@ fn admission(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
         if id == CheckId::Api003 && inst.version().is_some_and(|v| v < DENY_EXTERNAL_IPS_SINCE) {
             continue;
         }
-        let (message, fix) = if wanted {
-            let list = if legacy {
-                "--admission-control"
-            } else {
-                "--enable-admission-plugins"
-            };
-            let mut fix = format!("Add {plugin} to {list}");
-            if super::admission::DEFAULT_PLUGINS.contains(&plugin) && !legacy {
-                fix = format!("Remove {plugin} from --disable-admission-plugins");
-            }
-            if plugin == "EventRateLimit" {
-                fix.push_str(" and configure its limits in --admission-control-config-file");
-            }
-            (
-                format!("{} does not run the {plugin} admission plugin", inst.name()),
-                fix,
-            )
+        let message = if wanted {
+            format!("{} does not run the {plugin} admission plugin", inst.name())
         } else {
-            (
-                format!("{} runs the {plugin} admission plugin", inst.name()),
-                format!("Remove {plugin} from --enable-admission-plugins and --admission-control"),
-            )
+            format!("{} runs the {plugin} admission plugin", inst.name())
         };
-        sink.push(inst.finding(id, message, plugins.evidence(), &fix));
+        sink.push(inst.finding(id, message, plugins.evidence()));
     }
 }
 
@@ -323,7 +287,6 @@ fn audit_retention(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
                     inst.flags.show(flag, None),
                     inst.flags.show("audit-log-path", None),
                 ],
-                &format!("Set --{flag}={min} or more"),
             ));
         }
     }
@@ -349,11 +312,6 @@ fn tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
                     weak.join(", ")
                 ),
                 vec![inst.flags.show("tls-cipher-suites", None)],
-                "Set --tls-cipher-suites to TLS 1.3 and ECDHE AES-GCM / ChaCha20 suites only, \
-                 for example TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,\
-                 TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,\
-                 TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305,\
-                 TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305",
             ));
         }
     }
@@ -364,7 +322,6 @@ fn tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
                 CheckId::Api032,
                 format!("{} accepts TLS below 1.2", inst.name()),
                 vec![inst.flags.show("tls-min-version", None)],
-                "Set --tls-min-version=VersionTLS12 (or VersionTLS13)",
             ));
         }
     }
@@ -394,7 +351,6 @@ fn insecure_port(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
                 inst.name()
             ),
             evidence,
-            "Set --insecure-port=0 and remove --insecure-bind-address",
         ));
     }
 }

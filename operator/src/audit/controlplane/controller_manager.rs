@@ -19,7 +19,6 @@ const FLAG_CHECKS: &[FlagCheck] = &[
         id: CheckId::Cm001,
         rule: Rule::Required(&["terminated-pod-gc-threshold"]),
         problem: "keeps terminated pods without limit",
-        fix: "Set --terminated-pod-gc-threshold (for example 10000)",
     },
     FlagCheck {
         id: CheckId::Cm002,
@@ -29,7 +28,6 @@ const FLAG_CHECKS: &[FlagCheck] = &[
             default: true,
         },
         problem: "serves profiling data",
-        fix: "Set --profiling=false",
     },
     FlagCheck {
         id: CheckId::Cm003,
@@ -39,25 +37,21 @@ const FLAG_CHECKS: &[FlagCheck] = &[
             default: false,
         },
         problem: "runs every controller with the controller manager's own, all-powerful credential",
-        fix: "Set --use-service-account-credentials=true",
     },
     FlagCheck {
         id: CheckId::Cm004,
         rule: Rule::Required(&["service-account-private-key-file"]),
         problem: "has no ServiceAccount token signing key",
-        fix: "Set --service-account-private-key-file (kubeadm: /etc/kubernetes/pki/sa.key)",
     },
     FlagCheck {
         id: CheckId::Cm005,
         rule: Rule::Required(&["root-ca-file"]),
         problem: "gives pods no root CA to verify the API server",
-        fix: "Set --root-ca-file (kubeadm: /etc/kubernetes/pki/ca.crt)",
     },
     FlagCheck {
         id: CheckId::Cm007,
         rule: Rule::LoopbackIfSet("bind-address"),
         problem: "serves its metrics and health endpoints beyond loopback",
-        fix: "Set --bind-address=127.0.0.1",
     },
 ];
 
@@ -81,7 +75,6 @@ fn rotation_disabled(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
                 inst.name()
             ),
             vec![inst.flags.show("feature-gates", None)],
-            "Remove RotateKubeletServerCertificate=false from --feature-gates",
         ));
     }
 }

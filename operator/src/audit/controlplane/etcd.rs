@@ -30,7 +30,6 @@ const FLAG_CHECKS: &[FlagCheck] = &[
             default: false,
         },
         problem: "accepts clients without a certificate",
-        fix: "Set --client-cert-auth=true and --trusted-ca-file",
     },
     FlagCheck {
         id: CheckId::Etcd003,
@@ -40,7 +39,6 @@ const FLAG_CHECKS: &[FlagCheck] = &[
             default: false,
         },
         problem: "serves clients with a self-signed auto-generated certificate",
-        fix: "Remove --auto-tls (or set it to false) and set --cert-file and --key-file",
     },
     FlagCheck {
         id: CheckId::Etcd006,
@@ -50,7 +48,6 @@ const FLAG_CHECKS: &[FlagCheck] = &[
             default: false,
         },
         problem: "talks to peers with a self-signed auto-generated certificate",
-        fix: "Remove --peer-auto-tls (or set it to false) and set --peer-cert-file and --peer-key-file",
     },
 ];
 
@@ -118,8 +115,6 @@ fn client_tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
             problems.join("; ")
         ),
         evidence,
-        "Set --cert-file and --key-file, and use https:// (or a loopback address) in \
-         --listen-client-urls",
     ));
 }
 
@@ -161,8 +156,6 @@ fn peer_tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
                     problems.join("; ")
                 ),
                 evidence,
-                "Set --peer-cert-file and --peer-key-file, and use https:// in \
-                 --listen-peer-urls and --initial-advertise-peer-urls",
             ));
         }
     }
@@ -175,7 +168,6 @@ fn peer_tls(ctx: &Ctx, inst: &Instance, sink: &mut Sink) {
                 exposed.join(", ")
             ),
             vec![f.show("peer-client-cert-auth", Some("false")), peer_urls],
-            "Set --peer-client-cert-auth=true and --peer-trusted-ca-file",
         ));
     }
 }
@@ -207,9 +199,6 @@ fn shared_ca(ctx: &Ctx, inst: &Instance, apiservers: &[&Instance], sink: &mut Si
                 inst.flags.show("trusted-ca-file", None),
                 format!("{}: {}", api.name(), api.flags.show("client-ca-file", None)),
             ],
-            "Give etcd its own CA: point --trusted-ca-file at a CA used only for etcd \
-             (kubeadm: /etc/kubernetes/pki/etcd/ca.crt) and issue the API server's \
-             --etcd-certfile from it",
         ));
     }
 }

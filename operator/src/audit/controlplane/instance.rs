@@ -31,21 +31,16 @@ impl<'a> Instance<'a> {
         self.pod.container.image.and_then(image_version)
     }
 
-    /// A finding on this Pod (control-plane findings point at the Pod, one per replica).
-    pub fn finding(
-        &self,
-        check: CheckId,
-        message: String,
-        evidence: Vec<String>,
-        fix: &str,
-    ) -> Finding {
+    /// A finding on this Pod (control-plane findings point at the Pod, one per replica). Its
+    /// remediation is the catalog's, with where to make the change on this cluster.
+    pub fn finding(&self, check: CheckId, message: String, evidence: Vec<String>) -> Finding {
         Finding::new(
             check,
             ObjectRef::new(ObjectKind::Pod, Some("kube-system"), self.name()),
             message,
         )
         .evidence(evidence)
-        .remediation(self.remediation(fix))
+        .remediation(self.remediation(check.meta().remediation.trim_end_matches('.')))
     }
 
     /// Where to change a flag: the static Pod manifest on kubeadm clusters, and the kubeadm
@@ -99,8 +94,6 @@ pub struct FlagCheck {
     pub rule: Rule,
     /// What is wrong, after the Pod's name: "allows anonymous requests".
     pub problem: &'static str,
-    /// The fix, imperative: "Set --anonymous-auth=false".
-    pub fix: &'static str,
 }
 
 /// Run the enabled `checks` on one instance.
@@ -108,7 +101,7 @@ pub fn run_flag_checks(ctx: &Ctx, inst: &Instance, checks: &[FlagCheck], sink: &
     for c in checks.iter().filter(|c| ctx.enabled(c.id)) {
         if let Some(evidence) = failing(&inst.flags, &c.rule) {
             let message = format!("{} {}", inst.name(), c.problem);
-            sink.push(inst.finding(c.id, message, evidence, c.fix));
+            sink.push(inst.finding(c.id, message, evidence));
         }
     }
 }

@@ -15,14 +15,12 @@ const PROFILING: FlagCheck = FlagCheck {
         default: true,
     },
     problem: "serves profiling data",
-    fix: "Set --profiling=false",
 };
 
 const BIND_ADDRESS: FlagCheck = FlagCheck {
     id: CheckId::Sch002,
     rule: Rule::LoopbackIfSet("bind-address"),
     problem: "serves its metrics and health endpoints beyond loopback",
-    fix: "Set --bind-address=127.0.0.1",
 };
 
 pub fn audit(ctx: &Ctx, schedulers: &[&Instance], sink: &mut Sink) {

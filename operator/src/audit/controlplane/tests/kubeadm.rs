@@ -77,7 +77,8 @@ fn kubeadm_findings_carry_the_flag_seen_and_a_concrete_fix() {
     assert_eq!(f.evidence, ["--enable-admission-plugins=NodeRestriction"]);
     assert!(
         f.remediation.starts_with(
-            "Add EventRateLimit to --enable-admission-plugins and configure its limits in \
+            "Add EventRateLimit to --enable-admission-plugins (or to --admission-control, where \
+             the API server takes that older list) and configure its limits in \
              --admission-control-config-file in the kube-apiserver command line. On kubeadm \
              clusters: edit /etc/kubernetes/manifests/kube-apiserver.yaml on node cp1"
         ),
@@ -91,4 +92,35 @@ fn kubeadm_findings_carry_the_flag_seen_and_a_concrete_fix() {
     );
     assert_eq!(f.evidence, ["--profiling: (unset, default true)"]);
     assert!(f.remediation.contains("controllerManager.extraArgs"));
+}
+
+/// The remediation of a control-plane finding is the catalog's (the one copy of it), followed
+/// by where to make the change on this cluster: no check carries a second text in code.
+#[test]
+fn control_plane_remediations_are_the_catalogs() {
+    let dir = std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../e2e/fixtures/insecure-cluster"
+    ));
+    let (snap, _) = crate::snapshot::load_paths(&[dir]).expect("fixture loads");
+    let r = crate::audit::run(&crate::audit::AuditInput::offline(
+        &snap,
+        &crate::policy::EffectivePolicy::default_policy(),
+        crate::audit::testutil::now(),
+    ));
+    let mut seen = std::collections::BTreeSet::new();
+    for f in r.findings.iter().filter(|f| {
+        // Flag checks, on the component's Pod (ETCD-008/009 and API-033 are about other objects).
+        matches!(f.check.family(), "API" | "ETCD" | "CM" | "SCH") && f.resource.kind == "Pod"
+    }) {
+        let general = f.check.meta().remediation.trim_end_matches('.');
+        assert!(
+            f.remediation.starts_with(&format!("{general} in the ")),
+            "{}: {}",
+            f.check,
+            f.remediation
+        );
+        seen.insert(f.check);
+    }
+    assert!(seen.len() >= 25, "only {} checks fired: {seen:?}", seen.len());
 }
