@@ -180,3 +180,31 @@ fn check_code_names_checks_by_type_not_by_string() {
         "check IDs written as strings (use CheckId): {strings:#?}"
     );
 }
+
+/// A remediation's text lives only in the catalog: check code fills its placeholders
+/// (`Finding::fill`) or appends facts after it (`then`, `clause`), and never assigns a
+/// remediation of its own.
+#[test]
+fn remediations_are_written_only_in_the_catalog() {
+    let mut own = Vec::new();
+    let mut filled = 0;
+    for (f, i, line) in product_lines(&["."]) {
+        if f.ends_with("audit/finding.rs") {
+            continue;
+        }
+        filled += line.matches(".fill(&").count();
+        // (Restoring a stored Finding's remediation, `f.remediation = r.clone()`, is not
+        // writing one.)
+        if line.contains(".remediation(")
+            || line.contains("let remediation")
+            || line.contains("remediation = format!")
+        {
+            own.push(format!("{}:{i}: {}", f.display(), line.trim()));
+        }
+    }
+    assert!(
+        filled >= 10,
+        "only {filled} fills: the scan no longer reads the code"
+    );
+    assert!(own.is_empty(), "remediations written in code: {own:#?}");
+}

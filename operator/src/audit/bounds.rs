@@ -255,7 +255,7 @@ mod tests {
             format!("Pod ns/p runs privileged containers: {}", names.join(", ")),
         )
         .container(&names)
-        .remediation("x".repeat(100_000))
+        .then(&"x".repeat(100_000))
         .evidence((0..3000).map(|i| format!("rule {i}: {}", "v".repeat(2000))))
         .reason("r".repeat(1 << 20));
         f.suppressed_by = Some("s".repeat(5000));

@@ -1,5 +1,5 @@
 use super::bounds;
-use crate::catalog::{Category, CheckId, Severity};
+use crate::catalog::{self, Category, CheckId, Severity};
 use crate::outcome::{NamespacedName, SubjectRef};
 use crate::snapshot::ObjectKind;
 use serde::Serialize;
@@ -103,7 +103,7 @@ impl Finding {
             category: meta.category,
             title: meta.title,
             message: message.into(),
-            remediation: meta.remediation.to_string(),
+            remediation: catalog::fill_remediation(meta.remediation, &[]),
             resource,
             subject: None,
             node: None,
@@ -126,9 +126,27 @@ impl Finding {
         self
     }
 
-    pub fn remediation(mut self, r: impl Into<String>) -> Finding {
-        self.remediation = r.into();
+    /// The check's catalog remediation with its `{name}` placeholders filled with this
+    /// finding's facts (node, command, target version): the text stays in the catalog.
+    pub fn fill(mut self, values: &[(&str, &str)]) -> Finding {
+        self.remediation = catalog::fill_remediation(self.check.meta().remediation, values);
         self
+    }
+
+    /// Facts appended after the remediation (`" (kubectl edit …)"`): where to act on this
+    /// object, never a second text of what to do.
+    pub fn then(mut self, more: &str) -> Finding {
+        self.remediation.push_str(more);
+        self
+    }
+
+    /// Like [`Finding::then`], continuing the remediation's last sentence: its final period
+    /// goes after `more` (`"Set --profiling=false in the kube-apiserver command line"`).
+    pub fn clause(mut self, more: &str) -> Finding {
+        if self.remediation.ends_with('.') {
+            self.remediation.pop();
+        }
+        self.then(more)
     }
 
     pub fn subject(mut self, s: SubjectRef) -> Finding {

@@ -62,29 +62,28 @@ pub fn audit(
                     Finding::new(
                         CheckId::Pol001,
                         target.clone(),
-                        format!("exception {} ({what}) expired at {expires}: it suppresses nothing", e.index),
+                        format!(
+                            "exception {} ({what}) expired at {expires}: it suppresses nothing",
+                            e.index
+                        ),
                     )
-                    .remediation(format!(
-                        "Review the waiver \"{}\", then remove spec.exceptions[{}] or renew its expires date",
-                        e.reason, e.index
-                    ))
+                    .fill(&[("reason", &e.reason), ("index", &e.index.to_string())])
                     .evidence([format!("spec.exceptions[{}].expires: {expires}", e.index)])
                     .exception(eref),
                 );
             }
         } else if !used && policy.is_enabled(CheckId::Pol002) {
-            let unused =
-                Finding::new(
-                    CheckId::Pol002,
-                    target.clone(),
-                    format!("exception {} ({what}) matched no finding in this audit", e.index),
-                )
-                .remediation(format!(
-                    "Remove spec.exceptions[{}] if the issue is fixed, or correct its check and resource",
+            let unused = Finding::new(
+                CheckId::Pol002,
+                target.clone(),
+                format!(
+                    "exception {} ({what}) matched no finding in this audit",
                     e.index
-                ))
-                .evidence([format!("spec.exceptions[{}]: {what}", e.index)])
-                .exception(eref);
+                ),
+            )
+            .fill(&[("index", &e.index.to_string())])
+            .evidence([format!("spec.exceptions[{}]: {what}", e.index)])
+            .exception(eref);
             if !waives_unassessed(e, unassessed) {
                 out.push(unused);
             } else {

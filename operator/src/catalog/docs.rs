@@ -26,7 +26,10 @@ pub fn markdown() -> String {
             let _ = write!(
                 out,
                 "\n### {} — {}\n\n- Severity: {severity}\n- Default: {default}\n- Why: {}\n- Fix: {}\n",
-                c.id, c.title, c.rationale, c.remediation
+                c.id,
+                c.title,
+                c.rationale,
+                c.general_remediation()
             );
             if !c.references.is_empty() {
                 let _ = writeln!(out, "- References: {}", c.references.join(", "));

@@ -237,7 +237,10 @@ pub struct CheckMeta {
     pub event_reason: &'static str,
     /// Why it matters, for docs and SARIF help text.
     pub rationale: &'static str,
-    /// How to fix it, in general terms (findings carry concrete remediation).
+    /// How to fix it: the one text of the check's remediation. `{name}` placeholders are
+    /// filled by the finding ([`fill_remediation`]); docs and rule listings show them as
+    /// `<name>`. Check code adds facts (a command for the object) after it, never a second text.
+    #[serde(serialize_with = "general_remediation")]
     pub remediation: &'static str,
     /// Where the catalog left room, the interpretation kube-posture chose (docs/checks.md).
     #[serde(skip_serializing_if = "str::is_empty")]
@@ -249,7 +252,41 @@ pub struct CheckMeta {
     pub groups: &'static [&'static str],
 }
 
+fn general_remediation<S: serde::Serializer>(r: &&'static str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&fill_remediation(r, &[]))
+}
+
+/// A catalog remediation with its `{name}` placeholders replaced by `values`; a placeholder
+/// without a value reads `<name>`, as in the docs.
+pub fn fill_remediation(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 64);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(len) = rest[open + 1..].find('}') else {
+            break;
+        };
+        let key = &rest[open + 1..open + 1 + len];
+        out.push_str(&rest[..open]);
+        match values.iter().find(|(k, _)| *k == key) {
+            Some((_, v)) => out.push_str(v),
+            None => {
+                out.push('<');
+                out.push_str(key);
+                out.push('>');
+            }
+        }
+        rest = &rest[open + len + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
 impl CheckMeta {
+    /// The remediation as docs and rule listings show it: placeholders as `<name>`.
+    pub fn general_remediation(&self) -> String {
+        fill_remediation(self.remediation, &[])
+    }
+
     /// The check's layer, from its ID prefix (host.md): images belong to the workload layer,
     /// DaemonSet coverage to the host layer.
     pub fn layer(&self) -> Layer {
@@ -317,6 +354,31 @@ mod tests {
             );
             assert!(!c.title.is_empty() && !c.rationale.is_empty() && !c.remediation.is_empty());
         }
+    }
+
+    #[test]
+    fn remediation_placeholders_are_names_and_fill() {
+        for c in CHECKS {
+            let mut rest = c.remediation;
+            while let Some(open) = rest.find('{') {
+                let close = rest[open..].find('}').map(|i| open + i);
+                let key = close.map(|close| &rest[open + 1..close]);
+                assert!(
+                    key.is_some_and(
+                        |k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    ),
+                    "{}: a brace that is not a {{name}} placeholder in {:?}",
+                    c.id,
+                    c.remediation
+                );
+                rest = &rest[close.unwrap() + 1..];
+            }
+            assert!(!rest.contains('}'), "{}: stray brace", c.id);
+        }
+        assert_eq!(
+            fill_remediation("Upgrade node {node} to {target}.", &[("node", "n1")]),
+            "Upgrade node n1 to <target>."
+        );
     }
 
     #[test]

@@ -58,7 +58,11 @@ fn rules() -> Vec<ReportingDescriptor> {
                 .name(c.event_reason)
                 .short_description(text(c.title))
                 .full_description(text(c.rationale))
-                .help(text(format!("{} Fix: {}", c.rationale, c.remediation)))
+                .help(text(format!(
+                    "{} Fix: {}",
+                    c.rationale,
+                    c.general_remediation()
+                )))
                 .default_configuration(
                     ReportingConfiguration::builder()
                         .level(serde_json::to_value(level(c.severity)).expect("level"))

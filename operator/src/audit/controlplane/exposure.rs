@@ -109,11 +109,7 @@ fn service_exposing_etcd(ctx: &Ctx, svc: &Service) -> Option<Finding> {
         format!("Service {ns}/{name} ({kind}) exposes etcd {reach}"),
     )
     .evidence(evidence)
-    .remediation(format!(
-        "Delete the Service (kubectl delete service {name} -n {ns}): only the API server \
-         should reach etcd. To scrape etcd metrics, use its --listen-metrics-urls port \
-         (2381 on kubeadm), never 2379/2380."
-    ));
+    .fill(&[("name", name), ("namespace", ns)]);
     Some(if outside { f } else { f.reduced() })
 }
 
@@ -250,11 +246,10 @@ fn mounts_protected(w: &Workload, protected: &[(String, String)]) -> Option<Find
         )
         .container(&mounting)
         .evidence(evidence)
-        .remediation(format!(
-            "Remove the hostPath volume(s) {} from {w} ({}); back up etcd with `etcdctl \
-             snapshot save` on a control-plane node instead.",
-            volumes.join(", "),
-            w.edit_command()
-        )),
+        .fill(&[
+            ("volumes", &volumes.join(", ")),
+            ("workload", &w.to_string()),
+            ("edit", &w.edit_command()),
+        ]),
     )
 }

@@ -40,12 +40,12 @@ impl<'a> Instance<'a> {
             message,
         )
         .evidence(evidence)
-        .remediation(self.remediation(check.meta().remediation.trim_end_matches('.')))
+        .clause(&self.where_to_change())
     }
 
     /// Where to change a flag: the static Pod manifest on kubeadm clusters, and the kubeadm
     /// configuration that regenerates it on upgrade.
-    fn remediation(&self, fix: &str) -> String {
+    fn where_to_change(&self) -> String {
         let program = self.pod.component.program();
         let node = self
             .pod
@@ -63,7 +63,7 @@ impl<'a> Instance<'a> {
             Component::Scheduler => "scheduler.extraArgs",
         };
         format!(
-            "{fix} in the {program} command line. On kubeadm clusters: edit \
+            " in the {program} command line. On kubeadm clusters: edit \
              /etc/kubernetes/manifests/{program}.yaml on {node} (the kubelet restarts the static \
              Pod), and make the same change in {kubeadm_key} of the kubeadm ClusterConfiguration \
              (ConfigMap kube-system/kubeadm-config) so that upgrades keep it."

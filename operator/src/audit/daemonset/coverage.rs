@@ -137,8 +137,7 @@ fn uncovered(t: &Target, node: &Node, n: &str) -> Finding {
     let ds = format!("{}/{}", t.ns, t.name);
     let edit = t.kubectl(&format!("edit daemonset {}", t.name));
     let base = format!("Node {n} has no Pod of required DaemonSet {ds}");
-    let (reason, message, remediation, mut evidence) = if let Some(nr) = scheduling::not_ready(node)
-    {
+    let (reason, message, diagnosis, mut evidence) = if let Some(nr) = scheduling::not_ready(node) {
         (
             "NodeNotReady",
             format!("{base}: the node is not Ready, {nr}; fix that first"),
@@ -214,7 +213,7 @@ fn uncovered(t: &Target, node: &Node, n: &str) -> Finding {
     evidence.extend(t.status());
     t.finding(CheckId::Ds002, n, message)
         .reason(reason)
-        .remediation(remediation)
+        .then(&format!(" {diagnosis}"))
         .evidence(evidence)
 }
 
@@ -255,7 +254,7 @@ fn not_running(t: &Target, n: &str, pod: &Pod, f: Failure) -> Finding {
     };
     let container = f.container.as_deref().unwrap_or("");
     let oom = f.reason == "OOMKilled" || f.details.iter().any(|d| d.contains("OOMKilled"));
-    let remediation = match f.reason.as_str() {
+    let diagnosis = match f.reason.as_str() {
         _ if oom => format!(
             "Raise resources.limits.memory of container {container} in DaemonSet {}/{} ({}).",
             t.ns,
@@ -303,7 +302,7 @@ fn not_running(t: &Target, n: &str, pod: &Pod, f: Failure) -> Finding {
         ),
     )
     .reason(f.reason)
-    .remediation(remediation)
+    .then(&format!(" {diagnosis}"))
     .evidence(evidence)
 }
 
@@ -311,7 +310,7 @@ fn not_running(t: &Target, n: &str, pod: &Pod, f: Failure) -> Finding {
 fn outdated(t: &Target, n: &str, pod: &Pod, drift: &[String]) -> Finding {
     let p = pods::name(pod);
     let delete = t.kubectl(&format!("delete pod {p}"));
-    let remediation = if t.update_strategy() == "OnDelete" {
+    let diagnosis = if t.update_strategy() == "OnDelete" {
         format!(
             "The DaemonSet's updateStrategy is OnDelete: delete the Pod to get the new template: {delete}."
         )
@@ -339,6 +338,6 @@ fn outdated(t: &Target, n: &str, pod: &Pod, drift: &[String]) -> Finding {
         ),
     )
     .reason("OutdatedImage")
-    .remediation(remediation)
+    .then(&format!(" {diagnosis}"))
     .evidence(evidence)
 }

@@ -125,9 +125,5 @@ fn missing(r: &RequiredAgent, daemon_sets: &HashMap<DsKey, &DaemonSet>) -> Findi
     )
     .daemon_set(&r.namespace, &r.name)
     .evidence([hint])
-    .remediation(format!(
-        "Deploy the agent as DaemonSet {} in namespace {}, or, if it runs under another name, \
-         correct spec.requiredDaemonSets in the policy.",
-        r.name, r.namespace
-    ))
+    .fill(&[("name", &r.name), ("namespace", &r.namespace)])
 }

@@ -190,10 +190,10 @@ fn root_image(d: &Dockerfile, why: &str, line: u32) -> Finding {
     )
     .evidence([format!("{}:{line}", d.name)])
     .location(d.file.display().to_string(), line)
-    .remediation(format!(
-        "Add `USER 10001:10001` (or another non-root UID) as the last USER of the final stage of {}, after the steps that need root",
-        d.name
-    ))
+    .fill(&[
+        ("dockerfile", &d.name),
+        ("workload", "the pods that run the image"),
+    ])
 }
 
 #[cfg(test)]

@@ -66,13 +66,17 @@ fn running_as_root(ctx: &Ctx, sink: &mut Sink) {
             Finding::new(
                 CheckId::Img001,
                 w.object_ref(),
-                format!("{w} runs images that run as root by default: {}", names.join(", ")),
+                format!(
+                    "{w} runs images that run as root by default: {}",
+                    names.join(", ")
+                ),
             )
             .container(&names)
             .evidence(evidence)
-            .remediation(format!(
-                "Rebuild the image with a non-root USER, and set securityContext.runAsNonRoot: true and a non-zero runAsUser in {w}"
-            )),
+            .fill(&[
+                ("dockerfile", "each image's Dockerfile"),
+                ("workload", &w.to_string()),
+            ]),
         );
     }
 }

@@ -45,9 +45,7 @@ pub fn audit(ctx: &Ctx, sink: &mut Sink) {
             )
             .container(&names)
             .evidence(evidence)
-            .remediation(format!(
-                "Reference each image as name@sha256:<digest> (`crane digest IMAGE` or `skopeo inspect` prints it) in {w}"
-            )),
+            .fill(&[("workload", &w.to_string())]),
         );
     }
 }

@@ -440,12 +440,11 @@ fn escape_path(w: &Workload, n: &NodeFacts, ways: &[String], hits: &[&KernelHit]
     )
     .node(n.name)
     .evidence(bounds::capped(evidence, bounds::MAX_EVIDENCE, |e| e))
-    .remediation(format!(
-        "Take the way out away from {w} ({}), or patch node {}'s runtime and kernel; do both \
-         for anything internet-facing.",
-        w.edit_command(),
-        n.name
-    ))
+    .fill(&[
+        ("workload", &w.to_string()),
+        ("edit", &w.edit_command()),
+        ("node", n.name),
+    ])
 }
 
 /// XL-002's finding: the unconfined containers and the CVEs each can use.
@@ -489,12 +488,7 @@ fn unconfined_path(
     .node(n.name)
     .container(&names)
     .evidence(bounds::capped(evidence, bounds::MAX_EVIDENCE, |e| e))
-    .remediation(format!(
-        "Set spec.securityContext.seccompProfile.type: RuntimeDefault ({}), or seccompDefault: \
-         true on node {}'s kubelet; and patch the node's kernel.",
-        w.edit_command(),
-        n.name
-    ))
+    .fill(&[("edit", &w.edit_command()), ("node", n.name)])
 }
 
 fn subject_label(s: &SubjectRef) -> String {

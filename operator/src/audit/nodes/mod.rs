@@ -291,11 +291,7 @@ fn end_of_life(
                 eol.release, eol.date, data.reviewed
             ),
         ])
-        .remediation(format!(
-            "Upgrade node {node} to {target} (one minor release at a time, control plane first, \
-             then kubelets; drain the node before: kubectl drain {node} --ignore-daemonsets), or replace it with a node built \
-             from a current image."
-        )),
+        .fill(&[("node", node), ("target", &target)]),
     )
 }
 
@@ -347,15 +343,14 @@ fn out_of_skew(
     let (newest, newest_pod) = servers.iter().max_by_key(|(v, _)| *v)?;
     let allowed = data.kubelet_older(*newest)?;
     let kubelet = format!("Kubelet {} on node {node}", info.kubelet_version);
-    let (message, remediation, pod) = if (k.major, k.minor) > (oldest.major, oldest.minor) {
+    let (message, step, pod) = if (k.major, k.minor) > (oldest.major, oldest.minor) {
         (
             format!(
                 "{kubelet} is newer than the API server ({oldest}): a kubelet must never be newer \
                  than kube-apiserver"
             ),
             format!(
-                "Upgrade the control plane to {} or later first, or run kubelet {} or older on \
-                 node {node}.",
+                "upgrade the control plane to {} or later first, or run kubelet {} or older",
                 minor(k),
                 minor(*oldest)
             ),
@@ -385,11 +380,7 @@ fn out_of_skew(
                     behind.to_string()
                 }
             ),
-            format!(
-                "Upgrade the kubelet on node {node} to {} or later (drain it first: kubectl \
-                 drain {node} --ignore-daemonsets).",
-                minor(floor)
-            ),
+            format!("upgrade it to {} or later", minor(floor)),
             newest_pod,
         )
     };
@@ -399,7 +390,7 @@ fn out_of_skew(
                 format!("status.nodeInfo.kubeletVersion: {}", info.kubelet_version),
                 format!("API server {pod}"),
             ])
-            .remediation(remediation),
+            .fill(&[("node", node), ("step", &step)]),
     )
 }
 
@@ -445,11 +436,11 @@ fn vulnerable_runtime(data: &ReleaseData, node: &str, info: &NodeSystemInfo) -> 
                 )
             })),
         )
-        .remediation(format!(
-            "Upgrade the container runtime on node {node} to {target}, or replace the node with \
-             one built from a current image (release table reviewed {}).",
-            data.reviewed
-        )),
+        .fill(&[
+            ("node", node),
+            ("target", &target),
+            ("reviewed", &data.reviewed.to_string()),
+        ]),
     )
 }
 
@@ -547,13 +538,7 @@ fn vulnerable_kernel(
     .unwrap_or_else(|| "a release that carries every fix".to_string());
     let mut f = node_finding(CheckId::Node004, node, message)
         .evidence(bounds::capped(evidence, bounds::MAX_EVIDENCE, |e| e))
-        .remediation(format!(
-            "Upgrade the kernel of node {node} to {target} (or its node image), then reboot \
-             or replace the node (drain it first: kubectl drain {node} --ignore-daemonsets). \
-             A live-patched kernel (kpatch, Canonical Livepatch, Ksplice) does not change its \
-             version string: if node {node} is live-patched against these CVEs, record an \
-             exception naming the patch."
-        ));
+        .fill(&[("node", node), ("target", &target)]);
     f.severity = severity;
     Some(f)
 }
@@ -581,11 +566,8 @@ fn os_end_of_life(
             ),
         ]
     };
-    let remediation = format!(
-        "Move node {node} to a supported {} release (a new node image for managed node pools), \
-         draining it first: kubectl drain {node} --ignore-daemonsets.",
-        id.os
-    );
+    let os_name = id.os.to_string();
+    let fix = [("node", node), ("os", os_name.as_str())];
     Ok(match os::support(row, today) {
         os::Support::Supported => None,
         os::Support::Extended(row, until) => {
@@ -606,7 +588,7 @@ fn os_end_of_life(
                     until,
                     &format!("standard support ended {}, {name} until", row.standard_end),
                 ))
-                .remediation(remediation),
+                .fill(&fix),
             )
         }
         os::Support::Ended(_, date) => Some(
@@ -620,7 +602,7 @@ fn os_end_of_life(
                 ),
             )
             .evidence(evidence(date, "support ended"))
-            .remediation(remediation),
+            .fill(&fix),
         ),
     })
 }

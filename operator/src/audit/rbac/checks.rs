@@ -37,7 +37,6 @@ fn evidence_at_most(a: &RbacAnalysis, key: RoleKey, idx: &[u32], max: usize) -> 
 
 /// A finding about one (binding, subject) pair.
 fn grant_finding(check: CheckId, g: &Grant, what: &str, evidence: Vec<String>) -> Finding {
-    let meta = check.meta();
     let mut f = Finding::new(
         check,
         g.binding.object_ref(),
@@ -50,7 +49,7 @@ fn grant_finding(check: CheckId, g: &Grant, what: &str, evidence: Vec<String>) -
     )
     .subject(g.subject.to_ref())
     .evidence(evidence)
-    .remediation(remediation(meta.remediation, g));
+    .then(&remediation(g));
     if g.binding.namespace.is_some() {
         f = f.reduced();
     }
@@ -58,19 +57,19 @@ fn grant_finding(check: CheckId, g: &Grant, what: &str, evidence: Vec<String>) -
 }
 
 /// Built-in roles are restored by the API server, so the fix is always on the binding side.
-fn remediation(general: &str, g: &Grant) -> String {
+fn remediation(g: &Grant) -> String {
     let builtin_role =
         matches!(g.role, RoleKey::ClusterRole(n) if super::roles::is_bootstrap_cluster_role(n));
     if builtin_role {
         format!(
-            "{general} {} is built in: bind a narrower role instead, or remove {} from the binding: {}",
+            " {} is built in: bind a narrower role instead, or remove {} from the binding: {}",
             role_label(g.role),
             g.subject,
             g.binding.edit_command()
         )
     } else {
         format!(
-            "{general} Narrow {} or remove {} from the binding: {}",
+            " Narrow {} or remove {} from the binding: {}",
             role_label(g.role),
             g.subject,
             g.binding.edit_command()
@@ -172,12 +171,11 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
                     "(anyone who can reach the API server) is granted permissions",
                     evidence(a, g.role, &caps.beyond_public),
                 )
-                .remediation(format!(
-                    "Remove {} from {}: {}",
-                    g.subject,
-                    g.binding,
-                    g.binding.edit_command()
-                )),
+                .fill(&[
+                    ("subject", &g.subject.to_string()),
+                    ("binding", &g.binding.to_string()),
+                    ("edit", &g.binding.edit_command()),
+                ]),
             );
         }
         if g.binding.builtin {
@@ -230,10 +228,7 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
                         "(used by every pod of the namespace that names no ServiceAccount) is granted permissions",
                         evidence(a, g.role, &caps.any),
                     )
-                    .remediation(format!(
-                        "Create a dedicated ServiceAccount (kubectl create serviceaccount <name> -n {namespace}), bind it instead of default, and set serviceAccountName in the pods that need it: {}",
-                        g.binding.edit_command()
-                    )),
+                    .fill(&[("namespace", namespace), ("edit", &g.binding.edit_command())]),
                 );
         }
     }
@@ -302,13 +297,16 @@ fn dangling(binding: BindingRef, role: RoleKey) -> Finding {
         format!("{binding} refers to {kind} {name}, which does not exist"),
     )
     .evidence([format!("roleRef: {kind} {name}")])
-    .remediation(format!(
-        "Delete the binding ({}) or create the {kind} it names with the intended rules",
-        match binding.namespace {
-            None => format!("kubectl delete clusterrolebinding {}", binding.name),
-            Some(ns) => format!("kubectl delete rolebinding {} -n {ns}", binding.name),
-        }
-    ))
+    .fill(&[
+        (
+            "delete",
+            &match binding.namespace {
+                None => format!("kubectl delete clusterrolebinding {}", binding.name),
+                Some(ns) => format!("kubectl delete rolebinding {} -n {ns}", binding.name),
+            },
+        ),
+        ("kind", kind),
+    ])
 }
 
 fn missing_sa(g: &Grant, namespace: &str, name: &str) -> Finding {
@@ -322,8 +320,5 @@ fn missing_sa(g: &Grant, namespace: &str, name: &str) -> Finding {
     )
     .subject(g.subject.to_ref())
     .evidence([format!("subject: ServiceAccount {namespace}/{name}")])
-    .remediation(format!(
-        "Remove the subject from the binding ({}) or create the intended ServiceAccount",
-        g.binding.edit_command()
-    ))
+    .fill(&[("edit", &g.binding.edit_command())])
 }

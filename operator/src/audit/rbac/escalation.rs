@@ -492,11 +492,10 @@ pub fn audit(a: &RbacAnalysis, snapshot: &Snapshot, sink: &mut Sink) {
             )
             .subject(subject.to_ref())
             .evidence(evidence)
-            .remediation(format!(
-                "Break the weakest hop in the evidence: usually the pod-create, token or secret-read grant in the namespace of the powerful ServiceAccount. The first hop is granted by {}: {}",
-                first.via,
-                first.via.edit_command()
-            )),
+            .fill(&[
+                ("binding", &first.via.to_string()),
+                ("edit", &first.via.edit_command()),
+            ]),
         );
     }
 }

@@ -122,5 +122,9 @@ fn control_plane_remediations_are_the_catalogs() {
         );
         seen.insert(f.check);
     }
-    assert!(seen.len() >= 25, "only {} checks fired: {seen:?}", seen.len());
+    assert!(
+        seen.len() >= 25,
+        "only {} checks fired: {seen:?}",
+        seen.len()
+    );
 }

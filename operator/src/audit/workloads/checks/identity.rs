@@ -174,10 +174,9 @@ pub(super) fn powerful_token(
             format!("RBAC: {reason}"),
             "automountServiceAccountToken is not false (pod, then ServiceAccount)".to_string(),
         ])
-        .remediation(format!(
-            "Set automountServiceAccountToken: false in the pod spec if the workload does not call the API, or reduce ServiceAccount {}/{sa}'s permissions ({})",
-            w.namespace,
-            w.edit_command()
-        )),
+        .fill(&[
+            ("account", &format!("{}/{sa}", w.namespace)),
+            ("edit", &w.edit_command()),
+        ]),
     );
 }

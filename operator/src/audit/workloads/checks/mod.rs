@@ -31,13 +31,9 @@ fn wl_finding(check: CheckId, w: &Workload, containers: &[&str], what: &str) -> 
         let room = bounds::MAX_MESSAGE.saturating_sub(message.len());
         message.push_str(&bounds::join_names(containers, ", ", room));
     }
-    let f = Finding::new(check, w.object_ref(), message).container(containers);
-    let fix = format!(
-        "{} ({})",
-        f.remediation.trim_end_matches('.'),
-        w.edit_command()
-    );
-    f.remediation(fix)
+    Finding::new(check, w.object_ref(), message)
+        .container(containers)
+        .clause(&format!(" ({})", w.edit_command()))
 }
 
 /// A finding of `check` on `w` naming the containers for which `test` holds; `None` when it

@@ -46,9 +46,7 @@ pub(super) fn unenforced_namespaces(ctx: &Ctx, sink: &mut Sink) {
                 format!("Namespace {name} {problem}"),
             )
             .evidence([format!("{ENFORCE}: {}", level.unwrap_or("(unset)"))])
-            .remediation(format!(
-                "kubectl label --overwrite namespace {name} {ENFORCE}=baseline (or restricted); check first with --dry-run=server"
-            )),
+            .fill(&[("namespace", name)]),
         );
     }
 }
