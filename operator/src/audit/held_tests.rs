@@ -129,6 +129,17 @@ fn assessed_checks_are_not_held() {
     assert!(!r.findings.iter().any(|f| f.check == CheckId::Rbac005));
 }
 
+/// An audit under the policy of `spec` once RoleBindings cannot be read, after a full audit
+/// of the same objects under the default policy.
+fn audited_with_bindings_forbidden(spec: serde_json::Value) -> Report {
+    let policy = EffectivePolicy::compile("p", &serde_json::from_value(spec).unwrap())
+        .expect("valid policy");
+    let first = audit(&snapshot(RBAC), &EffectivePolicy::default_policy(), &[]);
+    let mut partial = snapshot(RBAC);
+    forbid(&mut partial, ObjectKind::RoleBinding);
+    audit(&partial, &policy, &first.findings)
+}
+
 #[test]
 fn exceptions_are_applied_to_held_findings_and_not_called_unused() {
     let spec = serde_json::json!({"exceptions": [
@@ -136,12 +147,7 @@ fn exceptions_are_applied_to_held_findings_and_not_called_unused() {
         {"check": CheckId::Rbac006, "resource": {"kind": "RoleBinding", "name": "gone"}, "reason": "old"},
         {"check": CheckId::Wl001, "resource": {"kind": "Pod", "name": "other"}, "reason": "unused"},
     ]});
-    let policy = EffectivePolicy::compile("p", &serde_json::from_value(spec).unwrap())
-        .expect("valid policy");
-    let first = audit(&snapshot(RBAC), &EffectivePolicy::default_policy(), &[]);
-    let mut partial = snapshot(RBAC);
-    forbid(&mut partial, ObjectKind::RoleBinding);
-    let r = audit(&partial, &policy, &first.findings);
+    let r = audited_with_bindings_forbidden(spec);
     let rbac005 = r
         .findings
         .iter()
@@ -207,12 +213,7 @@ fn a_star_exception_is_not_unused_while_anything_is_not_assessed() {
 #[test]
 fn disabled_checks_are_neither_listed_nor_held() {
     let spec = serde_json::json!({"checks": {"include": ["workload"]}});
-    let policy = EffectivePolicy::compile("p", &serde_json::from_value(spec).unwrap())
-        .expect("valid policy");
-    let first = audit(&snapshot(RBAC), &EffectivePolicy::default_policy(), &[]);
-    let mut partial = snapshot(RBAC);
-    forbid(&mut partial, ObjectKind::RoleBinding);
-    let r = audit(&partial, &policy, &first.findings);
+    let r = audited_with_bindings_forbidden(spec);
     assert!(
         !r.findings
             .iter()
