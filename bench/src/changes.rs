@@ -123,14 +123,25 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
 /// Audit `dir`, then `per_kind` changes of each kind; print the table.
 pub fn run(dir: &Path, label: &str, per_kind: usize) -> Result<()> {
     let t = Instant::now();
+    let before_load = crate::counting::live();
     let (mut snapshot, _) = kube_posture::snapshot::load_paths(&[dir.to_path_buf()])?;
+    let model_bytes = crate::counting::live() - before_load;
     eprintln!("read {} objects in {:.1?}", snapshot.len(), t.elapsed());
     let policy = EffectivePolicy::default_policy();
     let now: jiff::Timestamp = "2026-11-28T12:00:00Z".parse()?;
     let mut engine = Engine::default();
     let t = Instant::now();
+    let before_audit = crate::counting::live();
     let mut report: Report = engine.run(&AuditInput::offline(&snapshot, &policy, now), &[]);
     let first = t.elapsed();
+    let audit_bytes = crate::counting::live() - before_audit;
+    let report_bytes = {
+        let before = crate::counting::live();
+        let copy = report.findings.clone();
+        let bytes = crate::counting::live() - before;
+        drop(copy);
+        bytes
+    };
     let mut times: BTreeMap<usize, (Vec<Duration>, Reuse)> = BTreeMap::new();
     for round in 0..per_kind {
         for kind in 0..KINDS.len() {
@@ -201,6 +212,16 @@ pub fn run(dir: &Path, label: &str, per_kind: usize) -> Result<()> {
             reuse.paths_evaluated
         );
     }
+    let mib = |b: isize| b as f64 / (1024.0 * 1024.0);
+    println!(
+        "\nHeld after the first audit: the model {:.1} MiB ({} bytes/object); the report's {} findings {:.1} MiB ({} bytes/finding); the engine's kept results {:.1} MiB",
+        mib(model_bytes),
+        model_bytes / snapshot.len().max(1) as isize,
+        report.findings.len(),
+        mib(report_bytes),
+        report_bytes / report.findings.len().max(1) as isize,
+        mib(audit_bytes - report_bytes)
+    );
     println!("\n(incremental report of the last state = full audit's: checked)");
     Ok(())
 }

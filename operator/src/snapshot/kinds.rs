@@ -250,7 +250,7 @@ registry! {
     Node(Node, nodes) {
         api_version: "v1", plural: "nodes", namespaced: false,
         read: Read::Everywhere, always_present: true,
-        trim: super::trim::node => "node info, kubelet args, addresses and conditions; no images",
+        trim: super::trim::node => "node info, kubelet args, addresses and the Ready condition; no images",
         needed_by: [Daemonset, Node, Kubelet, Layers],
     }
     Pod(Pod, pods) {

@@ -105,6 +105,10 @@ fn template(t: &mut PodTemplateSpec) {
         m.labels = None;
         pod_annotations(m);
     }
+    // Only annotations are read from a template's metadata: without them it holds nothing.
+    if t.metadata.as_ref().is_some_and(|m| m.annotations.is_none()) {
+        t.metadata = None;
+    }
     if let Some(spec) = t.spec.as_mut() {
         pod_spec(spec, false);
     }
@@ -210,6 +214,11 @@ pub fn node(n: &mut Node) {
             a.retain(|a| a.type_ == "InternalIP");
         }
         st.config = None;
+        // Only the Ready condition is read (DaemonSet coverage: NotReady nodes); the others
+        // (pressure, network) are a kilobyte per node.
+        if let Some(c) = st.conditions.as_mut() {
+            c.retain(|c| c.type_ == "Ready");
+        }
     }
 }
 
@@ -380,6 +389,26 @@ mod tests {
             assert_eq!(c.volume_mounts.as_ref().unwrap().len(), mounts, "{ns}");
             assert_eq!(c.volume_mounts.as_ref().unwrap()[0].name, "h");
         }
+    }
+
+    #[test]
+    fn nodes_keep_only_their_ready_condition() {
+        let mut n: Node = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"},
+            "status": {"conditions": [
+                {"type": "MemoryPressure", "status": "False"},
+                {"type": "Ready", "status": "False", "reason": "KubeletNotReady"},
+                {"type": "DiskPressure", "status": "False"}]}
+        }))
+        .unwrap();
+        node(&mut n);
+        let kept = n.status.unwrap().conditions.unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            (kept[0].type_.as_str(), kept[0].reason.as_deref()),
+            ("Ready", Some("KubeletNotReady")),
+            "the Ready condition is kept whole: NotReady findings quote its reason"
+        );
     }
 
     #[test]

@@ -240,7 +240,7 @@ pub fn top_level(s: &Snapshot) -> Vec<Workload<'_>> {
                             namespace: ns(m),
                             name: name(m),
                             spec,
-                            pod_meta: t.metadata.as_ref(),
+                            pod_meta: t.metadata.as_deref(),
                             pod: None,
                         });
                     }
