@@ -109,7 +109,7 @@ fn wl005(snapshot: &Snapshot) -> BTreeSet<(String, String)> {
         .findings
         .iter()
         .filter(|f| f.check == "WL-005")
-        .map(|f| (f.resource.kind.clone(), f.resource.name.clone()))
+        .map(|f| (f.resource.kind.to_string(), f.resource.name.clone()))
         .collect()
 }
 

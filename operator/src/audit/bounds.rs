@@ -146,7 +146,9 @@ pub fn cap_lines(lines: &mut Vec<String>, max: usize) {
 /// Bring one finding within the budget (see the module documentation).
 pub fn bound(f: &mut Finding) {
     truncate(&mut f.message, MAX_MESSAGE);
-    truncate(&mut f.remediation, MAX_REMEDIATION);
+    if f.remediation.len() > MAX_REMEDIATION {
+        truncate(f.remediation.to_mut(), MAX_REMEDIATION);
+    }
     cap_lines(&mut f.evidence, MAX_EVIDENCE);
     for e in &mut f.evidence {
         truncate(e, MAX_ENTRY);

@@ -3,13 +3,15 @@ use crate::catalog::{self, Category, CheckId, Severity};
 use crate::outcome::{NamespacedName, SubjectRef};
 use crate::snapshot::ObjectKind;
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// The object a finding is about.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ObjectRef {
-    pub api_version: String,
-    pub kind: String,
+    /// Static for the kinds the snapshot holds: no allocation per finding.
+    pub api_version: Cow<'static, str>,
+    pub kind: Cow<'static, str>,
     /// `None` for cluster-scoped objects.
     pub namespace: Option<String>,
     pub name: String,
@@ -18,18 +20,27 @@ pub struct ObjectRef {
 impl ObjectRef {
     pub fn new(kind: ObjectKind, namespace: Option<&str>, name: &str) -> ObjectRef {
         ObjectRef {
-            api_version: kind.api_version().to_string(),
-            kind: kind.name().to_string(),
+            api_version: Cow::Borrowed(kind.api_version()),
+            kind: Cow::Borrowed(kind.name()),
             namespace: namespace.filter(|n| !n.is_empty()).map(str::to_string),
             name: name.to_string(),
         }
     }
 
-    /// A reference to an object of a kind the snapshot does not hold (a User, the policy).
+    /// A reference by `apiVersion` and `kind` as written (a User, the policy, a Finding
+    /// object's target); a kind the snapshot holds is shared, not copied.
     pub fn other(api_version: &str, kind: &str, namespace: Option<&str>, name: &str) -> ObjectRef {
+        let known = ObjectKind::from_name(kind).filter(|k| k.api_version() == api_version);
+        let (api_version, kind) = match known {
+            Some(k) => (Cow::Borrowed(k.api_version()), Cow::Borrowed(k.name())),
+            None => (
+                Cow::Owned(api_version.to_string()),
+                Cow::Owned(kind.to_string()),
+            ),
+        };
         ObjectRef {
-            api_version: api_version.to_string(),
-            kind: kind.to_string(),
+            api_version,
+            kind,
             namespace: namespace.filter(|n| !n.is_empty()).map(str::to_string),
             name: name.to_string(),
         }
@@ -72,7 +83,9 @@ pub struct Finding {
     pub category: Category,
     pub title: &'static str,
     pub message: String,
-    pub remediation: String,
+    /// The catalog's text, borrowed when the finding adds nothing to it: most of the
+    /// 100,000 findings of a large cluster then hold no copy of it.
+    pub remediation: Cow<'static, str>,
     pub resource: ObjectRef,
     pub subject: Option<SubjectRef>,
     pub node: Option<String>,
@@ -103,7 +116,11 @@ impl Finding {
             category: meta.category,
             title: meta.title,
             message: message.into(),
-            remediation: catalog::fill_remediation(meta.remediation, &[]),
+            remediation: if meta.remediation.contains('{') {
+                Cow::Owned(catalog::fill_remediation(meta.remediation, &[]))
+            } else {
+                Cow::Borrowed(meta.remediation)
+            },
             resource,
             subject: None,
             node: None,
@@ -129,22 +146,25 @@ impl Finding {
     /// The check's catalog remediation with its `{name}` placeholders filled with this
     /// finding's facts (node, command, target version): the text stays in the catalog.
     pub fn fill(mut self, values: &[(&str, &str)]) -> Finding {
-        self.remediation = catalog::fill_remediation(self.check.meta().remediation, values);
+        self.remediation = Cow::Owned(catalog::fill_remediation(
+            self.check.meta().remediation,
+            values,
+        ));
         self
     }
 
     /// Facts appended after the remediation (`" (kubectl edit …)"`): where to act on this
     /// object, never a second text of what to do.
     pub fn then(mut self, more: &str) -> Finding {
-        self.remediation.push_str(more);
+        self.remediation.to_mut().push_str(more);
         self
     }
 
     /// Like [`Finding::then`], continuing the remediation's last sentence: its final period
     /// goes after `more` (`"Set --profiling=false in the kube-apiserver command line"`).
     pub fn clause(mut self, more: &str) -> Finding {
-        if self.remediation.ends_with('.') {
-            self.remediation.pop();
+        if let Some(text) = self.remediation.strip_suffix('.') {
+            self.remediation = Cow::Owned(text.to_string());
         }
         self.then(more)
     }
@@ -203,7 +223,7 @@ impl Finding {
             self.check,
             self.resource.namespace.as_deref().unwrap_or(""),
             self.resource.name.as_str(),
-            self.resource.kind.as_str(),
+            self.resource.kind.as_ref(),
             self.subject.as_ref(),
             self.daemon_set.as_ref(),
             self.node.as_deref(),
@@ -262,5 +282,41 @@ impl Finding {
             id.push_str(&format!("|exception={}", e.key));
         }
         id
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A large cluster has 100,000 findings, held by the report, the engine and the
+    /// controller: the catalog's text and the kind's names are shared, not copied, unless a
+    /// finding adds facts to them.
+    #[test]
+    fn a_finding_shares_the_catalogs_text_until_it_adds_facts() {
+        let f = Finding::new(
+            CheckId::Wl001,
+            ObjectRef::new(ObjectKind::Deployment, Some("app"), "web"),
+            "privileged",
+        );
+        assert!(matches!(f.remediation, Cow::Borrowed(_)));
+        assert!(matches!(f.resource.kind, Cow::Borrowed("Deployment")));
+        assert!(matches!(f.resource.api_version, Cow::Borrowed("apps/v1")));
+        let read_back = ObjectRef::other("apps/v1", "Deployment", Some("app"), "web");
+        assert!(matches!(read_back.kind, Cow::Borrowed(_)));
+        assert_eq!(read_back, f.resource);
+        let user = ObjectRef::other("rbac.authorization.k8s.io/v1", "User", None, "alice");
+        assert_eq!(user.kind, "User");
+
+        let more = f.clone().then(" (kubectl edit deployment -n app web)");
+        assert!(matches!(more.remediation, Cow::Owned(_)));
+        assert!(
+            more.remediation
+                .starts_with(CheckId::Wl001.meta().remediation)
+        );
+        assert!(
+            matches!(f.remediation, Cow::Borrowed(_)),
+            "the original is untouched"
+        );
     }
 }

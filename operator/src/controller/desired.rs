@@ -57,7 +57,7 @@ pub fn finding_status(f: &Finding) -> FindingStatus {
         category: Some(f.category.as_str().to_string()),
         title: Some(f.title.to_string()),
         message: Some(f.message.clone()),
-        remediation: Some(f.remediation.clone()),
+        remediation: Some(f.remediation.to_string()),
         subject: f.subject.clone(),
         node: f.node.clone(),
         daemon_set: f.daemon_set.clone(),
@@ -103,8 +103,8 @@ pub fn finding_object(policy: &SecurityPolicy, f: &Finding) -> FindingObject {
             policy: policy_name,
             check: f.check.to_string(),
             resource: TargetRef {
-                api_version: f.resource.api_version.clone(),
-                kind: f.resource.kind.clone(),
+                api_version: f.resource.api_version.to_string(),
+                kind: f.resource.kind.to_string(),
                 namespace: f.resource.namespace.clone().unwrap_or_default(),
                 name: f.resource.name.clone(),
             },
@@ -245,8 +245,9 @@ pub fn recorded_findings(policy: &str, existing: &[Arc<FindingObject>]) -> Vec<F
                 st.message.clone().unwrap_or_default(),
             );
             f.severity = st.severity.unwrap_or(meta.severity);
-            if let Some(r) = &st.remediation {
-                f.remediation = r.clone();
+            // The catalog's text stays borrowed: only a remediation with facts is copied.
+            if let Some(r) = st.remediation.as_ref().filter(|r| **r != f.remediation) {
+                f.remediation = r.clone().into();
             }
             f.subject = st.subject.clone();
             f.node = st.node.clone();

@@ -249,7 +249,7 @@ fn unbounded(o: &Outcome) -> SecurityPolicyStatus {
             check: f.check.to_string(),
             severity: f.severity,
             resource: ResourceKey {
-                kind: f.resource.kind.clone(),
+                kind: f.resource.kind.to_string(),
                 namespace: f.resource.namespace.clone(),
                 name: f.resource.name.clone(),
             },

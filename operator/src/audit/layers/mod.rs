@@ -542,7 +542,7 @@ fn placement_reach(host: &HostFacts, open: &[(&str, &str)], rbac: &[Finding], si
             .push(format!("{}: {}", f.check, f.message));
     }
     let reach = |binding: &ObjectRef| -> Vec<(&str, &str)> {
-        match (binding.kind.as_str(), binding.namespace.as_deref()) {
+        match (binding.kind.as_ref(), binding.namespace.as_deref()) {
             ("RoleBinding", Some(ns)) => open.iter().filter(|(o, _)| *o == ns).copied().collect(),
             ("RoleBinding", None) => Vec::new(),
             _ => open.to_vec(),

@@ -104,7 +104,7 @@ fn ds001_missing_daemon_set_points_at_the_reference_and_lists_namesakes() {
     let r = audit_with(&cluster(&[node("w1", "", "", "True"), other]), &falco());
     let f = only(&r, "DS-001");
     assert_eq!(
-        (f.resource.kind.as_str(), f.resource.namespace.as_deref()),
+        (f.resource.kind.as_ref(), f.resource.namespace.as_deref()),
         ("DaemonSet", Some("falco"))
     );
     assert_eq!(f.resource.name, "falco");

@@ -17,7 +17,7 @@ fn ds002_untolerated_taint_names_taint_and_exact_toleration() {
     let r = audit_with(&yaml, &falco());
     let f = only(&r, "DS-002");
     assert_eq!(
-        (f.resource.kind.as_str(), f.resource.name.as_str()),
+        (f.resource.kind.as_ref(), f.resource.name.as_str()),
         ("Node", "cp1")
     );
     assert_eq!(f.reason.as_deref(), Some("TaintNotTolerated"));
