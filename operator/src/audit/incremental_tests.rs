@@ -437,8 +437,28 @@ fn a_change_evaluates_what_it_touches() {
         run_with_previous(&input(&world, &policy), &second.findings)
     );
 
+    // A Namespace's labels (Pod Security enforcement): RBAC reads only Namespace names, so
+    // it is kept; WL-013 and XL-003, which read labels, see the change.
+    let ns = slots
+        .iter()
+        .find(|s| s.kind == ObjectKind::Namespace)
+        .unwrap();
+    apply(&mut world, ns, Some(1));
+    let labelled = engine.run(&input(&world, &policy), &third.findings);
+    assert!(engine.last.rbac_kept, "{:?}", engine.last);
+    assert_eq!(
+        labelled,
+        run_with_previous(&input(&world, &policy), &third.findings)
+    );
+    let wl013 = |r: &Report| r.findings.iter().filter(|f| f.check == "WL-013").count();
+    assert_eq!(
+        (wl013(&third), wl013(&labelled)),
+        (2, 1),
+        "the label change is seen"
+    );
+
     // Nothing changed: everything is kept.
-    engine.run(&input(&world, &policy), &third.findings);
+    engine.run(&input(&world, &policy), &labelled.findings);
     assert!(engine.last.rbac_kept);
     assert_eq!(engine.last.workloads_evaluated, 0, "{:?}", engine.last);
     assert_eq!(engine.last.paths_evaluated, 0, "{:?}", engine.last);
