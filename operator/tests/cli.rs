@@ -26,7 +26,8 @@ fn stderr(o: &Output) -> String {
 
 fn tmp(name: &str, text: &str) -> PathBuf {
     // Under the target directory, which cargo owns (and `cargo clean` empties), not /tmp.
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("kp-cli-{}", std::process::id()));
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("kp-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
