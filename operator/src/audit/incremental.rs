@@ -16,7 +16,7 @@
 //! |---|---|---|
 //! | RBAC analysis and findings (RBAC-*, and the facts WL-010 and XL-003 read) | Roles, ClusterRoles, their bindings, ServiceAccounts and Secrets unchanged, the same Namespace names | the largest: about 0.9 s |
 //! | one workload's WL-001…012 | the same workload object, ServiceAccounts unchanged, the same powerful accounts, no image inspection | per workload |
-//! | one workload's XL-001/002 | the same workload object on the same nodes, Nodes unchanged, the same seccomp defaults | per workload (0.07 s in all) |
+//! | one workload's XL-001/002 | the same workload object on the same nodes, none of those Nodes changed, the same seccomp defaults | per workload (a Node change re-evaluates only the workloads on it) |
 //! | XL-003 | RBAC kept, Nodes unchanged, the same namespaces in scope without enforcement | about 0.25 s |
 //!
 //! Everything else is evaluated on every audit: it is cheap (control plane, DaemonSet
@@ -31,7 +31,8 @@ use super::{AuditInput, Ctx, Finding, Report, Sink, controlplane, daemonset, ima
 use super::{nodes, probe, rbac};
 use crate::catalog::CheckId;
 use crate::snapshot::Snapshot;
-use std::collections::{BTreeSet, HashMap};
+use k8s_openapi::api::core::v1::Node;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 /// An audit that remembers its last run. One engine per policy: what it keeps is the policy's.
@@ -77,6 +78,9 @@ struct Kept {
 /// The engine's [`layers::Keep`]: kept parts in, this run's parts out.
 struct KeepLayers<'r> {
     paths: HashMap<usize, (Option<Vec<String>>, PathPart)>,
+    /// Nodes added, removed or changed since the kept run: a workload's paths are kept only
+    /// while none of the nodes it runs on is among them.
+    changed_nodes: HashSet<String>,
     placement: Option<(Vec<(String, String)>, Sink)>,
     new_paths: HashMap<usize, (Option<Vec<String>>, PathPart)>,
     new_placement: Option<(Vec<(String, String)>, Sink)>,
@@ -94,7 +98,10 @@ impl layers::Keep for KeepLayers<'_> {
     ) -> PathPart {
         let key = address(w);
         let (on, part) = match self.paths.remove(&key) {
-            Some((then, part)) if same_nodes(then.as_deref(), on) => {
+            Some((then, part))
+                if same_nodes(then.as_deref(), on)
+                    && on.is_none_or(|on| !on.iter().any(|n| self.changed_nodes.contains(*n))) =>
+            {
                 self.reuse.paths_kept += 1;
                 (then, part)
             }
@@ -149,6 +156,33 @@ fn same_names<K: kube::Resource>(a: &[Arc<K>], b: &[Arc<K>]) -> bool {
         && a.iter()
             .zip(b)
             .all(|(x, y)| Arc::ptr_eq(x, y) || x.meta().name == y.meta().name)
+}
+
+/// The names of the Nodes added, removed or changed between `then` and `now` (by name, so
+/// that two objects of one name, possible in files, are compared as a whole).
+fn changed_nodes(now: &[Arc<Node>], then: &[Arc<Node>]) -> HashSet<String> {
+    fn by_name(nodes: &[Arc<Node>]) -> HashMap<&str, Vec<&Arc<Node>>> {
+        let mut out: HashMap<&str, Vec<&Arc<Node>>> = HashMap::new();
+        for n in nodes {
+            out.entry(n.metadata.name.as_deref().unwrap_or(""))
+                .or_default()
+                .push(n);
+        }
+        out
+    }
+    let (now, then) = (by_name(now), by_name(then));
+    let same_objects = |a: &[&Arc<Node>], b: &[&Arc<Node>]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y) || x == y)
+    };
+    now.iter()
+        .filter(|(name, objects)| !then.get(*name).is_some_and(|t| same_objects(objects, t)))
+        .map(|(name, _)| name.to_string())
+        .chain(
+            then.keys()
+                .filter(|name| !now.contains_key(*name))
+                .map(|name| name.to_string()),
+        )
+        .collect()
 }
 
 fn address(w: &Workload) -> usize {
@@ -278,9 +312,14 @@ impl Engine {
             .as_ref()
             .is_some_and(|k| same(&snapshot.nodes, &k.snapshot.nodes));
         let mut layers_keep = KeepLayers {
+            changed_nodes: kept
+                .as_ref()
+                .filter(|_| !nodes_unchanged)
+                .map(|k| changed_nodes(&snapshot.nodes, &k.snapshot.nodes))
+                .unwrap_or_default(),
             paths: kept
                 .as_mut()
-                .filter(|k| nodes_unchanged && k.seccomp == seccomp_owned)
+                .filter(|k| k.seccomp == seccomp_owned)
                 .map(|k| std::mem::take(&mut k.paths))
                 .unwrap_or_default(),
             placement: kept

@@ -396,7 +396,8 @@ fn the_slots_exercise_every_kept_family() {
 }
 
 /// A change to one Pod re-evaluates that Pod's workload only: RBAC and every other workload
-/// are kept. A binding change re-evaluates RBAC.
+/// are kept. A binding change re-evaluates RBAC; a Namespace's labels do not; a Node's change
+/// re-evaluates the paths of the workloads on it only.
 #[test]
 fn a_change_evaluates_what_it_touches() {
     let slots = slots();
@@ -457,8 +458,33 @@ fn a_change_evaluates_what_it_touches() {
         "the label change is seen"
     );
 
+    // A Node's kernel: only the workloads running on it have their paths evaluated again.
+    // p1 runs on n2 (variant 3 above), the three other workloads on n1.
+    let node = |name: &str| slots.iter().find(|s| s.name == name).unwrap();
+    apply(&mut world, node("n2"), Some(1));
+    let n2 = engine.run(&input(&world, &policy), &labelled.findings);
+    assert_eq!(
+        (engine.last.paths_evaluated, engine.last.paths_kept),
+        (1, 3),
+        "{:?}",
+        engine.last
+    );
+    assert_eq!(
+        n2,
+        run_with_previous(&input(&world, &policy), &labelled.findings)
+    );
+    apply(&mut world, node("n1"), Some(1));
+    let n1 = engine.run(&input(&world, &policy), &n2.findings);
+    assert_eq!(
+        (engine.last.paths_evaluated, engine.last.paths_kept),
+        (3, 1),
+        "{:?}",
+        engine.last
+    );
+    assert_eq!(n1, run_with_previous(&input(&world, &policy), &n2.findings));
+
     // Nothing changed: everything is kept.
-    engine.run(&input(&world, &policy), &labelled.findings);
+    engine.run(&input(&world, &policy), &n1.findings);
     assert!(engine.last.rbac_kept);
     assert_eq!(engine.last.workloads_evaluated, 0, "{:?}", engine.last);
     assert_eq!(engine.last.paths_evaluated, 0, "{:?}", engine.last);
