@@ -293,8 +293,10 @@ fn state_after_error(e: &watcher::Error, listed: bool) -> Option<WatchState> {
     (!listed).then_some(WatchState::Unavailable(reason))
 }
 
-/// Run one kind's reflector until the process ends: trims objects, records health, and bumps
-/// `changes` on every event about an audited object.
+/// Run one kind's reflector until the process ends: records health, and bumps `changes` on
+/// every event about an audited object that changes what the audit reads. An update whose
+/// trimmed object equals the cached one (a Node's heartbeat, a Deployment's replica counts, a
+/// Pod's conditions: most of a busy cluster's events) is stored and costs no audit.
 async fn run_watch<K, S>(
     kind: ObjectKind,
     stream: S,
@@ -302,12 +304,25 @@ async fn run_watch<K, S>(
     health: Arc<Health>,
     changes: watch::Sender<u64>,
 ) where
-    K: Resource + Clone + Debug + Send + Sync + 'static,
+    K: Resource + Clone + Debug + PartialEq + Send + Sync + 'static,
     K::DynamicType: Eq + std::hash::Hash + Clone + Default,
     S: futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send,
 {
     health.set(kind, WatchState::Starting);
-    let stream = stream.reflect(writer);
+    // Set for each event before the reflector stores it, read once it has.
+    let unchanged = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (reader, flag) = (writer.as_reader(), unchanged.clone());
+    let stream = stream
+        .inspect_ok(move |ev| {
+            let same = match ev {
+                watcher::Event::Apply(o) => reader
+                    .get(&reflector::ObjectRef::from_obj(o))
+                    .is_some_and(|cached| *cached == *o),
+                _ => false,
+            };
+            flag.store(same, std::sync::atomic::Ordering::Relaxed);
+        })
+        .reflect(writer);
     futures::pin_mut!(stream);
     let mut failing = false;
     while let Some(event) = stream.next().await {
@@ -330,7 +345,9 @@ async fn run_watch<K, S>(
                         health.set(kind, WatchState::Ready);
                     }
                 }
-                if !matches!(ev, watcher::Event::Init | watcher::Event::InitApply(_)) {
+                if !matches!(ev, watcher::Event::Init | watcher::Event::InitApply(_))
+                    && !unchanged.load(std::sync::atomic::Ordering::Relaxed)
+                {
                     changes.send_modify(|n| *n += 1);
                 }
             }
@@ -664,6 +681,54 @@ mod tests {
             config_maps: store(),
             health: Arc::default(),
         }
+    }
+
+    /// An update that leaves the trimmed object as cached is stored but bumps nothing: no
+    /// audit for a status heartbeat. A new object, a real change and a delete do.
+    #[tokio::test]
+    async fn an_update_that_changes_nothing_audited_costs_no_audit() {
+        let ns = |labels: serde_json::Value, rv: &str| -> Namespace {
+            let mut n: Namespace = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "shop", "labels": labels, "resourceVersion": rv},
+                "status": {"phase": "Active"}}))
+            .unwrap();
+            trim::object(&mut n);
+            n
+        };
+        let events = vec![
+            Ok(watcher::Event::Apply(ns(
+                serde_json::json!({"a": "1"}),
+                "1",
+            ))),
+            Ok(watcher::Event::Apply(ns(
+                serde_json::json!({"a": "1"}),
+                "2",
+            ))),
+            Ok(watcher::Event::Apply(ns(
+                serde_json::json!({"a": "2"}),
+                "3",
+            ))),
+            Ok(watcher::Event::Delete(ns(
+                serde_json::json!({"a": "2"}),
+                "4",
+            ))),
+        ];
+        let (store, writer) = reflector::store::<Namespace>();
+        let (tx, rx) = watch::channel(0u64);
+        run_watch(
+            ObjectKind::Namespace,
+            futures::stream::iter(events),
+            writer,
+            Arc::default(),
+            tx,
+        )
+        .await;
+        assert_eq!(
+            *rx.borrow(),
+            3,
+            "new, changed, deleted: not the equal update"
+        );
+        assert!(store.state().is_empty());
     }
 
     #[test]
