@@ -116,11 +116,7 @@ impl Finding {
             category: meta.category,
             title: meta.title,
             message: message.into(),
-            remediation: if meta.remediation.contains('{') {
-                Cow::Owned(catalog::fill_remediation(meta.remediation, &[]))
-            } else {
-                Cow::Borrowed(meta.remediation)
-            },
+            remediation: catalog::fill_remediation(meta.remediation, &[]),
             resource,
             subject: None,
             node: None,
@@ -146,10 +142,7 @@ impl Finding {
     /// The check's catalog remediation with its `{name}` placeholders filled with this
     /// finding's facts (node, command, target version): the text stays in the catalog.
     pub fn fill(mut self, values: &[(&str, &str)]) -> Finding {
-        self.remediation = Cow::Owned(catalog::fill_remediation(
-            self.check.meta().remediation,
-            values,
-        ));
+        self.remediation = catalog::fill_remediation(self.check.meta().remediation, values);
         self
     }
 

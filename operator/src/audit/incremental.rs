@@ -145,37 +145,39 @@ impl layers::Keep for KeepLayers<'_> {
 /// The same objects, in the same order: the same pointers, or equal values (a watch replaces
 /// an object whose trimmed form did not change, a Node's status update say, by an equal one).
 fn same<T: PartialEq>(a: &[Arc<T>], b: &[Arc<T>]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y) || x == y)
+    same_by(a, b, |x, y| x == y)
 }
 
 /// The same objects by name, in the same order: what the RBAC analysis reads of Namespaces
 /// (each has a `default` ServiceAccount). A label change (Pod Security enforcement) leaves
 /// RBAC kept; XL-003 and WL-013, which read labels, compare them themselves.
 fn same_names<K: kube::Resource>(a: &[Arc<K>], b: &[Arc<K>]) -> bool {
+    same_by(a, b, |x, y| x.meta().name == y.meta().name)
+}
+
+/// The same objects in the same order: each the same pointer or `equal` to its counterpart.
+fn same_by<T>(a: &[Arc<T>], b: &[Arc<T>], equal: impl Fn(&T, &T) -> bool) -> bool {
     a.len() == b.len()
         && a.iter()
             .zip(b)
-            .all(|(x, y)| Arc::ptr_eq(x, y) || x.meta().name == y.meta().name)
+            .all(|(x, y)| Arc::ptr_eq(x, y) || equal(x, y))
 }
 
 /// The names of the Nodes added, removed or changed between `then` and `now` (by name, so
 /// that two objects of one name, possible in files, are compared as a whole).
 fn changed_nodes(now: &[Arc<Node>], then: &[Arc<Node>]) -> HashSet<String> {
-    fn by_name(nodes: &[Arc<Node>]) -> HashMap<&str, Vec<&Arc<Node>>> {
-        let mut out: HashMap<&str, Vec<&Arc<Node>>> = HashMap::new();
+    fn by_name(nodes: &[Arc<Node>]) -> HashMap<&str, Vec<Arc<Node>>> {
+        let mut out: HashMap<&str, Vec<Arc<Node>>> = HashMap::new();
         for n in nodes {
             out.entry(n.metadata.name.as_deref().unwrap_or(""))
                 .or_default()
-                .push(n);
+                .push(n.clone());
         }
         out
     }
     let (now, then) = (by_name(now), by_name(then));
-    let same_objects = |a: &[&Arc<Node>], b: &[&Arc<Node>]| {
-        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y) || x == y)
-    };
     now.iter()
-        .filter(|(name, objects)| !then.get(*name).is_some_and(|t| same_objects(objects, t)))
+        .filter(|(name, objects)| !then.get(*name).is_some_and(|t| same(objects, t)))
         .map(|(name, _)| name.to_string())
         .chain(
             then.keys()

@@ -257,8 +257,15 @@ fn general_remediation<S: serde::Serializer>(r: &&'static str, s: S) -> Result<S
 }
 
 /// A catalog remediation with its `{name}` placeholders replaced by `values`; a placeholder
-/// without a value reads `<name>`, as in the docs.
-pub fn fill_remediation(template: &str, values: &[(&str, &str)]) -> String {
+/// without a value reads `<name>`, as in the docs. A text without placeholders is the
+/// catalog's own, borrowed: most of a large cluster's findings then hold no copy of it.
+pub fn fill_remediation(
+    template: &'static str,
+    values: &[(&str, &str)],
+) -> std::borrow::Cow<'static, str> {
+    if !template.contains('{') {
+        return std::borrow::Cow::Borrowed(template);
+    }
     let mut out = String::with_capacity(template.len() + 64);
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -278,13 +285,13 @@ pub fn fill_remediation(template: &str, values: &[(&str, &str)]) -> String {
         rest = &rest[open + len + 2..];
     }
     out.push_str(rest);
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 impl CheckMeta {
     /// The remediation as docs and rule listings show it: placeholders as `<name>`.
     pub fn general_remediation(&self) -> String {
-        fill_remediation(self.remediation, &[])
+        fill_remediation(self.remediation, &[]).into_owned()
     }
 
     /// The check's layer, from its ID prefix (host.md): images belong to the workload layer,
