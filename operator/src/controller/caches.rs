@@ -687,31 +687,19 @@ mod tests {
     /// audit for a status heartbeat. A new object, a real change and a delete do.
     #[tokio::test]
     async fn an_update_that_changes_nothing_audited_costs_no_audit() {
-        let ns = |labels: serde_json::Value, rv: &str| -> Namespace {
+        let ns = |label: &str, rv: &str| -> Namespace {
             let mut n: Namespace = serde_json::from_value(serde_json::json!({
-                "metadata": {"name": "shop", "labels": labels, "resourceVersion": rv},
+                "metadata": {"name": "shop", "labels": {"a": label}, "resourceVersion": rv},
                 "status": {"phase": "Active"}}))
             .unwrap();
             trim::object(&mut n);
             n
         };
         let events = vec![
-            Ok(watcher::Event::Apply(ns(
-                serde_json::json!({"a": "1"}),
-                "1",
-            ))),
-            Ok(watcher::Event::Apply(ns(
-                serde_json::json!({"a": "1"}),
-                "2",
-            ))),
-            Ok(watcher::Event::Apply(ns(
-                serde_json::json!({"a": "2"}),
-                "3",
-            ))),
-            Ok(watcher::Event::Delete(ns(
-                serde_json::json!({"a": "2"}),
-                "4",
-            ))),
+            Ok(watcher::Event::Apply(ns("1", "1"))),
+            Ok(watcher::Event::Apply(ns("1", "2"))),
+            Ok(watcher::Event::Apply(ns("2", "3"))),
+            Ok(watcher::Event::Delete(ns("2", "4"))),
         ];
         let (store, writer) = reflector::store::<Namespace>();
         let (tx, rx) = watch::channel(0u64);
