@@ -408,7 +408,8 @@ fn cyclic_aggregation_among_100_cluster_roles_terminates() {
         let text = aggregation(100, shape);
         let report = bounded(shape, || audit(&load("agg.yaml", &text).expect("loads")));
         // role-0 reaches role-99's `*` rule through the selectors, whatever the cycle.
-        let alice = |f: &&Finding| f.subject.as_ref().is_some_and(|s| s.name == "alice");
+        let alice =
+            |f: &&std::sync::Arc<Finding>| f.subject.as_ref().is_some_and(|s| s.name == "alice");
         assert!(
             report
                 .findings

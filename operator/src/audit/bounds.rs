@@ -26,6 +26,7 @@
 //! holds in full (`kubectl get role … -o yaml`).
 
 use super::Finding;
+use std::sync::Arc;
 
 /// Evidence entries kept before `… and N more`.
 pub const MAX_EVIDENCE: usize = 20;
@@ -168,9 +169,13 @@ pub fn bound(f: &mut Finding) {
     }
 }
 
-/// [`bound`] every finding of a report.
-pub fn apply(findings: &mut [Finding]) {
-    findings.iter_mut().for_each(bound);
+/// A finding within the budget, ready to be shared. Every finding enters a report through
+/// here (a check's, a held one, a hygiene one) and [`bound`] is idempotent, so a report's
+/// findings are bounded without a pass over them, and a finding kept by an incremental engine
+/// is never copied to be bounded again.
+pub fn bounded(mut f: Finding) -> Arc<Finding> {
+    bound(&mut f);
+    Arc::new(f)
 }
 
 #[cfg(test)]

@@ -31,7 +31,11 @@ metadata: {name: p, namespace: ci}
 spec: {containers: [{name: c, image: x, securityContext: {privileged: true}}]}
 ";
 
-fn audit(snap: &Snapshot, policy: &EffectivePolicy, previous: &[super::Finding]) -> Report {
+fn audit(
+    snap: &Snapshot,
+    policy: &EffectivePolicy,
+    previous: &[std::sync::Arc<super::Finding>],
+) -> Report {
     run_with_previous(
         &AuditInput {
             snapshot: snap,

@@ -11,7 +11,7 @@ use jiff::Timestamp;
 pub fn apply_exceptions(
     policy: &EffectivePolicy,
     now: Timestamp,
-    findings: &mut [Finding],
+    findings: &mut [std::sync::Arc<Finding>],
 ) -> Vec<bool> {
     let mut used = vec![false; policy.exceptions.len()];
     for f in findings.iter_mut() {
@@ -24,8 +24,11 @@ pub fn apply_exceptions(
         );
         if let Some(i) = hit {
             used[i] = true;
+            // A copy: the finding may be shared with an incremental engine.
+            let f = std::sync::Arc::make_mut(f);
             f.suppressed = true;
             f.suppressed_by = Some(policy.exceptions[i].reason.clone());
+            super::bounds::bound(f);
         }
     }
     used
@@ -42,7 +45,7 @@ pub fn audit(
     now: Timestamp,
     used: &[bool],
     unassessed: &std::collections::HashSet<&str>,
-    previous: &[Finding],
+    previous: &[std::sync::Arc<Finding>],
 ) -> (Vec<Finding>, Vec<usize>) {
     let mut not_judged = Vec::new();
     let target = ObjectRef::other(

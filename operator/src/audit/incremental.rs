@@ -229,7 +229,7 @@ impl Kept {
 impl Engine {
     /// Audit `input` as [`super::run_with_previous`] does, reusing what the last run computed
     /// where its inputs are unchanged.
-    pub fn run(&mut self, input: &AuditInput, previous: &[Finding]) -> Report {
+    pub fn run(&mut self, input: &AuditInput, previous: &[Arc<Finding>]) -> Report {
         let snapshot = input.snapshot;
         let policy = input.policy;
         let ctx = Ctx::new(input);

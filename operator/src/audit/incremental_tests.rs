@@ -298,8 +298,10 @@ fn step() -> impl Strategy<Value = Step> {
 }
 
 /// The default policy; one without WL-001 and XL-002; the default checks outside `dev` (the
-/// same checks as the first, so only the scope tells them apart).
-fn policies() -> [EffectivePolicy; 3] {
+/// same checks as the first, so only the scope tells them apart); the default checks with
+/// severity overrides and an exception, which change findings the engine shares with the
+/// report (the engine must keep the checks' own).
+fn policies() -> [EffectivePolicy; 4] {
     let spec = SecurityPolicySpec {
         checks: CheckSelection {
             exclude: vec!["WL-001".into(), "XL-002".into()],
@@ -318,7 +320,24 @@ fn policies() -> [EffectivePolicy; 3] {
         EffectivePolicy::default_policy(),
         EffectivePolicy::compile("narrow", &spec).expect("valid"),
         EffectivePolicy::compile("scoped", &scoped).expect("valid"),
+        overriding(),
     ]
+}
+
+fn overriding() -> EffectivePolicy {
+    let spec = serde_json::json!({
+        "severityOverrides": [
+            {"check": "WL-001", "severity": "low"},
+            {"check": "RBAC-001", "severity": "info"},
+            {"check": "XL-001", "severity": "medium"},
+        ],
+        "exceptions": [
+            {"check": "WL-005", "resource": {"namespace": "shop"}, "reason": "accepted"},
+            {"check": "XL-002", "resource": {"name": "p*"}, "reason": "accepted"},
+        ],
+    });
+    EffectivePolicy::compile("overriding", &serde_json::from_value(spec).unwrap())
+        .expect("valid policy")
 }
 
 fn input<'a>(world: &'a Snapshot, policy: &'a EffectivePolicy) -> AuditInput<'a> {
@@ -357,7 +376,7 @@ proptest! {
                         world.unavailable.clear();
                     }
                 }
-                Step::TogglePolicy => policy = (policy + 1) % 3,
+                Step::TogglePolicy => policy = (policy + 1) % policies.len(),
             }
             let incremental = engine.run(&input(&world, &policies[policy]), &previous);
             let full = run_with_previous(&input(&world, &policies[policy]), &previous);
@@ -495,7 +514,7 @@ fn a_change_evaluates_what_it_touches() {
 #[test]
 fn a_scope_change_is_seen() {
     let world = every_family();
-    let [all, _, scoped] = policies();
+    let [all, _, scoped, _] = policies();
     let mut engine = Engine::default();
     let first = engine.run(&input(&world, &all), &[]);
     let xl3 = |r: &Report| -> Vec<String> {
@@ -519,5 +538,66 @@ fn a_scope_change_is_seen() {
         !xl3(&second).iter().any(|m| m.contains("dev")),
         "{:?}",
         xl3(&second)
+    );
+}
+
+/// The report shares the findings the engine keeps: an audit in which nothing changed copies
+/// none of them, and a policy that overrides a severity or waives a finding changes a copy,
+/// never what the engine keeps for the next audit.
+#[test]
+fn kept_findings_are_shared_not_copied() {
+    use crate::catalog::{Category, Severity};
+    let world = every_family();
+    let policy = EffectivePolicy::default_policy();
+    let mut engine = Engine::default();
+    let first = engine.run(&input(&world, &policy), &[]);
+    let second = engine.run(&input(&world, &policy), &first.findings);
+    // What the engine keeps: RBAC, each workload's checks (WL-013, per Namespace, is
+    // evaluated on every audit), paths across layers.
+    let kept: Vec<&Arc<Finding>> = second
+        .findings
+        .iter()
+        .filter(|f| {
+            matches!(f.category, Category::Rbac | Category::Layers)
+                || (f.category == Category::Workload && f.check != CheckId::Wl013)
+        })
+        .collect();
+    assert!(kept.len() >= 5, "{kept:?}");
+    for f in &kept {
+        assert!(
+            first.findings.iter().any(|g| Arc::ptr_eq(f, g)),
+            "copied: {f:?}"
+        );
+    }
+
+    let overriding = overriding();
+    let changed = engine.run(&input(&world, &overriding), &second.findings);
+    assert!(engine.last.rbac_kept, "{:?}", engine.last);
+    let severity = |r: &Report, check: CheckId| {
+        r.findings
+            .iter()
+            .find(|f| f.check == check)
+            .map(|f| f.severity)
+    };
+    assert_eq!(severity(&changed, CheckId::Wl001), Some(Severity::Low));
+    assert!(
+        changed
+            .findings
+            .iter()
+            .any(|f| f.check == CheckId::Wl005 && f.suppressed)
+    );
+    // The engine's findings, shared with `second`, are as the checks wrote them.
+    assert_ne!(severity(&second, CheckId::Wl001), Some(Severity::Low));
+    assert!(
+        !second
+            .findings
+            .iter()
+            .any(|f| f.suppressed || f.suppressed_by.is_some())
+    );
+    let back = engine.run(&input(&world, &policy), &changed.findings);
+    assert_eq!(engine.last.workloads_evaluated, 0, "{:?}", engine.last);
+    assert_eq!(
+        back,
+        run_with_previous(&input(&world, &policy), &changed.findings)
     );
 }

@@ -24,6 +24,7 @@ use crate::outcome::{LayerStatus, NotAssessed, Summary};
 use crate::policy::EffectivePolicy;
 use crate::snapshot::Snapshot;
 use jiff::Timestamp;
+use std::sync::Arc;
 
 /// Everything an audit reads.
 pub struct AuditInput<'a> {
@@ -65,8 +66,10 @@ impl<'a> AuditInput<'a> {
 /// The result of one audit.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Report {
-    /// Sorted by severity, check, namespace, name.
-    pub findings: Vec<Finding>,
+    /// Sorted by severity, check, namespace, name. Shared: an incremental engine keeps the
+    /// same findings for its next audit, and a finding is copied only when this report's
+    /// policy changes it (a severity override, an exception, a bound).
+    pub findings: Vec<Arc<Finding>>,
     pub summary: Summary,
     pub not_assessed: Vec<NotAssessed>,
     /// 0-100, see [`score`].
@@ -99,7 +102,8 @@ impl Report {
 /// What check families write to.
 #[derive(Clone, Debug, Default)]
 pub struct Sink {
-    pub findings: Vec<Finding>,
+    /// Shared, so that a kept part costs a pointer per finding (see [`Report::findings`]).
+    pub findings: Vec<Arc<Finding>>,
     /// Why a category, or some of its checks (`None`: every check of the category), could not
     /// be assessed.
     not_assessed: Vec<(Category, String, Option<Vec<CheckId>>)>,
@@ -113,12 +117,12 @@ pub struct Sink {
 
 impl Sink {
     pub fn push(&mut self, f: Finding) {
-        self.findings.push(f);
+        self.findings.push(bounds::bounded(f));
     }
 
     /// Push every finding of `fs` (an `Option` pushes its finding, if any).
     pub fn extend(&mut self, fs: impl IntoIterator<Item = Finding>) {
-        self.findings.extend(fs);
+        self.findings.extend(fs.into_iter().map(bounds::bounded));
     }
 
     /// Every check of `category` could not be assessed, for `reason`.
@@ -283,14 +287,14 @@ pub fn run(input: &AuditInput) -> Report {
 /// Finding objects stay, keep their `firstSeen`, and no `FindingResolved` is reported for
 /// them. Findings the check still produces from what can be read are reported as usual. Held
 /// findings go once the check is assessed again and does not find them.
-pub fn run_with_previous(input: &AuditInput, previous: &[Finding]) -> Report {
+pub fn run_with_previous(input: &AuditInput, previous: &[Arc<Finding>]) -> Report {
     incremental::Engine::once().run(input, previous)
 }
 
 /// The end of every audit, after the check families wrote to `sink`: hold what could not be
 /// assessed, apply scoping, severity overrides and exceptions, add the policy's own hygiene,
-/// sort, bound, score.
-fn finish(input: &AuditInput, ctx: &Ctx, mut sink: Sink, previous: &[Finding]) -> Report {
+/// sort, score. (Findings are bounded as they enter: [`bounds::bounded`].)
+fn finish(input: &AuditInput, ctx: &Ctx, mut sink: Sink, previous: &[Arc<Finding>]) -> Report {
     let policy = input.policy;
     let not_assessed = sink.resolve_not_assessed(policy);
     let unassessed: std::collections::HashSet<&str> = not_assessed
@@ -317,18 +321,18 @@ fn finish(input: &AuditInput, ctx: &Ctx, mut sink: Sink, previous: &[Finding]) -
         );
     }
 
-    let mut findings: Vec<Finding> = sink
+    let mut findings: Vec<Arc<Finding>> = sink
         .findings
         .into_iter()
         .filter(|f| policy.is_enabled(f.check) && in_scope(policy, f))
         .collect();
     for f in &mut findings {
-        f.severity = policy.severity_of(f.check, f.severity);
+        override_severity(policy, f);
     }
     let used = hygiene::apply_exceptions(policy, input.now, &mut findings);
     let (hygiene_findings, not_judged) =
         hygiene::audit(policy, input.now, &used, &unassessed, previous);
-    findings.extend(hygiene_findings);
+    findings.extend(hygiene_findings.into_iter().map(bounds::bounded));
     let mut not_assessed = not_assessed;
     if !not_judged.is_empty() {
         let list: Vec<String> = not_judged.iter().map(usize::to_string).collect();
@@ -347,13 +351,12 @@ fn finish(input: &AuditInput, ctx: &Ctx, mut sink: Sink, previous: &[Finding]) -
         .iter_mut()
         .filter(|f| f.category == Category::Policy)
     {
-        f.severity = policy.severity_of(f.check, f.severity);
+        override_severity(policy, f);
     }
 
     let mut findings = sorted(findings);
     findings.dedup_by(|a, b| a.same_identity(b));
-    bounds::apply(&mut findings);
-    let summary = summarize(&findings);
+    let summary = summarize(findings.iter().map(|f| &**f));
     let live = input.probe.is_some();
     let dockerfiles = !input.snapshot.dockerfiles.is_empty() || input.images.is_some();
     let score = score::score(policy, &findings, &not_assessed, live, dockerfiles);
@@ -421,9 +424,9 @@ fn examined(ctx: &Ctx, assessed: &[CheckId]) -> std::collections::BTreeMap<Check
 /// Carry the `previous` findings of checks not assessed now into `findings`, unless this audit
 /// found them again. Their suppression is decided anew by the policy's exceptions.
 fn hold(
-    previous: &[Finding],
+    previous: &[Arc<Finding>],
     unassessed: &std::collections::HashSet<&str>,
-    findings: &mut Vec<Finding>,
+    findings: &mut Vec<Arc<Finding>>,
 ) {
     if unassessed.is_empty() {
         return;
@@ -437,9 +440,9 @@ fn hold(
 
 /// Carry the earlier findings `held` selects into `findings`, unless found again.
 fn hold_matching(
-    previous: &[Finding],
+    previous: &[Arc<Finding>],
     held: impl Fn(&Finding) -> bool,
-    findings: &mut Vec<Finding>,
+    findings: &mut Vec<Arc<Finding>>,
 ) {
     let mut held_previous = previous.iter().filter(|p| held(p)).peekable();
     if held_previous.peek().is_none() {
@@ -448,22 +451,31 @@ fn hold_matching(
     let seen: std::collections::HashSet<String> = findings
         .iter()
         .filter(|f| held(f))
-        .map(Finding::identity)
+        .map(|f| f.identity())
         .collect();
     for p in held_previous {
         if seen.contains(&p.identity()) {
             continue;
         }
-        let mut held = p.clone();
+        let mut held = Finding::clone(p);
         held.suppressed = false;
         held.suppressed_by = None;
-        findings.push(held);
+        findings.push(bounds::bounded(held));
+    }
+}
+
+/// The policy's severity for `f`, copying the finding only when it differs (the finding may
+/// be shared with an incremental engine, which must keep the check's own severity).
+fn override_severity(policy: &EffectivePolicy, f: &mut Arc<Finding>) {
+    let severity = policy.severity_of(f.check, f.severity);
+    if severity != f.severity {
+        Arc::make_mut(f).severity = severity;
     }
 }
 
 /// Sort by [`Finding::sort_key`] through a permutation: findings are large, and moving
 /// indices instead of them makes sorting 100,000 findings cheap.
-fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
+fn sorted(findings: Vec<Arc<Finding>>) -> Vec<Arc<Finding>> {
     // Keys side by side (with the input position last: the order of a stable sort), so that
     // comparing does not walk the findings themselves.
     let mut keyed: Vec<_> = findings
@@ -473,7 +485,7 @@ fn sorted(findings: Vec<Finding>) -> Vec<Finding> {
         .collect();
     keyed.sort_unstable();
     let order: Vec<usize> = keyed.into_iter().map(|(_, i)| i).collect();
-    let mut slots: Vec<Option<Finding>> = findings.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<Arc<Finding>>> = findings.into_iter().map(Some).collect();
     order.into_iter().filter_map(|i| slots[i].take()).collect()
 }
 

@@ -18,6 +18,7 @@ use crate::catalog::{Category, CheckMeta, Layer, Scope, Severity};
 use crate::outcome::{LayerStatus, NotAssessed};
 use crate::policy::EffectivePolicy;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 pub fn weight(s: Severity) -> u64 {
     match s {
@@ -37,7 +38,7 @@ pub fn weight(s: Severity) -> u64 {
 /// check: a framework control judged by API-001 is assessed even when API-006 could not be.
 pub fn assessed(
     policy: &EffectivePolicy,
-    findings: &[Finding],
+    findings: &[Arc<Finding>],
     not_assessed: &[NotAssessed],
     live: bool,
     dockerfiles: bool,
@@ -64,7 +65,7 @@ pub fn assessed(
 
 pub fn score(
     policy: &EffectivePolicy,
-    findings: &[Finding],
+    findings: &[Arc<Finding>],
     not_assessed: &[NotAssessed],
     live: bool,
     dockerfiles: bool,
@@ -107,7 +108,7 @@ struct Seen<'a> {
 }
 
 impl<'a> Seen<'a> {
-    fn new(findings: &'a [Finding], not_assessed: &'a [NotAssessed]) -> Seen<'a> {
+    fn new(findings: &'a [Arc<Finding>], not_assessed: &'a [NotAssessed]) -> Seen<'a> {
         Seen {
             failing: findings
                 .iter()
@@ -166,7 +167,7 @@ fn tally(
 /// no score rather than 100: a layer the audit could not see must not read as a safe one.
 pub fn layers(
     policy: &EffectivePolicy,
-    findings: &[Finding],
+    findings: &[Arc<Finding>],
     not_assessed: &[NotAssessed],
     assessed: &[CheckId],
     live: bool,

@@ -17,7 +17,7 @@ fn finding(check: &'static str, on: &str, evidence: &[&str]) -> Finding {
 
 fn report(findings: Vec<Finding>, assessed: &[&'static str]) -> Report {
     Report {
-        findings,
+        findings: findings.into_iter().map(std::sync::Arc::new).collect(),
         assessed: assessed
             .iter()
             .map(|c| c.parse().expect("a catalog ID"))

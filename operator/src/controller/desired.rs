@@ -227,7 +227,7 @@ pub fn plan<'r>(
 /// The findings `existing` Finding objects record, as an audit reports them: what the last
 /// audits found, which the next one holds for checks it cannot assess. Objects of checks no
 /// longer in the catalog, or whose status was never written, are left out.
-pub fn recorded_findings(policy: &str, existing: &[Arc<FindingObject>]) -> Vec<Finding> {
+pub fn recorded_findings(policy: &str, existing: &[Arc<FindingObject>]) -> Vec<Arc<Finding>> {
     existing
         .iter()
         .filter_map(|o| {
@@ -263,7 +263,8 @@ pub fn recorded_findings(policy: &str, existing: &[Arc<FindingObject>]) -> Vec<F
             });
             // Only what maps back to the same object: a name that differs would be a new
             // object, and the old one deleted.
-            (o.metadata.name.as_deref() == Some(finding_name(policy, &f).as_str())).then_some(f)
+            (o.metadata.name.as_deref() == Some(finding_name(policy, &f).as_str()))
+                .then(|| Arc::new(f))
         })
         .collect()
 }
@@ -439,7 +440,7 @@ mod tests {
             crate::policy::EffectivePolicy::compile("base", &serde_json::from_value(spec).unwrap())
                 .expect("valid policy");
         let r = crate::audit::testutil::audit_with(TWO, &ep);
-        let pols: Vec<&Finding> = r.findings.iter().filter(|f| f.check == "POL-002").collect();
+        let pols: Vec<&Arc<Finding>> = r.findings.iter().filter(|f| f.check == "POL-002").collect();
         assert_eq!(pols.len(), 2, "one per exception");
         let p = policy();
         let existing = written(&plan(&p, &r, 500, &[], "t0"));

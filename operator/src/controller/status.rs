@@ -582,7 +582,9 @@ mod tests {
             f
         };
         let report = Report {
-            findings: (0..100_000).map(finding).collect(),
+            findings: (0..100_000)
+                .map(|i| std::sync::Arc::new(finding(i)))
+                .collect(),
             not_assessed: (0..1000)
                 .map(|i| NotAssessed {
                     category: format!("c{i}"),
@@ -625,7 +627,7 @@ mod tests {
                     let mut f = finding(i);
                     f.message = "m".repeat(5000);
                     crate::audit::bounds::bound(&mut f);
-                    f
+                    std::sync::Arc::new(f)
                 })
                 .collect(),
             ..Default::default()

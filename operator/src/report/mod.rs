@@ -27,7 +27,7 @@ pub enum Format {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReportDocument<'a> {
-    pub findings: &'a [Finding],
+    pub findings: &'a [std::sync::Arc<Finding>],
     pub summary: SummaryWithScore<'a>,
     pub not_assessed: &'a [NotAssessed],
     /// Snapshot files that could not be read: the report covers the others only.

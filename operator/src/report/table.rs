@@ -39,7 +39,7 @@ pub fn render_table(report: &Report, ctx: &Context) -> String {
     let c = ctx.color;
     let mut out = String::new();
     for sev in Severity::ALL {
-        let group: Vec<&Finding> = report
+        let group: Vec<&std::sync::Arc<Finding>> = report
             .findings
             .iter()
             .filter(|f| f.severity == sev && !f.suppressed)
@@ -70,7 +70,8 @@ pub fn render_table(report: &Report, ctx: &Context) -> String {
         }
         out.push('\n');
     }
-    let suppressed: Vec<&Finding> = report.findings.iter().filter(|f| f.suppressed).collect();
+    let suppressed: Vec<&std::sync::Arc<Finding>> =
+        report.findings.iter().filter(|f| f.suppressed).collect();
     if !suppressed.is_empty() {
         let _ = writeln!(
             out,

@@ -66,7 +66,7 @@ fn audit_with(
     docs: &[String],
     live: Option<&LiveKubelets>,
     include: &[&str],
-    previous: &[crate::audit::Finding],
+    previous: &[std::sync::Arc<crate::audit::Finding>],
 ) -> Report {
     let snap = snapshot(&docs.join("---\n"));
     let policy = policy(include);
@@ -586,7 +586,11 @@ fn probe_verdicts() {
     );
 }
 
-fn audit_after(docs: &[String], live: &LiveKubelets, previous: &[crate::audit::Finding]) -> Report {
+fn audit_after(
+    docs: &[String],
+    live: &LiveKubelets,
+    previous: &[std::sync::Arc<crate::audit::Finding>],
+) -> Report {
     audit_with(
         docs,
         Some(live),

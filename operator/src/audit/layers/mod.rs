@@ -254,7 +254,8 @@ impl UnknownOn {
 /// incremental audit can keep it ([`crate::audit::incremental`]).
 #[derive(Clone, Debug, Default)]
 pub struct PathPart {
-    pub findings: Vec<Finding>,
+    /// Shared with the engine that keeps the part (see [`super::Report::findings`]).
+    pub findings: Vec<std::sync::Arc<Finding>>,
     unknown1: Option<UnknownOn>,
     unknown2: Option<UnknownOn>,
     unplaced: bool,
@@ -337,7 +338,7 @@ fn workload_paths(
         }
         let on = placed.get(&i);
         let part = keep.paths(w, on, &|| paths_of_workload(&inputs, w, on));
-        sink.extend(part.findings);
+        sink.findings.extend(part.findings);
         unknown1.add(&part.unknown1);
         unknown2.add(&part.unknown2);
         unplaced += usize::from(part.unplaced);
@@ -375,7 +376,8 @@ fn paths_of_workload(p: &PathInputs, w: &Workload, on: Option<&BTreeSet<&str>>) 
         if !ways.is_empty() {
             let hits: Vec<&KernelHit> = n.kernel_hits().iter().collect();
             if !hits.is_empty() || !n.runtime_cves.is_empty() {
-                part.findings.push(escape_path(w, n, &ways, &hits));
+                part.findings
+                    .push(bounds::bounded(escape_path(w, n, &ways, &hits)));
             } else if let Some(why) = &unknown {
                 UnknownOn::add(&mut part.unknown1, w, n.name, why);
             }
@@ -394,7 +396,8 @@ fn paths_of_workload(p: &PathInputs, w: &Workload, on: Option<&BTreeSet<&str>>) 
                 .filter(|(_, _, h)| !h.is_empty())
                 .collect();
             if !usable.is_empty() {
-                part.findings.push(unconfined_path(w, n, &usable));
+                part.findings
+                    .push(bounds::bounded(unconfined_path(w, n, &usable)));
             } else if let Some(why) = &unknown {
                 UnknownOn::add(&mut part.unknown2, w, n.name, why);
             }
@@ -528,7 +531,12 @@ fn placement_paths(ctx: &Ctx, host: &HostFacts, keep: &mut dyn Keep, sink: &mut 
 /// XL-003 given the namespaces in scope without enforcement (`open`, with their problem) and
 /// the RBAC findings: what [`placement_paths`] computes, kept by an incremental audit while
 /// its inputs are unchanged.
-fn placement_reach(host: &HostFacts, open: &[(&str, &str)], rbac: &[Finding], sink: &mut Sink) {
+fn placement_reach(
+    host: &HostFacts,
+    open: &[(&str, &str)],
+    rbac: &[std::sync::Arc<Finding>],
+    sink: &mut Sink,
+) {
     // The RBAC findings are computed whatever the policy enables (see audit::run).
     let mut grants: BTreeMap<(ObjectRef, SubjectRef), Vec<String>> = BTreeMap::new();
     for f in rbac

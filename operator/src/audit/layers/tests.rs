@@ -48,7 +48,11 @@ const CONFINED: &str = "{securityContext: {seccompProfile: {type: RuntimeDefault
 const NO_PROFILE: &str = "{containers: [{name: app, image: nginx}]}";
 
 fn of<'a>(r: &'a Report, check: &str) -> Vec<&'a Finding> {
-    r.findings.iter().filter(|f| f.check == check).collect()
+    r.findings
+        .iter()
+        .filter(|f| f.check == check)
+        .map(|f| &**f)
+        .collect()
 }
 
 fn reasons(r: &Report, check: &str) -> Vec<String> {

@@ -296,6 +296,7 @@ fn finding<'a>(r: &'a Report, check: &str, node: &str) -> Option<&'a crate::audi
     r.findings
         .iter()
         .find(|f| f.check == check && f.resource.name == node)
+        .map(|f| &**f)
 }
 
 fn reasons(r: &Report, check: &str) -> Vec<String> {
@@ -535,7 +536,8 @@ fn a_fixed_node_is_not_held_because_another_cannot_be_judged() {
         ..Default::default()
     };
     let policy = EffectivePolicy::compile("p", &spec).expect("valid policy");
-    let audit = |snap: &crate::snapshot::Snapshot, previous: &[crate::audit::Finding]| {
+    let audit = |snap: &crate::snapshot::Snapshot,
+                 previous: &[std::sync::Arc<crate::audit::Finding>]| {
         run_with_previous(
             &AuditInput {
                 snapshot: snap,

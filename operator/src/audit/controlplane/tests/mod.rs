@@ -162,7 +162,11 @@ pub fn apiserver(changes: &[&str]) -> Vec<&'static str> {
 
 /// The findings of one check.
 pub fn of<'r>(r: &'r Report, check: &str) -> Vec<&'r Finding> {
-    r.findings.iter().filter(|f| f.check == check).collect()
+    r.findings
+        .iter()
+        .filter(|f| f.check == check)
+        .map(|f| &**f)
+        .collect()
 }
 
 /// `notAssessed` as `category: reason` lines.

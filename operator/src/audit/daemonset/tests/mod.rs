@@ -92,7 +92,12 @@ fn found(r: &Report) -> Vec<String> {
 }
 
 fn only<'a>(r: &'a Report, check: &str) -> &'a Finding {
-    let all: Vec<&Finding> = r.findings.iter().filter(|f| f.check == check).collect();
+    let all: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| f.check == check)
+        .map(|f| &**f)
+        .collect();
     assert_eq!(all.len(), 1, "{:?}", found(r));
     all[0]
 }

@@ -184,7 +184,7 @@ fn ds002_node_selector_or_affinity_that_excludes_the_node() {
             daemon_set(template),
             pod("x", &on("o", "i"), READY),
         ]);
-        let f = audit_with(&yaml, &falco()).findings.remove(0);
+        let f = Finding::clone(&audit_with(&yaml, &falco()).findings[0]);
         (f.reason.unwrap_or_default(), f.message, f.remediation)
     };
     let selector =

@@ -24,7 +24,7 @@ impl PowerfulAccounts {
     pub fn from_rbac(
         policy: &EffectivePolicy,
         now: Timestamp,
-        findings: &[Finding],
+        findings: &[std::sync::Arc<Finding>],
     ) -> PowerfulAccounts {
         let mut p = PowerfulAccounts::default();
         for f in findings
