@@ -31,8 +31,9 @@ use super::{AuditInput, Ctx, Finding, Report, Sink, controlplane, daemonset, ima
 use super::{nodes, probe, rbac};
 use crate::catalog::CheckId;
 use crate::snapshot::Snapshot;
+use foldhash::{HashMap, HashMapExt, HashSet};
 use k8s_openapi::api::core::v1::Node;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// An audit that remembers its last run. One engine per policy: what it keeps is the policy's.
@@ -73,6 +74,8 @@ struct Kept {
     paths: HashMap<usize, (Option<Vec<String>>, PathPart)>,
     /// XL-003: the namespaces it was computed for, and its result.
     placement: Option<(Vec<(String, String)>, Sink)>,
+    /// The last report's findings, in order: the next report's are mostly the same.
+    order: Vec<Arc<Finding>>,
 }
 
 /// The engine's [`layers::Keep`]: kept parts in, this run's parts out.
@@ -233,7 +236,13 @@ impl Engine {
         let snapshot = input.snapshot;
         let policy = input.policy;
         let ctx = Ctx::new(input);
-        let mut kept = self.kept.take().filter(|k| k.usable_for(input));
+        let mut kept = self.kept.take();
+        // The order is checked, not trusted (see `sorted_like`): reused whatever changed.
+        let before = kept
+            .as_mut()
+            .map(|k| std::mem::take(&mut k.order))
+            .unwrap_or_default();
+        let mut kept = kept.filter(|k| k.usable_for(input));
         let mut reuse = Reuse::default();
         let mut sink = Sink::default();
 
@@ -351,9 +360,15 @@ impl Engine {
             seccomp: seccomp_owned,
             paths: new_paths,
             placement: new_placement,
+            order: Vec::new(),
         });
         self.last = reuse;
-        super::finish(input, &ctx, sink, previous)
+        let report = super::finish(input, &ctx, sink, previous, &before);
+        drop(before);
+        if let Some(k) = self.kept.as_mut() {
+            k.order = report.findings.clone();
+        }
+        report
     }
 
     /// An engine for one audit: it keeps nothing, so it copies nothing.

@@ -601,3 +601,38 @@ fn kept_findings_are_shared_not_copied() {
         run_with_previous(&input(&world, &policy), &changed.findings)
     );
 }
+
+proptest! {
+    /// Reusing the last audit's order sorts exactly as a full sort does, whatever was reused,
+    /// added or changed, equal keys included (their order comes from the input).
+    #[test]
+    fn sorting_like_the_last_audit_equals_sorting(
+        items in proptest::collection::vec((0..3usize, 0..3usize, 0..4usize, 0..2usize), 0..40),
+        kept in proptest::collection::vec(any::<bool>(), 40),
+        shuffle in any::<u64>(),
+    ) {
+        use crate::audit::{ObjectRef, sorted, sorted_like};
+        let checks = [CheckId::Wl001, CheckId::Wl002, CheckId::Rbac001];
+        let make = |(c, ns, name, msg): (usize, usize, usize, usize)| {
+            Arc::new(Finding::new(
+                checks[c],
+                ObjectRef::new(ObjectKind::Pod, Some(["a", "b", "c"][ns]), &format!("p{name}")),
+                format!("m{msg}"),
+            ))
+        };
+        let first: Vec<Arc<Finding>> = items.iter().copied().map(make).collect();
+        let before = sorted(first.clone());
+        // The next audit: some of the same findings, some new ones, in another order.
+        let mut next: Vec<Arc<Finding>> = first
+            .iter()
+            .zip(&kept)
+            .map(|(f, &k)| if k { f.clone() } else { Arc::new(Finding::clone(f)) })
+            .collect();
+        next.extend(items.iter().rev().take(3).copied().map(make));
+        let n = next.len().max(1);
+        next.rotate_left((shuffle as usize) % n);
+        let want = sorted(next.clone());
+        let got = sorted_like(next, &before);
+        prop_assert_eq!(got, want);
+    }
+}

@@ -294,7 +294,13 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Arc<Finding>]) -> Repor
 /// The end of every audit, after the check families wrote to `sink`: hold what could not be
 /// assessed, apply scoping, severity overrides and exceptions, add the policy's own hygiene,
 /// sort, score. (Findings are bounded as they enter: [`bounds::bounded`].)
-fn finish(input: &AuditInput, ctx: &Ctx, mut sink: Sink, previous: &[Arc<Finding>]) -> Report {
+fn finish(
+    input: &AuditInput,
+    ctx: &Ctx,
+    mut sink: Sink,
+    previous: &[Arc<Finding>],
+    before: &[Arc<Finding>],
+) -> Report {
     let policy = input.policy;
     let not_assessed = sink.resolve_not_assessed(policy);
     let unassessed: std::collections::HashSet<&str> = not_assessed
@@ -354,7 +360,7 @@ fn finish(input: &AuditInput, ctx: &Ctx, mut sink: Sink, previous: &[Arc<Finding
         override_severity(policy, f);
     }
 
-    let mut findings = sorted(findings);
+    let mut findings = sorted_like(findings, before);
     findings.dedup_by(|a, b| a.same_identity(b));
     let summary = summarize(findings.iter().map(|f| &**f));
     let live = input.probe.is_some();
@@ -473,9 +479,60 @@ fn override_severity(policy: &EffectivePolicy, f: &mut Arc<Finding>) {
     }
 }
 
+/// [`sorted`], knowing the sorted findings of the engine's last audit (`before`): most
+/// findings of an audit after a small change are the same `Arc`s, already in order. Those
+/// are taken in their earlier order, the others sorted, and the two merged: linear instead of
+/// a full sort. The result is [`sorted`]'s exactly: it is used only when every key differs
+/// from its neighbour's or the two findings are equal (then the order of values is unique;
+/// RBAC reports some findings twice, which the dedup after sorting removes); otherwise, with
+/// equal keys whose order a stable sort takes from the input, the input is sorted again.
+pub(crate) fn sorted_like(
+    findings: Vec<Arc<Finding>>,
+    before: &[Arc<Finding>],
+) -> Vec<Arc<Finding>> {
+    if before.is_empty() {
+        return sorted(findings);
+    }
+    // `before` holds its findings, so no other finding can have one of their addresses.
+    let at: foldhash::HashMap<*const Finding, usize> = before
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (Arc::as_ptr(f), i))
+        .collect();
+    let mut slots: Vec<Option<Arc<Finding>>> = vec![None; before.len()];
+    let mut fresh = Vec::new();
+    for f in &findings {
+        match at.get(&Arc::as_ptr(f)) {
+            Some(&i) if slots[i].is_none() => slots[i] = Some(f.clone()),
+            _ => fresh.push(f.clone()),
+        }
+    }
+    let fresh = sorted(fresh);
+    let mut merged = Vec::with_capacity(findings.len());
+    let mut old = slots.into_iter().flatten().peekable();
+    let mut fresh = fresh.into_iter().peekable();
+    loop {
+        let next = match (old.peek(), fresh.peek()) {
+            (Some(a), Some(b)) if b.sort_key() < a.sort_key() => fresh.next(),
+            (Some(_), _) => old.next(),
+            (None, _) => fresh.next(),
+        };
+        let Some(next) = next else { break };
+        merged.push(next);
+    }
+    if merged
+        .windows(2)
+        .all(|w| w[0].sort_key() < w[1].sort_key() || w[0] == w[1])
+    {
+        merged
+    } else {
+        sorted(findings)
+    }
+}
+
 /// Sort by [`Finding::sort_key`] through a permutation: findings are large, and moving
 /// indices instead of them makes sorting 100,000 findings cheap.
-fn sorted(findings: Vec<Arc<Finding>>) -> Vec<Arc<Finding>> {
+pub(crate) fn sorted(findings: Vec<Arc<Finding>>) -> Vec<Arc<Finding>> {
     // Keys side by side (with the input position last: the order of a stable sort), so that
     // comparing does not walk the findings themselves.
     let mut keyed: Vec<_> = findings

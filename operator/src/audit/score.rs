@@ -17,7 +17,7 @@ use crate::catalog::CheckId;
 use crate::catalog::{Category, CheckMeta, Layer, Scope, Severity};
 use crate::outcome::{LayerStatus, NotAssessed};
 use crate::policy::EffectivePolicy;
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::sync::Arc;
 
 pub fn weight(s: Severity) -> u64 {

@@ -4,8 +4,9 @@
 
 use crate::audit::workloads::Workload;
 use crate::snapshot::{ObjectKind, Snapshot};
+use foldhash::{HashMap, HashMapExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// (kind, namespace, name), borrowed from the snapshot: no allocation per Pod.
 type Key<'a> = (&'a str, &'a str, &'a str);

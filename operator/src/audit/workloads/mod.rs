@@ -15,8 +15,8 @@ use crate::audit::ObjectRef;
 use crate::audit::rbac::selector_matches;
 use crate::model::{Pod, PodSpec};
 use crate::snapshot::{ObjectKind, Snapshot};
+use foldhash::{HashSet, HashSetExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
-use std::collections::HashSet;
 
 /// A pod spec and the object that carries it.
 #[derive(Clone, Copy, Debug)]
