@@ -44,7 +44,7 @@ pub fn audit(
     policy: &EffectivePolicy,
     now: Timestamp,
     used: &[bool],
-    unassessed: &std::collections::HashSet<&str>,
+    unassessed: &foldhash::HashSet<&str>,
     previous: &[std::sync::Arc<Finding>],
 ) -> (Vec<Finding>, Vec<usize>) {
     let mut not_judged = Vec::new();
@@ -102,7 +102,7 @@ pub fn audit(
 
 fn waives_unassessed(
     e: &crate::policy::CompiledException,
-    unassessed: &std::collections::HashSet<&str>,
+    unassessed: &foldhash::HashSet<&str>,
 ) -> bool {
     match e.check {
         Some(id) => unassessed.contains(id.as_str()),

@@ -303,11 +303,11 @@ fn finish(
 ) -> Report {
     let policy = input.policy;
     let not_assessed = sink.resolve_not_assessed(policy);
-    let unassessed: std::collections::HashSet<&str> = not_assessed
+    let unassessed: foldhash::HashSet<&str> = not_assessed
         .iter()
         .flat_map(|n| n.checks.iter().map(String::as_str))
         .collect();
-    let wholly_unassessed: std::collections::HashSet<&str> = not_assessed
+    let wholly_unassessed: foldhash::HashSet<&str> = not_assessed
         .iter()
         .filter(|n| !sink.partial.contains(&n.reason))
         .flat_map(|n| n.checks.iter().map(String::as_str))
@@ -431,7 +431,7 @@ fn examined(ctx: &Ctx, assessed: &[CheckId]) -> std::collections::BTreeMap<Check
 /// found them again. Their suppression is decided anew by the policy's exceptions.
 fn hold(
     previous: &[Arc<Finding>],
-    unassessed: &std::collections::HashSet<&str>,
+    unassessed: &foldhash::HashSet<&str>,
     findings: &mut Vec<Arc<Finding>>,
 ) {
     if unassessed.is_empty() {
@@ -454,7 +454,7 @@ fn hold_matching(
     if held_previous.peek().is_none() {
         return;
     }
-    let seen: std::collections::HashSet<String> = findings
+    let seen: foldhash::HashSet<String> = findings
         .iter()
         .filter(|f| held(f))
         .map(|f| f.identity())

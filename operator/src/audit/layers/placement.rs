@@ -23,35 +23,38 @@ fn controller(meta: &ObjectMeta) -> Option<&OwnerReference> {
 fn middle_objects(s: &Snapshot) -> HashMap<Key<'_>, &ObjectMeta> {
     let rs = s.replica_sets.iter().map(|x| ("ReplicaSet", &x.metadata));
     let jobs = s.jobs.iter().map(|x| ("Job", &x.metadata));
-    rs.chain(jobs)
-        .map(|(kind, m)| {
-            let ns = m.namespace.as_deref().unwrap_or("default");
-            ((kind, ns, m.name.as_deref().unwrap_or("")), m)
-        })
-        .collect()
+    let mut out = HashMap::with_capacity(s.replica_sets.len() + s.jobs.len());
+    out.extend(rs.chain(jobs).map(|(kind, m)| {
+        let ns = m.namespace.as_deref().unwrap_or("default");
+        ((kind, ns, m.name.as_deref().unwrap_or("")), m)
+    }));
+    out
 }
 
 /// The objects a Pod may be reported on, nearest first: itself, its controller, and that
 /// controller's own (found in the snapshot, or guessed from the `<deployment>-<hash>` and
-/// `<cronjob>-<time>` names when the middle object is missing).
+/// `<cronjob>-<time>` names when the middle object is missing). Written into `out` (cleared
+/// first), reused from Pod to Pod.
 fn chain<'a>(
     middle: &HashMap<Key<'a>, &'a ObjectMeta>,
     ns: &'a str,
     pod: &'a ObjectMeta,
-) -> Vec<Key<'a>> {
-    let mut out = vec![(
+    out: &mut Vec<Key<'a>>,
+) {
+    out.clear();
+    out.push((
         ObjectKind::Pod.name(),
         ns,
         pod.name.as_deref().unwrap_or(""),
-    )];
+    ));
     let Some(owner) = controller(pod) else {
-        return out;
+        return;
     };
     out.push((owner.kind.as_str(), ns, owner.name.as_str()));
     let parent = match owner.kind.as_str() {
         "ReplicaSet" => "Deployment",
         "Job" => "CronJob",
-        _ => return out,
+        _ => return,
     };
     match middle.get(&(owner.kind.as_str(), ns, owner.name.as_str())) {
         Some(m) => {
@@ -65,18 +68,20 @@ fn chain<'a>(
             }
         }
     }
-    out
 }
 
 /// Nodes per workload (index into `workloads`), from the Pods with a `nodeName`.
 pub fn nodes_of<'a>(s: &'a Snapshot, workloads: &[Workload]) -> HashMap<usize, BTreeSet<&'a str>> {
-    let index: HashMap<Key, usize> = workloads
-        .iter()
-        .enumerate()
-        .map(|(i, w)| ((w.kind.name(), w.namespace, w.name), i))
-        .collect();
+    let mut index: HashMap<Key, usize> = HashMap::with_capacity(workloads.len());
+    index.extend(
+        workloads
+            .iter()
+            .enumerate()
+            .map(|(i, w)| ((w.kind.name(), w.namespace, w.name), i)),
+    );
     let middle = middle_objects(s);
-    let mut out: HashMap<usize, BTreeSet<&'a str>> = HashMap::new();
+    let mut out: HashMap<usize, BTreeSet<&'a str>> = HashMap::with_capacity(workloads.len());
+    let mut keys = Vec::with_capacity(3);
     for pod in &s.pods {
         let Some(node) = pod
             .spec
@@ -88,11 +93,8 @@ pub fn nodes_of<'a>(s: &'a Snapshot, workloads: &[Workload]) -> HashMap<usize, B
         };
         let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
         // The farthest object of the chain that is a workload is the one reported.
-        if let Some(&i) = chain(&middle, ns, &pod.metadata)
-            .iter()
-            .rev()
-            .find_map(|k| index.get(k))
-        {
+        chain(&middle, ns, &pod.metadata, &mut keys);
+        if let Some(&i) = keys.iter().rev().find_map(|k| index.get(k)) {
             out.entry(i).or_default().insert(node);
         }
     }

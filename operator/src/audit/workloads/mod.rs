@@ -16,7 +16,7 @@ use crate::audit::rbac::selector_matches;
 use crate::model::{Pod, PodSpec};
 use crate::snapshot::{ObjectKind, Snapshot};
 use foldhash::{HashSet, HashSetExt};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 /// A pod spec and the object that carries it.
 #[derive(Clone, Copy, Debug)]
@@ -76,9 +76,16 @@ struct Owners<'a> {
 
 impl<'a> Owners<'a> {
     fn new(s: &'a Snapshot) -> Owners<'a> {
+        let controllers = s.deployments.len()
+            + s.stateful_sets.len()
+            + s.daemon_sets.len()
+            + s.replica_sets.len()
+            + s.replication_controllers.len()
+            + s.jobs.len()
+            + s.cron_jobs.len();
         let mut o = Owners {
-            uids: HashSet::new(),
-            names: HashSet::new(),
+            uids: HashSet::with_capacity(controllers),
+            names: HashSet::with_capacity(controllers),
             deployments: Vec::new(),
             cron_jobs: Vec::new(),
         };
@@ -142,15 +149,12 @@ impl<'a> Owners<'a> {
     fn owned(&self, meta: &ObjectMeta) -> bool {
         let ns = meta.namespace.as_deref().unwrap_or("default");
         let refs = meta.owner_references.as_deref().unwrap_or_default();
-        let controller: Vec<&OwnerReference> = {
-            let flagged: Vec<_> = refs.iter().filter(|r| r.controller == Some(true)).collect();
-            if flagged.is_empty() {
-                refs.iter().collect()
-            } else {
-                flagged
-            }
-        };
-        controller.iter().any(|r| {
+        // The references flagged `controller`, or all of them when none is.
+        let flagged = refs.iter().any(|r| r.controller == Some(true));
+        let mut controller = refs
+            .iter()
+            .filter(|r| !flagged || r.controller == Some(true));
+        controller.any(|r| {
             if !CONTROLLERS.iter().any(|k| k.name() == r.kind) {
                 return false;
             }
