@@ -116,10 +116,16 @@ impl FrameworkReport {
 /// Judge every control of `framework` from `report`.
 pub fn evaluate(framework: &Framework, report: &Report) -> FrameworkReport {
     let assessed: BTreeSet<&str> = report.assessed.iter().map(|c| c.as_str()).collect();
+    // The unsuppressed findings of each check, found once: a control reads only its checks'
+    // (a scan of every finding per check of every control was most of a status update).
+    let mut unsuppressed: std::collections::HashMap<&str, Vec<&Finding>> = Default::default();
+    for f in report.findings.iter().filter(|f| !f.suppressed) {
+        unsuppressed.entry(f.check.as_str()).or_default().push(f);
+    }
     let controls: Vec<ControlResult> = framework
         .controls
         .iter()
-        .map(|c| control(framework, c, report, &assessed))
+        .map(|c| control(framework, c, report, &unsuppressed, &assessed))
         .collect();
     let mut summary = Counts::default();
     for c in &controls {
@@ -167,16 +173,19 @@ fn control(
     framework: &Framework,
     c: &Control,
     report: &Report,
+    unsuppressed: &std::collections::HashMap<&str, Vec<&Finding>>,
     assessed: &BTreeSet<&str>,
 ) -> ControlResult {
     let mut failing_resources: BTreeSet<&ObjectRef> = BTreeSet::new();
     let checks: Vec<CheckResult> = c
         .check_refs()
         .map(|r| {
-            let failing: BTreeSet<&ObjectRef> = report
-                .findings
-                .iter()
-                .filter(|f| counts_against(f, r))
+            let word = r.evidence.map(str::to_ascii_lowercase);
+            let failing: BTreeSet<&ObjectRef> = unsuppressed
+                .get(r.id)
+                .into_iter()
+                .flatten()
+                .filter(|f| counts_against(f, r, word.as_deref()))
                 .map(|f| &f.resource)
                 .collect();
             let status = if !failing.is_empty() {
@@ -242,15 +251,15 @@ fn control(
 
 /// Whether `f` is an unwaived finding of the mapped check, with the evidence it asks for. A
 /// finding whose evidence was cut (`… and N more`) may hide the word: it summary.
-fn counts_against(f: &Finding, r: CheckRef) -> bool {
+/// Whether `f` fails `r`; `word` is `r.evidence` in lower case (found once per reference).
+fn counts_against(f: &Finding, r: CheckRef, word: Option<&str>) -> bool {
     if f.suppressed || f.check != r.id {
         return false;
     }
-    let Some(word) = r.evidence else { return true };
-    let word = word.to_ascii_lowercase();
-    f.evidence.iter().any(|e| {
-        e.to_ascii_lowercase().contains(&word) || e.starts_with(crate::audit::bounds::MORE)
-    })
+    let Some(word) = word else { return true };
+    f.evidence
+        .iter()
+        .any(|e| e.to_ascii_lowercase().contains(word) || e.starts_with(crate::audit::bounds::MORE))
 }
 
 fn percent(part: usize, whole: usize) -> Option<u32> {
