@@ -192,7 +192,16 @@ fn generate(
 }
 
 fn main() -> Result<()> {
-    match Cli::parse().command {
+    let command = Cli::parse().command;
+    if matches!(command, Cmd::Controller { .. } | Cmd::Runtime { .. })
+        && std::env::var_os("KUBE_POSTURE_BIN").is_none()
+    {
+        // The operator these benchmarks start is the release build beside this binary, not
+        // the e2e tests' default (the debug build, several times slower: a controller run by
+        // hand measured it by mistake).
+        kube_posture_e2e::use_binary(offline::kube_posture_release()?);
+    }
+    match command {
         Cmd::Gen {
             size,
             seed,

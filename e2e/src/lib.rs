@@ -200,10 +200,22 @@ where
     }
 }
 
-/// The `kube-posture` binary built for this workspace.
+static BINARY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// Use `bin` as the `kube-posture` binary ([`kube_posture_bin`]) for the rest of the process,
+/// unless `KUBE_POSTURE_BIN` names one: the benchmarks run the release build.
+pub fn use_binary(bin: PathBuf) {
+    let _ = BINARY.set(bin);
+}
+
+/// The `kube-posture` binary built for this workspace: `KUBE_POSTURE_BIN`, else the one
+/// given to [`use_binary`], else the debug build.
 pub fn kube_posture_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("KUBE_POSTURE_BIN") {
         return PathBuf::from(p);
+    }
+    if let Some(p) = BINARY.get() {
+        return p.clone();
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
