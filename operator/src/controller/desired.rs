@@ -205,18 +205,24 @@ pub fn plan<'r>(
         }
         wanted.insert(name);
     }
-    let all_names: std::collections::HashSet<String> = report
-        .findings
-        .iter()
-        .map(|f| finding_name(&policy_name, f))
-        .collect();
+    // Every finding's name (beyond the limit too), only when an object is deleted: to tell a
+    // finding resolved from one evicted by the limit. Most audits delete nothing, and naming
+    // 100,000 findings on each was a tenth of the operator's CPU.
+    let mut all_names: Option<std::collections::HashSet<String>> = None;
     for f in existing {
         let Some(name) = f.metadata.name.as_deref() else {
             continue;
         };
         if !wanted.contains(name) {
             plan.delete.push(f.clone());
-            if !all_names.contains(name) {
+            let all = all_names.get_or_insert_with(|| {
+                report
+                    .findings
+                    .iter()
+                    .map(|f| finding_name(&policy_name, f))
+                    .collect()
+            });
+            if !all.contains(name) {
                 plan.resolved.push(f.clone());
             }
         }
