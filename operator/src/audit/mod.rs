@@ -68,7 +68,8 @@ impl<'a> AuditInput<'a> {
 pub struct Report {
     /// Sorted by severity, check, namespace, name. Shared: an incremental engine keeps the
     /// same findings for its next audit, and a finding is copied only when this report's
-    /// policy changes it (a severity override, an exception, a bound).
+    /// policy changes it (a severity override, an exception); findings are bounded as they
+    /// enter ([`bounds::bounded`]).
     pub findings: Vec<Arc<Finding>>,
     pub summary: Summary,
     pub not_assessed: Vec<NotAssessed>,

@@ -249,9 +249,9 @@ fn control(
     }
 }
 
-/// Whether `f` is an unwaived finding of the mapped check, with the evidence it asks for. A
-/// finding whose evidence was cut (`… and N more`) may hide the word: it summary.
-/// Whether `f` fails `r`; `word` is `r.evidence` in lower case (found once per reference).
+/// Whether `f` is an unwaived finding of the mapped check, with the evidence it asks for
+/// (`word`: `r.evidence` in lower case, lowered once per reference). A finding whose evidence
+/// was cut (`… and N more`) may hide the word: it counts.
 fn counts_against(f: &Finding, r: CheckRef, word: Option<&str>) -> bool {
     if f.suppressed || f.check != r.id {
         return false;
