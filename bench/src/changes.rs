@@ -120,8 +120,9 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// Audit `dir`, then `per_kind` changes of each kind; print the table.
-pub fn run(dir: &Path, label: &str, per_kind: usize) -> Result<()> {
+/// Audit `dir`, then `per_kind` changes of each kind, then the last state `unchanged` times;
+/// print the table.
+pub fn run(dir: &Path, label: &str, per_kind: usize, unchanged_runs: usize) -> Result<()> {
     let t = Instant::now();
     let before_load = crate::counting::live();
     let (mut snapshot, _) = kube_posture::snapshot::load_paths(&[dir.to_path_buf()])?;
@@ -165,7 +166,7 @@ pub fn run(dir: &Path, label: &str, per_kind: usize) -> Result<()> {
     }
     // Nothing changed (after the changes, so that the first run's allocations are behind).
     let mut unchanged = Vec::new();
-    for _ in 0..5 {
+    for _ in 0..unchanged_runs {
         let t = Instant::now();
         report = engine.run(
             &AuditInput::offline(&snapshot, &policy, now),
@@ -199,7 +200,7 @@ pub fn run(dir: &Path, label: &str, per_kind: usize) -> Result<()> {
         ms(full_time)
     );
     println!(
-        "| nothing changed (median of 5) | {} | | | nothing but the always-evaluated parts |",
+        "| nothing changed (median of {unchanged_runs}) | {} | | | nothing but the always-evaluated parts |",
         ms(unchanged)
     );
     for (kind, (mut v, reuse)) in times {
@@ -212,7 +213,24 @@ pub fn run(dir: &Path, label: &str, per_kind: usize) -> Result<()> {
             ms(median),
             ms(p99),
             ms(max),
-            if reuse.rbac_kept { "kept" } else { "again" },
+            if reuse.rbac_kept {
+                "kept".to_string()
+            } else {
+                format!(
+                    "again: {} binding{}, the escalation search {}",
+                    reuse.rbac.bindings_evaluated,
+                    if reuse.rbac.bindings_evaluated == 1 {
+                        ""
+                    } else {
+                        "s"
+                    },
+                    if reuse.rbac.escalation_kept {
+                        "kept"
+                    } else {
+                        "again"
+                    }
+                )
+            },
             reuse.workloads_evaluated,
             reuse.paths_evaluated
         );

@@ -161,6 +161,10 @@ enum Cmd {
         size: Size,
         #[arg(long, default_value_t = 20)]
         per_kind: usize,
+        /// Audits of the unchanged state after the changes (their median is reported; many
+        /// make a profile of what every audit pays).
+        #[arg(long, default_value_t = 5)]
+        unchanged: usize,
         /// Where generated snapshots are kept and reused.
         #[arg(long)]
         data: Option<PathBuf>,
@@ -220,6 +224,7 @@ fn main() -> Result<()> {
         Cmd::Changes {
             size,
             per_kind,
+            unchanged,
             data,
             dir,
         } => {
@@ -227,7 +232,7 @@ fn main() -> Result<()> {
                 Some(d) => d,
                 None => snapshot_dir(size, write::FileFormat::Json, &data_dir(data))?.0,
             };
-            changes::run(&dir, &format!("{size:?}"), per_kind)?
+            changes::run(&dir, &format!("{size:?}"), per_kind, unchanged.max(1))?
         }
         Cmd::Parse { dir } => parse(&dir)?,
         Cmd::Sizes { size } => sizes_table(size)?,

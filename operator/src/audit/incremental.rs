@@ -15,6 +15,7 @@
 //! | part | reused when | cost it saves at M |
 //! |---|---|---|
 //! | RBAC analysis and findings (RBAC-*, and the facts WL-010 and XL-003 read) | Roles, ClusterRoles, their bindings, ServiceAccounts and Secrets unchanged, the same Namespace names | the largest: about 0.9 s |
+//! | after a binding change: each other binding's checks, and RBAC-030's search | see [`rbac::keep`] | about 0.6 s |
 //! | one workload's WL-001…012 | the same workload object, ServiceAccounts unchanged, the same powerful accounts, no image inspection | per workload |
 //! | one workload's XL-001/002 | the same workload object on the same nodes, none of those Nodes changed, the same seccomp defaults | per workload (a Node change re-evaluates only the workloads on it) |
 //! | XL-003 | RBAC kept, Nodes unchanged, the same namespaces in scope without enforcement | about 0.25 s |
@@ -53,7 +54,10 @@ pub struct Engine {
 /// What one run reused (`…_kept`) and evaluated again.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Reuse {
+    /// RBAC unchanged: every RBAC finding kept.
     pub rbac_kept: bool,
+    /// RBAC changed: what its evaluation reused (bindings seen before, the escalation search).
+    pub rbac: rbac::keep::Reuse,
     pub workloads_kept: usize,
     pub workloads_evaluated: usize,
     pub paths_kept: usize,
@@ -68,6 +72,8 @@ struct Kept {
     enabled: BTreeSet<CheckId>,
     release_data: usize,
     rbac: Sink,
+    /// What RBAC's evaluation keeps, for a change to RBAC.
+    rbac_parts: rbac::keep::Kept,
     powerful: PowerfulAccounts,
     /// Whether per-workload results may be reused at all (no image inspection).
     workloads_reusable: bool,
@@ -151,14 +157,19 @@ impl layers::Keep for KeepLayers<'_> {
 
 /// The same objects, in the same order: the same pointers, or equal values (a watch replaces
 /// an object whose trimmed form did not change, a Node's status update say, by an equal one).
-fn same<T: PartialEq>(a: &[Arc<T>], b: &[Arc<T>]) -> bool {
+pub(crate) fn same<T: PartialEq>(a: &[Arc<T>], b: &[Arc<T>]) -> bool {
     same_by(a, b, |x, y| x == y)
+}
+
+/// The same objects (pointers), in the same order.
+fn identical<T>(a: &[Arc<T>], b: &[Arc<T>]) -> bool {
+    same_by(a, b, |_, _| false)
 }
 
 /// The same objects by name, in the same order: what the RBAC analysis reads of Namespaces
 /// (each has a `default` ServiceAccount). A label change (Pod Security enforcement) leaves
 /// RBAC kept; XL-003 and WL-013, which read labels, compare them themselves.
-fn same_names<K: kube::Resource>(a: &[Arc<K>], b: &[Arc<K>]) -> bool {
+pub(crate) fn same_names<K: kube::Resource>(a: &[Arc<K>], b: &[Arc<K>]) -> bool {
     same_by(a, b, |x, y| x.meta().name == y.meta().name)
 }
 
@@ -253,18 +264,31 @@ impl Engine {
         // RBAC findings are computed in full (whatever the policy enables) because WL-010 and
         // XL-003 read them, judged as the policy judges them (overrides, exceptions); only
         // enabled ones are reported.
-        let rbac_part = match kept.as_mut().filter(|k| k.rbac_unchanged(snapshot)) {
+        let keep = !self.once;
+        let (rbac_part, rbac_parts) = match kept.as_mut().filter(|k| k.rbac_unchanged(snapshot)) {
             Some(k) => {
                 reuse.rbac_kept = true;
-                std::mem::take(&mut k.rbac)
+                // The parts are by binding object: kept only while the objects are the same
+                // (an equal object has another address, which a later object may take).
+                let parts = (identical(&snapshot.role_bindings, &k.snapshot.role_bindings)
+                    && identical(
+                        &snapshot.cluster_role_bindings,
+                        &k.snapshot.cluster_role_bindings,
+                    ))
+                .then(|| std::mem::take(&mut k.rbac_parts));
+                (std::mem::take(&mut k.rbac), parts)
             }
             None => {
                 let mut part = Sink::default();
-                rbac::audit(&rbac::analyze(snapshot), snapshot, &mut part);
-                part
+                let prior = kept.as_mut().map(|k| {
+                    let parts = std::mem::take(&mut k.rbac_parts);
+                    (&k.snapshot, parts)
+                });
+                let (parts, r) = rbac::keep::audit(snapshot, prior, keep, &mut part);
+                reuse.rbac = r;
+                (part, parts)
             }
         };
-        let keep = !self.once;
         let rbac_keep = keep.then(|| rbac_part.clone());
         sink.merge(rbac_part);
         let powerful = PowerfulAccounts::from_rbac(policy, input.now, &sink.findings);
@@ -358,6 +382,7 @@ impl Engine {
             enabled: policy.enabled_ids().clone(),
             release_data: std::ptr::from_ref(input.release_data) as usize,
             rbac: rbac_keep.unwrap_or_default(),
+            rbac_parts: rbac_parts.unwrap_or_default(),
             powerful,
             workloads_reusable,
             workloads: workload_parts,

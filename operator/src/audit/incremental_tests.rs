@@ -210,6 +210,63 @@ fn slots() -> Vec<Slot> {
             })
             .collect(),
     });
+    // People's access: a role that opens a way to ServiceAccounts (RBAC-030's edges), bound
+    // in a namespace to Users, Groups or a ServiceAccount, and cluster-admin given to Users.
+    v.push(Slot {
+        kind: ObjectKind::ClusterRole,
+        namespace: None,
+        name: "pod-maker",
+        variants: [
+            "[{apiGroups: [''], resources: [pods], verbs: [create]}]",
+            "[{apiGroups: [''], resources: [serviceaccounts/token], verbs: [create]}]",
+            "[{apiGroups: [''], resources: [secrets], verbs: [get]}]",
+        ]
+        .iter()
+        .map(|rules| {
+            format!(
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {{name: pod-maker}}\nrules: {rules}\n"
+            )
+        })
+        .collect(),
+    });
+    v.push(Slot {
+        kind: ObjectKind::RoleBinding,
+        namespace: Some("shop"),
+        name: "makers",
+        variants: [
+            "[{kind: User, name: carol, apiGroup: rbac.authorization.k8s.io}]",
+            "[{kind: Group, name: devs, apiGroup: rbac.authorization.k8s.io}, {kind: User, name: dave, apiGroup: rbac.authorization.k8s.io}]",
+            "[{kind: User, name: carol, apiGroup: rbac.authorization.k8s.io}, {kind: ServiceAccount, name: default, namespace: dev}]",
+            "[{kind: Group, name: system:serviceaccounts:dev, apiGroup: rbac.authorization.k8s.io}]",
+        ]
+        .iter()
+        .map(|s| {
+            format!(
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{namespace: shop, name: makers}}\n\
+                 roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: pod-maker}}\nsubjects: {s}\n"
+            )
+        })
+        .collect(),
+    });
+    v.push(Slot {
+        kind: ObjectKind::ClusterRoleBinding,
+        namespace: None,
+        name: "people-admin",
+        variants: [
+            "[{kind: User, name: dave, apiGroup: rbac.authorization.k8s.io}]",
+            "[{kind: User, name: carol, apiGroup: rbac.authorization.k8s.io}]",
+            "[{kind: Group, name: devs, apiGroup: rbac.authorization.k8s.io}]",
+            "[{kind: ServiceAccount, name: builder, namespace: shop}]",
+        ]
+        .iter()
+        .map(|s| {
+            format!(
+                "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {{name: people-admin}}\n\
+                 roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}}\nsubjects: {s}\n"
+            )
+        })
+        .collect(),
+    });
     // kubeadm's kubelet baseline: seccompDefault on or off (XL-002).
     v.push(Slot {
         kind: ObjectKind::ConfigMap,
@@ -286,6 +343,9 @@ enum Step {
     TogglePods,
     /// Switch to the next of [`policies`].
     TogglePolicy,
+    /// Reverse the order of the bindings, as a watch store may list its objects in another
+    /// order: RBAC-030 breaks ties by the order of grants.
+    ReorderBindings,
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -294,6 +354,7 @@ fn step() -> impl Strategy<Value = Step> {
             .prop_map(|(s, v)| Step::Change(s, v)),
         1 => Just(Step::TogglePods),
         1 => Just(Step::TogglePolicy),
+        1 => Just(Step::ReorderBindings),
     ]
 }
 
@@ -377,6 +438,10 @@ proptest! {
                     }
                 }
                 Step::TogglePolicy => policy = (policy + 1) % policies.len(),
+                Step::ReorderBindings => {
+                    world.role_bindings.reverse();
+                    world.cluster_role_bindings.reverse();
+                }
             }
             let incremental = engine.run(&input(&world, &policies[policy]), &previous);
             let full = run_with_previous(&input(&world, &policies[policy]), &previous);
@@ -507,6 +572,111 @@ fn a_change_evaluates_what_it_touches() {
     assert!(engine.last.rbac_kept);
     assert_eq!(engine.last.workloads_evaluated, 0, "{:?}", engine.last);
     assert_eq!(engine.last.paths_evaluated, 0, "{:?}", engine.last);
+}
+
+/// A binding change that names only people (Users, Groups other than ServiceAccounts')
+/// evaluates that binding's checks and those people's escalation paths; the search for the
+/// ServiceAccounts that reach cluster-admin is kept. A change naming a ServiceAccount, or
+/// bindings listed in another order, evaluates RBAC-030 whole.
+#[test]
+fn a_binding_for_people_keeps_the_escalation_search() {
+    let mut world = every_family();
+    let slots = slots();
+    let slot = |name: &str| slots.iter().find(|s| s.name == name).expect("slot");
+    // shop/builder holds cluster-admin power; carol can create Pods in shop: one hop.
+    apply(&mut world, slot("power"), Some(0));
+    let policy = EffectivePolicy::default_policy();
+    let mut engine = Engine::default();
+    let first = engine.run(&input(&world, &policy), &[]);
+    let escalations = |r: &Report| -> Vec<String> {
+        r.findings
+            .iter()
+            .filter(|f| f.check == CheckId::Rbac030)
+            .map(|f| f.message.clone())
+            .collect()
+    };
+    assert_eq!(
+        escalations(&first),
+        ["User carol can reach cluster-admin power in 1 hop through ServiceAccount shop/builder"]
+    );
+
+    // carol is given cluster-admin: she holds the power, no path is reported.
+    apply(&mut world, slot("people-admin"), Some(1));
+    let second = engine.run(&input(&world, &policy), &first.findings);
+    assert_eq!(
+        second,
+        run_with_previous(&input(&world, &policy), &first.findings)
+    );
+    assert!(
+        escalations(&second).is_empty(),
+        "{:?}",
+        escalations(&second)
+    );
+    let r = engine.last.rbac;
+    assert!(!engine.last.rbac_kept && r.escalation_kept, "{r:?}");
+    assert_eq!((r.bindings_evaluated, r.bindings_kept), (1, 3), "{r:?}");
+
+    // The makers' binding now names dave and a group: dave's path is found against the
+    // kept search, carol's binding is evaluated, the rest kept.
+    apply(&mut world, slot("people-admin"), Some(2));
+    apply(&mut world, slot("makers"), Some(1));
+    let third = engine.run(&input(&world, &policy), &second.findings);
+    assert_eq!(
+        third,
+        run_with_previous(&input(&world, &policy), &second.findings)
+    );
+    assert!(engine.last.rbac.escalation_kept, "{:?}", engine.last);
+    assert_eq!(
+        escalations(&third),
+        ["User dave can reach cluster-admin power in 1 hop through ServiceAccount shop/builder"]
+    );
+
+    // A ServiceAccount named: the search is evaluated again.
+    apply(&mut world, slot("makers"), Some(2));
+    let fourth = engine.run(&input(&world, &policy), &third.findings);
+    assert!(!engine.last.rbac.escalation_kept, "{:?}", engine.last);
+    assert_eq!(
+        fourth,
+        run_with_previous(&input(&world, &policy), &third.findings)
+    );
+
+    // The same bindings in another order, and a people-only change: evaluated again too.
+    world.role_bindings.reverse();
+    apply(&mut world, slot("people-admin"), Some(0));
+    let fifth = engine.run(&input(&world, &policy), &fourth.findings);
+    assert!(!engine.last.rbac.escalation_kept, "{:?}", engine.last);
+    assert_eq!(
+        fifth,
+        run_with_previous(&input(&world, &policy), &fourth.findings)
+    );
+
+    // Two bindings give shop/builder its power; the path names the first, in the order of
+    // the bindings. Listed the other way round, with a people-only change, the path names
+    // the other: the kept search (which named the first) is not used.
+    apply(&mut world, slot("people-admin"), Some(3));
+    apply(&mut world, slot("makers"), Some(0));
+    let sixth = engine.run(&input(&world, &policy), &fifth.findings);
+    let names = |r: &Report, binding: &str| {
+        r.findings
+            .iter()
+            .filter(|f| f.check == CheckId::Rbac030)
+            .any(|f| f.evidence.iter().any(|e| e.contains(binding)))
+    };
+    world.cluster_role_bindings.reverse();
+    apply(&mut world, slot("makers"), Some(1));
+    let seventh = engine.run(&input(&world, &policy), &sixth.findings);
+    assert!(!engine.last.rbac.escalation_kept, "{:?}", engine.last);
+    assert_eq!(
+        seventh,
+        run_with_previous(&input(&world, &policy), &sixth.findings)
+    );
+    assert!(
+        names(&sixth, "ClusterRoleBinding power-binding")
+            != names(&seventh, "ClusterRoleBinding power-binding"),
+        "{:?} {:?}",
+        escalations(&sixth),
+        escalations(&seventh)
+    );
 }
 
 /// Two policies with the same checks but different namespaces: nothing scoped is taken from

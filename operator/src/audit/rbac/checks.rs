@@ -6,6 +6,7 @@ use crate::audit::{Finding, Sink, bounds};
 use crate::catalog::CheckId;
 use crate::snapshot::ObjectKind;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Rules shown per role; the rest are counted (`… and N more`, see audit::bounds). A role
 /// of thousands of rules is not formatted thousands of times per subject.
@@ -132,7 +133,27 @@ fn narrow_checks(c: &Capabilities) -> [(CheckId, &'static str, &RuleIdx); 10] {
     ]
 }
 
-pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
+/// What RBAC-001…010, 012…015 and 017 (the checks of one grant at a time) and RBAC-016 found
+/// for one binding: it depends only on the binding, the roles and the ServiceAccounts, so an
+/// incremental audit keeps it while those are the same ([`super::keep`]).
+#[derive(Clone, Debug, Default)]
+pub struct BindingPart {
+    /// Its grants' findings, in the order of its subjects.
+    pub grants: Vec<Arc<Finding>>,
+    /// RBAC-016: the role it refers to does not exist.
+    pub dangling: Option<Arc<Finding>>,
+}
+
+/// How [`binding_checks`] gets each binding's part: a full audit computes it, an incremental
+/// one may return the part it kept for the same binding object.
+pub trait KeepBindings {
+    /// The part of binding `i` of the analysis (`a.bindings[i]`, whose object is at `address`).
+    fn binding(&mut self, address: usize, compute: &dyn Fn() -> BindingPart) -> BindingPart;
+}
+
+/// RBAC-001…017 but RBAC-030. Findings come in the order of a full audit whatever was kept:
+/// every binding's grant findings in binding order, RBAC-011, then RBAC-016.
+pub fn binding_checks(a: &RbacAnalysis, keep: &mut dyn KeepBindings, sink: &mut Sink) {
     let roles_known = !a
         .missing
         .iter()
@@ -141,102 +162,140 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
         .missing
         .iter()
         .any(|(k, _)| *k == ObjectKind::ServiceAccount);
-    // RBAC-011 combines grants per subject: approval updates and signer approval.
-    let mut csr: BTreeMap<Subject, (Vec<&Grant>, Vec<&Grant>)> = BTreeMap::new();
+    let parts: Vec<BindingPart> = (0..a.bindings.len())
+        .map(|i| {
+            keep.binding(a.binding_objects[i].0, &|| {
+                binding_part(a, i, roles_known, sas_known)
+            })
+        })
+        .collect();
+    for p in &parts {
+        sink.findings.extend(p.grants.iter().cloned());
+    }
+    csr_checks(a, sink);
+    for p in parts {
+        sink.findings.extend(p.dangling);
+    }
+}
 
-    for g in &a.grants {
-        if let Subject::ServiceAccount { namespace, name } = g.subject
-            && sas_known
-            && !g.binding.builtin
-            && !a.service_account_exists(namespace, name)
-        {
-            sink.push(missing_sa(g, namespace, name));
-        }
-        let bound_to_cluster_admin = g.role == RoleKey::ClusterRole("cluster-admin");
-        let Some(caps) = a.caps(g) else {
-            if bound_to_cluster_admin && !g.binding.builtin {
-                sink.push(admin_finding(
-                    g,
-                    vec!["roleRef clusterrole cluster-admin".to_string()],
-                ));
-            }
-            continue;
-        };
-        let is_admin = bound_to_cluster_admin || !caps.cluster_admin.is_empty();
-        if is_anonymous(g.subject) && (is_admin || !caps.beyond_public.is_empty()) {
-            sink.push(
-                grant_finding(
-                    CheckId::Rbac002,
-                    g,
-                    "(anyone who can reach the API server) is granted permissions",
-                    evidence(a, g.role, &caps.beyond_public),
-                )
-                .fill(&[
-                    ("subject", &g.subject.to_string()),
-                    ("binding", &g.binding.to_string()),
-                    ("edit", &g.binding.edit_command()),
-                ]),
-            );
-        }
-        if g.binding.builtin {
-            continue;
-        }
-        if is_admin {
-            let ev = if caps.cluster_admin.is_empty() {
-                vec!["roleRef clusterrole cluster-admin".to_string()]
-            } else {
-                evidence(a, g.role, &caps.cluster_admin)
-            };
-            sink.push(admin_finding(g, ev));
-        }
-        if is_everyone_group(g.subject) && !caps.any_resource.is_empty() {
-            sink.push(grant_finding(
-                CheckId::Rbac003,
+/// One binding's [`BindingPart`].
+fn binding_part(a: &RbacAnalysis, i: usize, roles_known: bool, sas_known: bool) -> BindingPart {
+    let mut grants = Vec::new();
+    for g in &a.grants[a.binding_objects[i].1.clone()] {
+        grant_checks(a, g, sas_known, &mut |f| grants.push(bounds::bounded(f)));
+    }
+    let (binding, role) = a.bindings[i];
+    let bootstrap =
+        matches!(role, RoleKey::ClusterRole(n) if super::roles::is_bootstrap_cluster_role(n));
+    let dangling = (roles_known && !binding.builtin && !bootstrap && !a.roles.exists(role))
+        .then(|| bounds::bounded(dangling(binding, role)));
+    BindingPart { grants, dangling }
+}
+
+/// The checks of one grant: RBAC-017, 001, 002, 003, 004…014 but 011, 015.
+fn grant_checks(a: &RbacAnalysis, g: &Grant, sas_known: bool, push: &mut dyn FnMut(Finding)) {
+    if let Subject::ServiceAccount { namespace, name } = g.subject
+        && sas_known
+        && !g.binding.builtin
+        && !a.service_account_exists(namespace, name)
+    {
+        push(missing_sa(g, namespace, name));
+    }
+    let bound_to_cluster_admin = g.role == RoleKey::ClusterRole("cluster-admin");
+    let Some(caps) = a.caps(g) else {
+        if bound_to_cluster_admin && !g.binding.builtin {
+            push(admin_finding(
                 g,
-                "(every authenticated user or every ServiceAccount) is granted permissions on resources",
-                evidence(a, g.role, &caps.any_resource),
+                vec!["roleRef clusterrole cluster-admin".to_string()],
             ));
         }
-        if !is_admin {
-            for (check, what, rules) in narrow_checks(caps) {
-                if !rules.is_empty() {
-                    sink.push(grant_finding(check, g, what, evidence(a, g.role, rules)));
-                }
+        return;
+    };
+    let is_admin = bound_to_cluster_admin || !caps.cluster_admin.is_empty();
+    if is_anonymous(g.subject) && (is_admin || !caps.beyond_public.is_empty()) {
+        push(
+            grant_finding(
+                CheckId::Rbac002,
+                g,
+                "(anyone who can reach the API server) is granted permissions",
+                evidence(a, g.role, &caps.beyond_public),
+            )
+            .fill(&[
+                ("subject", &g.subject.to_string()),
+                ("binding", &g.binding.to_string()),
+                ("edit", &g.binding.edit_command()),
+            ]),
+        );
+    }
+    if g.binding.builtin {
+        return;
+    }
+    if is_admin {
+        let ev = if caps.cluster_admin.is_empty() {
+            vec!["roleRef clusterrole cluster-admin".to_string()]
+        } else {
+            evidence(a, g.role, &caps.cluster_admin)
+        };
+        push(admin_finding(g, ev));
+    }
+    if is_everyone_group(g.subject) && !caps.any_resource.is_empty() {
+        push(grant_finding(
+            CheckId::Rbac003,
+            g,
+            "(every authenticated user or every ServiceAccount) is granted permissions on resources",
+            evidence(a, g.role, &caps.any_resource),
+        ));
+    }
+    if !is_admin {
+        for (check, what, rules) in narrow_checks(caps) {
+            if !rules.is_empty() {
+                push(grant_finding(check, g, what, evidence(a, g.role, rules)));
             }
-            if g.binding.namespace.is_none()
-                && (!caps.csr_approval.is_empty() || !caps.signers_approve.is_empty())
-            {
-                let entry = csr.entry(g.subject).or_default();
-                if !caps.csr_approval.is_empty() {
-                    entry.0.push(g);
-                }
-                if !caps.signers_approve.is_empty() {
-                    entry.1.push(g);
-                }
-            }
-        }
-        if let Subject::ServiceAccount {
-            namespace,
-            name: "default",
-        } = g.subject
-            && (is_admin || !caps.any.is_empty())
-        {
-            sink.push(
-                    grant_finding(
-                        CheckId::Rbac015,
-                        g,
-                        "(used by every pod of the namespace that names no ServiceAccount) is granted permissions",
-                        evidence(a, g.role, &caps.any),
-                    )
-                    .fill(&[("namespace", namespace), ("edit", &g.binding.edit_command())]),
-                );
         }
     }
-    // RBAC-011 also needs the approval half, possibly from a built-in binding.
-    for g in &a.grants {
-        if !g.binding.builtin || g.binding.namespace.is_some() {
+    if let Subject::ServiceAccount {
+        namespace,
+        name: "default",
+    } = g.subject
+        && (is_admin || !caps.any.is_empty())
+    {
+        push(
+            grant_finding(
+                CheckId::Rbac015,
+                g,
+                "(used by every pod of the namespace that names no ServiceAccount) is granted permissions",
+                evidence(a, g.role, &caps.any),
+            )
+            .fill(&[("namespace", namespace), ("edit", &g.binding.edit_command())]),
+        );
+    }
+}
+
+/// RBAC-011 combines cluster-wide grants per subject: approval updates and signer approval
+/// (the approval half possibly from a built-in binding). Evaluated whole on every RBAC audit:
+/// it reads only ClusterRoleBindings' grants.
+fn csr_checks(a: &RbacAnalysis, sink: &mut Sink) {
+    let cluster_wide = a.grants.iter().filter(|g| g.binding.namespace.is_none());
+    let mut csr: BTreeMap<Subject, (Vec<&Grant>, Vec<&Grant>)> = BTreeMap::new();
+    for g in cluster_wide.clone().filter(|g| !g.binding.builtin) {
+        let Some(caps) = a.caps(g) else { continue };
+        let is_admin =
+            g.role == RoleKey::ClusterRole("cluster-admin") || !caps.cluster_admin.is_empty();
+        if is_admin || (caps.csr_approval.is_empty() && caps.signers_approve.is_empty()) {
             continue;
         }
+        let entry = csr.entry(g.subject).or_default();
+        if !caps.csr_approval.is_empty() {
+            entry.0.push(g);
+        }
+        if !caps.signers_approve.is_empty() {
+            entry.1.push(g);
+        }
+    }
+    if csr.is_empty() {
+        return;
+    }
+    for g in cluster_wide.filter(|g| g.binding.builtin) {
         if let Some(caps) = a.caps(g)
             && !caps.csr_approval.is_empty()
             && let Some(entry) = csr.get_mut(&g.subject)
@@ -270,14 +329,6 @@ pub fn binding_checks(a: &RbacAnalysis, sink: &mut Sink) {
                     first_approval.binding
                 )]),
             );
-        }
-    }
-    if roles_known {
-        for &(binding, role) in &a.bindings {
-            let bootstrap = matches!(role, RoleKey::ClusterRole(n) if super::roles::is_bootstrap_cluster_role(n));
-            if !binding.builtin && !bootstrap && !a.roles.exists(role) {
-                sink.push(dangling(binding, role));
-            }
         }
     }
 }

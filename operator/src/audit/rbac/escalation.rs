@@ -10,12 +10,14 @@
 //! A ServiceAccount's permissions include those of its groups (`system:serviceaccounts`,
 //! `system:serviceaccounts:<ns>`, `system:authenticated`).
 
+use super::keep::OwnedSubject;
 use super::rules::Names;
 use super::{BindingRef, RbacAnalysis, RoleKey, Subject};
-use crate::audit::{Finding, Sink};
+use crate::audit::{Finding, Sink, bounds};
 use crate::catalog::CheckId;
 use crate::snapshot::Snapshot;
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Rounds of the backward search; paths longer than this are not followed.
 const MAX_HOPS: usize = 32;
@@ -408,9 +410,86 @@ fn path<'a>(
     out
 }
 
-pub fn audit(a: &RbacAnalysis, snapshot: &Snapshot, sink: &mut Sink) {
-    let graph = Graph::build(a, snapshot);
-    // ServiceAccounts that reach cluster-admin: path length and the next step.
+/// What RBAC-030 computed, owned, so that the next audit may reuse it
+/// ([`super::keep`]): which ServiceAccounts reach cluster-admin and how, and the findings.
+#[derive(Debug, Default)]
+pub struct Kept {
+    reach: HashMap<(String, String), (usize, OwnedStep)>,
+    /// In subject order, one per reported subject.
+    findings: Vec<(OwnedSubject, Arc<Finding>)>,
+}
+
+#[derive(Clone, Debug)]
+struct OwnedBinding {
+    namespace: Option<String>,
+    name: String,
+    builtin: bool,
+}
+
+impl OwnedBinding {
+    fn new(b: BindingRef) -> OwnedBinding {
+        OwnedBinding {
+            namespace: b.namespace.map(str::to_string),
+            name: b.name.to_string(),
+            builtin: b.builtin,
+        }
+    }
+
+    fn borrow(&self) -> BindingRef<'_> {
+        BindingRef {
+            namespace: self.namespace.as_deref(),
+            name: &self.name,
+            builtin: self.builtin,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum OwnedStep {
+    Holds(OwnedBinding),
+    Hop {
+        kind: EdgeKind,
+        via: OwnedBinding,
+        to: (String, String),
+        secret: Option<String>,
+    },
+}
+
+impl OwnedStep {
+    fn new(step: &Step) -> OwnedStep {
+        match step {
+            Step::Holds(b) => OwnedStep::Holds(OwnedBinding::new(*b)),
+            Step::Hop(h) => OwnedStep::Hop {
+                kind: h.kind,
+                via: OwnedBinding::new(h.via),
+                to: (h.to.0.to_string(), h.to.1.to_string()),
+                secret: h.secret.map(str::to_string),
+            },
+        }
+    }
+
+    fn borrow(&self) -> Step<'_> {
+        match self {
+            OwnedStep::Holds(b) => Step::Holds(b.borrow()),
+            OwnedStep::Hop {
+                kind,
+                via,
+                to,
+                secret,
+            } => Step::Hop(Hop {
+                kind: *kind,
+                via: via.borrow(),
+                to: (&to.0, &to.1),
+                secret: secret.as_deref(),
+            }),
+        }
+    }
+}
+
+/// ServiceAccounts that reach cluster-admin: path length and the next step. Breadth-first: a
+/// ServiceAccount first reached in round k hops to one reached in round k-1, so each round
+/// only needs an index of the previous round's frontier.
+fn reach<'a>(graph: &Graph<'a>) -> HashMap<Sa<'a>, (usize, Step<'a>)> {
     let mut reach: HashMap<Sa, (usize, Step)> = HashMap::new();
     for &sa in &graph.universe {
         if let Some(b) = graph.sa_power(sa) {
@@ -418,7 +497,7 @@ pub fn audit(a: &RbacAnalysis, snapshot: &Snapshot, sink: &mut Sink) {
         }
     }
     if reach.is_empty() {
-        return;
+        return reach;
     }
     // ServiceAccounts with any edge (their own or their groups'), computed once.
     let active: Vec<(Sa, Vec<&Edge>)> = graph
@@ -427,17 +506,15 @@ pub fn audit(a: &RbacAnalysis, snapshot: &Snapshot, sink: &mut Sink) {
         .map(|&sa| (sa, graph.sa_edges(sa)))
         .filter(|(_, e)| !e.is_empty())
         .collect();
-    // Breadth-first: a ServiceAccount first reached in round k hops to one reached in round
-    // k-1, so each round only needs an index of the previous round's frontier.
     let mut frontier: HashMap<Sa, (usize, Step)> = reach.clone();
     for _ in 0..MAX_HOPS {
-        let idx = ReachIndex::new(&graph, &frontier);
+        let idx = ReachIndex::new(graph, &frontier);
         let mut added = HashMap::new();
         for (sa, edges) in &active {
             if reach.contains_key(sa) {
                 continue;
             }
-            if let Some(h) = best_hop(&graph, Some(*sa), edges, &idx) {
+            if let Some(h) = best_hop(graph, Some(*sa), edges, &idx) {
                 added.insert(*sa, (idx.len[&h.to] + 1, Step::Hop(h)));
             }
         }
@@ -447,55 +524,156 @@ pub fn audit(a: &RbacAnalysis, snapshot: &Snapshot, sink: &mut Sink) {
         reach.extend(added.iter().map(|(k, v)| (*k, *v)));
         frontier = added;
     }
+    reach
+}
 
-    // Report subjects whose first hop is one of their own non-built-in grants.
-    let idx = ReachIndex::new(&graph, &reach);
-    let mut described = HashMap::new();
-    let mut subjects: Vec<(&Subject, Vec<&Edge>)> = graph
+/// A subject's own non-built-in edges: a path is reported only when its first hop is one.
+fn own_edges<'g, 'a>(graph: &'g Graph<'a>, subject: &Subject<'a>) -> Vec<&'g Edge<'a>> {
+    graph
         .edges
-        .iter()
-        .map(|(s, edges)| {
-            (
-                s,
-                edges.iter().filter(|e| !e.via.builtin).collect::<Vec<_>>(),
-            )
-        })
-        .filter(|(_, e)| !e.is_empty())
-        .collect();
-    subjects.sort_by_key(|(s, _)| **s);
-    for (&subject, edges) in subjects {
-        let (self_sa, powerful) = match subject {
-            Subject::ServiceAccount { namespace, name } => (
-                Some((namespace, name)),
-                graph.sa_power((namespace, name)).is_some(),
-            ),
-            other => (None, graph.power.contains_key(&other)),
-        };
-        if powerful {
-            continue;
-        }
-        let Some(first) = best_hop(&graph, self_sa, &edges, &idx) else {
-            continue;
-        };
-        let evidence = path(&reach, &mut described, &subject.to_string(), first);
-        let hops = evidence.len() - 1;
-        sink.push(
-            Finding::new(
-                CheckId::Rbac030,
-                subject.object_ref(),
-                format!(
-                    "{subject} can reach cluster-admin power in {hops} hop{} through ServiceAccount {}/{}",
-                    if hops == 1 { "" } else { "s" },
-                    first.to.0,
-                    first.to.1
-                ),
-            )
-            .subject(subject.to_ref())
-            .evidence(evidence)
-            .fill(&[
-                ("binding", &first.via.to_string()),
-                ("edit", &first.via.edit_command()),
-            ]),
-        );
+        .get(subject)
+        .into_iter()
+        .flatten()
+        .filter(|e| !e.via.builtin)
+        .collect()
+}
+
+/// RBAC-030 for one subject with its own non-built-in `edges`, if it reaches cluster-admin
+/// without holding it.
+fn subject_finding<'a>(
+    graph: &Graph<'a>,
+    idx: &ReachIndex<'a>,
+    reach: &HashMap<Sa<'a>, (usize, Step<'a>)>,
+    described: &mut HashMap<Sa<'a>, String>,
+    subject: Subject<'a>,
+    edges: &[&Edge<'a>],
+) -> Option<Finding> {
+    let (self_sa, powerful) = match subject {
+        Subject::ServiceAccount { namespace, name } => (
+            Some((namespace, name)),
+            graph.sa_power((namespace, name)).is_some(),
+        ),
+        other => (None, graph.power.contains_key(&other)),
+    };
+    if powerful {
+        return None;
     }
+    let first = best_hop(graph, self_sa, edges, idx)?;
+    let evidence = path(reach, described, &subject.to_string(), first);
+    let hops = evidence.len() - 1;
+    Some(
+        Finding::new(
+            CheckId::Rbac030,
+            subject.object_ref(),
+            format!(
+                "{subject} can reach cluster-admin power in {hops} hop{} through ServiceAccount {}/{}",
+                if hops == 1 { "" } else { "s" },
+                first.to.0,
+                first.to.1
+            ),
+        )
+        .subject(subject.to_ref())
+        .evidence(evidence)
+        .fill(&[
+            ("binding", &first.via.to_string()),
+            ("edit", &first.via.edit_command()),
+        ]),
+    )
+}
+
+/// RBAC-030. With `prior` (what an earlier audit kept, and the subjects of the bindings
+/// changed since), the caller vouches that which ServiceAccounts reach cluster-admin, and
+/// how, is unchanged ([`super::keep`] says when): only the changed subjects are evaluated,
+/// the other subjects' findings are the kept ones. Returns what to keep when `keep`.
+pub fn audit(
+    a: &RbacAnalysis,
+    snapshot: &Snapshot,
+    prior: Option<(Kept, &BTreeSet<OwnedSubject>)>,
+    keep: bool,
+    sink: &mut Sink,
+) -> Option<Kept> {
+    let graph = Graph::build(a, snapshot);
+    let Some((kept, changed)) = prior else {
+        let reach = reach(&graph);
+        let mut findings = Vec::new();
+        if !reach.is_empty() {
+            // Report subjects whose first hop is one of their own non-built-in grants.
+            let idx = ReachIndex::new(&graph, &reach);
+            let mut described = HashMap::new();
+            let mut subjects: Vec<&Subject> = graph.edges.keys().collect();
+            subjects.sort();
+            for &subject in subjects {
+                let edges = own_edges(&graph, &subject);
+                if edges.is_empty() {
+                    continue;
+                }
+                let found = subject_finding(&graph, &idx, &reach, &mut described, subject, &edges);
+                if let Some(f) = found.map(bounds::bounded) {
+                    if keep {
+                        findings.push((OwnedSubject::new(subject), f.clone()));
+                    }
+                    sink.findings.push(f);
+                }
+            }
+        }
+        return keep.then(|| Kept {
+            reach: reach
+                .iter()
+                .map(|(sa, (len, step))| {
+                    (
+                        (sa.0.to_string(), sa.1.to_string()),
+                        (*len, OwnedStep::new(step)),
+                    )
+                })
+                .collect(),
+            findings,
+        });
+    };
+    let mut fresh = Vec::new();
+    {
+        let reach: HashMap<Sa, (usize, Step)> = kept
+            .reach
+            .iter()
+            .map(|(sa, (len, step))| ((sa.0.as_str(), sa.1.as_str()), (*len, step.borrow())))
+            .collect();
+        if !reach.is_empty() {
+            let idx = ReachIndex::new(&graph, &reach);
+            let mut described = HashMap::new();
+            for subject in changed {
+                let subject = subject.borrow();
+                let edges = own_edges(&graph, &subject);
+                if edges.is_empty() {
+                    continue;
+                }
+                let found = subject_finding(&graph, &idx, &reach, &mut described, subject, &edges);
+                if let Some(f) = found {
+                    fresh.push((OwnedSubject::new(subject), bounds::bounded(f)));
+                }
+            }
+        }
+    }
+    // The kept findings of unchanged subjects and the changed subjects' new ones, in
+    // subject order (`changed` is ordered, so `fresh` is).
+    let mut findings = Vec::with_capacity(kept.findings.len() + fresh.len());
+    let mut old = kept
+        .findings
+        .into_iter()
+        .filter(|(s, _)| !changed.contains(s))
+        .peekable();
+    let mut fresh = fresh.into_iter().peekable();
+    loop {
+        let next = match (old.peek(), fresh.peek()) {
+            (Some(a), Some(b)) if b.0 < a.0 => fresh.next(),
+            (Some(_), _) => old.next(),
+            (None, _) => fresh.next(),
+        };
+        let Some(next) = next else { break };
+        findings.push(next);
+    }
+    sink.findings
+        .extend(findings.iter().map(|(_, f)| f.clone()));
+    keep.then_some(Kept {
+        reach: kept.reach,
+        findings,
+    })
 }

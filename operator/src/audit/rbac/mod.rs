@@ -1,15 +1,17 @@
 //! RBAC analysis (category `rbac`): who is granted what, through which binding, and the checks
-//! RBAC-001…RBAC-017 over those grants; RBAC-030 follows escalation paths across them.
+//! RBAC-001…RBAC-017 over those grants; RBAC-030 follows escalation paths across them. The
+//! entry point is [`keep::audit`], which reuses what an earlier audit computed where a
+//! change allows it (none, for a full audit).
 
 mod checks;
 mod escalation;
+pub mod keep;
 mod roles;
 pub mod rules;
 
 pub use roles::{RoleIndex, RoleKey, is_builtin, selector_matches};
 
-use crate::audit::{ObjectRef, Sink};
-use crate::catalog::Category;
+use crate::audit::ObjectRef;
 use crate::outcome::SubjectRef;
 use crate::snapshot::{ObjectKind, Snapshot};
 use std::collections::HashSet;
@@ -137,8 +139,12 @@ pub struct Grant<'a> {
 pub struct RbacAnalysis<'a> {
     pub roles: RoleIndex<'a>,
     pub grants: Vec<Grant<'a>>,
-    /// Every binding, with or without subjects.
+    /// Every binding, with or without subjects: ClusterRoleBindings, then RoleBindings, in
+    /// the snapshot's order.
     pub bindings: Vec<(BindingRef<'a>, RoleKey<'a>)>,
+    /// For each of `bindings`: the address of its object's metadata (an incremental audit's
+    /// key, see [`keep`]) and its grants in `grants`.
+    pub binding_objects: Vec<(usize, std::ops::Range<usize>)>,
     service_accounts: HashSet<(&'a str, &'a str)>,
     /// Kinds that could not be read, so checks that need them are not assessed.
     pub missing: Vec<(ObjectKind, &'a str)>,
@@ -167,7 +173,9 @@ pub fn analyze(snapshot: &Snapshot) -> RbacAnalysis<'_> {
     let mut grants =
         Vec::with_capacity(snapshot.role_bindings.len() + snapshot.cluster_role_bindings.len());
     let mut bindings = Vec::with_capacity(grants.capacity());
+    let mut binding_objects = Vec::with_capacity(grants.capacity());
     for crb in &snapshot.cluster_role_bindings {
+        let first = grants.len();
         let binding = BindingRef {
             namespace: None,
             name: crb.metadata.name.as_deref().unwrap_or(""),
@@ -184,8 +192,10 @@ pub fn analyze(snapshot: &Snapshot) -> RbacAnalysis<'_> {
                 });
             }
         }
+        binding_objects.push((address(&crb.metadata), first..grants.len()));
     }
     for rb in &snapshot.role_bindings {
+        let first = grants.len();
         let namespace = rb.metadata.namespace.as_deref().unwrap_or("default");
         let binding = BindingRef {
             namespace: Some(namespace),
@@ -210,6 +220,7 @@ pub fn analyze(snapshot: &Snapshot) -> RbacAnalysis<'_> {
                 });
             }
         }
+        binding_objects.push((address(&rb.metadata), first..grants.len()));
     }
     let service_accounts = snapshot
         .service_accounts
@@ -235,9 +246,15 @@ pub fn analyze(snapshot: &Snapshot) -> RbacAnalysis<'_> {
         roles,
         grants,
         bindings,
+        binding_objects,
         service_accounts,
         missing,
     }
+}
+
+/// An object's identity while its snapshot holds it (see [`keep`]).
+fn address(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> usize {
+    std::ptr::from_ref(meta) as usize
 }
 
 fn subject<'a>(
@@ -260,18 +277,6 @@ fn subject<'a>(
         }
         _ => None,
     }
-}
-
-/// Every RBAC check, RBAC-001…017 and RBAC-030.
-pub fn audit(analysis: &RbacAnalysis, snapshot: &Snapshot, sink: &mut Sink) {
-    for (kind, reason) in &analysis.missing {
-        sink.not_assessed(
-            Category::Rbac,
-            format!("cannot read {}: {reason}", kind.plural()),
-        );
-    }
-    checks::binding_checks(analysis, sink);
-    escalation::audit(analysis, snapshot, sink);
 }
 
 #[cfg(test)]
