@@ -537,17 +537,32 @@ fn placement_reach(
     rbac: &[std::sync::Arc<Finding>],
     sink: &mut Sink,
 ) {
+    let vulnerable: Vec<&NodeFacts> = host
+        .nodes
+        .iter()
+        .filter(|n| !n.kernel_hits().is_empty())
+        .collect();
+    let unknown: Vec<&NodeFacts> = if vulnerable.is_empty() {
+        host.nodes
+            .iter()
+            .filter(|n| n.kernel_unknown().is_some())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // No node with a known escape, and none unknown: no path, and nothing to say (the
+    // grants are not even gathered: thousands of RBAC findings at a large cluster).
+    if vulnerable.is_empty() && unknown.is_empty() {
+        return;
+    }
     // The RBAC findings are computed whatever the policy enables (see audit::run).
-    let mut grants: BTreeMap<(ObjectRef, SubjectRef), Vec<String>> = BTreeMap::new();
+    let mut grants: BTreeMap<(&ObjectRef, &SubjectRef), Vec<&Finding>> = BTreeMap::new();
     for f in rbac
         .iter()
         .filter(|f| matches!(f.check, CheckId::Rbac006 | CheckId::Rbac007))
     {
         let Some(subject) = &f.subject else { continue };
-        grants
-            .entry((f.resource.clone(), subject.clone()))
-            .or_default()
-            .push(format!("{}: {}", f.check, f.message));
+        grants.entry((&f.resource, subject)).or_default().push(f);
     }
     let reach = |binding: &ObjectRef| -> Vec<(&str, &str)> {
         match (binding.kind.as_ref(), binding.namespace.as_deref()) {
@@ -558,48 +573,36 @@ fn placement_reach(
     };
     let reaching: Vec<_> = grants
         .into_iter()
-        .map(|((binding, subject), lines)| {
-            let ns = reach(&binding);
-            (binding, subject, lines, ns)
+        .map(|((binding, subject), found)| {
+            let ns = reach(binding);
+            (binding, subject, found, ns)
         })
         .filter(|(_, _, _, ns)| !ns.is_empty())
         .collect();
     if reaching.is_empty() {
         return;
     }
-    let vulnerable: Vec<&NodeFacts> = host
-        .nodes
-        .iter()
-        .filter(|n| !n.kernel_hits().is_empty())
-        .collect();
     if vulnerable.is_empty() {
-        let unknown: Vec<&NodeFacts> = host
-            .nodes
-            .iter()
-            .filter(|n| n.kernel_unknown().is_some())
-            .collect();
-        if !unknown.is_empty() {
-            let mut names: Vec<&str> = unknown.iter().map(|n| n.name).collect();
-            names.sort_unstable();
-            let reasons: BTreeSet<String> =
-                unknown.iter().filter_map(|n| n.kernel_unknown()).collect();
-            let reasons: Vec<&str> = reasons.iter().map(String::as_str).collect();
-            sink.not_assessed_checks(
-                Category::Layers,
-                format!(
-                    "XL-003 not assessed for {} subject{} that can place Pods in namespaces without Pod Security enforcement: the kernel of {} could not be judged ({})",
-                    reaching.len(),
-                    if reaching.len() == 1 { "" } else { "s" },
-                    count_nodes(&names),
-                    bounds::join_names(&reasons, "; ", 300)
-                ),
-                &[CheckId::Xl003],
-            );
-        }
+        let mut names: Vec<&str> = unknown.iter().map(|n| n.name).collect();
+        names.sort_unstable();
+        let reasons: BTreeSet<String> = unknown.iter().filter_map(|n| n.kernel_unknown()).collect();
+        let reasons: Vec<&str> = reasons.iter().map(String::as_str).collect();
+        sink.not_assessed_checks(
+            Category::Layers,
+            format!(
+                "XL-003 not assessed for {} subject{} that can place Pods in namespaces without Pod Security enforcement: the kernel of {} could not be judged ({})",
+                reaching.len(),
+                if reaching.len() == 1 { "" } else { "s" },
+                count_nodes(&names),
+                bounds::join_names(&reasons, "; ", 300)
+            ),
+            &[CheckId::Xl003],
+        );
         return;
     }
-    for (binding, subject, lines, ns) in reaching {
-        let who = subject_label(&subject);
+    for (binding, subject, found, ns) in reaching {
+        let lines = found.iter().map(|f| format!("{}: {}", f.check, f.message));
+        let who = subject_label(subject);
         let ns_names: Vec<&str> = ns.iter().map(|(n, _)| *n).collect();
         let node_names: Vec<&str> = vulnerable.iter().map(|n| n.name).collect();
         let first = vulnerable[0];
@@ -632,7 +635,7 @@ fn placement_reach(
                     }
                 ),
             )
-            .subject(subject)
+            .subject(subject.clone())
             .evidence(bounds::capped(evidence, bounds::MAX_EVIDENCE, |e| e)),
         );
     }
