@@ -106,7 +106,7 @@ impl layers::Keep for KeepLayers<'_> {
     fn paths(
         &mut self,
         w: &Workload,
-        on: Option<&BTreeSet<&str>>,
+        on: Option<&[&str]>,
         compute: &dyn Fn() -> PathPart,
     ) -> PathPart {
         let key = address(w);
@@ -209,7 +209,7 @@ fn address(w: &Workload) -> usize {
     std::ptr::from_ref(w.meta) as usize
 }
 
-fn same_nodes(then: Option<&[String]>, now: Option<&BTreeSet<&str>>) -> bool {
+fn same_nodes(then: Option<&[String]>, now: Option<&[&str]>) -> bool {
     match (then, now) {
         (Some(then), Some(now)) => then.iter().map(String::as_str).eq(now.iter().copied()),
         (None, None) => true,
@@ -217,7 +217,7 @@ fn same_nodes(then: Option<&[String]>, now: Option<&BTreeSet<&str>>) -> bool {
     }
 }
 
-fn placed(on: Option<&BTreeSet<&str>>) -> Option<Vec<String>> {
+fn placed(on: Option<&[&str]>) -> Option<Vec<String>> {
     on.map(|on| on.iter().map(|n| n.to_string()).collect())
 }
 

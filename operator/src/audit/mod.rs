@@ -316,13 +316,18 @@ fn finish(
     hold(previous, &wholly_unassessed, &mut sink.findings);
     let held_on = std::mem::take(&mut sink.held_on);
     if !held_on.is_empty() {
-        // Looked up by reference: no key is built per earlier finding.
+        // Looked up by reference: no key is built per earlier finding; and only for the few
+        // checks held somewhere, so that most findings cost a comparison, not a hash.
+        let mut held_checks: Vec<CheckId> = held_on.values().flatten().copied().collect();
+        held_checks.sort_unstable_by_key(|c| *c as usize);
+        held_checks.dedup();
         hold_matching(
             previous,
             |p| {
-                held_on
-                    .get(&p.resource)
-                    .is_some_and(|c| c.contains(&p.check))
+                held_checks.contains(&p.check)
+                    && held_on
+                        .get(&p.resource)
+                        .is_some_and(|c| c.contains(&p.check))
             },
             &mut sink.findings,
         );

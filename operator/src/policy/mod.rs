@@ -83,11 +83,23 @@ pub struct RequiredAgent {
     pub node_selector: std::collections::BTreeMap<String, String>,
 }
 
+/// `enabled` as a flag per catalog row ([`CheckId`] is the row's index).
+fn mask(enabled: &BTreeSet<CheckId>) -> Vec<bool> {
+    let mut mask = vec![false; catalog::CHECKS.len()];
+    for id in enabled {
+        mask[*id as usize] = true;
+    }
+    mask
+}
+
 /// What the audit applies.
 #[derive(Clone, Debug)]
 pub struct EffectivePolicy {
     pub name: String,
     enabled: BTreeSet<CheckId>,
+    /// `enabled` by catalog index: asked for every finding of every audit, where the set's
+    /// lookup compares IDs as text.
+    enabled_mask: Vec<bool>,
     overrides: HashMap<CheckId, Severity>,
     pub namespaces: NamespaceScope,
     pub exceptions: Vec<CompiledException>,
@@ -236,6 +248,7 @@ impl EffectivePolicy {
         }
         Ok(EffectivePolicy {
             name: name.to_string(),
+            enabled_mask: mask(&enabled),
             enabled,
             overrides,
             namespaces,
@@ -268,10 +281,11 @@ impl EffectivePolicy {
                 .filter_map(|id| catalog::lookup(id))
                 .map(|c| c.id),
         );
+        self.enabled_mask = mask(&self.enabled);
     }
 
     pub fn is_enabled(&self, id: CheckId) -> bool {
-        self.enabled.contains(&id)
+        self.enabled_mask[id as usize]
     }
 
     /// The enabled check IDs.

@@ -278,7 +278,7 @@ pub trait Keep {
     fn paths(
         &mut self,
         w: &Workload,
-        on: Option<&BTreeSet<&str>>,
+        on: Option<&[&str]>,
         compute: &dyn Fn() -> PathPart,
     ) -> PathPart;
 
@@ -293,7 +293,7 @@ impl Keep for Compute {
     fn paths(
         &mut self,
         _: &Workload,
-        _: Option<&BTreeSet<&str>>,
+        _: Option<&[&str]>,
         compute: &dyn Fn() -> PathPart,
     ) -> PathPart {
         compute()
@@ -336,7 +336,7 @@ fn workload_paths(
         if ctx.is_control_plane(w) {
             continue;
         }
-        let on = placed.get(&i);
+        let on = placed.get(&i).map(Vec::as_slice);
         let part = keep.paths(w, on, &|| paths_of_workload(&inputs, w, on));
         sink.findings.extend(part.findings);
         unknown1.add(&part.unknown1);
@@ -363,7 +363,7 @@ fn workload_paths(
 }
 
 /// XL-001 and XL-002 for one workload running on `on` (`None`: no Pod of it is placed).
-fn paths_of_workload(p: &PathInputs, w: &Workload, on: Option<&BTreeSet<&str>>) -> PathPart {
+fn paths_of_workload(p: &PathInputs, w: &Workload, on: Option<&[&str]>) -> PathPart {
     let mut part = PathPart::default();
     let ways = if p.xl1 { ways_out(w) } else { Vec::new() };
     let Some(on) = on else {

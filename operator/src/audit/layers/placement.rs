@@ -6,7 +6,6 @@ use crate::audit::workloads::Workload;
 use crate::snapshot::{ObjectKind, Snapshot};
 use foldhash::{HashMap, HashMapExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
-use std::collections::BTreeSet;
 
 /// (kind, namespace, name), borrowed from the snapshot: no allocation per Pod.
 type Key<'a> = (&'a str, &'a str, &'a str);
@@ -70,8 +69,9 @@ fn chain<'a>(
     }
 }
 
-/// Nodes per workload (index into `workloads`), from the Pods with a `nodeName`.
-pub fn nodes_of<'a>(s: &'a Snapshot, workloads: &[Workload]) -> HashMap<usize, BTreeSet<&'a str>> {
+/// Nodes per workload (index into `workloads`), from the Pods with a `nodeName`: sorted,
+/// without duplicates (a small vector, not a set: most workloads run on a few nodes).
+pub fn nodes_of<'a>(s: &'a Snapshot, workloads: &[Workload]) -> HashMap<usize, Vec<&'a str>> {
     let mut index: HashMap<Key, usize> = HashMap::with_capacity(workloads.len());
     index.extend(
         workloads
@@ -80,7 +80,7 @@ pub fn nodes_of<'a>(s: &'a Snapshot, workloads: &[Workload]) -> HashMap<usize, B
             .map(|(i, w)| ((w.kind.name(), w.namespace, w.name), i)),
     );
     let middle = middle_objects(s);
-    let mut out: HashMap<usize, BTreeSet<&'a str>> = HashMap::with_capacity(workloads.len());
+    let mut out: HashMap<usize, Vec<&'a str>> = HashMap::with_capacity(workloads.len());
     let mut keys = Vec::with_capacity(3);
     for pod in &s.pods {
         let Some(node) = pod
@@ -95,8 +95,12 @@ pub fn nodes_of<'a>(s: &'a Snapshot, workloads: &[Workload]) -> HashMap<usize, B
         // The farthest object of the chain that is a workload is the one reported.
         chain(&middle, ns, &pod.metadata, &mut keys);
         if let Some(&i) = keys.iter().rev().find_map(|k| index.get(k)) {
-            out.entry(i).or_default().insert(node);
+            out.entry(i).or_default().push(node);
         }
+    }
+    for nodes in out.values_mut() {
+        nodes.sort_unstable();
+        nodes.dedup();
     }
     out
 }
