@@ -113,19 +113,37 @@ impl FrameworkReport {
     }
 }
 
+/// What every framework's controls read of a report, indexed once per report.
+struct Index<'r> {
+    assessed: BTreeSet<&'r str>,
+    /// The unsuppressed findings of each check: a control reads only its checks' (a scan of
+    /// every finding per check of every control was most of a status update).
+    unsuppressed: std::collections::HashMap<&'r str, Vec<&'r Finding>>,
+}
+
+impl<'r> Index<'r> {
+    fn new(report: &'r Report) -> Index<'r> {
+        let mut unsuppressed: std::collections::HashMap<&str, Vec<&Finding>> = Default::default();
+        for f in report.findings.iter().filter(|f| !f.suppressed) {
+            unsuppressed.entry(f.check.as_str()).or_default().push(f);
+        }
+        Index {
+            assessed: report.assessed.iter().map(|c| c.as_str()).collect(),
+            unsuppressed,
+        }
+    }
+}
+
 /// Judge every control of `framework` from `report`.
 pub fn evaluate(framework: &Framework, report: &Report) -> FrameworkReport {
-    let assessed: BTreeSet<&str> = report.assessed.iter().map(|c| c.as_str()).collect();
-    // The unsuppressed findings of each check, found once: a control reads only its checks'
-    // (a scan of every finding per check of every control was most of a status update).
-    let mut unsuppressed: std::collections::HashMap<&str, Vec<&Finding>> = Default::default();
-    for f in report.findings.iter().filter(|f| !f.suppressed) {
-        unsuppressed.entry(f.check.as_str()).or_default().push(f);
-    }
+    evaluate_indexed(framework, report, &Index::new(report))
+}
+
+fn evaluate_indexed(framework: &Framework, report: &Report, index: &Index) -> FrameworkReport {
     let controls: Vec<ControlResult> = framework
         .controls
         .iter()
-        .map(|c| control(framework, c, report, &unsuppressed, &assessed))
+        .map(|c| control(framework, c, report, &index.unsuppressed, &index.assessed))
         .collect();
     let mut summary = Counts::default();
     for c in &controls {
@@ -153,10 +171,11 @@ pub fn evaluate(framework: &Framework, report: &Report) -> FrameworkReport {
 /// Every framework's counts and score, as the SecurityPolicy status and `audit -o json` show
 /// them.
 pub fn summaries(report: &Report) -> Vec<FrameworkStatus> {
+    let index = Index::new(report);
     FRAMEWORKS
         .iter()
         .map(|f| {
-            let r = evaluate(f, report);
+            let r = evaluate_indexed(f, report, &index);
             FrameworkStatus {
                 id: r.id.to_string(),
                 score: r.score,

@@ -546,6 +546,8 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                         status_written = done.status_written,
                         audit_ms = done.audit_duration.as_millis() as u64,
                         rbac_kept = done.reuse.rbac_kept,
+                        rbac_bindings_evaluated = done.reuse.rbac.bindings_evaluated,
+                        escalation_kept = done.reuse.rbac.escalation_kept,
                         workloads_evaluated = done.reuse.workloads_evaluated,
                         paths_evaluated = done.reuse.paths_evaluated,
                         "reconciled"

@@ -61,11 +61,20 @@ fn sa_groups(ns: &str) -> [String; 3] {
 }
 
 impl<'a> Graph<'a> {
-    fn build(a: &'a RbacAnalysis<'a>, snapshot: &'a Snapshot) -> Graph<'a> {
+    /// The graph of every subject; with `only`, of those subjects only, and without the
+    /// universe of ServiceAccounts (enough to find their first hops into a kept search).
+    fn build(
+        a: &'a RbacAnalysis<'a>,
+        snapshot: &'a Snapshot,
+        only: Option<&std::collections::HashSet<Subject<'_>>>,
+    ) -> Graph<'a> {
         let mut edges: HashMap<Subject, Vec<Edge>> = HashMap::new();
         let mut power = HashMap::new();
         let mut universe = BTreeSet::new();
         for g in &a.grants {
+            if only.is_some_and(|o| !o.contains(&g.subject)) {
+                continue;
+            }
             if let Subject::ServiceAccount { namespace, name } = g.subject {
                 universe.insert((namespace, name));
             }
@@ -130,14 +139,16 @@ impl<'a> Graph<'a> {
             ) else {
                 continue;
             };
-            universe.insert((ns, name));
+            if only.is_none() {
+                universe.insert((ns, name));
+            }
             for r in sa.secrets.iter().flatten() {
                 if let Some(secret) = r.name.as_deref() {
                     token_secrets.entry((ns, name)).or_default().insert(secret);
                 }
             }
         }
-        for ns in &snapshot.namespaces {
+        for ns in snapshot.namespaces.iter().filter(|_| only.is_none()) {
             if let Some(n) = ns.metadata.name.as_deref() {
                 universe.insert((n, "default"));
             }
@@ -592,7 +603,10 @@ pub fn audit(
     keep: bool,
     sink: &mut Sink,
 ) -> Option<Kept> {
-    let graph = Graph::build(a, snapshot);
+    let only: Option<std::collections::HashSet<Subject>> = prior
+        .as_ref()
+        .map(|(_, changed)| changed.iter().map(OwnedSubject::borrow).collect());
+    let graph = Graph::build(a, snapshot, only.as_ref());
     let Some((kept, changed)) = prior else {
         let reach = reach(&graph);
         let mut findings = Vec::new();

@@ -6,7 +6,7 @@ use k8s_openapi::api::rbac::v1::{ClusterRole, PolicyRule, Role};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 /// Kubernetes' bootstrap ClusterRoles, for snapshots that lack them.
 static BOOTSTRAP_CLUSTER_ROLES: LazyLock<Vec<Arc<ClusterRole>>> = LazyLock::new(|| {
@@ -55,8 +55,10 @@ pub enum RoleKey<'a> {
 pub struct RoleIndex<'a> {
     roles: HashMap<(&'a str, &'a str), &'a Role>,
     cluster_roles: HashMap<&'a str, &'a ClusterRole>,
-    /// Effective rules (aggregation resolved) and their summaries.
-    entries: HashMap<RoleKey<'a>, (Cow<'a, [PolicyRule]>, RoleCaps)>,
+    /// Effective rules (aggregation resolved) and their summaries, computed when first asked
+    /// for: an audit after a binding change asks only for the roles of the bindings it
+    /// evaluates, and no audit asks for a role nothing binds.
+    entries: HashMap<RoleKey<'a>, (Cow<'a, [PolicyRule]>, OnceLock<RoleCaps>)>,
 }
 
 impl<'a> RoleIndex<'a> {
@@ -97,23 +99,13 @@ impl<'a> RoleIndex<'a> {
         let aggregated = resolve_aggregation(&all, &by_name);
         let mut entries = HashMap::with_capacity(aggregated.len() + roles.len());
         for (name, rules) in aggregated {
-            let caps = RoleCaps {
-                cluster: Capabilities::of(&rules, false),
-                namespaced: Capabilities::of(&rules, true),
-            };
-            entries.insert(RoleKey::ClusterRole(name), (rules, caps));
+            entries.insert(RoleKey::ClusterRole(name), (rules, OnceLock::new()));
         }
         for (&(namespace, name), role) in &roles {
-            // A Role can only be bound in its namespace: both views are the namespaced one.
             let rules = role.rules.as_deref().unwrap_or_default();
-            let namespaced = Capabilities::of(rules, true);
-            let caps = RoleCaps {
-                cluster: namespaced.clone(),
-                namespaced,
-            };
             entries.insert(
                 RoleKey::Role { namespace, name },
-                (Cow::Borrowed(rules), caps),
+                (Cow::Borrowed(rules), OnceLock::new()),
             );
         }
         RoleIndex {
@@ -146,7 +138,21 @@ impl<'a> RoleIndex<'a> {
 
     /// The capability summaries of a role; `None` when it does not exist.
     pub fn caps(&self, key: RoleKey<'a>) -> Option<&RoleCaps> {
-        self.entries.get(&key).map(|(_, c)| c)
+        let (rules, caps) = self.entries.get(&key)?;
+        Some(caps.get_or_init(|| match key {
+            // A Role can only be bound in its namespace: both views are the namespaced one.
+            RoleKey::Role { .. } => {
+                let namespaced = Capabilities::of(rules, true);
+                RoleCaps {
+                    cluster: namespaced.clone(),
+                    namespaced,
+                }
+            }
+            RoleKey::ClusterRole(_) => RoleCaps {
+                cluster: Capabilities::of(rules, false),
+                namespaced: Capabilities::of(rules, true),
+            },
+        }))
     }
 
     /// The role's effective rules (aggregation resolved).
