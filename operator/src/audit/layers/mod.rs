@@ -203,10 +203,18 @@ struct Unknown {
 
 impl Unknown {
     fn add(&mut self, part: &Option<UnknownOn>) {
+        // Most nodes and reasons are already in: looked up before they are copied.
+        fn insert(set: &mut BTreeSet<String>, items: &[String]) {
+            for x in items {
+                if !set.contains(x) {
+                    set.insert(x.clone());
+                }
+            }
+        }
         if let Some(u) = part {
             self.workloads.insert(u.workload.clone());
-            self.nodes.extend(u.nodes.iter().cloned());
-            self.reasons.extend(u.reasons.iter().cloned());
+            insert(&mut self.nodes, &u.nodes);
+            insert(&mut self.reasons, &u.reasons);
         }
     }
 
@@ -245,7 +253,10 @@ impl UnknownOn {
             ..UnknownOn::default()
         });
         u.nodes.push(node.to_string());
-        u.reasons.push(why.to_string());
+        // One reason per kind of kernel, not per node: the nodes of a workload mostly share it.
+        if !u.reasons.iter().any(|r| r == why) {
+            u.reasons.push(why.to_string());
+        }
     }
 }
 
