@@ -19,8 +19,8 @@
 //! are never cut: cutting them could merge two findings into one. Kubernetes bounds the names
 //! of objects to 253 characters.
 //!
-//! The bounds apply to the report itself ([`apply`], the last step of [`super::run`]), so every
-//! output (table, JSON, YAML, SARIF, Finding objects, status, Events) shows the same evidence:
+//! The bounds apply to every finding as it enters the report ([`bounded`], in
+//! [`super::Sink`] and wherever the audit adds a finding), so every output (table, JSON, YAML, SARIF, Finding objects, status, Events) shows the same evidence:
 //! the offline audit and the operator never disagree, and a CI job's JSON or SARIF stays small
 //! enough for code-scanning uploads. The count in `… and N more` says what the object itself
 //! holds in full (`kubectl get role … -o yaml`).
@@ -38,7 +38,7 @@ pub const MAX_MESSAGE: usize = 1024;
 pub const MAX_REMEDIATION: usize = 2048;
 /// Names listed (containers of a workload) before `… and N more`.
 pub const MAX_NAMES: usize = 20;
-/// What [`apply`] guarantees for the non-identity fields of one finding, in bytes.
+/// What [`bounded`] guarantees for the non-identity fields of one finding, in bytes.
 pub const MAX_DETAILS: usize = MAX_MESSAGE
     + MAX_REMEDIATION
     + (MAX_EVIDENCE + 1) * MAX_ENTRY
