@@ -30,6 +30,7 @@
 //! bounds, score). Any change of the policy's enabled checks, of the release data, or of what
 //! could be read (unavailable and absent kinds) drops everything kept.
 
+use super::identity::{self, identical, same, same_names};
 use super::layers::{self, PathPart, SeccompDefaults};
 use super::workloads::{self, PowerfulAccounts, Workload};
 use super::{AuditInput, Ctx, Finding, Report, Sink, controlplane, daemonset, images, kubelet};
@@ -155,32 +156,6 @@ impl layers::Keep for KeepLayers<'_> {
     }
 }
 
-/// The same objects, in the same order: the same pointers, or equal values (a watch replaces
-/// an object whose trimmed form did not change, a Node's status update say, by an equal one).
-pub(crate) fn same<T: PartialEq>(a: &[Arc<T>], b: &[Arc<T>]) -> bool {
-    same_by(a, b, |x, y| x == y)
-}
-
-/// The same objects (pointers), in the same order.
-fn identical<T>(a: &[Arc<T>], b: &[Arc<T>]) -> bool {
-    same_by(a, b, |_, _| false)
-}
-
-/// The same objects by name, in the same order: what the RBAC analysis reads of Namespaces
-/// (each has a `default` ServiceAccount). A label change (Pod Security enforcement) leaves
-/// RBAC kept; XL-003 and WL-013, which read labels, compare them themselves.
-pub(crate) fn same_names<K: kube::Resource>(a: &[Arc<K>], b: &[Arc<K>]) -> bool {
-    same_by(a, b, |x, y| x.meta().name == y.meta().name)
-}
-
-/// The same objects in the same order: each the same pointer or `equal` to its counterpart.
-fn same_by<T>(a: &[Arc<T>], b: &[Arc<T>], equal: impl Fn(&T, &T) -> bool) -> bool {
-    a.len() == b.len()
-        && a.iter()
-            .zip(b)
-            .all(|(x, y)| Arc::ptr_eq(x, y) || equal(x, y))
-}
-
 /// The names of the Nodes added, removed or changed between `then` and `now` (by name, so
 /// that two objects of one name, possible in files, are compared as a whole).
 fn changed_nodes(now: &[Arc<Node>], then: &[Arc<Node>]) -> HashSet<String> {
@@ -206,7 +181,7 @@ fn changed_nodes(now: &[Arc<Node>], then: &[Arc<Node>]) -> HashSet<String> {
 }
 
 fn address(w: &Workload) -> usize {
-    std::ptr::from_ref(w.meta) as usize
+    identity::address(w.meta)
 }
 
 fn same_nodes(then: Option<&[String]>, now: Option<&[&str]>) -> bool {

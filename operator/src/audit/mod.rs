@@ -6,6 +6,7 @@ pub mod controlplane;
 pub mod daemonset;
 mod finding;
 mod hygiene;
+pub mod identity;
 pub mod images;
 pub mod incremental;
 pub mod kubelet;

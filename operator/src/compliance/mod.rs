@@ -143,7 +143,7 @@ fn evaluate_indexed(framework: &Framework, report: &Report, index: &Index) -> Fr
     let controls: Vec<ControlResult> = framework
         .controls
         .iter()
-        .map(|c| control(framework, c, report, &index.unsuppressed, &index.assessed))
+        .map(|c| control(framework, c, report, index))
         .collect();
     let mut summary = Counts::default();
     for c in &controls {
@@ -188,19 +188,14 @@ pub fn summaries(report: &Report) -> Vec<FrameworkStatus> {
         .collect()
 }
 
-fn control(
-    framework: &Framework,
-    c: &Control,
-    report: &Report,
-    unsuppressed: &std::collections::HashMap<&str, Vec<&Finding>>,
-    assessed: &BTreeSet<&str>,
-) -> ControlResult {
+fn control(framework: &Framework, c: &Control, report: &Report, index: &Index) -> ControlResult {
     let mut failing_resources: BTreeSet<&ObjectRef> = BTreeSet::new();
     let checks: Vec<CheckResult> = c
         .check_refs()
         .map(|r| {
             let word = r.evidence.map(str::to_ascii_lowercase);
-            let failing: BTreeSet<&ObjectRef> = unsuppressed
+            let failing: BTreeSet<&ObjectRef> = index
+                .unsuppressed
                 .get(r.id)
                 .into_iter()
                 .flatten()
@@ -209,7 +204,7 @@ fn control(
                 .collect();
             let status = if !failing.is_empty() {
                 ControlStatus::Fail
-            } else if assessed.contains(r.id) {
+            } else if index.assessed.contains(r.id) {
                 ControlStatus::Pass
             } else {
                 ControlStatus::NotAssessed

@@ -582,15 +582,11 @@ fn placement_reach(
     for &(ns, problem) in open {
         open_in.entry(ns).or_default().push((ns, problem));
     }
-    let reach = |binding: &ObjectRef| -> std::borrow::Cow<'_, [(&str, &str)]> {
+    let reach = |binding: &ObjectRef| -> &[(&str, &str)] {
         match (binding.kind.as_ref(), binding.namespace.as_deref()) {
-            ("RoleBinding", Some(ns)) => open_in
-                .get(ns)
-                .map_or(std::borrow::Cow::Owned(Vec::new()), |v| {
-                    std::borrow::Cow::Borrowed(v.as_slice())
-                }),
-            ("RoleBinding", None) => std::borrow::Cow::Owned(Vec::new()),
-            _ => std::borrow::Cow::Borrowed(open),
+            ("RoleBinding", Some(ns)) => open_in.get(ns).map_or(&[], Vec::as_slice),
+            ("RoleBinding", None) => &[],
+            _ => open,
         }
     };
     let reaching: Vec<_> = grants

@@ -592,6 +592,30 @@ fn subject_finding<'a>(
     )
 }
 
+/// RBAC-030 for `subjects`, in their order, against the search `reach`: each subject whose
+/// first hop is one of its own non-built-in grants, bounded, to `found`.
+fn report<'a>(
+    graph: &Graph<'a>,
+    reach: &HashMap<Sa<'a>, (usize, Step<'a>)>,
+    subjects: impl IntoIterator<Item = Subject<'a>>,
+    mut found: impl FnMut(Subject<'a>, Arc<Finding>),
+) {
+    if reach.is_empty() {
+        return;
+    }
+    let idx = ReachIndex::new(graph, reach);
+    let mut described = HashMap::new();
+    for subject in subjects {
+        let edges = own_edges(graph, &subject);
+        if edges.is_empty() {
+            continue;
+        }
+        if let Some(f) = subject_finding(graph, &idx, reach, &mut described, subject, &edges) {
+            found(subject, bounds::bounded(f));
+        }
+    }
+}
+
 /// RBAC-030. With `prior` (what an earlier audit kept, and the subjects of the bindings
 /// changed since), the caller vouches that which ServiceAccounts reach cluster-admin, and
 /// how, is unchanged ([`super::keep`] says when): only the changed subjects are evaluated,
@@ -609,27 +633,15 @@ pub fn audit(
     let graph = Graph::build(a, snapshot, only.as_ref());
     let Some((kept, changed)) = prior else {
         let reach = reach(&graph);
+        let mut subjects: Vec<Subject> = graph.edges.keys().copied().collect();
+        subjects.sort();
         let mut findings = Vec::new();
-        if !reach.is_empty() {
-            // Report subjects whose first hop is one of their own non-built-in grants.
-            let idx = ReachIndex::new(&graph, &reach);
-            let mut described = HashMap::new();
-            let mut subjects: Vec<&Subject> = graph.edges.keys().collect();
-            subjects.sort();
-            for &subject in subjects {
-                let edges = own_edges(&graph, &subject);
-                if edges.is_empty() {
-                    continue;
-                }
-                let found = subject_finding(&graph, &idx, &reach, &mut described, subject, &edges);
-                if let Some(f) = found.map(bounds::bounded) {
-                    if keep {
-                        findings.push((OwnedSubject::new(subject), f.clone()));
-                    }
-                    sink.findings.push(f);
-                }
+        report(&graph, &reach, subjects, |subject, f| {
+            if keep {
+                findings.push((OwnedSubject::new(subject), f.clone()));
             }
-        }
+            sink.findings.push(f);
+        });
         return keep.then(|| Kept {
             reach: reach
                 .iter()
@@ -650,21 +662,12 @@ pub fn audit(
             .iter()
             .map(|(sa, (len, step))| ((sa.0.as_str(), sa.1.as_str()), (*len, step.borrow())))
             .collect();
-        if !reach.is_empty() {
-            let idx = ReachIndex::new(&graph, &reach);
-            let mut described = HashMap::new();
-            for subject in changed {
-                let subject = subject.borrow();
-                let edges = own_edges(&graph, &subject);
-                if edges.is_empty() {
-                    continue;
-                }
-                let found = subject_finding(&graph, &idx, &reach, &mut described, subject, &edges);
-                if let Some(f) = found {
-                    fresh.push((OwnedSubject::new(subject), bounds::bounded(f)));
-                }
-            }
-        }
+        report(
+            &graph,
+            &reach,
+            changed.iter().map(OwnedSubject::borrow),
+            |subject, f| fresh.push((OwnedSubject::new(subject), f)),
+        );
     }
     // The kept findings of unchanged subjects and the changed subjects' new ones, in
     // subject order (`changed` is ordered, so `fresh` is).

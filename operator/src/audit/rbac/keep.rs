@@ -25,7 +25,7 @@ use super::checks::{self, BindingPart, KeepBindings};
 use super::escalation;
 use super::{Subject, analyze, subject};
 use crate::audit::Sink;
-use crate::audit::incremental::{same, same_names};
+use crate::audit::identity::{same, same_names};
 use crate::catalog::Category;
 use crate::snapshot::Snapshot;
 use foldhash::{HashMap, HashMapExt};
@@ -119,8 +119,8 @@ impl KeepBindings for KeepParts<'_> {
     }
 }
 
-/// Every RBAC check over `now`, as [`super::audit`], reusing what an audit of `then` kept
-/// (`prior`). Returns what to keep for the next audit when `keep`.
+/// Every RBAC check over `now` (RBAC-001…017, RBAC-030), reusing what an audit of `then` kept
+/// (`prior`; none for a full audit). Returns what to keep for the next audit when `keep`.
 pub fn audit(
     now: &Snapshot,
     prior: Option<(&Snapshot, Kept)>,

@@ -11,7 +11,7 @@ pub mod rules;
 
 pub use roles::{RoleIndex, RoleKey, is_builtin, selector_matches};
 
-use crate::audit::ObjectRef;
+use crate::audit::{ObjectRef, identity};
 use crate::outcome::SubjectRef;
 use crate::snapshot::{ObjectKind, Snapshot};
 use std::collections::HashSet;
@@ -192,7 +192,7 @@ pub fn analyze(snapshot: &Snapshot) -> RbacAnalysis<'_> {
                 });
             }
         }
-        binding_objects.push((address(&crb.metadata), first..grants.len()));
+        binding_objects.push((identity::address(&crb.metadata), first..grants.len()));
     }
     for rb in &snapshot.role_bindings {
         let first = grants.len();
@@ -220,7 +220,7 @@ pub fn analyze(snapshot: &Snapshot) -> RbacAnalysis<'_> {
                 });
             }
         }
-        binding_objects.push((address(&rb.metadata), first..grants.len()));
+        binding_objects.push((identity::address(&rb.metadata), first..grants.len()));
     }
     let service_accounts = snapshot
         .service_accounts
@@ -250,11 +250,6 @@ pub fn analyze(snapshot: &Snapshot) -> RbacAnalysis<'_> {
         service_accounts,
         missing,
     }
-}
-
-/// An object's identity while its snapshot holds it (see [`keep`]).
-fn address(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> usize {
-    std::ptr::from_ref(meta) as usize
 }
 
 fn subject<'a>(

@@ -1,0 +1,37 @@
+//! Object identity across audits, for what an incremental audit keeps
+//! ([`super::incremental`], [`super::rbac::keep`]): while a kept snapshot holds an object, no
+//! other object can have its address, so "the same object" is a pointer comparison.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::sync::Arc;
+
+/// An object's identity while its snapshot holds it: the address of its metadata.
+pub fn address(meta: &ObjectMeta) -> usize {
+    std::ptr::from_ref(meta) as usize
+}
+
+/// The same objects, in the same order: the same pointers, or equal values (a watch replaces
+/// an object whose trimmed form did not change, a Node's status update say, by an equal one).
+pub fn same<T: PartialEq>(a: &[Arc<T>], b: &[Arc<T>]) -> bool {
+    same_by(a, b, |x, y| x == y)
+}
+
+/// The same objects (pointers), in the same order.
+pub fn identical<T>(a: &[Arc<T>], b: &[Arc<T>]) -> bool {
+    same_by(a, b, |_, _| false)
+}
+
+/// The same objects by name, in the same order: what the RBAC analysis reads of Namespaces
+/// (each has a `default` ServiceAccount). A label change (Pod Security enforcement) leaves
+/// RBAC kept; XL-003 and WL-013, which read labels, compare them themselves.
+pub fn same_names<K: kube::Resource>(a: &[Arc<K>], b: &[Arc<K>]) -> bool {
+    same_by(a, b, |x, y| x.meta().name == y.meta().name)
+}
+
+/// The same objects in the same order: each the same pointer or `equal` to its counterpart.
+fn same_by<T>(a: &[Arc<T>], b: &[Arc<T>], equal: impl Fn(&T, &T) -> bool) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|(x, y)| Arc::ptr_eq(x, y) || equal(x, y))
+}
