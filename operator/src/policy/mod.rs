@@ -297,7 +297,7 @@ impl EffectivePolicy {
     pub fn enabled_checks(&self) -> impl Iterator<Item = &'static CheckMeta> + '_ {
         catalog::CHECKS
             .iter()
-            .filter(|c| self.enabled.contains(&c.id))
+            .filter(|c| self.is_enabled(c.id))
     }
 
     /// The first unexpired exception (index in spec order) that waives a finding of `check` on
