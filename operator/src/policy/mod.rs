@@ -295,9 +295,7 @@ impl EffectivePolicy {
 
     /// The enabled checks, in catalog order.
     pub fn enabled_checks(&self) -> impl Iterator<Item = &'static CheckMeta> + '_ {
-        catalog::CHECKS
-            .iter()
-            .filter(|c| self.is_enabled(c.id))
+        catalog::CHECKS.iter().filter(|c| self.is_enabled(c.id))
     }
 
     /// The first unexpired exception (index in spec order) that waives a finding of `check` on
