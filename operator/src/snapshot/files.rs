@@ -9,7 +9,7 @@
 //! each skipped file and exits 2 (cli/audit.rs).
 
 use super::paths::{Walk, read_text};
-use super::stream::Doc;
+use super::stream::{Doc, Object};
 use super::{ObjectKind, Snapshot};
 use serde_json::Value;
 use std::cell::RefCell;
@@ -280,26 +280,31 @@ fn read_file(
     )));
     let inner = shared.clone();
     let file = path.to_path_buf();
-    let sink: super::stream::Sink = Box::new(move |location, value| {
+    let sink: super::stream::Sink = Box::new(move |location, object| {
         let mut st = inner.borrow_mut();
         let (snap, stats, error) = &mut *st;
-        add_document(&file, location, value, snap, stats).map_err(|e| {
+        let added = match object {
+            Object::Value(value) => add_document(&file, location, value, snap, stats),
+            Object::Json(text) => add_json(&file, location, text, snap, stats),
+        };
+        added.map_err(|e| {
             let message = e.to_string();
             *error = Some(e);
             message
         })
     });
-    let (parsed, document_error, documents) = super::stream::with_sink(sink, || match reader {
-        // `kubectl get -o json` writes one object; tools that stream write several.
-        Reader::Json => Some(
-            serde_json::Deserializer::from_str(text)
-                .into_iter::<Doc>()
-                .try_for_each(|d| d.map(|_| ()))
-                .map_err(|e| e.to_string()),
-        ),
-        Reader::Yaml => Some(crate::yaml::from_str_multi::<Doc>(text).map(|_| ())),
-        Reader::FastYaml => super::stream::read_fast(text),
-    });
+    let (parsed, document_error, documents) =
+        super::stream::with_sink(sink, reader == Reader::Json, || match reader {
+            // `kubectl get -o json` writes one object; tools that stream write several.
+            Reader::Json => Some(
+                serde_json::Deserializer::from_str(text)
+                    .into_iter::<Doc>()
+                    .try_for_each(|d| d.map(|_| ()))
+                    .map_err(|e| e.to_string()),
+            ),
+            Reader::Yaml => Some(crate::yaml::from_str_multi::<Doc>(text).map(|_| ())),
+            Reader::FastYaml => super::stream::read_fast(text),
+        });
     let parsed = parsed?;
     let (snap, st, load_error) = match Rc::try_unwrap(shared) {
         Ok(cell) => cell.into_inner(),
@@ -425,13 +430,92 @@ fn add_document(
     snapshot
         .push_value(object_kind, doc)
         .map_err(|e| err(format!("{kind} {name}: {e}")))?;
-    *stats.objects.entry(object_kind).or_default() += 1;
-    let file_index = stats.paths.len() - 1;
-    stats.sources.insert(
-        source_key(object_kind.name(), namespace.as_deref(), &name),
-        file_index,
-    );
+    loaded(stats, object_kind, namespace.as_deref(), &name);
     Ok(())
+}
+
+/// Count an object loaded, and remember its file.
+fn loaded(stats: &mut LoadStats, kind: ObjectKind, namespace: Option<&str>, name: &str) {
+    *stats.objects.entry(kind).or_default() += 1;
+    let file_index = stats.paths.len() - 1;
+    stats
+        .sources
+        .insert(source_key(kind.name(), namespace, name), file_index);
+}
+
+/// What [`add_json`] reads of an item before choosing how to read it: its type and name
+/// (the rest of the text is skipped, not stored).
+#[derive(serde::Deserialize)]
+struct Head<'a> {
+    #[serde(rename = "apiVersion", borrow, default)]
+    api_version: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    metadata: Option<HeadMeta<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct HeadMeta<'a> {
+    #[serde(borrow, default)]
+    name: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    namespace: Option<std::borrow::Cow<'a, str>>,
+}
+
+/// An item of a JSON List, given as its text. An object of a kind the audit reads, in that
+/// kind's current apiVersion (nearly every item), is typed straight from the text: no tree of
+/// values is built. Anything else (older versions, nested lists, snapshot info, Secrets,
+/// whose data the tree's trim drops, and every item that does not read) goes the way of
+/// every other document, through [`add_document`], so that what is loaded and every message
+/// are the same either way (`json_items_load_as_values_do`).
+fn add_json(
+    path: &Path,
+    location: &str,
+    text: &str,
+    snapshot: &mut Snapshot,
+    stats: &mut LoadStats,
+) -> Result<(), LoadError> {
+    if let Ok(Head {
+        api_version: Some(api_version),
+        kind: Some(kind),
+        metadata,
+    }) = serde_json::from_str::<Head>(text)
+        && !kind.ends_with("List")
+        && !super::info::is_info(&api_version, &kind)
+    {
+        let Some(object_kind) = ObjectKind::from_type_meta(&api_version, &kind) else {
+            *stats
+                .ignored
+                .entry(format!("{api_version}/{kind}"))
+                .or_default() += 1;
+            return Ok(());
+        };
+        let (name, namespace) = metadata.map(|m| (m.name, m.namespace)).unwrap_or_default();
+        if let Some(name) = name.filter(|n| !n.is_empty())
+            && object_kind.api_version() == api_version
+            && object_kind != ObjectKind::Secret
+        {
+            let namespace = namespace.filter(|_| object_kind.namespaced());
+            if !object_kind.info().keeps(namespace.as_deref(), &name) {
+                *stats
+                    .ignored
+                    .entry(format!("{api_version}/{kind}"))
+                    .or_default() += 1;
+                return Ok(());
+            }
+            if snapshot.push_json(object_kind, text).is_ok() {
+                loaded(stats, object_kind, namespace.as_deref(), &name);
+                return Ok(());
+            }
+        }
+    }
+    let doc: Value = serde_json::from_str(text).map_err(|e| LoadError::Document {
+        path: path.to_path_buf(),
+        location: location.to_string(),
+        message: e.to_string(),
+    })?;
+    add_document(path, location, doc, snapshot, stats)
 }
 
 /// Drop what the audit never reads and what makes objects heavy: managedFields, the
@@ -465,6 +549,113 @@ fn json_type(v: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One item read both ways: as text (`add_json`) and as a tree of values
+    /// (`add_document`, what every item was read as before): the objects, the figures and
+    /// the message must be the same.
+    fn both_ways(item: &str) -> (String, String) {
+        let path = Path::new("list.json");
+        let run = |as_text: bool| {
+            let (mut s, mut st) = (Snapshot::default(), LoadStats::default());
+            st.paths.push(path.to_path_buf());
+            let r = if as_text {
+                add_json(path, "document 1, item 1", item, &mut s, &mut st)
+            } else {
+                let doc: Value = serde_json::from_str(item).expect("valid JSON");
+                add_document(path, "document 1, item 1", doc, &mut s, &mut st)
+            };
+            let r = r.map_err(|e| e.to_string());
+            format!(
+                "{s:?}\n{:?} {:?} {:?}\n{r:?}",
+                st.objects, st.ignored, st.sources
+            )
+        };
+        (run(true), run(false))
+    }
+
+    #[test]
+    fn json_items_load_as_values_do() {
+        let items = [
+            // Typed from the text: a Pod with what the trim drops (argv, managedFields,
+            // unread annotations, a second owner's room).
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a","annotations":{"x":"y","kubectl.kubernetes.io/last-applied-configuration":"{}","container.apparmor.security.beta.kubernetes.io/c":"unconfined"},"managedFields":[{"manager":"m"}],"ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"r","uid":"u","controller":true}]},"spec":{"containers":[{"name":"c","image":"i","command":["sh"],"ports":[{"containerPort":80}],"securityContext":{"capabilities":{"add":["NET_ADMIN"]}}}],"tolerations":[{"operator":"Exists"}]},"status":{"phase":"Running"}}"#,
+            r#"{"kind":"Node","apiVersion":"v1","metadata":{"name":"n","namespace":"ignored"},"status":{"addresses":[{"type":"Hostname","address":"h"},{"type":"InternalIP","address":"10.0.0.1"}]}}"#,
+            r#"{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"r","namespace":"a"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["get","list"]}]}"#,
+            // Read as values: older versions, Secrets, snapshot info, nested lists.
+            r#"{"apiVersion":"batch/v1beta1","kind":"CronJob","metadata":{"name":"c","namespace":"a"},"spec":{"schedule":"* * * * *","jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}}}}"#,
+            r#"{"apiVersion":"extensions/v1beta1","kind":"Deployment","metadata":{"name":"d","namespace":"a"},"spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}}"#,
+            r#"{"apiVersion":"v1","kind":"Secret","type":"kubernetes.io/service-account-token","metadata":{"name":"s","namespace":"a"},"data":{"token":"c2VjcmV0"}}"#,
+            r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}}]}"#,
+            // Ignored: unknown kinds, ConfigMaps other than the kubelet's baseline.
+            r#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":"not even an object"}"#,
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"other","namespace":"kube-system"},"data":{"k":"v"}}"#,
+            // Errors, with their messages: no name, an empty name, a field of the wrong type,
+            // no kind, a duplicate key, not an object.
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"namespace":"a"}}"#,
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":""}}"#,
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a"},"spec":{"hostPID":"yes"}}"#,
+            r#"{"apiVersion":"v1","metadata":{"name":"p"}}"#,
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","name":"q","namespace":"a"}}"#,
+            r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"n","namespace":7}}"#,
+            r#"[1, 2]"#,
+            r#"null"#,
+        ];
+        for item in items {
+            let (text, values) = both_ways(item);
+            assert_eq!(text, values, "item: {item}");
+        }
+        // The first items are typed straight from the text, and kept.
+        assert!(both_ways(items[0]).0.contains("NET_ADMIN"));
+        assert!(!both_ways(items[0]).0.contains("managedFields: Some"));
+    }
+
+    /// What serde_json reads grows by doubling (room for 4 of each list): the trim cuts every
+    /// kept list to its length, whichever way the object was read.
+    #[test]
+    fn lists_read_from_json_are_cut_to_their_length() {
+        let text = format!(
+            r#"{{"apiVersion":"v1","kind":"List","items":[{}]}}"#,
+            [
+                r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a","ownerReferences":[{"apiVersion":"apps/v1","kind":"DaemonSet","name":"d","uid":"u"}]},"spec":{"containers":[{"name":"c","ports":[{"containerPort":80}],"volumeMounts":[{"name":"h","mountPath":"/h"}],"securityContext":{"capabilities":{"drop":["ALL"]}}}],"volumes":[{"name":"h","hostPath":{"path":"/"}}],"tolerations":[{"operator":"Exists"}]},"status":{"conditions":[{"type":"Ready","status":"True"}],"containerStatuses":[{"name":"c","imageID":"sha256:1"}]}}"#,
+                r#"{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"ClusterRole","metadata":{"name":"r"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["get"]}]}"#,
+                r#"{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"RoleBinding","metadata":{"name":"b","namespace":"a"},"roleRef":{"apiGroup":"rbac.authorization.k8s.io","kind":"Role","name":"r"},"subjects":[{"kind":"User","name":"u"}]}"#,
+                r#"{"apiVersion":"v1","kind":"Node","metadata":{"name":"n"},"status":{"addresses":[{"type":"InternalIP","address":"10.0.0.1"}],"conditions":[{"type":"Ready","status":"True"}]}}"#,
+            ]
+            .join(",")
+        );
+        let (s, _) = load("list.json", &text).expect("loads");
+        fn exact<T>(v: &[T], capacity: usize) {
+            assert_eq!((v.len(), capacity), (1, 1));
+        }
+        let pod = &s.pods[0];
+        let refs = pod.metadata.owner_references.as_ref().unwrap();
+        exact(refs, refs.capacity());
+        let spec = pod.spec.as_ref().unwrap();
+        exact(&spec.containers, spec.containers.capacity());
+        let t = spec.tolerations.as_ref().unwrap();
+        exact(t, t.capacity());
+        let c = &spec.containers[0];
+        let ports = c.ports.as_ref().unwrap();
+        exact(ports, ports.capacity());
+        let mounts = c.volume_mounts.as_ref().unwrap();
+        exact(mounts, mounts.capacity());
+        let caps = c.security_context.as_ref().unwrap().capabilities.as_ref();
+        let drop = caps.unwrap().drop.as_ref().unwrap();
+        exact(drop, drop.capacity());
+        let status = pod.status.as_ref().unwrap();
+        let cs = status.container_statuses.as_ref().unwrap();
+        exact(cs, cs.capacity());
+        let rules = s.cluster_roles[0].rules.as_ref().unwrap();
+        exact(rules, rules.capacity());
+        exact(&rules[0].verbs, rules[0].verbs.capacity());
+        let subjects = s.role_bindings[0].subjects.as_ref().unwrap();
+        exact(subjects, subjects.capacity());
+        let st = s.nodes[0].status.as_ref().unwrap();
+        let addresses = st.addresses.as_ref().unwrap();
+        exact(addresses, addresses.capacity());
+        let conditions = st.conditions.as_ref().unwrap();
+        exact(conditions, conditions.capacity());
+    }
 
     fn load(name: &str, text: &str) -> Result<(Snapshot, LoadStats), LoadError> {
         let mut s = Snapshot::default();

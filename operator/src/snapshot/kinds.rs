@@ -224,6 +224,22 @@ macro_rules! registry {
                 }
                 Ok(())
             }
+
+            /// Add an object of `kind` from its JSON text (in the current apiVersion), trimmed.
+            pub(super) fn push_json(
+                &mut self,
+                kind: ObjectKind,
+                text: &str,
+            ) -> Result<(), serde_json::Error> {
+                match kind {
+                    $(ObjectKind::$kind => {
+                        let mut o: $ty = serde_json::from_str(text)?;
+                        Kind::trim(&mut o);
+                        self.$field.push(Arc::new(o));
+                    })*
+                }
+                Ok(())
+            }
         }
     };
 }
@@ -244,7 +260,7 @@ registry! {
     Namespace(Namespace, namespaces) {
         api_version: "v1", plural: "namespaces", namespaced: false,
         read: Read::Everywhere, always_present: true,
-        trim: super::trim::object => METADATA_ONLY,
+        trim: super::trim::namespace => METADATA_ONLY,
         needed_by: [Workload, Layers],
     }
     Node(Node, nodes) {
@@ -311,7 +327,7 @@ registry! {
     ServiceAccount(ServiceAccount, service_accounts) {
         api_version: "v1", plural: "serviceaccounts", namespaced: true,
         read: Read::Everywhere, always_present: true,
-        trim: super::trim::object => METADATA_ONLY,
+        trim: super::trim::service_account => METADATA_ONLY,
         needed_by: [Rbac],
     }
     /// Token Secrets from file inputs only: the product never reads Secrets from a cluster,
@@ -325,25 +341,25 @@ registry! {
     Role(Role, roles) {
         api_version: "rbac.authorization.k8s.io/v1", plural: "roles", namespaced: true,
         read: Read::Everywhere, always_present: true,
-        trim: super::trim::object => METADATA_ONLY,
+        trim: super::trim::role => METADATA_ONLY,
         needed_by: [Rbac, Workload],
     }
     ClusterRole(ClusterRole, cluster_roles) {
         api_version: "rbac.authorization.k8s.io/v1", plural: "clusterroles", namespaced: false,
         read: Read::Everywhere, always_present: true,
-        trim: super::trim::object => METADATA_ONLY,
+        trim: super::trim::cluster_role => METADATA_ONLY,
         needed_by: [Rbac, Workload],
     }
     RoleBinding(RoleBinding, role_bindings) {
         api_version: "rbac.authorization.k8s.io/v1", plural: "rolebindings", namespaced: true,
         read: Read::Everywhere, always_present: true,
-        trim: super::trim::object => METADATA_ONLY,
+        trim: super::trim::role_binding => METADATA_ONLY,
         needed_by: [Rbac, Workload],
     }
     ClusterRoleBinding(ClusterRoleBinding, cluster_role_bindings) {
         api_version: "rbac.authorization.k8s.io/v1", plural: "clusterrolebindings", namespaced: false,
         read: Read::Everywhere, always_present: true,
-        trim: super::trim::object => METADATA_ONLY,
+        trim: super::trim::cluster_role_binding => METADATA_ONLY,
         needed_by: [Rbac, Workload],
     }
     /// Only kube-system's kubeadm `kubelet-config` ConfigMaps ([`is_kubelet_config_map`]).

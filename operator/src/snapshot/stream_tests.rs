@@ -20,13 +20,16 @@ fn sent(input: &str, fast: bool, refuse: Option<usize>) -> Option<Sent> {
     let inner = objects.clone();
     let sink: super::Sink = Box::new(move |location, v| {
         let mut o = inner.borrow_mut();
+        let super::Object::Value(v) = v else {
+            panic!("YAML items are sent as values")
+        };
         o.push((location.to_string(), v));
         match refuse {
             Some(n) if o.len() == n => Err(format!("{location}: refused")),
             _ => Ok(()),
         }
     });
-    let (parsed, document_error, documents) = with_sink(sink, || {
+    let (parsed, document_error, documents) = with_sink(sink, false, || {
         if fast {
             read_fast(input)
         } else {

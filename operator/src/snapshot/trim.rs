@@ -8,7 +8,8 @@ use crate::model::{
     Container, CronJob, DaemonSet, Deployment, Job, Pod, PodSpec, PodTemplateSpec, ReplicaSet,
     ReplicationController, StatefulSet, TemplatedSpec,
 };
-use k8s_openapi::api::core::v1::{ConfigMap, Node};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, ServiceAccount};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::Resource;
 
 #[cfg(test)]
@@ -51,6 +52,70 @@ pub fn object<K: Resource>(o: &mut K) {
             meta.annotations = None;
         }
     }
+    exact(&mut meta.owner_references);
+    exact(&mut meta.finalizers);
+}
+
+/// A list read from JSON (a watch, a list, a file) has room for more: serde_json does not
+/// know an array's length before reading it, so a vector grows by doubling to a capacity of
+/// at least four (a Pod's one owner reference, one container, one port each held room for
+/// four: about 900 of a trimmed object's 3,200 bytes at S). Every list kept is cut to its
+/// length here, for every loader alike.
+fn exact<T>(v: &mut Option<Vec<T>>) {
+    if let Some(v) = v {
+        v.shrink_to_fit();
+    }
+}
+
+/// An RBAC rule's lists.
+fn rules(rules: &mut Option<Vec<k8s_openapi::api::rbac::v1::PolicyRule>>) {
+    exact(rules);
+    for r in rules.iter_mut().flatten() {
+        r.verbs.shrink_to_fit();
+        exact(&mut r.api_groups);
+        exact(&mut r.resources);
+        exact(&mut r.resource_names);
+        exact(&mut r.non_resource_urls);
+    }
+}
+
+pub fn role(r: &mut Role) {
+    object(r);
+    rules(&mut r.rules);
+}
+
+pub fn cluster_role(r: &mut ClusterRole) {
+    object(r);
+    rules(&mut r.rules);
+    if let Some(a) = r.aggregation_rule.as_mut() {
+        exact(&mut a.cluster_role_selectors);
+    }
+}
+
+pub fn role_binding(b: &mut RoleBinding) {
+    object(b);
+    exact(&mut b.subjects);
+}
+
+pub fn cluster_role_binding(b: &mut ClusterRoleBinding) {
+    object(b);
+    exact(&mut b.subjects);
+}
+
+pub fn service_account(sa: &mut ServiceAccount) {
+    object(sa);
+    exact(&mut sa.secrets);
+    exact(&mut sa.image_pull_secrets);
+}
+
+pub fn namespace(n: &mut Namespace) {
+    object(n);
+    if let Some(s) = n.spec.as_mut() {
+        exact(&mut s.finalizers);
+    }
+    if let Some(s) = n.status.as_mut() {
+        exact(&mut s.conditions);
+    }
 }
 
 fn container(c: &mut Container, keep_argv: bool) {
@@ -58,6 +123,19 @@ fn container(c: &mut Container, keep_argv: bool) {
         c.command = None;
         c.args = None;
         c.env = None;
+    }
+    exact(&mut c.command);
+    exact(&mut c.args);
+    exact(&mut c.env);
+    exact(&mut c.ports);
+    exact(&mut c.volume_mounts);
+    if let Some(caps) = c
+        .security_context
+        .as_mut()
+        .and_then(|s| s.capabilities.as_mut())
+    {
+        exact(&mut caps.add);
+        exact(&mut caps.drop);
     }
 }
 
@@ -73,6 +151,10 @@ fn pod_spec(spec: &mut PodSpec, keep_argv: bool) {
         .iter_mut()
         .flatten()
         .for_each(|c| container(c, keep_argv));
+    spec.containers.shrink_to_fit();
+    exact(&mut spec.init_containers);
+    exact(&mut spec.ephemeral_containers);
+    exact(&mut spec.tolerations);
     if let Some(vols) = spec.volumes.as_mut() {
         vols.retain(|v| v.host_path.is_some());
         vols.shrink_to_fit();
@@ -96,6 +178,8 @@ fn pod_spec(spec: &mut PodSpec, keep_argv: bool) {
                 m.retain(|m| host_paths.contains(&m.name));
                 if m.is_empty() {
                     c.volume_mounts = None;
+                } else {
+                    m.shrink_to_fit();
                 }
             }
         }
@@ -148,6 +232,11 @@ pub fn pod(p: &mut Pod) {
                 }
             }
         }
+    }
+    if let Some(st) = p.status.as_mut() {
+        exact(&mut st.conditions);
+        exact(&mut st.container_statuses);
+        exact(&mut st.init_container_statuses);
     }
 }
 
@@ -208,6 +297,10 @@ pub fn node(n: &mut Node) {
             .get_or_insert_with(Default::default)
             .extend(node_args);
     }
+    if let Some(spec) = n.spec.as_mut() {
+        exact(&mut spec.taints);
+        exact(&mut spec.pod_cidrs);
+    }
     if let Some(st) = n.status.as_mut() {
         st.images = None;
         st.volumes_attached = None;
@@ -217,6 +310,7 @@ pub fn node(n: &mut Node) {
         if let Some(a) = st.addresses.as_mut() {
             a.retain(|a| a.type_ == "InternalIP");
         }
+        exact(&mut st.addresses);
         st.config = None;
         // Only the Ready condition is read (DaemonSet coverage: NotReady nodes); the others
         // (pressure, network) are a kilobyte per node. Without its heartbeat time, a status
@@ -225,6 +319,7 @@ pub fn node(n: &mut Node) {
             c.retain(|c| c.type_ == "Ready");
             c.iter_mut().for_each(|c| c.last_heartbeat_time = None);
         }
+        exact(&mut st.conditions);
     }
 }
 
@@ -284,6 +379,9 @@ pub fn job(o: &mut Job) {
 
 pub fn daemon_set(o: &mut DaemonSet) {
     object(o);
+    if let Some(st) = o.status.as_mut() {
+        exact(&mut st.conditions);
+    }
     if let Some(t) = o.spec.as_mut().and_then(|s| s.template.as_mut()) {
         template(t);
     }
