@@ -196,6 +196,8 @@ fn generate(
 }
 
 fn main() -> Result<()> {
+    // As the product's binary runs (the in-process benchmarks measure what it would do).
+    kube_posture::cli::no_transparent_huge_pages();
     let command = Cli::parse().command;
     if matches!(command, Cmd::Controller { .. } | Cmd::Runtime { .. })
         && std::env::var_os("KUBE_POSTURE_BIN").is_none()
