@@ -268,8 +268,9 @@ pub fn audit(
         audit_started.elapsed(),
         report.findings.len()
     ));
-    // The snapshot is no longer needed: its memory goes back before anything is rendered.
-    drop(snapshot);
+    // The snapshot is no longer needed: its memory goes back while the report is rendered
+    // (freeing 330,000 objects takes a quarter of a second at M: on the other core).
+    std::thread::spawn(move || drop(snapshot));
     Ok(Some(Audited {
         report,
         policy_name,
