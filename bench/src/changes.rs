@@ -208,7 +208,7 @@ pub fn run(dir: &Path, label: &str, per_kind: usize, unchanged_runs: usize) -> R
         let p99 = percentile(&mut v, 0.99);
         let max = *v.iter().max().unwrap_or(&Duration::ZERO);
         println!(
-            "| {} | {} | {} | {} | RBAC {}, {} workloads, {} workloads' paths |",
+            "| {} | {} | {} | {} | RBAC {}, {} workloads, {} workloads' paths{} |",
             KINDS[kind],
             ms(median),
             ms(p99),
@@ -232,7 +232,12 @@ pub fn run(dir: &Path, label: &str, per_kind: usize, unchanged_runs: usize) -> R
                 )
             },
             reuse.workloads_evaluated,
-            reuse.paths_evaluated
+            reuse.paths_evaluated,
+            if reuse.all_paths_kept {
+                " (all kept at once)"
+            } else {
+                ""
+            }
         );
     }
     let mib = |b: isize| b as f64 / (1024.0 * 1024.0);

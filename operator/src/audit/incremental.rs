@@ -18,6 +18,7 @@
 //! | after a binding change: each other binding's checks, and RBAC-030's search | see [`rbac::keep`] | about 0.6 s |
 //! | one workload's WL-001…012 | the same workload object, ServiceAccounts unchanged, the same powerful accounts, no image inspection | per workload |
 //! | one workload's XL-001/002 | the same workload object on the same nodes, none of those Nodes changed, the same seccomp defaults | per workload (a Node change re-evaluates only the workloads on it) |
+//! | every workload's XL-001/002 at once | the same workloads in the same order, Pods and Nodes unchanged, the same seccomp defaults | about 0.1 s: the per-workload bookkeeping itself (an RBAC or Namespace change) |
 //! | XL-003 | RBAC kept, Nodes unchanged, the same namespaces in scope without enforcement | about 0.25 s |
 //!
 //! Kept findings are shared with the report (`Arc`), never copied: the end of the audit copies
@@ -63,6 +64,8 @@ pub struct Reuse {
     pub workloads_evaluated: usize,
     pub paths_kept: usize,
     pub paths_evaluated: usize,
+    /// Every workload's XL-001/002 kept at once (nothing they read changed).
+    pub all_paths_kept: bool,
     /// XL-003 (placing Pods where a kernel escape awaits) reused.
     pub placement_kept: bool,
 }
@@ -85,6 +88,10 @@ struct Kept {
     paths: HashMap<usize, (Option<Vec<String>>, PathPart)>,
     /// XL-003: the namespaces it was computed for, and its result.
     placement: Option<(Vec<(String, String)>, Sink)>,
+    /// The workloads audited (by the address of their metadata, in order), and XL-001/002 of
+    /// all of them.
+    workload_addresses: Vec<usize>,
+    all_paths: Option<Sink>,
     /// The last report's findings, in order: the next report's are mostly the same.
     order: Vec<Arc<Finding>>,
 }
@@ -98,6 +105,9 @@ struct KeepLayers<'r> {
     placement: Option<(Vec<(String, String)>, Sink)>,
     new_paths: HashMap<usize, (Option<Vec<String>>, PathPart)>,
     new_placement: Option<(Vec<(String, String)>, Sink)>,
+    /// XL-001/002 of every workload, when kept whole ([`layers::Keep::all_paths`]).
+    all_paths: Option<Sink>,
+    new_all_paths: Option<Sink>,
     /// Whether this run's parts are kept (not for [`Engine::once`]).
     keep: bool,
     reuse: &'r mut Reuse,
@@ -153,6 +163,24 @@ impl layers::Keep for KeepLayers<'_> {
             self.new_placement = Some((owned, part.clone()));
         }
         part
+    }
+
+    fn all_paths(&mut self) -> Option<Sink> {
+        let all = self.all_paths.take()?;
+        // The same workloads: each one's part is kept as it was, for a later change.
+        self.reuse.paths_kept += self.paths.len();
+        self.reuse.all_paths_kept = true;
+        if self.keep {
+            self.new_paths = std::mem::take(&mut self.paths);
+            self.new_all_paths = Some(all.clone());
+        }
+        Some(all)
+    }
+
+    fn all_paths_done(&mut self, all: &Sink) {
+        if self.keep {
+            self.new_all_paths = Some(all.clone());
+        }
     }
 }
 
@@ -325,6 +353,18 @@ impl Engine {
         let nodes_unchanged = kept
             .as_ref()
             .is_some_and(|k| same(&snapshot.nodes, &k.snapshot.nodes));
+        let workload_addresses: Vec<usize> = ctx.workloads.iter().map(address).collect();
+        // The paths of all workloads at once: nothing they read changed (the workloads are
+        // the same objects, in the same order, on unchanged Pods and Nodes).
+        let all_paths = kept
+            .as_mut()
+            .filter(|k| {
+                nodes_unchanged
+                    && k.seccomp == seccomp_owned
+                    && k.workload_addresses == workload_addresses
+                    && same(&snapshot.pods, &k.snapshot.pods)
+            })
+            .and_then(|k| k.all_paths.take());
         let mut layers_keep = KeepLayers {
             changed_nodes: kept
                 .as_ref()
@@ -342,6 +382,8 @@ impl Engine {
                 .and_then(|k| k.placement.take()),
             new_paths: HashMap::with_capacity(ctx.workloads.len()),
             new_placement: None,
+            all_paths,
+            new_all_paths: None,
             keep,
             reuse: &mut reuse,
         };
@@ -349,6 +391,7 @@ impl Engine {
         let KeepLayers {
             new_paths,
             new_placement,
+            new_all_paths,
             ..
         } = layers_keep;
 
@@ -364,6 +407,8 @@ impl Engine {
             seccomp: seccomp_owned,
             paths: new_paths,
             placement: new_placement,
+            workload_addresses,
+            all_paths: new_all_paths,
             order: Vec::new(),
         });
         self.last = reuse;

@@ -508,6 +508,7 @@ fn a_change_evaluates_what_it_touches() {
         engine.last
     );
     assert_eq!(engine.last.paths_evaluated, 1, "{:?}", engine.last);
+    assert!(!engine.last.all_paths_kept, "{:?}", engine.last);
     assert_eq!(
         second,
         run_with_previous(&input(&world, &policy), &first.findings)
@@ -517,6 +518,8 @@ fn a_change_evaluates_what_it_touches() {
     apply(&mut world, binding, Some(2));
     let third = engine.run(&input(&world, &policy), &second.findings);
     assert!(!engine.last.rbac_kept, "{:?}", engine.last);
+    // Workloads, Pods and Nodes unchanged: their paths are kept at once.
+    assert!(engine.last.all_paths_kept, "{:?}", engine.last);
     assert_eq!(
         third,
         run_with_previous(&input(&world, &policy), &second.findings)
@@ -553,6 +556,7 @@ fn a_change_evaluates_what_it_touches() {
         "{:?}",
         engine.last
     );
+    assert!(!engine.last.all_paths_kept, "{:?}", engine.last);
     assert_eq!(
         n2,
         run_with_previous(&input(&world, &policy), &labelled.findings)
@@ -570,6 +574,7 @@ fn a_change_evaluates_what_it_touches() {
     // Nothing changed: everything is kept.
     engine.run(&input(&world, &policy), &n1.findings);
     assert!(engine.last.rbac_kept);
+    assert!(engine.last.all_paths_kept, "{:?}", engine.last);
     assert_eq!(engine.last.workloads_evaluated, 0, "{:?}", engine.last);
     assert_eq!(engine.last.paths_evaluated, 0, "{:?}", engine.last);
 }

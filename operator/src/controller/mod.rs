@@ -550,6 +550,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                         escalation_kept = done.reuse.rbac.escalation_kept,
                         workloads_evaluated = done.reuse.workloads_evaluated,
                         paths_evaluated = done.reuse.paths_evaluated,
+                        all_paths_kept = done.reuse.all_paths_kept,
                         "reconciled"
                     );
                     s.next_due = match (done.valid, done.interval) {

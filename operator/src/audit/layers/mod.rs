@@ -55,7 +55,15 @@ pub fn audit(
         return;
     }
     if xl1 || xl2 {
-        workload_paths(ctx, host, seccomp, xl1, xl2, keep, sink);
+        match keep.all_paths() {
+            Some(kept) => sink.merge(kept),
+            None => {
+                let mut part = Sink::default();
+                workload_paths(ctx, host, seccomp, xl1, xl2, keep, &mut part);
+                keep.all_paths_done(&part);
+                sink.merge(part);
+            }
+        }
     }
     if xl3 {
         placement_paths(ctx, host, keep, sink);
@@ -295,6 +303,16 @@ pub trait Keep {
 
     /// XL-003, for the namespaces in scope without enforcement, `open`.
     fn placement(&mut self, open: &[(&str, &str)], compute: &dyn Fn() -> Sink) -> Sink;
+
+    /// XL-001/002 of every workload at once, if the engine kept them whole (its conditions:
+    /// the same workloads, Pods, Nodes and seccomp defaults); `None`: evaluated workload by
+    /// workload through [`Keep::paths`].
+    fn all_paths(&mut self) -> Option<Sink> {
+        None
+    }
+
+    /// What this run found for XL-001/002 of every workload, for the next run.
+    fn all_paths_done(&mut self, _: &Sink) {}
 }
 
 /// The [`Keep`] of a full audit: always evaluate.
