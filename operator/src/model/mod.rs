@@ -9,6 +9,7 @@
 //! k8s-openapi's, so it works with `Api`, watchers and reflectors.
 
 mod dockerfile;
+pub mod meta;
 mod pod;
 mod workloads;
 

@@ -98,7 +98,11 @@ impl PodSpec {
 pub struct PodTemplateSpec {
     /// Boxed: after trimming a template's metadata holds at most a seccomp or AppArmor
     /// annotation, and inline it would cost each Deployment and ReplicaSet 360 bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::meta::read_option_box",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub metadata: Option<Box<ObjectMeta>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<PodSpec>,
@@ -145,7 +149,7 @@ pub struct PodStatus {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(inherit = "core::Pod")]
 pub struct Pod {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::meta::read")]
     pub metadata: ObjectMeta,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<PodSpec>,

@@ -25,7 +25,7 @@ macro_rules! templated {
         #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Resource)]
         #[resource(inherit = $inherit)]
         pub struct $name {
-            #[serde(default)]
+            #[serde(default, deserialize_with = "super::meta::read")]
             pub metadata: ObjectMeta,
             #[serde(default, skip_serializing_if = "Option::is_none")]
             pub spec: Option<TemplatedSpec>,
@@ -53,7 +53,7 @@ pub struct DaemonSetSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(inherit = "apps::DaemonSet")]
 pub struct DaemonSet {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::meta::read")]
     pub metadata: ObjectMeta,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<DaemonSetSpec>,
@@ -64,7 +64,11 @@ pub struct DaemonSet {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobTemplateSpec {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "super::meta::read_option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub metadata: Option<ObjectMeta>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<TemplatedSpec>,
@@ -80,7 +84,7 @@ pub struct CronJobSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(inherit = "batch::CronJob")]
 pub struct CronJob {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "super::meta::read")]
     pub metadata: ObjectMeta,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spec: Option<CronJobSpec>,
