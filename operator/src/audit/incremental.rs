@@ -20,13 +20,14 @@
 //! | one workload's XL-001/002 | the same workload object on the same nodes, none of those Nodes changed, the same seccomp defaults | per workload (a Node change re-evaluates only the workloads on it) |
 //! | every workload's XL-001/002 at once | the same workloads in the same order, Pods and Nodes unchanged, the same seccomp defaults | about 0.1 s: the per-workload bookkeeping itself (an RBAC or Namespace change) |
 //! | XL-003 | RBAC kept, Nodes unchanged, the same namespaces in scope without enforcement | about 0.25 s |
+//! | the node family (NODE-001…005) | Nodes unchanged, the same kube-apiserver Pods, the same day (end of life is judged by date) | about 35 ms |
 //!
 //! Kept findings are shared with the report (`Arc`), never copied: the end of the audit copies
 //! only a finding it changes (an override, an exception). The last report's order is kept
 //! too, so that the next report merges its few new findings in rather than sorting all.
 //!
 //! Everything else is evaluated on every audit: it is cheap (control plane, DaemonSet
-//! coverage, nodes, kubelets, the probe, images, WL-013), or reads the clock
+//! coverage, kubelets, the probe, images, WL-013), or reads the clock
 //! (end-of-life, exceptions), or is the report itself (scoping, overrides, exceptions, sort,
 //! bounds, score). Any change of the policy's enabled checks, of the release data, or of what
 //! could be read (unavailable and absent kinds) drops everything kept.
@@ -68,6 +69,8 @@ pub struct Reuse {
     pub all_paths_kept: bool,
     /// XL-003 (placing Pods where a kernel escape awaits) reused.
     pub placement_kept: bool,
+    /// The node family (NODE-*) reused.
+    pub nodes_kept: bool,
 }
 
 struct Kept {
@@ -92,6 +95,11 @@ struct Kept {
     /// all of them.
     workload_addresses: Vec<usize>,
     all_paths: Option<Sink>,
+    /// The node family's result, the day it was judged on and the kube-apiserver Pods (by
+    /// address) whose version NODE-002 compares kubelets with.
+    nodes: Sink,
+    nodes_day: jiff::civil::Date,
+    api_servers: Vec<usize>,
     /// The last report's findings, in order: the next report's are mostly the same.
     order: Vec<Arc<Finding>>,
 }
@@ -334,7 +342,32 @@ impl Engine {
         controlplane::audit(&ctx, &mut sink);
         daemonset::audit(&ctx, &mut sink);
         let host = nodes::facts(&ctx);
-        nodes::audit(&ctx, &host, &mut sink);
+        let nodes_unchanged = kept
+            .as_ref()
+            .is_some_and(|k| same(&snapshot.nodes, &k.snapshot.nodes));
+        let nodes_day = input.now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let api_servers: Vec<usize> = ctx
+            .components
+            .iter()
+            .filter(|c| c.component == controlplane::Component::ApiServer)
+            .map(|c| std::ptr::from_ref(c.pod) as usize)
+            .collect();
+        let node_part = match kept
+            .as_mut()
+            .filter(|k| nodes_unchanged && k.nodes_day == nodes_day && k.api_servers == api_servers)
+        {
+            Some(k) => {
+                reuse.nodes_kept = true;
+                std::mem::take(&mut k.nodes)
+            }
+            None => {
+                let mut part = Sink::default();
+                nodes::audit(&ctx, &host, &mut part);
+                part
+            }
+        };
+        let nodes_keep = keep.then(|| node_part.clone());
+        sink.merge(node_part);
         kubelet::audit(
             snapshot,
             input.kubelet,
@@ -350,9 +383,6 @@ impl Engine {
         };
         let seccomp_owned: HashMap<String, bool> =
             seccomp.iter().map(|(n, d)| (n.to_string(), *d)).collect();
-        let nodes_unchanged = kept
-            .as_ref()
-            .is_some_and(|k| same(&snapshot.nodes, &k.snapshot.nodes));
         let workload_addresses: Vec<usize> = ctx.workloads.iter().map(address).collect();
         // The paths of all workloads at once: nothing they read changed (the workloads are
         // the same objects, in the same order, on unchanged Pods and Nodes).
@@ -409,6 +439,9 @@ impl Engine {
             placement: new_placement,
             workload_addresses,
             all_paths: new_all_paths,
+            nodes: nodes_keep.unwrap_or_default(),
+            nodes_day,
+            api_servers,
             order: Vec::new(),
         });
         self.last = reuse;

@@ -145,16 +145,21 @@ fn slots() -> Vec<Slot> {
         kind: ObjectKind::Pod,
         namespace: Some("kube-system"),
         name: "kube-apiserver-cp",
-        variants: ["--anonymous-auth=true", "--anonymous-auth=false"]
-            .iter()
-            .map(|flag| {
-                format!(
-                    "apiVersion: v1\nkind: Pod\nmetadata: {{namespace: kube-system, name: kube-apiserver-cp, labels: {{component: kube-apiserver}}}}\n\
-                     spec: {{nodeName: n1, hostNetwork: true, containers: [{{name: kube-apiserver, image: registry.k8s.io/kube-apiserver:v1.35.2, \
-                     command: [kube-apiserver, {flag}, --authorization-mode=Node\\,RBAC]}}]}}\n"
-                )
-            })
-            .collect(),
+        // The last variant runs an older API server than the kubelets (NODE-002's skew).
+        variants: [
+            ("--anonymous-auth=true", "v1.35.2"),
+            ("--anonymous-auth=false", "v1.35.2"),
+            ("--anonymous-auth=false", "v1.32.0"),
+        ]
+        .iter()
+        .map(|(flag, version)| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata: {{namespace: kube-system, name: kube-apiserver-cp, labels: {{component: kube-apiserver}}}}\n\
+                 spec: {{nodeName: n1, hostNetwork: true, containers: [{{name: kube-apiserver, image: registry.k8s.io/kube-apiserver:{version}, \
+                 command: [kube-apiserver, {flag}, --authorization-mode=Node\\,RBAC]}}]}}\n"
+            )
+        })
+        .collect(),
     });
     // RBAC: a ServiceAccount, roles, and bindings that make it powerful or not.
     v.push(Slot {
@@ -577,6 +582,53 @@ fn a_change_evaluates_what_it_touches() {
     assert!(engine.last.all_paths_kept, "{:?}", engine.last);
     assert_eq!(engine.last.workloads_evaluated, 0, "{:?}", engine.last);
     assert_eq!(engine.last.paths_evaluated, 0, "{:?}", engine.last);
+}
+
+/// The node family is kept while the Nodes, the kube-apiserver Pods and the day are the same:
+/// end of life is judged by date, version skew against the API server's image.
+#[test]
+fn the_node_family_is_kept_for_the_day() {
+    let slots = slots();
+    let mut world = every_family();
+    let policy = EffectivePolicy::default_policy();
+    fn at<'a>(w: &'a Snapshot, p: &'a EffectivePolicy, now: jiff::Timestamp) -> AuditInput<'a> {
+        AuditInput::offline(w, p, now)
+    }
+    let mut engine = Engine::default();
+    let first = engine.run(&at(&world, &policy, now()), &[]);
+    assert!(!engine.last.nodes_kept);
+    let second = engine.run(
+        &at(&world, &policy, now() + jiff::SignedDuration::from_hours(1)),
+        &first.findings,
+    );
+    assert!(engine.last.nodes_kept, "{:?}", engine.last);
+    assert_eq!(
+        second,
+        run_with_previous(
+            &at(&world, &policy, now() + jiff::SignedDuration::from_hours(1)),
+            &first.findings
+        )
+    );
+    let tomorrow = now() + jiff::SignedDuration::from_hours(24);
+    engine.run(&at(&world, &policy, tomorrow), &second.findings);
+    assert!(!engine.last.nodes_kept, "a new day: {:?}", engine.last);
+    let api = slots
+        .iter()
+        .find(|s| s.name == "kube-apiserver-cp")
+        .unwrap();
+    apply(&mut world, api, Some(2));
+    let older = engine.run(&at(&world, &policy, tomorrow), &second.findings);
+    assert!(
+        !engine.last.nodes_kept,
+        "another API server: {:?}",
+        engine.last
+    );
+    assert_eq!(
+        older,
+        run_with_previous(&at(&world, &policy, tomorrow), &second.findings)
+    );
+    let skew = |r: &Report| r.findings.iter().filter(|f| f.check == "NODE-002").count();
+    assert!(skew(&older) > skew(&second), "the older API server is seen");
 }
 
 /// The engine's audit of `world` after `previous`, which must equal a full audit's.

@@ -551,6 +551,7 @@ pub async fn run(opts: RunOptions) -> Result<(), RunError> {
                         workloads_evaluated = done.reuse.workloads_evaluated,
                         paths_evaluated = done.reuse.paths_evaluated,
                         all_paths_kept = done.reuse.all_paths_kept,
+                        nodes_kept = done.reuse.nodes_kept,
                         "reconciled"
                     );
                     s.next_due = match (done.valid, done.interval) {
