@@ -20,7 +20,7 @@
 //! | one workload's XL-001/002 | the same workload object on the same nodes, none of those Nodes changed, the same seccomp defaults | per workload (a Node change re-evaluates only the workloads on it) |
 //! | every workload's XL-001/002 at once | the same workloads in the same order, Pods and Nodes unchanged, the same seccomp defaults | about 0.1 s: the per-workload bookkeeping itself (an RBAC or Namespace change) |
 //! | XL-003 | RBAC kept, Nodes unchanged, the same namespaces in scope without enforcement | about 0.25 s |
-//! | the node family (NODE-001…005) | Nodes unchanged, the same kube-apiserver Pods, the same day (end of life is judged by date) | about 35 ms |
+//! | the node family (NODE-001…005) | Nodes unchanged, the same kube-apiserver Pods, the same day (end of life is judged by date) | about 50 ms |
 //!
 //! Kept findings are shared with the report (`Arc`), never copied: the end of the audit copies
 //! only a finding it changes (an override, an exception). The last report's order is kept
