@@ -209,31 +209,16 @@ macro_rules! registry {
                 $(self.$field.append(&mut other.$field);)*
             }
 
-            /// Add a document of `kind` (already trimmed as a value) and trim its typed form.
-            pub(super) fn push_value(
+            /// Add an object of `kind` read by `de` (a tree of values already trimmed as
+            /// values, or a JSON text in the kind's current apiVersion), trimmed.
+            fn push_from<'de, D: serde::Deserializer<'de>>(
                 &mut self,
                 kind: ObjectKind,
-                doc: serde_json::Value,
-            ) -> Result<(), serde_json::Error> {
+                de: D,
+            ) -> Result<(), D::Error> {
                 match kind {
                     $(ObjectKind::$kind => {
-                        let mut o: $ty = serde_json::from_value(doc)?;
-                        Kind::trim(&mut o);
-                        self.$field.push(Arc::new(o));
-                    })*
-                }
-                Ok(())
-            }
-
-            /// Add an object of `kind` from its JSON text (in the current apiVersion), trimmed.
-            pub(super) fn push_json(
-                &mut self,
-                kind: ObjectKind,
-                text: &str,
-            ) -> Result<(), serde_json::Error> {
-                match kind {
-                    $(ObjectKind::$kind => {
-                        let mut o: $ty = serde_json::from_str(text)?;
+                        let mut o = <$ty as serde::Deserialize>::deserialize(de)?;
                         Kind::trim(&mut o);
                         self.$field.push(Arc::new(o));
                     })*
@@ -242,6 +227,27 @@ macro_rules! registry {
             }
         }
     };
+}
+
+impl Snapshot {
+    /// Add a document of `kind` (already trimmed as a value) and trim its typed form.
+    pub(super) fn push_value(
+        &mut self,
+        kind: ObjectKind,
+        doc: serde_json::Value,
+    ) -> Result<(), serde_json::Error> {
+        self.push_from(kind, doc)
+    }
+
+    /// Add an object of `kind` from its JSON text (one value, as the reader delimited a List
+    /// item; in the kind's current apiVersion), trimmed.
+    pub(super) fn push_json(
+        &mut self,
+        kind: ObjectKind,
+        text: &str,
+    ) -> Result<(), serde_json::Error> {
+        self.push_from(kind, &mut serde_json::Deserializer::from_str(text))
+    }
 }
 
 use crate::model::{
