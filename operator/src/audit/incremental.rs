@@ -350,7 +350,7 @@ impl Engine {
             .components
             .iter()
             .filter(|c| c.component == controlplane::Component::ApiServer)
-            .map(|c| std::ptr::from_ref(c.pod) as usize)
+            .map(|c| identity::address(&c.pod.metadata))
             .collect();
         let node_part = match kept
             .as_mut()

@@ -393,10 +393,7 @@ fn add_document(
         return super::info::apply(doc, snapshot).map_err(err);
     }
     let Some(object_kind) = ObjectKind::from_type_meta(&api_version, &kind) else {
-        *stats
-            .ignored
-            .entry(format!("{api_version}/{kind}"))
-            .or_default() += 1;
+        ignore(stats, &api_version, &kind);
         return Ok(());
     };
     let name = doc
@@ -414,10 +411,7 @@ fn add_document(
     // Of ConfigMaps, only kubeadm's kubelet baseline is read (KUBELET-*): the registry's
     // filter, the same as the live reads'.
     if !object_kind.info().keeps(namespace.as_deref(), &name) {
-        *stats
-            .ignored
-            .entry(format!("{api_version}/{kind}"))
-            .or_default() += 1;
+        ignore(stats, &api_version, &kind);
         return Ok(());
     }
     trim_value(&mut doc, object_kind);
@@ -432,6 +426,14 @@ fn add_document(
         .map_err(|e| err(format!("{kind} {name}: {e}")))?;
     loaded(stats, object_kind, namespace.as_deref(), &name);
     Ok(())
+}
+
+/// Count an object of a kind the audit does not read (or, of ConfigMaps, does not keep).
+fn ignore(stats: &mut LoadStats, api_version: &str, kind: &str) {
+    *stats
+        .ignored
+        .entry(format!("{api_version}/{kind}"))
+        .or_default() += 1;
 }
 
 /// Count an object loaded, and remember its file.
@@ -485,10 +487,7 @@ fn add_json(
         && !super::info::is_info(&api_version, &kind)
     {
         let Some(object_kind) = ObjectKind::from_type_meta(&api_version, &kind) else {
-            *stats
-                .ignored
-                .entry(format!("{api_version}/{kind}"))
-                .or_default() += 1;
+            ignore(stats, &api_version, &kind);
             return Ok(());
         };
         let (name, namespace) = metadata.map(|m| (m.name, m.namespace)).unwrap_or_default();
@@ -498,10 +497,7 @@ fn add_json(
         {
             let namespace = namespace.filter(|_| object_kind.namespaced());
             if !object_kind.info().keeps(namespace.as_deref(), &name) {
-                *stats
-                    .ignored
-                    .entry(format!("{api_version}/{kind}"))
-                    .or_default() += 1;
+                ignore(stats, &api_version, &kind);
                 return Ok(());
             }
             if snapshot.push_json(object_kind, text).is_ok() {

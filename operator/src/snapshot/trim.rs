@@ -140,27 +140,13 @@ fn container(c: &mut Container, keep_argv: bool) {
 }
 
 fn pod_spec(spec: &mut PodSpec, keep_argv: bool) {
-    spec.containers
-        .iter_mut()
-        .for_each(|c| container(c, keep_argv));
-    spec.init_containers
-        .iter_mut()
-        .flatten()
-        .for_each(|c| container(c, keep_argv));
-    spec.ephemeral_containers
-        .iter_mut()
-        .flatten()
-        .for_each(|c| container(c, keep_argv));
-    spec.containers.shrink_to_fit();
-    exact(&mut spec.init_containers);
-    exact(&mut spec.ephemeral_containers);
-    exact(&mut spec.tolerations);
     if let Some(vols) = spec.volumes.as_mut() {
         vols.retain(|v| v.host_path.is_some());
         vols.shrink_to_fit();
     }
     // Mounts are read only to find where a hostPath volume is mounted: outside kube-system
     // (where the control plane's own mounts are read too), drop mounts of the volumes dropped.
+    // Before each container's trim, which cuts the lists kept to their length.
     if !keep_argv {
         let host_paths: Vec<String> = spec
             .volumes
@@ -178,12 +164,25 @@ fn pod_spec(spec: &mut PodSpec, keep_argv: bool) {
                 m.retain(|m| host_paths.contains(&m.name));
                 if m.is_empty() {
                     c.volume_mounts = None;
-                } else {
-                    m.shrink_to_fit();
                 }
             }
         }
     }
+    spec.containers
+        .iter_mut()
+        .for_each(|c| container(c, keep_argv));
+    spec.init_containers
+        .iter_mut()
+        .flatten()
+        .for_each(|c| container(c, keep_argv));
+    spec.ephemeral_containers
+        .iter_mut()
+        .flatten()
+        .for_each(|c| container(c, keep_argv));
+    spec.containers.shrink_to_fit();
+    exact(&mut spec.init_containers);
+    exact(&mut spec.ephemeral_containers);
+    exact(&mut spec.tolerations);
 }
 
 fn template(t: &mut PodTemplateSpec) {
