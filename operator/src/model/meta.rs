@@ -28,6 +28,20 @@ const FIELDS: &[&str] = &[
     "uid",
 ];
 
+/// `apiVersion` or `kind` of one of the model's objects: not kept (each type has one), but a
+/// field serde knows, so that an object naming it twice is refused, as k8s-openapi's types
+/// refuse a second, different one. The JSON loader reads an item's type before its typed form
+/// and stops there (`snapshot::files`); a repeated `kind` after that must not pass unseen,
+/// since the same item read as values takes the last one. Zero bytes in each object.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TypeField;
+
+impl<'de> Deserialize<'de> for TypeField {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<TypeField, D::Error> {
+        IgnoredAny::deserialize(d).map(|_| TypeField)
+    }
+}
+
 /// For `#[serde(deserialize_with)]` on an `ObjectMeta` field.
 pub fn read<'de, D: Deserializer<'de>>(d: D) -> Result<ObjectMeta, D::Error> {
     d.deserialize_struct("ObjectMeta", FIELDS, MetaVisitor)

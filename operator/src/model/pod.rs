@@ -149,6 +149,10 @@ pub struct PodStatus {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(inherit = "core::Pod")]
 pub struct Pod {
+    #[serde(rename = "apiVersion", default, skip_serializing)]
+    pub api_version: super::meta::TypeField,
+    #[serde(rename = "kind", default, skip_serializing)]
+    pub kind: super::meta::TypeField,
     #[serde(default, deserialize_with = "super::meta::read")]
     pub metadata: ObjectMeta,
     #[serde(default, skip_serializing_if = "Option::is_none")]

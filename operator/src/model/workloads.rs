@@ -25,6 +25,10 @@ macro_rules! templated {
         #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Resource)]
         #[resource(inherit = $inherit)]
         pub struct $name {
+            #[serde(rename = "apiVersion", default, skip_serializing)]
+            pub api_version: super::meta::TypeField,
+            #[serde(rename = "kind", default, skip_serializing)]
+            pub kind: super::meta::TypeField,
             #[serde(default, deserialize_with = "super::meta::read")]
             pub metadata: ObjectMeta,
             #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,6 +57,10 @@ pub struct DaemonSetSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(inherit = "apps::DaemonSet")]
 pub struct DaemonSet {
+    #[serde(rename = "apiVersion", default, skip_serializing)]
+    pub api_version: super::meta::TypeField,
+    #[serde(rename = "kind", default, skip_serializing)]
+    pub kind: super::meta::TypeField,
     #[serde(default, deserialize_with = "super::meta::read")]
     pub metadata: ObjectMeta,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -84,6 +92,10 @@ pub struct CronJobSpec {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(inherit = "batch::CronJob")]
 pub struct CronJob {
+    #[serde(rename = "apiVersion", default, skip_serializing)]
+    pub api_version: super::meta::TypeField,
+    #[serde(rename = "kind", default, skip_serializing)]
+    pub kind: super::meta::TypeField,
     #[serde(default, deserialize_with = "super::meta::read")]
     pub metadata: ObjectMeta,
     #[serde(default, skip_serializing_if = "Option::is_none")]
