@@ -42,6 +42,25 @@ pub struct ReportDocument<'a> {
     pub layers: &'a [crate::api::LayerStatus],
 }
 
+impl<'a> ReportDocument<'a> {
+    /// The document of `report` rendered in `ctx`.
+    pub fn new(report: &'a Report, ctx: &Context<'a>) -> ReportDocument<'a> {
+        ReportDocument {
+            findings: &report.findings,
+            summary: SummaryWithScore {
+                counts: &report.summary,
+                score: report.score,
+            },
+            not_assessed: &report.not_assessed,
+            input_errors: ctx.input_errors,
+            policy: ctx.policy,
+            audit_time: ctx.audit_time.to_string(),
+            frameworks: crate::compliance::summaries(report),
+            layers: &report.layers,
+        }
+    }
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SummaryWithScore<'a> {
@@ -181,19 +200,7 @@ pub fn render_to(
     ctx: &Context,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
-    let doc = || ReportDocument {
-        findings: &report.findings,
-        summary: SummaryWithScore {
-            counts: &report.summary,
-            score: report.score,
-        },
-        not_assessed: &report.not_assessed,
-        input_errors: ctx.input_errors,
-        policy: ctx.policy,
-        audit_time: ctx.audit_time.to_string(),
-        frameworks: crate::compliance::summaries(report),
-        layers: &report.layers,
-    };
+    let doc = || ReportDocument::new(report, ctx);
     match format {
         Format::Table => out.write_all(render_table(report, ctx).as_bytes()),
         Format::Json => write_json(doc(), out, JSON_CHUNK),
@@ -237,16 +244,7 @@ spec:
         for findings in [&[][..], &report.findings[..1], &report.findings, &many[..]] {
             let doc = || ReportDocument {
                 findings,
-                summary: SummaryWithScore {
-                    counts: &report.summary,
-                    score: report.score,
-                },
-                not_assessed: &report.not_assessed,
-                input_errors: ctx.input_errors,
-                policy: ctx.policy,
-                audit_time: ctx.audit_time.to_string(),
-                frameworks: crate::compliance::summaries(&report),
-                layers: &report.layers,
+                ..ReportDocument::new(&report, &ctx)
             };
             let mut expected = serde_json::to_vec_pretty(&doc()).unwrap();
             expected.push(b'\n');
