@@ -144,18 +144,6 @@ pub fn audit(
             && same(&now.cluster_roles, &then.cluster_roles)
             && same(&now.service_accounts, &then.service_accounts)
     });
-    let mut parts = KeepParts {
-        old: if bindings_reusable {
-            std::mem::take(&mut kept.bindings)
-        } else {
-            HashMap::new()
-        },
-        new: keep.then(|| HashMap::with_capacity(a.bindings.len())),
-        reuse: &mut reuse,
-    };
-    checks::binding_checks(&a, &mut parts, sink);
-    let new_bindings = parts.new.take().unwrap_or_default();
-
     let changed = then
         .filter(|then| {
             bindings_reusable
@@ -171,7 +159,31 @@ pub fn audit(
         }
         _ => None,
     };
-    let escalation = escalation::audit(&a, now, prior_escalation, keep, sink);
+    let mut parts = KeepParts {
+        old: if bindings_reusable {
+            std::mem::take(&mut kept.bindings)
+        } else {
+            HashMap::new()
+        },
+        new: keep.then(|| HashMap::with_capacity(a.bindings.len())),
+        reuse: &mut reuse,
+    };
+    // The two halves read the analysis only: the escalation search (two thirds of an audit's
+    // RBAC time at M, 420 of 660 ms) runs on another core while the bindings are checked,
+    // its findings added after theirs, as when they ran one after the other.
+    let (new_bindings, escalation) = std::thread::scope(|scope| {
+        let escalation = scope.spawn(|| {
+            let mut part = Sink::default();
+            let kept = escalation::audit(&a, now, prior_escalation, keep, &mut part);
+            (kept, part)
+        });
+        checks::binding_checks(&a, &mut parts, sink);
+        let (escalation, part) = escalation
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        sink.merge(part);
+        (parts.new.take().unwrap_or_default(), escalation)
+    });
     let kept = keep.then_some(Kept {
         bindings: new_bindings,
         escalation,
