@@ -455,6 +455,8 @@ struct Head<'a> {
     api_version: Option<Cow<'a, str>>,
     kind: Option<Cow<'a, str>>,
     metadata: Option<HeadMeta<'a>>,
+    /// All three were read: the walk was ended on purpose.
+    read: bool,
 }
 
 #[derive(serde::Deserialize)]
@@ -464,9 +466,6 @@ struct HeadMeta<'a> {
     #[serde(borrow, default)]
     namespace: Option<Cow<'a, str>>,
 }
-
-/// The error that ends [`Head::read`]'s walk once it has what it needs.
-const HEAD_READ: &str = "the head of the item is read";
 
 impl<'a> Head<'a> {
     /// Read `apiVersion`, `kind` and `metadata`'s name and namespace, and stop there: the rest
@@ -480,7 +479,7 @@ impl<'a> Head<'a> {
         let mut de = serde_json::Deserializer::from_str(text);
         match serde::de::DeserializeSeed::deserialize(&mut head, &mut de) {
             Ok(()) => de.end().ok().map(|()| head),
-            Err(e) if e.to_string().starts_with(HEAD_READ) => Some(head),
+            Err(_) if head.read => Some(head),
             Err(_) => None,
         }
     }
@@ -524,7 +523,9 @@ impl<'de> serde::de::Visitor<'de> for &mut Head<'de> {
                 return Err(A::Error::custom(format!("duplicate field `{key}`")));
             }
             if api_version && kind && metadata {
-                return Err(A::Error::custom(HEAD_READ));
+                // An error ends the walk: the rest of the item is not scanned.
+                self.read = true;
+                return Err(A::Error::custom("the head of the item is read"));
             }
         }
         Ok(())
@@ -548,6 +549,7 @@ fn add_json(
         api_version: Some(api_version),
         kind: Some(kind),
         metadata,
+        ..
     }) = Head::read(text)
         && !kind.ends_with("List")
         && !super::info::is_info(&api_version, &kind)
@@ -678,6 +680,21 @@ mod tests {
         // The first items are typed straight from the text, and kept.
         assert!(both_ways(items[0]).0.contains("NET_ADMIN"));
         assert!(!both_ways(items[0]).0.contains("managedFields: Some"));
+    }
+
+    /// The head reader stops after `apiVersion`, `kind` and `metadata`: what follows is not
+    /// scanned (here it would not even parse), and a head not complete reads the whole item.
+    #[test]
+    fn the_head_is_read_without_the_rest() {
+        let head =
+            Head::read(r#"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"p"},"spec":{"#)
+                .expect("the head is read");
+        assert_eq!(head.kind.as_deref(), Some("Pod"));
+        assert_eq!(head.metadata.and_then(|m| m.name).as_deref(), Some("p"));
+        assert!(Head::read(r#"{"kind":"Pod","apiVersion":"v1","spec":{"#).is_none());
+        let head = Head::read(r#"{"kind":"Pod","apiVersion":"v1"}"#).expect("an object");
+        assert!(head.metadata.is_none() && head.api_version.is_some());
+        assert!(Head::read("[1]").is_none());
     }
 
     /// What serde_json reads grows by doubling (room for 4 of each list): the trim cuts every
