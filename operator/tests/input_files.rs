@@ -311,3 +311,41 @@ fn escape_sequences_from_the_input_are_shown_escaped() {
     assert!(!err.contains('\x1b'), "{err}");
     assert!(err.contains("bad\\u{1b}[2J.yaml: not valid YAML"), "{err}");
 }
+
+/// Which file each object came from is kept only when asked (SARIF's locations read it): the
+/// same objects either way, and with it every object found in its own file, from YAML and
+/// from JSON (both readers, and the fast YAML reader's own stats).
+#[test]
+fn sources_are_kept_only_when_asked() {
+    let d = dir("sources");
+    std::fs::write(d.join("a.yaml"), privileged_pod("a")).unwrap();
+    std::fs::write(
+        d.join("b.json"),
+        r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Pod","metadata":{"name":"b","namespace":"app"}}]}"#,
+    )
+    .unwrap();
+    let with = load_paths_with(std::slice::from_ref(&d), &LoadOptions::default());
+    let without = load_paths_with(
+        std::slice::from_ref(&d),
+        &LoadOptions {
+            sources: false,
+            ..LoadOptions::default()
+        },
+    );
+    for loaded in [&with, &without] {
+        assert!(loaded.skipped.is_empty(), "{:?}", loaded.skipped);
+        assert_eq!(loaded.snapshot.pods.len(), 2);
+        assert_eq!(loaded.stats.files, 2);
+    }
+    assert!(without.stats.sources.is_empty());
+    assert_eq!(without.stats.source_of("Pod", Some("app"), "a"), None);
+    assert_eq!(with.stats.sources.len(), 2);
+    assert_eq!(
+        with.stats.source_of("Pod", Some("app"), "a"),
+        Some(d.join("a.yaml").as_path())
+    );
+    assert_eq!(
+        with.stats.source_of("Pod", Some("app"), "b"),
+        Some(d.join("b.json").as_path())
+    );
+}

@@ -29,12 +29,14 @@ pub fn parse_severity(s: &str) -> Result<Severity, String> {
 /// read as a findings verdict (1), and the partial report still shows what was found. When no
 /// file at all could be read there is nothing to report: errors only, exit 2.
 pub fn run(args: AuditArgs, cluster: &super::ClusterArgs) -> Result<ExitCode, CliError> {
-    let Some(audited) = input::audit(&args.input, cluster, &[])? else {
+    // Which file each object came from is read only by SARIF's locations.
+    let sarif = args.output == Format::Sarif;
+    let Some(audited) = input::audit(&args.input, cluster, &[], sarif)? else {
         return Ok(ExitCode::from(2));
     };
     // SARIF points at the object's line: each file with findings is located once, lazily.
     let located = std::cell::RefCell::default();
-    let lines = (args.output == Format::Sarif).then_some(&located);
+    let lines = sarif.then_some(&located);
     let source_of = |f: &crate::audit::Finding| audited.source_of(f, lines);
     let report = &audited.report;
     let ctx = report::Context {

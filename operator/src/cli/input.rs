@@ -117,11 +117,13 @@ impl Audited {
 /// `--max-file-bytes`, not valid YAML/JSON, a document that is not an object) do not stop it:
 /// each is named on stderr (`error: PATH: why`, even with `--quiet`) and listed in
 /// `input_errors`. `None` when no file at all could be read: there is nothing to report, and
-/// an empty report would read as a clean cluster.
+/// an empty report would read as a clean cluster. With `sources`, `stats` remembers which
+/// file each object came from ([`Audited::source_of`]).
 pub fn audit(
     args: &InputArgs,
     cluster: &super::ClusterArgs,
     extra: &[&'static str],
+    sources: bool,
 ) -> Result<Option<Audited>, CliError> {
     let (policy_name, mut policy) = match &args.policy {
         Some(path) => {
@@ -195,6 +197,7 @@ pub fn audit(
             &args.snapshot,
             &LoadOptions {
                 max_file_bytes: args.max_file_bytes,
+                sources,
             },
         );
         // Every file not read is an error on stderr, even with --quiet.

@@ -48,7 +48,7 @@ pub fn run(args: ReportArgs, cluster: &super::ClusterArgs) -> Result<ExitCode, C
         .iter()
         .flat_map(|c| c.check_refs().map(|r| r.id))
         .collect();
-    let Some(audited) = input::audit(&args.input, cluster, &mapped)? else {
+    let Some(audited) = input::audit(&args.input, cluster, &mapped, false)? else {
         return Ok(ExitCode::from(2));
     };
     let result = crate::compliance::evaluate(framework, &audited.report);
