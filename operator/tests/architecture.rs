@@ -86,6 +86,7 @@ fn the_model_depends_on_neither_the_audit_nor_the_clients_runtime() {
             "snapshot/live.rs",
             "snapshot/info.rs",
             "snapshot/stream.rs",
+            "snapshot/json_list.rs",
         ],
         &[
             "crate::audit",

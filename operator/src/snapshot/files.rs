@@ -254,16 +254,32 @@ pub fn load_str(
     // JSON is YAML too, and parses ten times faster: take that path for .json files and for
     // YAML files that hold JSON (`kubectl get -o json > x.yaml`).
     let is_json = super::paths::is_json(path) || text.trim_start().starts_with('{');
-    if !is_json && crate::yaml::fast_enabled() {
-        // The fast reader may give up part way: it fills a snapshot of its own, kept only if
-        // it read the whole file.
-        let mut fast = (
+    let fresh = || {
+        (
             Snapshot::default(),
             LoadStats {
                 without_sources: stats.without_sources,
                 ..LoadStats::default()
             },
-        );
+        )
+    };
+    if is_json {
+        // A List of the usual items is read in one pass; anything else, again the general
+        // way (`super::json_list`).
+        let (mut s, mut st) = fresh();
+        st.files = 1;
+        st.documents = 1;
+        st.paths.push(path.to_path_buf());
+        if super::json_list::read(text, &mut s, &mut st) {
+            snapshot.merge(s);
+            stats.merge(st);
+            return Ok(());
+        }
+    }
+    if !is_json && crate::yaml::fast_enabled() {
+        // The fast reader may give up part way: it fills a snapshot of its own, kept only if
+        // it read the whole file.
+        let mut fast = fresh();
         if let Some(result) = read_file(path, text, Reader::FastYaml, &mut fast.0, &mut fast.1) {
             snapshot.merge(fast.0);
             stats.merge(fast.1);
@@ -450,7 +466,7 @@ fn add_document(
 }
 
 /// Count an object of a kind the audit does not read (or, of ConfigMaps, does not keep).
-fn ignore(stats: &mut LoadStats, api_version: &str, kind: &str) {
+pub(super) fn ignore(stats: &mut LoadStats, api_version: &str, kind: &str) {
     *stats
         .ignored
         .entry(format!("{api_version}/{kind}"))
@@ -458,7 +474,7 @@ fn ignore(stats: &mut LoadStats, api_version: &str, kind: &str) {
 }
 
 /// Count an object loaded, and remember its file.
-fn loaded(stats: &mut LoadStats, kind: ObjectKind, namespace: Option<&str>, name: &str) {
+pub(super) fn loaded(stats: &mut LoadStats, kind: ObjectKind, namespace: Option<&str>, name: &str) {
     *stats.objects.entry(kind).or_default() += 1;
     if stats.without_sources {
         return;
@@ -700,6 +716,138 @@ mod tests {
         // The first items are typed straight from the text, and kept.
         assert!(both_ways(items[0]).0.contains("NET_ADMIN"));
         assert!(!both_ways(items[0]).0.contains("managedFields: Some"));
+    }
+
+    /// A JSON file read by `load_str` (a List of usual items in one pass, anything else the
+    /// general way) and by the general reader alone: the objects, the figures and the message
+    /// must be the same. With whether the one pass read it.
+    fn one_pass_and_general(text: &str) -> (String, String, bool) {
+        let path = Path::new("list.json");
+        let dump = |s: Snapshot, st: LoadStats, r: Result<(), LoadError>| {
+            format!(
+                "{s:?}\n{} {} {:?} {:?} {:?} {:?}\n{:?}",
+                st.files,
+                st.documents,
+                st.paths,
+                st.objects,
+                st.ignored,
+                st.sources.iter().collect::<BTreeMap<_, _>>(),
+                r.map_err(|e| e.to_string())
+            )
+        };
+        let (mut s, mut st) = (Snapshot::default(), LoadStats::default());
+        let r = load_str(path, text, &mut s, &mut st);
+        let loaded = dump(s, st, r);
+        let (mut s, mut st) = (Snapshot::default(), LoadStats::default());
+        let r = read_file(path, text, Reader::Json, &mut s, &mut st).expect("read");
+        let general = dump(s, st, r);
+        let (mut s, mut st) = (Snapshot::default(), LoadStats::default());
+        st.paths.push(path.to_path_buf());
+        let one_pass = super::super::json_list::read(text, &mut s, &mut st);
+        (loaded, general, one_pass)
+    }
+
+    #[test]
+    fn one_pass_reads_as_the_general_reader() {
+        let usual = [
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a","annotations":{"x":"y","container.apparmor.security.beta.kubernetes.io/c":"unconfined"},"managedFields":[{"manager":"m"}],"ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"r","uid":"u","controller":true}]},"spec":{"containers":[{"name":"c","image":"i","command":["sh"],"ports":[{"containerPort":80}],"securityContext":{"capabilities":{"add":["NET_ADMIN"]}}}],"tolerations":[{"operator":"Exists"}]},"status":{"phase":"Running"}}"#,
+            r#"{"kind":"Node","apiVersion":"v1","metadata":{"name":"n","namespace":"ignored"},"status":{"addresses":[{"type":"Hostname","address":"h"},{"type":"InternalIP","address":"10.0.0.1"}]}}"#,
+            r#"{"apiVersion":"rbac.authorization.k8s.io/v1","kind":"Role","metadata":{"name":"r","namespace":"a"},"rules":[{"apiGroups":[""],"resources":["pods"],"verbs":["get","list"]}]}"#,
+            r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x","labels":{"a":"b"}}}"#,
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"kubelet-config","namespace":"kube-system"},"data":{"kubelet":"x","other":"y"}}"#,
+            // k8s-openapi's types take a type field repeated with the same value, whichever
+            // way they are read.
+            r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"n"},"kind":"Namespace"}"#,
+            // Ignored, as the general reader ignores them.
+            r#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":"not even an object"}"#,
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"other","namespace":"kube-system"},"data":{"k":"v"}}"#,
+        ];
+        let unusual = [
+            // A ConfigMap the general reader ignores without reading it, and the one pass
+            // cannot type.
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"other","namespace":"kube-system"},"data":7}"#,
+            // Read as values by the general reader: older versions, Secrets, nested lists,
+            // snapshot info.
+            r#"{"apiVersion":"batch/v1beta1","kind":"CronJob","metadata":{"name":"c","namespace":"a"},"spec":{"schedule":"* * * * *","jobTemplate":{"spec":{"template":{"spec":{"containers":[{"name":"c"}]}}}}}}"#,
+            r#"{"apiVersion":"v1","kind":"Secret","type":"kubernetes.io/service-account-token","metadata":{"name":"s","namespace":"a"},"data":{"token":"c2VjcmV0"}}"#,
+            r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"x"}}]}"#,
+            r#"{"apiVersion":"kubeposture.io/v1alpha1","kind":"SnapshotInfo","read":["pods"]}"#,
+            // Errors: no name, an empty name, a field of the wrong type, no kind, not an
+            // object.
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"namespace":"a"}}"#,
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":""}}"#,
+            r#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":""}}"#,
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a"},"spec":{"hostPID":"yes"}}"#,
+            r#"{"apiVersion":"v1","metadata":{"name":"p"}}"#,
+            r#"{"apiVersion":1,"kind":"Pod","metadata":{"name":"p","namespace":"a"}}"#,
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":[]}"#,
+            r#"[1, 2]"#,
+            r#"null"#,
+            // The type not first, or repeated: read as values, the last one counts.
+            r#"{"spec":{"containers":[{"name":"c","image":"i"}]},"metadata":{"name":"p","namespace":"a"},"kind":"Pod","apiVersion":"v1"}"#,
+            r#"{"apiVersion":"v1","metadata":{"name":"p","namespace":"a"},"kind":"Pod"}"#,
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a"},"kind":"Node"}"#,
+            r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"a"},"spec":{},"apiVersion":"apps/v1"}"#,
+            r#"{"kind":"Pod","kind":"Node","apiVersion":"v1","metadata":{"name":"p","namespace":"a"}}"#,
+            r#"{"apiVersion":"example.com/v1","kind":"Widget","metadata":{},"kind":"Pod"}"#,
+        ];
+        let list = |items: &[&str]| {
+            format!(
+                r#"{{"apiVersion":"v1","items":[{}],"kind":"List","metadata":{{"resourceVersion":""}}}}"#,
+                items.join(",")
+            )
+        };
+        let check = |text: &str, one_pass: bool| {
+            let (loaded, general, read) = one_pass_and_general(text);
+            assert_eq!(loaded, general, "{text}");
+            assert_eq!(read, one_pass, "read in one pass: {text}");
+        };
+        check(&list(&usual), true);
+        for item in usual {
+            check(&list(&[item]), true);
+        }
+        for item in unusual {
+            check(&list(&[item]), false);
+            // Among usual items, at the start, in the middle and at the end.
+            check(&list(&[item, usual[0], usual[1]]), false);
+            check(&list(&[usual[0], item, usual[1]]), false);
+            check(&list(&[usual[0], usual[1], item]), false);
+        }
+        // The document around the items.
+        let items = usual[..2].join(",");
+        for (text, one_pass) in [
+            (format!(r#"{{"kind":"PodList","items":[{items}]}}"#), true),
+            (
+                format!(r#"{{"items":[{items}],"apiVersion":"v1","kind":"List"}}"#),
+                true,
+            ),
+            (r#"{"kind":"List","items":[]}"#.to_string(), true),
+            (r#"{"kind":"List","items":null}"#.to_string(), false),
+            (format!(r#"{{"kind":"Pod","items":[{items}]}}"#), false),
+            (format!(r#"{{"items":[{items}]}}"#), false),
+            (
+                format!(r#"{{"kind":"List","items":[{items}],"items":[{items}]}}"#),
+                false,
+            ),
+            (
+                format!(r#"{{"kind":"List","kind":"Pod","items":[{items}]}}"#),
+                false,
+            ),
+            (
+                format!(r#"{{"kind":"List","items":[{items}]}} {{"kind":"List","items":[]}}"#),
+                false,
+            ),
+            (format!(r#"{{"kind":"List","items":[{items}]}} x"#), false),
+            (format!(r#"{{"kind":"List","items":[{items}"#), false),
+            (
+                format!(r#"{{"kind":"List","items":{{"a":{items}}}}}"#),
+                false,
+            ),
+            (usual[0].to_string(), false),
+            (String::new(), false),
+        ] {
+            check(&text, one_pass);
+        }
     }
 
     /// The head reader stops after `apiVersion`, `kind` and `metadata`: what follows is not

@@ -225,6 +225,27 @@ macro_rules! registry {
                 }
                 Ok(())
             }
+
+            /// Read an object of `kind` from `de`; `keep` sees its metadata before the trim
+            /// and says whether to add it (then trimmed), and what to return.
+            fn push_from_if<'de, D: serde::Deserializer<'de>, R>(
+                &mut self,
+                kind: ObjectKind,
+                de: D,
+                keep: impl FnOnce(&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (bool, R),
+            ) -> Result<R, D::Error> {
+                match kind {
+                    $(ObjectKind::$kind => {
+                        let mut o = <$ty as serde::Deserialize>::deserialize(de)?;
+                        let (add, r) = keep(kube::Resource::meta(&o));
+                        if add {
+                            Kind::trim(&mut o);
+                            self.$field.push(Arc::new(o));
+                        }
+                        Ok(r)
+                    })*
+                }
+            }
         }
     };
 }
@@ -247,6 +268,21 @@ impl Snapshot {
         text: &str,
     ) -> Result<(), serde_json::Error> {
         self.push_from(kind, &mut serde_json::Deserializer::from_str(text))
+    }
+
+    /// Add an object of `kind` from a map being read (a List item whose type was read first,
+    /// in the kind's current apiVersion), trimmed, if `keep` accepts its metadata.
+    pub(super) fn push_map_if<'de, A: serde::de::MapAccess<'de>, R>(
+        &mut self,
+        kind: ObjectKind,
+        map: A,
+        keep: impl FnOnce(&k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> (bool, R),
+    ) -> Result<R, A::Error> {
+        self.push_from_if(
+            kind,
+            serde::de::value::MapAccessDeserializer::new(map),
+            keep,
+        )
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod dockerfiles;
 mod files;
 pub mod info;
+mod json_list;
 mod kinds;
 pub mod live;
 pub mod locate;
