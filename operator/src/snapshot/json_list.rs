@@ -5,7 +5,7 @@
 //! item is read once, in place: its first two keys are its `apiVersion` and `kind` (as the
 //! API server, kubectl and our own snapshots write them), which choose the typed form the
 //! rest of the item is read into. At M (150,000 Pods, 663 MB of JSON) the two extra scans
-//! were about a sixth of the CPU of an offline audit.
+//! were a fifth of the CPU of an offline audit (user time 4.3-4.5 s → 3.5-3.6 s).
 //!
 //! Only the usual is read here: a single document that is a List, each item an object of a
 //! kind the audit reads in its current apiVersion (or of a kind it ignores), with a

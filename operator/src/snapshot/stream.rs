@@ -8,7 +8,9 @@
 //! whose visitor hands each object to the loader of the file being read, found in a
 //! thread-local for the duration of one file. The items of a JSON List go to the loader as
 //! their text ([`Object::Json`]), typed straight from it: building each item's tree of values
-//! first took half of the time to read a large JSON snapshot (issue 16).
+//! first took half of the time to read a large JSON snapshot (issue 16). A JSON List of the
+//! usual items does not come here at all: it is read in one pass (`super::json_list`), and
+//! only what that pass gives up on is read this way.
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::value::RawValue;
