@@ -15,7 +15,7 @@ use crate::audit::ObjectRef;
 use crate::audit::rbac::selector_matches;
 use crate::model::{Pod, PodSpec};
 use crate::snapshot::{ObjectKind, Snapshot};
-use foldhash::{HashSet, HashSetExt};
+use foldhash::{HashMap, HashSet, HashSetExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 /// A pod spec and the object that carries it.
@@ -64,84 +64,96 @@ const CONTROLLERS: [ObjectKind; 7] = [
     ObjectKind::CronJob,
 ];
 
-/// What the snapshot holds, for ownership questions.
+/// What the snapshot holds, for ownership questions. Every audit asks it of every Pod and
+/// workload: the controllers' UIDs are indexed up front (nearly every owner reference is
+/// found by them); the rest (names, for objects without UIDs, and the Deployments and
+/// CronJobs by namespace, for children of a ReplicaSet or Job a partial snapshot lacks) only
+/// when a reference is not found by its UID.
 struct Owners<'a> {
+    snapshot: &'a Snapshot,
     uids: HashSet<&'a str>,
+    fallback: std::cell::OnceCell<Fallback<'a>>,
+}
+
+struct Fallback<'a> {
     names: HashSet<(&'a str, &'a str, &'a str)>,
-    /// Deployments and CronJobs, to recognise the children of ReplicaSets and Jobs that are
-    /// missing from a partial snapshot.
-    deployments: Vec<(&'a str, &'a str, &'a LabelSelector)>,
-    cron_jobs: Vec<(&'a str, &'a str)>,
+    /// By namespace: Deployments' names and selectors, CronJobs' names.
+    deployments: HashMap<&'a str, Vec<(&'a str, &'a LabelSelector)>>,
+    cron_jobs: HashMap<&'a str, Vec<&'a str>>,
+}
+
+/// Each controller kind's objects' metadata, kind by kind, in the snapshot's order.
+fn controllers(s: &Snapshot) -> impl Iterator<Item = (ObjectKind, &ObjectMeta)> {
+    use ObjectKind as K;
+    let deployments = s.deployments.iter().map(|x| (K::Deployment, &x.metadata));
+    let stateful_sets = s
+        .stateful_sets
+        .iter()
+        .map(|x| (K::StatefulSet, &x.metadata));
+    let daemon_sets = s.daemon_sets.iter().map(|x| (K::DaemonSet, &x.metadata));
+    let replica_sets = s.replica_sets.iter().map(|x| (K::ReplicaSet, &x.metadata));
+    let rcs = s.replication_controllers.iter();
+    let rcs = rcs.map(|x| (K::ReplicationController, &x.metadata));
+    let jobs = s.jobs.iter().map(|x| (K::Job, &x.metadata));
+    let cron_jobs = s.cron_jobs.iter().map(|x| (K::CronJob, &x.metadata));
+    deployments
+        .chain(stateful_sets)
+        .chain(daemon_sets)
+        .chain(replica_sets)
+        .chain(rcs)
+        .chain(jobs)
+        .chain(cron_jobs)
+}
+
+fn ns_of(m: &ObjectMeta) -> &str {
+    m.namespace.as_deref().unwrap_or("default")
 }
 
 impl<'a> Owners<'a> {
     fn new(s: &'a Snapshot) -> Owners<'a> {
-        let controllers = s.deployments.len()
+        let count = s.deployments.len()
             + s.stateful_sets.len()
             + s.daemon_sets.len()
             + s.replica_sets.len()
             + s.replication_controllers.len()
             + s.jobs.len()
             + s.cron_jobs.len();
-        let mut o = Owners {
-            uids: HashSet::with_capacity(controllers),
-            names: HashSet::with_capacity(controllers),
-            deployments: Vec::new(),
-            cron_jobs: Vec::new(),
-        };
-        let mut add = |kind: ObjectKind, m: &'a ObjectMeta| {
-            if let Some(uid) = m.uid.as_deref() {
-                o.uids.insert(uid);
+        let mut uids = HashSet::with_capacity(count);
+        uids.extend(controllers(s).filter_map(|(_, m)| m.uid.as_deref()));
+        Owners {
+            snapshot: s,
+            uids,
+            fallback: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn fallback(&self) -> &Fallback<'a> {
+        self.fallback.get_or_init(|| {
+            let s = self.snapshot;
+            let names = controllers(s)
+                .map(|(kind, m)| (kind.name(), ns_of(m), m.name.as_deref().unwrap_or("")))
+                .collect();
+            let mut deployments: HashMap<&str, Vec<_>> = HashMap::default();
+            for d in &s.deployments {
+                if let Some(sel) = d.spec.as_ref().and_then(|s| s.selector.as_ref()) {
+                    let name = d.metadata.name.as_deref().unwrap_or("");
+                    deployments
+                        .entry(ns_of(&d.metadata))
+                        .or_default()
+                        .push((name, sel));
+                }
             }
-            o.names.insert((
-                kind.name(),
-                m.namespace.as_deref().unwrap_or("default"),
-                m.name.as_deref().unwrap_or(""),
-            ));
-        };
-        s.deployments
-            .iter()
-            .for_each(|x| add(ObjectKind::Deployment, &x.metadata));
-        s.stateful_sets
-            .iter()
-            .for_each(|x| add(ObjectKind::StatefulSet, &x.metadata));
-        s.daemon_sets
-            .iter()
-            .for_each(|x| add(ObjectKind::DaemonSet, &x.metadata));
-        s.replica_sets
-            .iter()
-            .for_each(|x| add(ObjectKind::ReplicaSet, &x.metadata));
-        s.replication_controllers
-            .iter()
-            .for_each(|x| add(ObjectKind::ReplicationController, &x.metadata));
-        s.jobs
-            .iter()
-            .for_each(|x| add(ObjectKind::Job, &x.metadata));
-        s.cron_jobs
-            .iter()
-            .for_each(|x| add(ObjectKind::CronJob, &x.metadata));
-        o.deployments = s
-            .deployments
-            .iter()
-            .filter_map(|d| {
-                Some((
-                    d.metadata.namespace.as_deref().unwrap_or("default"),
-                    d.metadata.name.as_deref().unwrap_or(""),
-                    d.spec.as_ref()?.selector.as_ref()?,
-                ))
-            })
-            .collect();
-        o.cron_jobs = s
-            .cron_jobs
-            .iter()
-            .map(|c| {
-                (
-                    c.metadata.namespace.as_deref().unwrap_or("default"),
-                    c.metadata.name.as_deref().unwrap_or(""),
-                )
-            })
-            .collect();
-        o
+            let mut cron_jobs: HashMap<&str, Vec<_>> = HashMap::default();
+            for c in &s.cron_jobs {
+                let name = c.metadata.name.as_deref().unwrap_or("");
+                cron_jobs.entry(ns_of(&c.metadata)).or_default().push(name);
+            }
+            Fallback {
+                names,
+                deployments,
+                cron_jobs,
+            }
+        })
     }
 
     /// Whether `meta` is owned by a controller present in the snapshot (directly, or through a
@@ -158,26 +170,32 @@ impl<'a> Owners<'a> {
             if !CONTROLLERS.iter().any(|k| k.name() == r.kind) {
                 return false;
             }
-            if self.uids.contains(r.uid.as_str())
-                || self.names.contains(&(r.kind.as_str(), ns, r.name.as_str()))
+            if self.uids.contains(r.uid.as_str()) {
+                return true;
+            }
+            let fallback = self.fallback();
+            if fallback
+                .names
+                .contains(&(r.kind.as_str(), ns, r.name.as_str()))
             {
                 return true;
             }
             // A ReplicaSet is named <deployment>-<hash>, a Job <cronjob>-<time>.
+            let child_of = |parent: &str| {
+                r.name
+                    .strip_prefix(parent)
+                    .is_some_and(|rest| rest.starts_with('-'))
+            };
             match r.kind.as_str() {
-                "ReplicaSet" => self.deployments.iter().any(|(dns, dname, sel)| {
-                    *dns == ns
-                        && r.name
-                            .strip_prefix(dname)
-                            .is_some_and(|rest| rest.starts_with('-'))
-                        && selector_matches(sel, meta.labels.as_ref())
+                "ReplicaSet" => fallback.deployments.get(ns).is_some_and(|ds| {
+                    ds.iter().any(|(dname, sel)| {
+                        child_of(dname) && selector_matches(sel, meta.labels.as_ref())
+                    })
                 }),
-                "Job" => self.cron_jobs.iter().any(|(cns, cname)| {
-                    *cns == ns
-                        && r.name
-                            .strip_prefix(cname)
-                            .is_some_and(|rest| rest.starts_with('-'))
-                }),
+                "Job" => fallback
+                    .cron_jobs
+                    .get(ns)
+                    .is_some_and(|cs| cs.iter().any(|c| child_of(c))),
                 _ => false,
             }
         })
@@ -223,9 +241,6 @@ mod tpl {
 pub fn top_level(s: &Snapshot) -> Vec<Workload<'_>> {
     let owners = Owners::new(s);
     let mut out = Vec::new();
-    fn ns(m: &ObjectMeta) -> &str {
-        m.namespace.as_deref().unwrap_or("default")
-    }
     fn name(m: &ObjectMeta) -> &str {
         m.name.as_deref().unwrap_or("")
     }
@@ -241,7 +256,7 @@ pub fn top_level(s: &Snapshot) -> Vec<Workload<'_>> {
                         out.push(Workload {
                             kind: $kind,
                             meta: m,
-                            namespace: ns(m),
+                            namespace: ns_of(m),
                             name: name(m),
                             spec,
                             pod_meta: t.metadata.as_deref(),
@@ -272,7 +287,7 @@ pub fn top_level(s: &Snapshot) -> Vec<Workload<'_>> {
             out.push(Workload {
                 kind: ObjectKind::Pod,
                 meta: m,
-                namespace: ns(m),
+                namespace: ns_of(m),
                 name: name(m),
                 spec,
                 pod_meta: Some(m),
@@ -363,6 +378,40 @@ spec: {{containers: [{{name: app, image: nginx}}]}}
             names(&s),
             ["Pod shop/web-5d9c7b-a", "Pod kube-system/etcd-cp1"]
         );
+    }
+
+    /// Found by name when there are no UIDs (hand-written snapshots), and through a missing
+    /// ReplicaSet or Job only to a parent of the same namespace (and, for a Deployment, whose
+    /// selector matches the Pod).
+    #[test]
+    fn owners_by_name_and_through_missing_parents_stay_in_their_namespace() {
+        let no_uids = REPLICASET
+            .replace("uid: rs-1", "")
+            .replace(", uid: d-1", "");
+        let pod_no_uid = pod("web-5d9c7b-a").replace(", uid: rs-1", "");
+        let s = snapshot(&format!(
+            "{}---{no_uids}---{pod_no_uid}",
+            DEPLOYMENT.replace(", uid: d-1", "")
+        ));
+        assert_eq!(names(&s), ["Deployment shop/web"]);
+        let elsewhere = DEPLOYMENT.replace("namespace: shop", "namespace: other");
+        let s = snapshot(&format!("{elsewhere}---{}", pod("web-5d9c7b-a")));
+        assert_eq!(names(&s), ["Deployment other/web", "Pod shop/web-5d9c7b-a"]);
+        let unmatched = DEPLOYMENT.replace("matchLabels: {app: web}", "matchLabels: {app: api}");
+        let s = snapshot(&format!("{unmatched}---{}", pod("web-5d9c7b-a")));
+        assert_eq!(names(&s), ["Deployment shop/web", "Pod shop/web-5d9c7b-a"]);
+        let job_pod = |ns: &str| {
+            format!(
+                "apiVersion: v1\nkind: Pod\nmetadata:\n  namespace: {ns}\n  name: backup-1-x\n  ownerReferences: [{{apiVersion: batch/v1, kind: Job, name: backup-1, uid: j-1, controller: true}}]\nspec: {{containers: [{{name: b}}]}}\n"
+            )
+        };
+        let cron = "apiVersion: batch/v1\nkind: CronJob\nmetadata: {namespace: ops, name: backup, uid: cj-1}\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec: {containers: [{name: b}]}\n";
+        let s = snapshot(&format!(
+            "{cron}---\n{}---\n{}",
+            job_pod("ops"),
+            job_pod("dev")
+        ));
+        assert_eq!(names(&s), ["CronJob ops/backup", "Pod dev/backup-1-x"]);
     }
 
     #[test]
