@@ -1,5 +1,6 @@
+use crate::model::SecurityContext;
 use crate::model::{Container, PodSpec};
-use k8s_openapi::api::core::v1::{ContainerPort, EnvVar, SecurityContext, VolumeMount};
+use k8s_openapi::api::core::v1::{ContainerPort, EnvVar, VolumeMount};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ContainerKind {
