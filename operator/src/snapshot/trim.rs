@@ -157,6 +157,9 @@ fn pod_spec(spec: &mut PodSpec, keep_argv: bool) {
     {
         spec.security_context = None;
     }
+    if let Some(sc) = spec.security_context.as_mut() {
+        exact(&mut sc.sysctls);
+    }
     if let Some(vols) = spec.volumes.as_mut() {
         vols.retain(|v| v.host_path.is_some());
         vols.shrink_to_fit();
