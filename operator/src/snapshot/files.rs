@@ -568,6 +568,49 @@ impl<'de> serde::de::Visitor<'de> for &mut Head<'de> {
     }
 }
 
+/// How an object of this type is read when it comes typed from JSON (a List item): the rule
+/// both JSON readers follow (`add_json`, and `super::json_list`, which reads items in one pass).
+pub(super) enum Route {
+    /// As values, through [`add_document`]: nested Lists, snapshot info, older versions (read
+    /// as the current one), Secrets (whose data the values' trim drops).
+    Values,
+    /// Not a kind the audit reads: counted, not kept.
+    Ignore,
+    /// Typed, as this kind.
+    Typed(ObjectKind),
+}
+
+pub(super) fn route(api_version: &str, kind: &str) -> Route {
+    if kind.ends_with("List") || super::info::is_info(api_version, kind) {
+        return Route::Values;
+    }
+    match ObjectKind::from_type_meta(api_version, kind) {
+        None => Route::Ignore,
+        Some(k) if k.api_version() != api_version || k == ObjectKind::Secret => Route::Values,
+        Some(k) => Route::Typed(k),
+    }
+}
+
+/// Whether a typed object of `object_kind` with this name and namespace is kept: `None`
+/// without a name (read as values, which says so); `Some(false)` when the registry does not
+/// keep it (of ConfigMaps, all but the kubelet's baseline), counted as ignored; `Some(true)`
+/// with its namespace when it is kept, to be counted by [`loaded`] once added.
+pub(super) fn admit<'n>(
+    stats: &mut LoadStats,
+    (api_version, kind): (&str, &str),
+    object_kind: ObjectKind,
+    name: Option<&str>,
+    namespace: Option<&'n str>,
+) -> Option<(bool, Option<&'n str>)> {
+    let name = name.filter(|n| !n.is_empty())?;
+    let namespace = namespace.filter(|_| object_kind.namespaced());
+    let keep = object_kind.info().keeps(namespace, name);
+    if !keep {
+        ignore(stats, api_version, kind);
+    }
+    Some((keep, namespace))
+}
+
 /// An item of a JSON List, given as its text. An object of a kind the audit reads, in that
 /// kind's current apiVersion (nearly every item), is typed straight from the text: no tree of
 /// values is built. Anything else (older versions, nested lists, snapshot info, Secrets,
@@ -587,26 +630,25 @@ fn add_json(
         metadata,
         ..
     }) = Head::read(text)
-        && !kind.ends_with("List")
-        && !super::info::is_info(&api_version, &kind)
     {
-        let Some(object_kind) = ObjectKind::from_type_meta(&api_version, &kind) else {
-            ignore(stats, &api_version, &kind);
-            return Ok(());
-        };
-        let (name, namespace) = metadata.map(|m| (m.name, m.namespace)).unwrap_or_default();
-        if let Some(name) = name.filter(|n| !n.is_empty())
-            && object_kind.api_version() == api_version
-            && object_kind != ObjectKind::Secret
-        {
-            let namespace = namespace.filter(|_| object_kind.namespaced());
-            if !object_kind.info().keeps(namespace.as_deref(), &name) {
+        match route(&api_version, &kind) {
+            Route::Values => {}
+            Route::Ignore => {
                 ignore(stats, &api_version, &kind);
                 return Ok(());
             }
-            if snapshot.push_json(object_kind, text).is_ok() {
-                loaded(stats, object_kind, namespace.as_deref(), &name);
-                return Ok(());
+            Route::Typed(object_kind) => {
+                let (name, namespace) = metadata.map(|m| (m.name, m.namespace)).unwrap_or_default();
+                let (name, namespace) = (name.as_deref(), namespace.as_deref());
+                match admit(stats, (&api_version, &kind), object_kind, name, namespace) {
+                    Some((false, _)) => return Ok(()),
+                    Some((true, namespace)) if snapshot.push_json(object_kind, text).is_ok() => {
+                        loaded(stats, object_kind, namespace, name.unwrap_or_default());
+                        return Ok(());
+                    }
+                    // No name, or not typed: read as values, which says why.
+                    _ => {}
+                }
             }
         }
     }

@@ -15,8 +15,8 @@
 //! the caller drops what was read and reads the file again the general way. So what is
 //! loaded, and every message, are the general reader's (`one_pass_reads_as_the_general_reader`).
 
-use super::files::{LoadStats, ignore, loaded};
-use super::{ObjectKind, Snapshot};
+use super::Snapshot;
+use super::files::{LoadStats, Route, admit, ignore, loaded, route};
 use serde::de::value::CowStrDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
@@ -145,26 +145,25 @@ impl<'de> Visitor<'de> for Item<'_, '_> {
             ("kind", "apiVersion") => (second.1.clone(), first.1.clone()),
             _ => return Err(give_up("an item whose type is not its first two keys")),
         };
-        if kind.ends_with("List") || super::info::is_info(&api_version, &kind) {
-            return Err(give_up("not a plain object"));
-        }
         let List { snapshot, stats } = self.list;
-        let Some(object_kind) = ObjectKind::from_type_meta(&api_version, &kind) else {
-            // The general reader ignores it whatever its other keys, unless its type is
-            // repeated (read as values, the last one counts).
-            while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                if key == "apiVersion" || key == "kind" {
-                    return Err(give_up("a repeated type"));
+        let object_kind = match route(&api_version, &kind) {
+            // Older versions are read as values and renamed, Secrets lose their data as
+            // values, Lists and snapshot info are documents of their own.
+            Route::Values => return Err(give_up("read as values")),
+            Route::Ignore => {
+                // The general reader ignores it whatever its other keys, unless its type is
+                // repeated (read as values, the last one counts).
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    if key == "apiVersion" || key == "kind" {
+                        return Err(give_up("a repeated type"));
+                    }
+                    map.next_value::<IgnoredAny>()?;
                 }
-                map.next_value::<IgnoredAny>()?;
+                ignore(stats, &api_version, &kind);
+                return Ok(());
             }
-            ignore(stats, &api_version, &kind);
-            return Ok(());
+            Route::Typed(object_kind) => object_kind,
         };
-        // Older versions are read as values and renamed; Secrets lose their data as values.
-        if object_kind.api_version() != api_version || object_kind == ObjectKind::Secret {
-            return Err(give_up("read as values"));
-        }
         let rest = Typed {
             head: [Some(first), Some(second)],
             at: 0,
@@ -173,19 +172,15 @@ impl<'de> Visitor<'de> for Item<'_, '_> {
         };
         snapshot
             .push_map_if(object_kind, rest, |meta| {
-                let Some(name) = meta.name.as_deref().filter(|n| !n.is_empty()) else {
-                    return (false, false);
-                };
-                let namespace = meta
-                    .namespace
-                    .as_deref()
-                    .filter(|_| object_kind.namespaced());
-                if object_kind.info().keeps(namespace, name) {
-                    loaded(stats, object_kind, namespace, name);
-                    (true, true)
-                } else {
-                    ignore(stats, &api_version, &kind);
-                    (false, true)
+                let name = meta.name.as_deref();
+                let types = (api_version.as_ref(), kind.as_ref());
+                match admit(stats, types, object_kind, name, meta.namespace.as_deref()) {
+                    None => (false, false),
+                    Some((false, _)) => (false, true),
+                    Some((true, namespace)) => {
+                        loaded(stats, object_kind, namespace, name.unwrap_or_default());
+                        (true, true)
+                    }
                 }
             })?
             .then_some(())
