@@ -209,23 +209,6 @@ macro_rules! registry {
                 $(self.$field.append(&mut other.$field);)*
             }
 
-            /// Add an object of `kind` read by `de` (a tree of values already trimmed as
-            /// values, or a JSON text in the kind's current apiVersion), trimmed.
-            fn push_from<'de, D: serde::Deserializer<'de>>(
-                &mut self,
-                kind: ObjectKind,
-                de: D,
-            ) -> Result<(), D::Error> {
-                match kind {
-                    $(ObjectKind::$kind => {
-                        let mut o = <$ty as serde::Deserialize>::deserialize(de)?;
-                        Kind::trim(&mut o);
-                        self.$field.push(Arc::new(o));
-                    })*
-                }
-                Ok(())
-            }
-
             /// Read an object of `kind` from `de`; `keep` sees its metadata before the trim
             /// and says whether to add it (then trimmed), and what to return.
             fn push_from_if<'de, D: serde::Deserializer<'de>, R>(
@@ -251,6 +234,16 @@ macro_rules! registry {
 }
 
 impl Snapshot {
+    /// Add an object of `kind` read by `de` (a tree of values already trimmed as values, or a
+    /// JSON text in the kind's current apiVersion), trimmed.
+    fn push_from<'de, D: serde::Deserializer<'de>>(
+        &mut self,
+        kind: ObjectKind,
+        de: D,
+    ) -> Result<(), D::Error> {
+        self.push_from_if(kind, de, |_| (true, ()))
+    }
+
     /// Add a document of `kind` (already trimmed as a value) and trim its typed form.
     pub(super) fn push_value(
         &mut self,
