@@ -118,20 +118,22 @@ pub fn namespace(n: &mut Namespace) {
     }
 }
 
+/// A `securityContext: {}` (the API server gives one to every Pod and pod template) says
+/// nothing a missing one does not: every check reads its fields. Kept, it costs 144 bytes a
+/// Pod and 192 a container.
+fn none_if_empty<T: Default + PartialEq>(context: &mut Option<Box<T>>) {
+    if context.as_deref().is_some_and(|c| *c == T::default()) {
+        *context = None;
+    }
+}
+
 fn container(c: &mut Container, keep_argv: bool) {
     if !keep_argv {
         c.command = None;
         c.args = None;
         c.env = None;
     }
-    // `securityContext: {}` says nothing a missing one does not (every check reads its
-    // fields), and costs 384 bytes.
-    if c.security_context
-        .as_deref()
-        .is_some_and(|s| *s == Default::default())
-    {
-        c.security_context = None;
-    }
+    none_if_empty(&mut c.security_context);
     exact(&mut c.command);
     exact(&mut c.args);
     exact(&mut c.env);
@@ -148,15 +150,7 @@ fn container(c: &mut Container, keep_argv: bool) {
 }
 
 fn pod_spec(spec: &mut PodSpec, keep_argv: bool) {
-    // The API server gives every Pod and pod template `securityContext: {}`: the same as none
-    // to every check (they read its fields), and 448 bytes each, a tenth of a Pod's.
-    if spec
-        .security_context
-        .as_deref()
-        .is_some_and(|s| *s == Default::default())
-    {
-        spec.security_context = None;
-    }
+    none_if_empty(&mut spec.security_context);
     if let Some(sc) = spec.security_context.as_mut() {
         exact(&mut sc.sysctls);
     }
