@@ -111,14 +111,7 @@ fn ns_of(m: &ObjectMeta) -> &str {
 
 impl<'a> Owners<'a> {
     fn new(s: &'a Snapshot) -> Owners<'a> {
-        let count = s.deployments.len()
-            + s.stateful_sets.len()
-            + s.daemon_sets.len()
-            + s.replica_sets.len()
-            + s.replication_controllers.len()
-            + s.jobs.len()
-            + s.cron_jobs.len();
-        let mut uids = HashSet::with_capacity(count);
+        let mut uids = HashSet::with_capacity(controllers(s).size_hint().0);
         uids.extend(controllers(s).filter_map(|(_, m)| m.uid.as_deref()));
         Owners {
             snapshot: s,
