@@ -9,10 +9,12 @@
 //! k8s-openapi's, so it works with `Api`, watchers and reflectors.
 
 mod dockerfile;
+mod labels;
 pub mod meta;
 mod pod;
 mod workloads;
 
 pub use dockerfile::*;
+pub use labels::{Labels, intern, interned};
 pub use pod::*;
 pub use workloads::*;

@@ -1,3 +1,4 @@
+use super::Labels;
 use k8s_openapi::api::core::v1 as core;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
@@ -190,19 +191,55 @@ pub struct PodStatus {
     pub init_container_statuses: Option<Vec<ContainerStatus>>,
 }
 
+/// A Pod. Its labels are held in [`Pod::labels`], compactly (`metadata.labels` is always
+/// `None`); it reads and writes them in `metadata`, as the Kubernetes API has them.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, Resource)]
 #[resource(inherit = "core::Pod")]
+#[serde(from = "PodFields", into = "PodFields")]
 pub struct Pod {
-    #[serde(rename = "apiVersion", default, skip_serializing)]
-    pub api_version: super::meta::TypeField,
-    #[serde(rename = "kind", default, skip_serializing)]
-    pub kind: super::meta::TypeField,
-    #[serde(default, deserialize_with = "super::meta::read")]
     pub metadata: ObjectMeta,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Labels,
     pub spec: Option<PodSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<PodStatus>,
+}
+
+/// A Pod as the API has it (its labels in its metadata).
+#[derive(Clone, Default, Serialize, Deserialize)]
+struct PodFields {
+    #[serde(rename = "apiVersion", default, skip_serializing)]
+    _api_version: super::meta::TypeField,
+    #[serde(rename = "kind", default, skip_serializing)]
+    _kind: super::meta::TypeField,
+    #[serde(default, deserialize_with = "super::meta::read")]
+    metadata: ObjectMeta,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    spec: Option<PodSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    status: Option<PodStatus>,
+}
+
+impl From<PodFields> for Pod {
+    fn from(mut p: PodFields) -> Pod {
+        let labels = Labels::from_map(p.metadata.labels.take());
+        Pod {
+            metadata: p.metadata,
+            labels,
+            spec: p.spec,
+            status: p.status,
+        }
+    }
+}
+
+impl From<Pod> for PodFields {
+    fn from(mut p: Pod) -> PodFields {
+        p.metadata.labels = p.labels.to_map();
+        PodFields {
+            metadata: p.metadata,
+            spec: p.spec,
+            status: p.status,
+            ..PodFields::default()
+        }
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +290,38 @@ mod tests {
         );
     }
 }
+#[cfg(test)]
+mod labels_tests {
+    use super::*;
+
+    /// A Pod's labels are read from its metadata into [`Pod::labels`] and written back there:
+    /// what a snapshot written by `kube-posture snapshot` holds is what the API server gave.
+    #[test]
+    fn labels_are_held_apart_and_written_in_metadata() {
+        let text = r#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"n","labels":{"b":"2","a":"1"}},"spec":{"containers":[{"name":"c"}]}}"#;
+        let p: Pod = serde_json::from_str(text).unwrap();
+        assert_eq!(p.metadata.labels, None);
+        assert_eq!(p.labels.get("a"), Some("1"));
+        assert_eq!(p.labels.len(), 2);
+        let written = serde_json::to_value(&p).unwrap();
+        assert_eq!(
+            written["metadata"]["labels"],
+            serde_json::json!({"a": "1", "b": "2"})
+        );
+        let again: Pod = serde_json::from_value(written).unwrap();
+        assert_eq!(again, p);
+        // No labels: none written.
+        let bare: Pod = serde_json::from_str(r#"{"metadata":{"name":"q"}}"#).unwrap();
+        assert!(bare.labels.is_empty());
+        let written = serde_json::to_value(&bare).unwrap();
+        assert!(written["metadata"].get("labels").is_none());
+        // k8s-openapi's reading and ours agree on what is refused.
+        let bad = r#"{"metadata":{"labels":{"a":1}}}"#;
+        assert!(serde_json::from_str::<core::Pod>(bad).is_err());
+        assert!(serde_json::from_str::<Pod>(bad).is_err());
+    }
+}
+
 #[cfg(test)]
 mod security_context_tests {
     use super::*;

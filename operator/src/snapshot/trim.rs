@@ -518,7 +518,7 @@ mod tests {
             "spec": template["spec"]}))
         .unwrap();
         pod(&mut p);
-        assert!(p.metadata.labels.is_some());
+        assert!(!p.labels.is_empty());
         check_spec(p.spec.as_ref().unwrap());
     }
 

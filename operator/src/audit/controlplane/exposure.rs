@@ -115,10 +115,9 @@ fn service_exposing_etcd(ctx: &Ctx, svc: &Service) -> Option<Finding> {
 
 /// A Service's equality-based selector against a Pod's labels.
 fn selects(selector: &std::collections::BTreeMap<String, String>, pod: &Pod) -> bool {
-    let labels = pod.metadata.labels.as_ref();
     selector
         .iter()
-        .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+        .all(|(k, v)| pod.labels.get(k) == Some(v.as_str()))
 }
 
 /// Host paths that hold etcd's data or the cluster's keys, with what they hold.

@@ -155,11 +155,9 @@ pub fn component_pod(pod: &Pod) -> Option<ComponentPod<'_>> {
     }
     let spec = pod.spec.as_ref()?;
     let by_label = pod
-        .metadata
         .labels
-        .as_ref()
-        .and_then(|l| l.get("component"))
-        .and_then(|c| Component::from_program(c));
+        .get("component")
+        .and_then(Component::from_program);
     let mut running = containers(spec).filter_map(|c| {
         program_of(&c)
             .and_then(|p| Component::from_program(&p))

@@ -209,9 +209,11 @@ fn resolve_aggregation<'a>(
                     .filter(|r| {
                         let n = r.metadata.name.as_deref().unwrap_or("");
                         n != name
-                            && selectors
-                                .iter()
-                                .any(|s| selector_matches(s, r.metadata.labels.as_ref()))
+                            && selectors.iter().any(|s| {
+                                selector_matches(s, |k| {
+                                    r.metadata.labels.as_ref()?.get(k).map(String::as_str)
+                                })
+                            })
                     })
                     .map(|r| r.metadata.name.as_deref().unwrap_or(""))
                     .collect();
@@ -245,18 +247,18 @@ fn resolve_aggregation<'a>(
 
 /// Label selector semantics: every `matchLabels` pair and every `matchExpressions` entry must
 /// hold. An empty selector matches everything.
-pub fn selector_matches(sel: &LabelSelector, labels: Option<&BTreeMap<String, String>>) -> bool {
-    let get = |k: &str| labels.and_then(|l| l.get(k));
+/// `get` is the labels' lookup (a Role's map, a Pod's [`crate::model::Labels`]).
+pub fn selector_matches<'l>(sel: &LabelSelector, get: impl Fn(&str) -> Option<&'l str>) -> bool {
     let labels_ok = sel
         .match_labels
         .iter()
         .flatten()
-        .all(|(k, v)| get(k) == Some(v));
+        .all(|(k, v)| get(k) == Some(v.as_str()));
     let exprs_ok = sel.match_expressions.iter().flatten().all(|e| {
         let values = e.values.as_deref().unwrap_or_default();
         match e.operator.as_str() {
-            "In" => get(&e.key).is_some_and(|v| values.contains(v)),
-            "NotIn" => get(&e.key).is_none_or(|v| !values.contains(v)),
+            "In" => get(&e.key).is_some_and(|v| values.iter().any(|x| x == v)),
+            "NotIn" => get(&e.key).is_none_or(|v| !values.iter().any(|x| x == v)),
             "Exists" => get(&e.key).is_some(),
             "DoesNotExist" => get(&e.key).is_none(),
             _ => false,

@@ -13,7 +13,7 @@ pub use containers::{ContainerKind, ContainerRef, containers};
 
 use crate::audit::ObjectRef;
 use crate::audit::rbac::selector_matches;
-use crate::model::{Pod, PodSpec};
+use crate::model::{Labels, Pod, PodSpec};
 use crate::snapshot::{ObjectKind, Snapshot};
 use foldhash::{HashMap, HashSet, HashSetExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -150,8 +150,10 @@ impl<'a> Owners<'a> {
     }
 
     /// Whether `meta` is owned by a controller present in the snapshot (directly, or through a
-    /// ReplicaSet or Job the snapshot lacks whose Deployment or CronJob it holds).
-    fn owned(&self, meta: &ObjectMeta) -> bool {
+    /// ReplicaSet or Job the snapshot lacks whose Deployment or CronJob it holds). `labels`
+    /// are a Pod's (a Deployment's selector finds the Pods of a ReplicaSet it lacks); no
+    /// controller's labels are kept.
+    fn owned(&self, meta: &ObjectMeta, labels: Option<&Labels>) -> bool {
         let ns = meta.namespace.as_deref().unwrap_or("default");
         let refs = meta.owner_references.as_deref().unwrap_or_default();
         // The references flagged `controller`, or all of them when none is.
@@ -182,7 +184,7 @@ impl<'a> Owners<'a> {
             match r.kind.as_str() {
                 "ReplicaSet" => fallback.deployments.get(ns).is_some_and(|ds| {
                     ds.iter().any(|(dname, sel)| {
-                        child_of(dname) && selector_matches(sel, meta.labels.as_ref())
+                        child_of(dname) && selector_matches(sel, |k| labels?.get(k))
                     })
                 }),
                 "Job" => fallback
@@ -241,7 +243,7 @@ pub fn top_level(s: &Snapshot) -> Vec<Workload<'_>> {
         ($list:expr, $kind:expr, $spec:expr) => {
             for x in $list.iter() {
                 let m = &x.metadata;
-                if owners.owned(m) {
+                if owners.owned(m, None) {
                     continue;
                 }
                 if let Some(t) = $spec(x) {
@@ -273,7 +275,7 @@ pub fn top_level(s: &Snapshot) -> Vec<Workload<'_>> {
     templated!(s.cron_jobs, ObjectKind::CronJob, tpl::cron_job);
     for p in &s.pods {
         let m = &p.metadata;
-        if owners.owned(m) {
+        if owners.owned(m, Some(&p.labels)) {
             continue;
         }
         if let Some(spec) = p.spec.as_ref() {
