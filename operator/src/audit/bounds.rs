@@ -161,8 +161,10 @@ pub fn bound(f: &mut Finding) {
         }
         truncate(c, MAX_MESSAGE);
     }
-    if let Some(r) = &mut f.reason {
-        truncate(r, MAX_ENTRY);
+    if let Some(r) = &mut f.reason
+        && r.len() > MAX_ENTRY
+    {
+        *r = truncated(r, MAX_ENTRY).into_boxed_str();
     }
     if let Some(s) = &mut f.suppressed_by {
         truncate(s, MAX_MESSAGE);
@@ -190,7 +192,7 @@ mod tests {
             + f.remediation.len()
             + f.evidence.iter().map(String::len).sum::<usize>()
             + f.container.as_ref().map_or(0, String::len)
-            + f.reason.as_ref().map_or(0, String::len)
+            + f.reason.as_ref().map_or(0, |r| r.len())
             + f.suppressed_by.as_ref().map_or(0, String::len)
     }
 

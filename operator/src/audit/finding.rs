@@ -88,18 +88,21 @@ pub struct Finding {
     pub remediation: Cow<'static, str>,
     pub resource: ObjectRef,
     pub subject: Option<SubjectRef>,
-    pub node: Option<String>,
-    pub daemon_set: Option<NamespacedName>,
+    /// Boxed strings, as `reason`: most findings have neither (no room for a capacity).
+    pub node: Option<Box<str>>,
+    /// Boxed, as the two fields below: rarely set (DaemonSet coverage, POL-*, IMG-001), and
+    /// inline they cost each of a large cluster's 100,000 findings a larger allocation.
+    pub daemon_set: Option<Box<NamespacedName>>,
     /// The exception a POL-* finding is about: one finding per exception.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exception: Option<ExceptionRef>,
+    pub exception: Option<Box<ExceptionRef>>,
     /// The containers concerned, comma-separated (workload checks).
     pub container: Option<String>,
-    pub reason: Option<String>,
+    pub reason: Option<Box<str>>,
     pub evidence: Vec<String>,
     /// Where in a source file the finding is (IMG-001 on a Dockerfile), for SARIF.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub location: Option<SourceLocation>,
+    pub location: Option<Box<SourceLocation>>,
     pub suppressed: bool,
     /// The reason of the exception that suppressed it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -181,30 +184,30 @@ impl Finding {
     }
 
     pub fn node(mut self, n: &str) -> Finding {
-        self.node = Some(n.to_string());
+        self.node = Some(n.into());
         self
     }
 
     pub fn daemon_set(mut self, namespace: &str, name: &str) -> Finding {
-        self.daemon_set = Some(NamespacedName {
+        self.daemon_set = Some(Box::new(NamespacedName {
             namespace: namespace.to_string(),
             name: name.to_string(),
-        });
+        }));
         self
     }
 
     pub fn exception(mut self, e: ExceptionRef) -> Finding {
-        self.exception = Some(e);
+        self.exception = Some(Box::new(e));
         self
     }
 
     pub fn location(mut self, file: String, line: u32) -> Finding {
-        self.location = Some(SourceLocation { file, line });
+        self.location = Some(Box::new(SourceLocation { file, line }));
         self
     }
 
     pub fn reason(mut self, r: impl Into<String>) -> Finding {
-        self.reason = Some(r.into());
+        self.reason = Some(r.into().into_boxed_str());
         self
     }
 
@@ -310,6 +313,21 @@ mod tests {
         assert!(
             matches!(f.remediation, Cow::Borrowed(_)),
             "the original is untouched"
+        );
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    /// A large cluster has 100,000 findings or more, each in its own allocation: a field
+    /// added inline moves every one of them to a larger size class. Rarely set parts are
+    /// boxed (BENCHMARKS.md).
+    #[test]
+    fn a_finding_stays_small_inline() {
+        let size = std::mem::size_of::<super::Finding>();
+        assert!(
+            size <= 368,
+            "Finding is {size} bytes inline: box its rarely set parts"
         );
     }
 }

@@ -59,10 +59,10 @@ pub fn finding_status(f: &Finding) -> FindingStatus {
         message: Some(f.message.clone()),
         remediation: Some(f.remediation.to_string()),
         subject: f.subject.clone(),
-        node: f.node.clone(),
-        daemon_set: f.daemon_set.clone(),
+        node: f.node.as_deref().map(String::from),
+        daemon_set: f.daemon_set.as_deref().cloned(),
         container: f.container.clone(),
-        reason: f.reason.clone(),
+        reason: f.reason.as_deref().map(String::from),
         evidence: f.evidence.clone(),
         suppressed: f.suppressed,
         suppressed_by: f.suppressed_by.clone(),
@@ -256,16 +256,18 @@ pub fn recorded_findings(policy: &str, existing: &[Arc<FindingObject>]) -> Vec<A
                 f.remediation = r.clone().into();
             }
             f.subject = st.subject.clone();
-            f.node = st.node.clone();
-            f.daemon_set = st.daemon_set.clone();
+            f.node = st.node.as_deref().map(Box::from);
+            f.daemon_set = st.daemon_set.clone().map(Box::new);
             f.container = st.container.clone();
-            f.reason = st.reason.clone();
+            f.reason = st.reason.as_deref().map(Box::from);
             f.evidence = st.evidence.clone();
             f.suppressed = st.suppressed;
             f.suppressed_by = st.suppressed_by.clone();
-            f.exception = st.exception.as_ref().map(|e| crate::audit::ExceptionRef {
-                index: e.index as usize,
-                key: e.waives.clone(),
+            f.exception = st.exception.as_ref().map(|e| {
+                Box::new(crate::audit::ExceptionRef {
+                    index: e.index as usize,
+                    key: e.waives.clone(),
+                })
             });
             // Only what maps back to the same object: a name that differs would be a new
             // object, and the old one deleted.

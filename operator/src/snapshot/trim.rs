@@ -46,6 +46,8 @@ pub fn object<K: Resource>(o: &mut K) {
     // changes nothing the audit reads leaves the trimmed object equal (no audit for it).
     // The watcher tracks resource versions from the events, before this trim.
     meta.resource_version = None;
+    // No check reads it (owners are found by reference, a ReplicaSet's Deployment by name).
+    meta.generate_name = None;
     if let Some(a) = meta.annotations.as_mut() {
         a.retain(|k, _| k == SA_NAME || read_annotation(k));
         if a.is_empty() {
@@ -467,9 +469,10 @@ mod tests {
         assert_eq!(s.metadata.annotations.unwrap().len(), 1);
     }
 
-    /// What the API server adds to every Pod and template (`securityContext: {}`), and what no
-    /// check reads of a workload controller (its labels; its selector, but a Deployment's),
-    /// are not kept; a security context that says something is.
+    /// What the API server adds to every Pod and template (`securityContext: {}`), what no
+    /// check reads of a workload controller (its labels; its selector, but a Deployment's)
+    /// and of any object (`generateName`), are not kept; a security context that says
+    /// something is.
     #[test]
     fn defaults_and_controllers_labels_are_not_kept() {
         let template = serde_json::json!({
@@ -480,7 +483,8 @@ mod tests {
         });
         let spec =
             serde_json::json!({"selector": {"matchLabels": {"app": "a"}}, "template": template});
-        let meta = serde_json::json!({"name": "w", "namespace": "n", "labels": {"team": "t"}});
+        let meta = serde_json::json!({"name": "w", "namespace": "n", "labels": {"team": "t"},
+            "generateName": "w-"});
         let check_spec = |s: &PodSpec| {
             assert!(s.security_context.is_none());
             assert!(s.containers[0].security_context.is_none());
@@ -519,6 +523,7 @@ mod tests {
         .unwrap();
         pod(&mut p);
         assert!(!p.labels.is_empty());
+        assert!(p.metadata.generate_name.is_none() && d.metadata.generate_name.is_none());
         check_spec(p.spec.as_ref().unwrap());
     }
 

@@ -76,8 +76,9 @@ fn ds002_tolerations_follow_kubernetes_matching() {
         ]);
         audit_with(&yaml, &falco()).findings[0]
             .reason
-            .clone()
+            .as_deref()
             .unwrap_or_default()
+            .to_string()
     };
     let with =
         |tols: &str| format!("{{containers: [{{name: falco, image: i}}], tolerations: [{tols}]}}");
@@ -120,8 +121,9 @@ fn ds002_daemon_set_controller_tolerations_are_automatic() {
         ]);
         audit_with(&yaml, &falco()).findings[0]
             .reason
-            .clone()
+            .as_deref()
             .unwrap_or_default()
+            .to_string()
     };
     for auto in [
         "{key: node.kubernetes.io/unschedulable, effect: NoSchedule}",
@@ -185,7 +187,11 @@ fn ds002_node_selector_or_affinity_that_excludes_the_node() {
             pod("x", &on("o", "i"), READY),
         ]);
         let f = Finding::clone(&audit_with(&yaml, &falco()).findings[0]);
-        (f.reason.unwrap_or_default(), f.message, f.remediation)
+        (
+            f.reason.unwrap_or_default().to_string(),
+            f.message,
+            f.remediation,
+        )
     };
     let selector =
         "{nodeSelector: {kubernetes.io/os: linux}, containers: [{name: falco, image: i}]}";
