@@ -145,17 +145,17 @@ pub fn failure(p: &Pod, node_not_ready: Option<String>) -> Failure {
     if let Some(f) = container_failure(true) {
         return f;
     }
-    let with_message = |reason: &str, message: Option<&String>| Failure {
+    let with_message = |reason: &str, message: Option<&str>| Failure {
         reason: reason.to_string(),
         container: None,
         details: message
             .filter(|m| !m.is_empty())
-            .map(|m| vec![m.clone()])
+            .map(|m| vec![m.to_string()])
             .unwrap_or_default(),
     };
     // Evicted, NodeLost, UnexpectedAdmissionError, OutOfcpu…: the kubelet's verdict on the Pod.
     if let Some(r) = status.reason.as_deref().filter(|r| !r.is_empty()) {
-        return with_message(r, status.message.as_ref());
+        return with_message(r, status.message.as_deref());
     }
     let conditions = status.conditions.as_deref().unwrap_or_default();
     if let Some(c) = conditions
@@ -164,7 +164,7 @@ pub fn failure(p: &Pod, node_not_ready: Option<String>) -> Failure {
     {
         return with_message(
             c.reason.as_deref().unwrap_or("Unschedulable"),
-            c.message.as_ref(),
+            c.message.as_deref(),
         );
     }
     if let Some(f) = container_failure(false) {
@@ -172,7 +172,7 @@ pub fn failure(p: &Pod, node_not_ready: Option<String>) -> Failure {
     }
     // A Pod on a node that stopped reporting keeps its last (healthy-looking) container states.
     if let Some(state) = node_not_ready {
-        return with_message("NodeNotReady", Some(&state));
+        return with_message("NodeNotReady", Some(state.as_str()));
     }
     if phase == "Running"
         && let Some(c) = conditions
@@ -181,10 +181,10 @@ pub fn failure(p: &Pod, node_not_ready: Option<String>) -> Failure {
     {
         return with_message(
             c.reason.as_deref().unwrap_or("NotReady"),
-            c.message.as_ref(),
+            c.message.as_deref(),
         );
     }
-    with_message(&phase, status.message.as_ref())
+    with_message(&phase, status.message.as_deref())
 }
 
 /// A container's waiting or terminated reason with details. Init containers that completed
