@@ -316,7 +316,9 @@ impl Engine {
             })
             .map(|k| std::mem::take(&mut k.workloads))
             .unwrap_or_default();
-        let mut workload_parts = HashMap::with_capacity(ctx.workloads.len());
+        // Room only when kept: at M, 78,000 entries an audit run once never fills.
+        let room = if keep { ctx.workloads.len() } else { 0 };
+        let mut workload_parts = HashMap::with_capacity(room);
         for w in &ctx.workloads {
             let key = address(w);
             let part = match kept_workloads.remove(&key) {
@@ -410,7 +412,7 @@ impl Engine {
                 .as_mut()
                 .filter(|_| nodes_unchanged && reuse.rbac_kept)
                 .and_then(|k| k.placement.take()),
-            new_paths: HashMap::with_capacity(ctx.workloads.len()),
+            new_paths: HashMap::with_capacity(room),
             new_placement: None,
             all_paths,
             new_all_paths: None,
