@@ -307,7 +307,7 @@ registry! {
     Pod(Pod, pods) {
         api_version: "v1", plural: "pods", namespaced: true,
         read: Read::Everywhere, always_present: true,
-        trim: super::trim::pod => "pod spec without argv and env outside kube-system, hostPath volumes only",
+        trim: super::trim::pod => "pod spec without argv and env outside kube-system, hostPath volumes and hostPort ports only",
         needed_by: [Apiserver, Etcd, Controlplane, Daemonset, Workload, Node, Layers],
     }
     Deployment(Deployment, deployments) {

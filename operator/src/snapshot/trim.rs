@@ -136,6 +136,13 @@ fn container(c: &mut Container, keep_argv: bool) {
         c.env = None;
     }
     none_if_empty(&mut c.security_context);
+    // Only a port bound on the node is read (WL-011's hostPort), in any namespace.
+    if let Some(ports) = c.ports.as_mut() {
+        ports.retain(|p| p.host_port.is_some_and(|h| h != 0));
+        if ports.is_empty() {
+            c.ports = None;
+        }
+    }
     exact(&mut c.command);
     exact(&mut c.args);
     exact(&mut c.env);
@@ -535,7 +542,9 @@ mod tests {
                          "annotations": {LAST_APPLIED: "{}", "team": "x", "seccomp.security.alpha.kubernetes.io/pod": "runtime/default"}},
             "spec": {"hostPID": true, "serviceAccountName": "sa",
                      "containers": [{"name": "c", "image": "i", "command": ["sh"], "env": [{"name": "A", "value": "b"}],
-                                     "securityContext": {"privileged": true}, "ports": [{"containerPort": 1, "hostPort": 2}]}],
+                                     "securityContext": {"privileged": true}, "ports": [{"containerPort": 8080, "name": "http"},
+                                     {"containerPort": 1, "hostPort": 2}, {"containerPort": 3, "hostPort": 0}]},
+                                    {"name": "d", "ports": [{"containerPort": 80}]}],
                      "volumes": [{"name": "h", "hostPath": {"path": "/"}}, {"name": "cm", "configMap": {"name": "x"}}]},
             "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]}
         }))
@@ -552,7 +561,9 @@ mod tests {
         let c = &spec.containers[0];
         assert!(c.command.is_none() && c.env.is_none());
         assert_eq!(c.security_context.as_ref().unwrap().privileged, Some(true));
-        assert_eq!(c.ports.as_ref().unwrap()[0].host_port, Some(2));
+        let ports: Vec<_> = c.ports.iter().flatten().map(|p| p.host_port).collect();
+        assert_eq!(ports, [Some(2)], "only ports bound on the node (WL-011)");
+        assert!(spec.containers[1].ports.is_none());
         assert_eq!(
             spec.volumes.as_ref().unwrap().len(),
             1,
