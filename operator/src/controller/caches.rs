@@ -2,6 +2,7 @@
 //! before it is stored, and the health of each watch. An audit reads a [`Snapshot`] made from
 //! these stores: no `list` call in the hot path.
 
+use super::store::Cache;
 use crate::model::{
     CronJob, DaemonSet, Deployment, Job, Pod, ReplicaSet, ReplicationController, StatefulSet,
 };
@@ -10,7 +11,6 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Service, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::api::{Api, ApiResource, DynamicObject};
-use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
@@ -151,23 +151,23 @@ pub fn watched() -> impl Iterator<Item = ObjectKind> {
 /// The stores, one per kind.
 #[derive(Clone)]
 pub struct Caches {
-    pub namespaces: Store<Namespace>,
-    pub nodes: Store<Node>,
-    pub pods: Store<Pod>,
-    pub deployments: Store<Deployment>,
-    pub stateful_sets: Store<StatefulSet>,
-    pub daemon_sets: Store<DaemonSet>,
-    pub replica_sets: Store<ReplicaSet>,
-    pub replication_controllers: Store<ReplicationController>,
-    pub jobs: Store<Job>,
-    pub cron_jobs: Store<CronJob>,
-    pub services: Store<Service>,
-    pub service_accounts: Store<ServiceAccount>,
-    pub roles: Store<Role>,
-    pub cluster_roles: Store<ClusterRole>,
-    pub role_bindings: Store<RoleBinding>,
-    pub cluster_role_bindings: Store<ClusterRoleBinding>,
-    pub config_maps: Store<ConfigMap>,
+    pub namespaces: Cache<Namespace>,
+    pub nodes: Cache<Node>,
+    pub pods: Cache<Pod>,
+    pub deployments: Cache<Deployment>,
+    pub stateful_sets: Cache<StatefulSet>,
+    pub daemon_sets: Cache<DaemonSet>,
+    pub replica_sets: Cache<ReplicaSet>,
+    pub replication_controllers: Cache<ReplicationController>,
+    pub jobs: Cache<Job>,
+    pub cron_jobs: Cache<CronJob>,
+    pub services: Cache<Service>,
+    pub service_accounts: Cache<ServiceAccount>,
+    pub roles: Cache<Role>,
+    pub cluster_roles: Cache<ClusterRole>,
+    pub role_bindings: Cache<RoleBinding>,
+    pub cluster_role_bindings: Cache<ClusterRoleBinding>,
+    pub config_maps: Cache<ConfigMap>,
     pub health: Arc<Health>,
 }
 
@@ -223,7 +223,7 @@ impl Caches {
 
     /// Objects held per kind.
     pub fn counts(&self) -> [(ObjectKind, usize); 17] {
-        fn count<K: Kind>(store: &Store<K>) -> (ObjectKind, usize) {
+        fn count<K: Kind>(store: &Cache<K>) -> (ObjectKind, usize) {
             (K::KIND, store.len())
         }
         [
@@ -270,6 +270,17 @@ fn map_event<A, B>(ev: watcher::Event<A>, f: impl Fn(A) -> Option<B>) -> Option<
     })
 }
 
+/// What happened, without the object.
+fn shape<K>(ev: &watcher::Event<K>) -> watcher::Event<()> {
+    match ev {
+        watcher::Event::Apply(_) => watcher::Event::Apply(()),
+        watcher::Event::Delete(_) => watcher::Event::Delete(()),
+        watcher::Event::Init => watcher::Event::Init,
+        watcher::Event::InitApply(_) => watcher::Event::InitApply(()),
+        watcher::Event::InitDone => watcher::Event::InitDone,
+    }
+}
+
 fn unavailable_reason(e: &watcher::Error) -> Option<String> {
     let inner = match e {
         watcher::Error::InitialListFailed(e)
@@ -300,34 +311,27 @@ fn state_after_error(e: &watcher::Error, listed: bool) -> Option<WatchState> {
 async fn run_watch<K, S>(
     kind: ObjectKind,
     stream: S,
-    writer: reflector::store::Writer<K>,
+    cache: Cache<K>,
     health: Arc<Health>,
     changes: watch::Sender<u64>,
 ) where
     K: Resource + Clone + Debug + PartialEq + Send + Sync + 'static,
-    K::DynamicType: Eq + std::hash::Hash + Clone + Default,
     S: futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send,
 {
     health.set(kind, WatchState::Starting);
-    // Set for each event before the reflector stores it, read once it has.
-    let unchanged = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (reader, flag) = (writer.as_reader(), unchanged.clone());
-    let stream = stream
-        .inspect_ok(move |ev| {
-            let same = match ev {
-                watcher::Event::Apply(o) => reader
-                    .get(&reflector::ObjectRef::from_obj(o))
-                    .is_some_and(|cached| *cached == *o),
-                _ => false,
-            };
-            flag.store(same, std::sync::atomic::Ordering::Relaxed);
-        })
-        .reflect(writer);
+    // Each event is stored, and passed on without its object, with whether it left the
+    // cache as it was (an update equal to the object held).
+    let stream = stream.map_ok(move |ev| {
+        let unchanged = matches!(&ev, watcher::Event::Apply(o) if cache.holds_equal(o));
+        let shape = shape(&ev);
+        cache.apply(ev);
+        (shape, unchanged)
+    });
     futures::pin_mut!(stream);
     let mut failing = false;
     while let Some(event) = stream.next().await {
         match event {
-            Ok(ev) => {
+            Ok((ev, unchanged)) => {
                 if failing {
                     failing = false;
                     tracing::info!(kind = %kind, "watch recovered");
@@ -345,8 +349,7 @@ async fn run_watch<K, S>(
                         health.set(kind, WatchState::Ready);
                     }
                 }
-                if !matches!(ev, watcher::Event::Init | watcher::Event::InitApply(_))
-                    && !unchanged.load(std::sync::atomic::Ordering::Relaxed)
+                if !matches!(ev, watcher::Event::Init | watcher::Event::InitApply(_)) && !unchanged
                 {
                     changes.send_modify(|n| *n += 1);
                 }
@@ -446,11 +449,11 @@ pub fn start(client: &Client, changes: watch::Sender<u64>, cronjobs_v1beta1: boo
     // registry, and a test checks that every kind it says is read live has a store.
     macro_rules! watch_kind {
         ($t:ty) => {{
-            let (store, writer) = reflector::store::<$t>();
+            let store = Cache::<$t>::new();
             tokio::spawn(run_watch(
                 <$t as Kind>::KIND,
                 typed_stream::<$t>(client, <$t as Kind>::trim),
-                writer,
+                store.clone(),
                 health.clone(),
                 changes.clone(),
             ));
@@ -458,7 +461,7 @@ pub fn start(client: &Client, changes: watch::Sender<u64>, cronjobs_v1beta1: boo
         }};
     }
     let cron_jobs = if cronjobs_v1beta1 {
-        let (store, writer) = reflector::store::<CronJob>();
+        let store = Cache::<CronJob>::new();
         let ar: ApiResource = crate::snapshot::live::cronjob_v1beta1();
         let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
         let stream = watcher(api, watcher::Config::default())
@@ -471,7 +474,7 @@ pub fn start(client: &Client, changes: watch::Sender<u64>, cronjobs_v1beta1: boo
         tokio::spawn(run_watch(
             ObjectKind::CronJob,
             stream,
-            writer,
+            store.clone(),
             health.clone(),
             changes.clone(),
         ));
@@ -497,7 +500,7 @@ pub fn start(client: &Client, changes: watch::Sender<u64>, cronjobs_v1beta1: boo
         role_bindings: watch_kind!(RoleBinding),
         cluster_role_bindings: watch_kind!(ClusterRoleBinding),
         config_maps: {
-            let (store, writer) = reflector::store::<ConfigMap>();
+            let store = Cache::<ConfigMap>::new();
             let api: Api<ConfigMap> =
                 Api::namespaced(client.clone(), crate::snapshot::KUBELET_CONFIG_NAMESPACE);
             let stream = watcher(api, watcher::Config::default())
@@ -508,7 +511,7 @@ pub fn start(client: &Client, changes: watch::Sender<u64>, cronjobs_v1beta1: boo
             tokio::spawn(run_watch(
                 ObjectKind::ConfigMap,
                 stream,
-                writer,
+                store.clone(),
                 health.clone(),
                 changes.clone(),
             ));
@@ -652,14 +655,10 @@ mod tests {
         )))
     }
 
-    /// Caches with empty stores (their writers dropped: nothing will fill them).
+    /// Caches with empty stores (nothing will fill them).
     fn empty() -> Caches {
-        fn store<K>() -> Store<K>
-        where
-            K: Resource + Clone + 'static,
-            K::DynamicType: Eq + std::hash::Hash + Clone + Default,
-        {
-            reflector::store::<K>().0
+        fn store<K: Resource + Clone>() -> Cache<K> {
+            Cache::new()
         }
         Caches {
             namespaces: store(),
@@ -701,12 +700,12 @@ mod tests {
             Ok(watcher::Event::Apply(ns("2", "3"))),
             Ok(watcher::Event::Delete(ns("2", "4"))),
         ];
-        let (store, writer) = reflector::store::<Namespace>();
+        let store = Cache::<Namespace>::new();
         let (tx, rx) = watch::channel(0u64);
         run_watch(
             ObjectKind::Namespace,
             futures::stream::iter(events),
-            writer,
+            store.clone(),
             Arc::default(),
             tx,
         )

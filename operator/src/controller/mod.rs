@@ -20,6 +20,7 @@ mod reconcile;
 pub mod reports;
 pub mod schedule;
 mod status;
+mod store;
 pub mod tls;
 
 pub use caches::{Caches, WatchState, watched};
