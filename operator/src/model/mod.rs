@@ -15,6 +15,6 @@ mod pod;
 mod workloads;
 
 pub use dockerfile::*;
-pub use labels::{Labels, intern, interned};
+pub use labels::{Labels, Selector, intern, interned, selector_matches};
 pub use pod::*;
 pub use workloads::*;

@@ -1,11 +1,11 @@
 //! Pod controllers: what the audit reads is their pod template (and, for DaemonSets, their
 //! selector, update strategy and status for coverage messages).
 
-use super::PodTemplateSpec;
+use super::{PodTemplateSpec, Selector};
 use k8s_openapi::api::apps::v1 as apps;
 use k8s_openapi::api::batch::v1 as batch;
 use k8s_openapi::api::core::v1 as core;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Resource;
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct TemplatedSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<LabelSelector>,
+    pub selector: Option<Selector>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<PodTemplateSpec>,
 }
@@ -47,7 +47,7 @@ templated!(Job, "batch::Job");
 #[serde(rename_all = "camelCase")]
 pub struct DaemonSetSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub selector: Option<LabelSelector>,
+    pub selector: Option<Selector>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub template: Option<PodTemplateSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -245,24 +245,13 @@ fn resolve_aggregation<'a>(
     r.out
 }
 
-/// Label selector semantics: every `matchLabels` pair and every `matchExpressions` entry must
-/// hold. An empty selector matches everything.
-/// `get` is the labels' lookup (a Role's map, a Pod's [`crate::model::Labels`]).
+/// A `LabelSelector`'s semantics ([`crate::model::selector_matches`]) over labels found by
+/// `get`.
 pub fn selector_matches<'l>(sel: &LabelSelector, get: impl Fn(&str) -> Option<&'l str>) -> bool {
-    let labels_ok = sel
-        .match_labels
-        .iter()
-        .flatten()
-        .all(|(k, v)| get(k) == Some(v.as_str()));
-    let exprs_ok = sel.match_expressions.iter().flatten().all(|e| {
-        let values = e.values.as_deref().unwrap_or_default();
-        match e.operator.as_str() {
-            "In" => get(&e.key).is_some_and(|v| values.iter().any(|x| x == v)),
-            "NotIn" => get(&e.key).is_none_or(|v| !values.iter().any(|x| x == v)),
-            "Exists" => get(&e.key).is_some(),
-            "DoesNotExist" => get(&e.key).is_none(),
-            _ => false,
-        }
-    });
-    labels_ok && exprs_ok
+    let labels = sel.match_labels.iter().flatten();
+    crate::model::selector_matches(
+        labels.map(|(k, v)| (k.as_str(), v.as_str())),
+        sel.match_expressions.as_deref().unwrap_or_default(),
+        get,
+    )
 }

@@ -12,11 +12,10 @@ pub use checks::{
 pub use containers::{ContainerKind, ContainerRef, containers};
 
 use crate::audit::ObjectRef;
-use crate::audit::rbac::selector_matches;
-use crate::model::{Labels, Pod, PodSpec};
+use crate::model::{Labels, Pod, PodSpec, Selector};
 use crate::snapshot::{ObjectKind, Snapshot};
 use foldhash::{HashMap, HashSet, HashSetExt};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 /// A pod spec and the object that carries it.
 #[derive(Clone, Copy, Debug)]
@@ -78,7 +77,7 @@ struct Owners<'a> {
 struct Fallback<'a> {
     names: HashSet<(&'a str, &'a str, &'a str)>,
     /// By namespace: Deployments' names and selectors, CronJobs' names.
-    deployments: HashMap<&'a str, Vec<(&'a str, &'a LabelSelector)>>,
+    deployments: HashMap<&'a str, Vec<(&'a str, &'a Selector)>>,
     cron_jobs: HashMap<&'a str, Vec<&'a str>>,
 }
 
@@ -183,9 +182,8 @@ impl<'a> Owners<'a> {
             };
             match r.kind.as_str() {
                 "ReplicaSet" => fallback.deployments.get(ns).is_some_and(|ds| {
-                    ds.iter().any(|(dname, sel)| {
-                        child_of(dname) && selector_matches(sel, |k| labels?.get(k))
-                    })
+                    ds.iter()
+                        .any(|(dname, sel)| child_of(dname) && sel.matches(|k| labels?.get(k)))
                 }),
                 "Job" => fallback
                     .cron_jobs
