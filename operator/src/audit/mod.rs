@@ -106,6 +106,14 @@ impl Report {
 pub struct Sink {
     /// Shared, so that a kept part costs a pointer per finding (see [`Report::findings`]).
     pub findings: Vec<Arc<Finding>>,
+    /// What could not be judged. Boxed: most sinks are one workload's part, which the
+    /// incremental engine keeps for each of a large cluster's workloads, and records none
+    /// (a `Sink` is 32 bytes, was 144).
+    gaps: Option<Box<Gaps>>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Gaps {
     /// Why a category, or some of its checks (`None`: every check of the category), could not
     /// be assessed.
     not_assessed: Vec<(Category, String, Option<Vec<CheckId>>)>,
@@ -118,6 +126,10 @@ pub struct Sink {
 }
 
 impl Sink {
+    fn gaps(&mut self) -> &mut Gaps {
+        self.gaps.get_or_insert_default()
+    }
+
     pub fn push(&mut self, f: Finding) {
         self.findings.push(bounds::bounded(f));
     }
@@ -153,7 +165,7 @@ impl Sink {
         checks: &[CheckId],
     ) {
         let reason = reason.into();
-        self.partial.insert(reason.clone());
+        self.gaps().partial.insert(reason.clone());
         self.record(category, reason, Some(checks.to_vec()));
     }
 
@@ -171,25 +183,31 @@ impl Sink {
         self.not_assessed_partly(category, reason, checks);
         for node in nodes {
             let resource = ObjectRef::new(crate::snapshot::ObjectKind::Node, None, node);
-            self.held_on.entry(resource).or_default().extend(checks);
+            self.gaps()
+                .held_on
+                .entry(resource)
+                .or_default()
+                .extend(checks);
         }
     }
 
     /// Add what `other` recorded, as if it had been written here.
     pub fn merge(&mut self, other: Sink) {
         self.findings.extend(other.findings);
+        let Some(other) = other.gaps else { return };
         for (category, reason, checks) in other.not_assessed {
             self.record(category, reason, checks);
         }
-        self.partial.extend(other.partial);
+        let gaps = self.gaps();
+        gaps.partial.extend(other.partial);
         for (resource, checks) in other.held_on {
-            self.held_on.entry(resource).or_default().extend(checks);
+            gaps.held_on.entry(resource).or_default().extend(checks);
         }
     }
 
     fn record(&mut self, category: Category, reason: String, checks: Option<Vec<CheckId>>) {
-        match self
-            .not_assessed
+        let not_assessed = &mut self.gaps().not_assessed;
+        match not_assessed
             .iter_mut()
             .find(|(c, r, _)| *c == category && *r == reason)
         {
@@ -198,15 +216,20 @@ impl Sink {
                 (_, None) => *cur = None,
                 (None, Some(_)) => {}
             },
-            None => self.not_assessed.push((category, reason, checks)),
+            None => not_assessed.push((category, reason, checks)),
         }
     }
 
     /// The entries, with the checks of each resolved against the policy: only enabled checks
     /// are named, and an entry naming none (its checks are all off) is dropped.
     fn resolve_not_assessed(&mut self, policy: &EffectivePolicy) -> Vec<NotAssessed> {
-        let mut out: Vec<NotAssessed> = std::mem::take(&mut self.not_assessed)
+        let entries = self
+            .gaps
+            .as_mut()
+            .map(|g| std::mem::take(&mut g.not_assessed));
+        let mut out: Vec<NotAssessed> = entries
             .into_iter()
+            .flatten()
             .filter_map(|(category, reason, checks)| {
                 let mut ids: Vec<String> = match checks {
                     None => crate::catalog::CHECKS
@@ -311,11 +334,20 @@ fn finish(
         .collect();
     let wholly_unassessed: foldhash::HashSet<&str> = not_assessed
         .iter()
-        .filter(|n| !sink.partial.contains(&n.reason))
+        .filter(|n| {
+            !sink
+                .gaps
+                .as_ref()
+                .is_some_and(|g| g.partial.contains(&n.reason))
+        })
         .flat_map(|n| n.checks.iter().map(String::as_str))
         .collect();
     hold(previous, &wholly_unassessed, &mut sink.findings);
-    let held_on = std::mem::take(&mut sink.held_on);
+    let held_on = sink
+        .gaps
+        .as_mut()
+        .map(|g| std::mem::take(&mut g.held_on))
+        .unwrap_or_default();
     if !held_on.is_empty() {
         // Looked up by reference: no key is built per earlier finding; and only for the few
         // checks held somewhere, so that most findings cost a comparison, not a hash.
@@ -601,3 +633,14 @@ mod held_tests;
 mod registry_tests;
 #[cfg(test)]
 pub(crate) mod testutil;
+
+#[cfg(test)]
+mod sink_size_tests {
+    /// The engine keeps a sink per workload (78,000 at M): what it records besides findings
+    /// stays out of line.
+    #[test]
+    fn a_sink_stays_small_inline() {
+        let size = std::mem::size_of::<super::Sink>();
+        assert!(size <= 32, "Sink is {size} bytes inline");
+    }
+}

@@ -53,6 +53,6 @@ mod tests {
             "anonymous but not authorised: not a success"
         );
         let s = run(None);
-        assert!(s.findings.is_empty() && s.not_assessed.len() == 1);
+        assert!(s.findings.is_empty() && s.gaps.as_ref().unwrap().not_assessed.len() == 1);
     }
 }

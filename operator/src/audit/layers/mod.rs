@@ -210,7 +210,7 @@ struct Unknown {
 }
 
 impl Unknown {
-    fn add(&mut self, part: &Option<UnknownOn>) {
+    fn add(&mut self, part: &Option<Box<UnknownOn>>) {
         // Most nodes and reasons are already in: looked up before they are copied.
         fn insert(set: &mut BTreeSet<String>, items: &[String]) {
             for x in items {
@@ -255,10 +255,12 @@ pub struct UnknownOn {
 }
 
 impl UnknownOn {
-    fn add(part: &mut Option<UnknownOn>, w: &Workload, node: &str, why: &str) {
-        let u = part.get_or_insert_with(|| UnknownOn {
-            workload: w.to_string(),
-            ..UnknownOn::default()
+    fn add(part: &mut Option<Box<UnknownOn>>, w: &Workload, node: &str, why: &str) {
+        let u = part.get_or_insert_with(|| {
+            Box::new(UnknownOn {
+                workload: w.to_string(),
+                ..UnknownOn::default()
+            })
         });
         u.nodes.push(node.to_string());
         // One reason per kind of kernel, not per node: the nodes of a workload mostly share it.
@@ -275,8 +277,10 @@ impl UnknownOn {
 pub struct PathPart {
     /// Shared with the engine that keeps the part (see [`super::Report::findings`]).
     pub findings: Vec<std::sync::Arc<Finding>>,
-    unknown1: Option<UnknownOn>,
-    unknown2: Option<UnknownOn>,
+    /// Boxed: rare (a node whose kernel cannot be judged), and the engine keeps a part per
+    /// workload.
+    unknown1: Option<Box<UnknownOn>>,
+    unknown2: Option<Box<UnknownOn>>,
     unplaced: bool,
 }
 
