@@ -1,6 +1,6 @@
-//! A Pod's labels, held compactly: a sorted slice of (key, value) pairs whose strings are
-//! interned, so that the replicas of a workload (and every Pod naming `app.kubernetes.io/name`)
-//! share them.
+//! A Pod's labels and a workload selector's `matchLabels`, held compactly: a sorted slice of
+//! (key, value) pairs whose strings are interned, so that the replicas of a workload (and every
+//! Pod naming `app.kubernetes.io/name`) share them.
 //!
 //! k8s-openapi holds labels as a `BTreeMap<String, String>`: one 536-byte B-tree node per
 //! object whatever the number of labels, and a heap string per key and per value. Pods are
