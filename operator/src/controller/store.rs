@@ -57,10 +57,15 @@ fn hash<K: Resource>(o: &K) -> u64 {
     FixedState::default().hash_one(key(o))
 }
 
+/// Whether a held object has `o`'s name and namespace (the table's equality).
+fn same_key<'a, K: Resource>(o: &'a K) -> impl Fn(&Arc<K>) -> bool + 'a {
+    move |x| key(&**x) == key(o)
+}
+
 /// Insert `o`, replacing the object of its name and namespace.
 fn put<K: Resource>(table: &mut HashTable<Arc<K>>, o: Arc<K>) {
     let h = hash(&*o);
-    match table.find_entry(h, |x| key(&**x) == key(&*o)) {
+    match table.find_entry(h, same_key(&*o)) {
         Ok(mut found) => *found.get_mut() = o,
         Err(_) => {
             table.insert_unique(h, o, |x| hash(&**x));
@@ -76,8 +81,7 @@ impl<K: Resource + Clone> Cache<K> {
     /// Every object held (shared, not copied), in the table's order: the same order while
     /// nothing changes.
     pub fn state(&self) -> Vec<Arc<K>> {
-        let inner = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        inner.objects.iter().cloned().collect()
+        self.read(|objects| objects.iter().cloned().collect())
     }
 
     pub fn len(&self) -> usize {
@@ -95,7 +99,7 @@ impl<K: Resource + Clone> Cache<K> {
     {
         self.read(|objects| {
             objects
-                .find(hash(o), |x| key(&**x) == key(o))
+                .find(hash(o), same_key(o))
                 .is_some_and(|x| **x == *o)
         })
     }
@@ -110,7 +114,7 @@ impl<K: Resource + Clone> Cache<K> {
         match event {
             watcher::Event::Apply(o) => put(&mut inner.objects, Arc::new(o)),
             watcher::Event::Delete(o) => {
-                if let Ok(found) = inner.objects.find_entry(hash(&o), |x| key(&**x) == key(&o)) {
+                if let Ok(found) = inner.objects.find_entry(hash(&o), same_key(&o)) {
                     found.remove();
                 }
             }

@@ -202,17 +202,8 @@ impl Interned {
 }
 
 /// The one shared copy of `s`.
-pub fn intern(s: &str) -> Arc<str> {
+fn intern(s: &str) -> Arc<str> {
     INTERNED.lock().unwrap_or_else(|e| e.into_inner()).intern(s)
-}
-
-/// Interned strings held now (for tests and benchmarks).
-pub fn interned() -> usize {
-    INTERNED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .strings
-        .len()
 }
 
 #[cfg(test)]

@@ -16,6 +16,6 @@ mod pod;
 mod workloads;
 
 pub use dockerfile::*;
-pub use labels::{Labels, Selector, intern, interned, selector_matches};
+pub use labels::{Labels, Selector, selector_matches};
 pub use pod::*;
 pub use workloads::*;

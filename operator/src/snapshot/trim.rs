@@ -129,6 +129,16 @@ fn none_if_empty<T: Default + PartialEq>(context: &mut Option<Box<T>>) {
     }
 }
 
+/// Keep the entries of `list` that `keep` accepts; none left is no list.
+fn keep_only<T>(list: &mut Option<Vec<T>>, keep: impl FnMut(&T) -> bool) {
+    if let Some(l) = list.as_mut() {
+        l.retain(keep);
+        if l.is_empty() {
+            *list = None;
+        }
+    }
+}
+
 fn container(c: &mut Container, keep_argv: bool) {
     if !keep_argv {
         c.command = None;
@@ -137,12 +147,7 @@ fn container(c: &mut Container, keep_argv: bool) {
     }
     none_if_empty(&mut c.security_context);
     // Only a port bound on the node is read (WL-011's hostPort), in any namespace.
-    if let Some(ports) = c.ports.as_mut() {
-        ports.retain(|p| p.host_port.is_some_and(|h| h != 0));
-        if ports.is_empty() {
-            c.ports = None;
-        }
-    }
+    keep_only(&mut c.ports, |p| p.host_port.is_some_and(|h| h != 0));
     exact(&mut c.command);
     exact(&mut c.args);
     exact(&mut c.env);
@@ -183,12 +188,7 @@ fn pod_spec(spec: &mut PodSpec, keep_argv: bool) {
             .chain(spec.init_containers.iter_mut().flatten())
             .chain(spec.ephemeral_containers.iter_mut().flatten());
         for c in all {
-            if let Some(m) = c.volume_mounts.as_mut() {
-                m.retain(|m| host_paths.contains(&m.name));
-                if m.is_empty() {
-                    c.volume_mounts = None;
-                }
-            }
+            keep_only(&mut c.volume_mounts, |m| host_paths.contains(&m.name));
         }
     }
     spec.containers
