@@ -6,32 +6,32 @@ use crate::catalog::CheckId;
 use crate::policy::EffectivePolicy;
 use jiff::Timestamp;
 
-/// Mark findings waived by an unexpired exception as suppressed (the first matching exception,
-/// in spec order, wins). Returns, per exception, whether it matched a finding.
-pub fn apply_exceptions(
+/// Mark `f` suppressed if an unexpired exception waives it (the first matching exception,
+/// in spec order, wins), and note in `used` that the exception matched a finding.
+pub fn waive(
     policy: &EffectivePolicy,
     now: Timestamp,
-    findings: &mut [std::sync::Arc<Finding>],
-) -> Vec<bool> {
-    let mut used = vec![false; policy.exceptions.len()];
-    for f in findings.iter_mut() {
-        let hit = policy.waiver(
-            now,
-            f.check,
-            &f.resource.kind,
-            f.resource.namespace.as_deref(),
-            &f.resource.name,
-        );
-        if let Some(i) = hit {
-            used[i] = true;
-            // A copy: the finding may be shared with an incremental engine.
-            let f = std::sync::Arc::make_mut(f);
-            f.suppressed = true;
-            f.suppressed_by = Some(policy.exceptions[i].reason.clone());
-            super::bounds::bound(f);
-        }
+    f: &mut std::sync::Arc<Finding>,
+    used: &mut [bool],
+) {
+    if policy.exceptions.is_empty() {
+        return;
     }
-    used
+    let hit = policy.waiver(
+        now,
+        f.check,
+        &f.resource.kind,
+        f.resource.namespace.as_deref(),
+        &f.resource.name,
+    );
+    if let Some(i) = hit {
+        used[i] = true;
+        // A copy: the finding may be shared with an incremental engine.
+        let f = std::sync::Arc::make_mut(f);
+        f.suppressed = true;
+        f.suppressed_by = Some(policy.exceptions[i].reason.clone());
+        super::bounds::bound(f);
+    }
 }
 
 /// POL-001 for expired exceptions, POL-002 for unused ones.

@@ -101,7 +101,7 @@ struct Kept {
     nodes_day: jiff::civil::Date,
     api_servers: Vec<usize>,
     /// The last report's findings, in order: the next report's are mostly the same.
-    order: Vec<Arc<Finding>>,
+    order: super::Order,
 }
 
 /// The engine's [`layers::Keep`]: kept parts in, this run's parts out.
@@ -444,13 +444,16 @@ impl Engine {
             nodes: nodes_keep.unwrap_or_default(),
             nodes_day,
             api_servers,
-            order: Vec::new(),
+            order: super::Order::default(),
         });
         self.last = reuse;
-        let report = super::finish(input, &ctx, sink, previous, &before);
+        let (report, strict) = super::finish(input, &ctx, sink, previous, &before);
         drop(before);
         if let Some(k) = self.kept.as_mut() {
-            k.order = report.findings.clone();
+            k.order = super::Order {
+                findings: report.findings.clone(),
+                strict,
+            };
         }
         report
     }

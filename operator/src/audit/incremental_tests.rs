@@ -831,7 +831,7 @@ proptest! {
         kept in proptest::collection::vec(any::<bool>(), 40),
         shuffle in any::<u64>(),
     ) {
-        use crate::audit::{ObjectRef, sorted, sorted_like};
+        use crate::audit::{ObjectRef, Order, sorted, sorted_deduped_like};
         let checks = [CheckId::Wl001, CheckId::Wl002, CheckId::Rbac001];
         let make = |(c, ns, name, msg): (usize, usize, usize, usize)| {
             Arc::new(Finding::new(
@@ -841,7 +841,7 @@ proptest! {
             ))
         };
         let first: Vec<Arc<Finding>> = items.iter().copied().map(make).collect();
-        let before = sorted(first.clone());
+        let before = sorted_deduped_like(first.clone(), &Order::default(), None);
         // The next audit: some of the same findings, some new ones, in another order.
         let mut next: Vec<Arc<Finding>> = first
             .iter()
@@ -851,8 +851,13 @@ proptest! {
         next.extend(items.iter().rev().take(3).copied().map(make));
         let n = next.len().max(1);
         next.rotate_left((shuffle as usize) % n);
-        let want = sorted(next.clone());
-        let got = sorted_like(next, &before);
-        prop_assert_eq!(got, want);
+        let mut want = sorted(next.clone());
+        want.dedup_by(|a, b| a.same_identity(b));
+        let got = sorted_deduped_like(next, &before, None);
+        prop_assert_eq!(&got.findings, &want);
+        // Strictness is claimed only when true.
+        if got.strict {
+            prop_assert!(want.windows(2).all(|w| w[0].sort_key() < w[1].sort_key()));
+        }
     }
 }

@@ -324,8 +324,8 @@ fn finish(
     ctx: &Ctx,
     mut sink: Sink,
     previous: &[Arc<Finding>],
-    before: &[Arc<Finding>],
-) -> Report {
+    before: &Order,
+) -> (Report, bool) {
     let policy = input.policy;
     let not_assessed = sink.resolve_not_assessed(policy);
     let unassessed: foldhash::HashSet<&str> = not_assessed
@@ -366,18 +366,29 @@ fn finish(
         );
     }
 
-    let mut findings: Vec<Arc<Finding>> = sink
-        .findings
-        .into_iter()
-        .filter(|f| policy.is_enabled(f.check) && in_scope(policy, f))
-        .collect();
-    for f in &mut findings {
-        override_severity(policy, f);
+    // One pass over the findings (a large cluster has 100,000): scoping, severity overrides,
+    // exceptions, and the counts the summary, score and layers read.
+    let mut tallies = score::Tallies::default();
+    let mut used = vec![false; policy.exceptions.len()];
+    let mut findings: Vec<Arc<Finding>> = Vec::with_capacity(sink.findings.len());
+    for mut f in sink.findings {
+        if !(policy.is_enabled(f.check) && in_scope(policy, &f)) {
+            continue;
+        }
+        override_severity(policy, &mut f);
+        hygiene::waive(policy, input.now, &mut f, &mut used);
+        tallies.add(&f);
+        findings.push(f);
     }
-    let used = hygiene::apply_exceptions(policy, input.now, &mut findings);
     let (hygiene_findings, not_judged) =
         hygiene::audit(policy, input.now, &used, &unassessed, previous);
-    findings.extend(hygiene_findings.into_iter().map(bounds::bounded));
+    // Hygiene findings take overrides like any other (they are never suppressed by `*`).
+    for f in hygiene_findings {
+        let mut f = bounds::bounded(f);
+        override_severity(policy, &mut f);
+        tallies.add(&f);
+        findings.push(f);
+    }
     let mut not_assessed = not_assessed;
     if !not_judged.is_empty() {
         let list: Vec<String> = not_judged.iter().map(usize::to_string).collect();
@@ -391,32 +402,24 @@ fn finish(
         });
         not_assessed.sort();
     }
-    // Hygiene findings take overrides like any other (they are never suppressed by `*`).
-    for f in findings
-        .iter_mut()
-        .filter(|f| f.category == Category::Policy)
-    {
-        override_severity(policy, f);
-    }
 
-    let mut findings = sorted_like(findings, before);
-    findings.dedup_by(|a, b| a.same_identity(b));
-    let summary = summarize(findings.iter().map(|f| &**f));
+    let order = sorted_deduped_like(findings, before, Some(&mut tallies));
+    let summary = tallies.summary(|_| true);
     let live = input.probe.is_some();
     let dockerfiles = !input.snapshot.dockerfiles.is_empty() || input.images.is_some();
-    let score = score::score(policy, &findings, &not_assessed, live, dockerfiles);
-    let assessed = score::assessed(policy, &findings, &not_assessed, live, dockerfiles);
+    let score = score::score(policy, &tallies, &not_assessed, live, dockerfiles);
+    let assessed = score::assessed(policy, &tallies, &not_assessed, live, dockerfiles);
     let layers = score::layers(
         policy,
-        &findings,
+        &tallies,
         &not_assessed,
         &assessed,
         live,
         dockerfiles,
     );
     let examined = examined(ctx, &assessed);
-    Report {
-        findings,
+    let report = Report {
+        findings: order.findings,
         summary,
         not_assessed,
         score,
@@ -424,7 +427,8 @@ fn finish(
         assessed,
         examined,
         layers,
-    }
+    };
+    (report, order.strict)
 }
 
 /// The size of the set of resources each of `assessed` examines (see [`Report::examined`]),
@@ -476,11 +480,12 @@ fn hold(
     if unassessed.is_empty() {
         return;
     }
-    hold_matching(
-        previous,
-        |p| unassessed.contains(p.check.as_str()),
-        findings,
-    );
+    // By check, as an index: every earlier finding is asked.
+    let mut mask = vec![false; CheckId::ALL.len()];
+    for id in unassessed.iter().filter_map(|c| c.parse::<CheckId>().ok()) {
+        mask[id as usize] = true;
+    }
+    hold_matching(previous, |p| mask[p.check as usize], findings);
 }
 
 /// Carry the earlier findings `held` selects into `findings`, unless found again.
@@ -518,27 +523,71 @@ fn override_severity(policy: &EffectivePolicy, f: &mut Arc<Finding>) {
     }
 }
 
-/// [`sorted`], knowing the sorted findings of the engine's last audit (`before`): most
-/// findings of an audit after a small change are the same `Arc`s, already in order. Those
-/// are taken in their earlier order, the others sorted, and the two merged: linear instead of
-/// a full sort. The result is [`sorted`]'s exactly: it is used only when every key differs
-/// from its neighbour's or the two findings are equal (then the order of values is unique;
-/// RBAC reports some findings twice, which the dedup after sorting removes); otherwise, with
-/// equal keys whose order a stable sort takes from the input, the input is sorted again.
-pub(crate) fn sorted_like(
+/// A report's findings in order, and whether each one's sort key is below the next one's.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Order {
+    pub findings: Vec<Arc<Finding>>,
+    /// Every key below the next: then two of these findings that are still in order are in
+    /// order without comparing them (see [`sorted_deduped_like`]).
+    pub strict: bool,
+}
+
+impl Order {
+    /// `findings`, sorted and deduped, with their strictness found by comparing every pair.
+    fn checked(findings: Vec<Arc<Finding>>) -> Order {
+        let strict = findings
+            .windows(2)
+            .all(|w| w[0].sort_key() < w[1].sort_key());
+        Order { findings, strict }
+    }
+}
+
+/// The findings as a report holds them: [`sorted`], then each run of findings with one
+/// identity reduced to its first (RBAC reports some findings twice). `tallies` loses the
+/// findings dropped.
+///
+/// Knowing the last audit's order (`before`, itself sorted and deduped) makes it linear: most
+/// findings of an audit after a small change are the same `Arc`s, already in order. Those are
+/// taken in their earlier order, the others sorted, and the two merged. The result is the full
+/// sort's exactly: it is used only when every key differs from its neighbour's or the two
+/// findings are equal (then the order of values is unique); otherwise, with equal keys whose
+/// order a stable sort takes from the input, the input is sorted again. Two earlier findings
+/// need no comparison when `before` was strictly ordered: they are in order by transitivity,
+/// and if they were neighbours then, of different identities. So an audit that changed a few
+/// findings reads only those and their neighbours, not the 100,000 others.
+pub(crate) fn sorted_deduped_like(
     findings: Vec<Arc<Finding>>,
-    before: &[Arc<Finding>],
-) -> Vec<Arc<Finding>> {
-    if before.is_empty() {
-        return sorted(findings);
+    before: &Order,
+    tallies: Option<&mut score::Tallies>,
+) -> Order {
+    let full = |findings: Vec<Arc<Finding>>, tallies: Option<&mut score::Tallies>| {
+        let mut sorted = sorted(findings);
+        let mut dropped = Vec::new();
+        sorted.dedup_by(|b, a| {
+            let same = a.same_identity(b);
+            if same {
+                dropped.push(b.clone());
+            }
+            same
+        });
+        if let Some(t) = tallies {
+            for f in &dropped {
+                t.remove(f);
+            }
+        }
+        Order::checked(sorted)
+    };
+    if before.findings.is_empty() || !before.strict {
+        return full(findings, tallies);
     }
     // `before` holds its findings, so no other finding can have one of their addresses.
     let at: foldhash::HashMap<*const Finding, usize> = before
+        .findings
         .iter()
         .enumerate()
         .map(|(i, f)| (Arc::as_ptr(f), i))
         .collect();
-    let mut slots: Vec<Option<Arc<Finding>>> = vec![None; before.len()];
+    let mut slots: Vec<Option<Arc<Finding>>> = vec![None; before.findings.len()];
     let mut fresh = Vec::new();
     for f in &findings {
         match at.get(&Arc::as_ptr(f)) {
@@ -546,26 +595,56 @@ pub(crate) fn sorted_like(
             _ => fresh.push(f.clone()),
         }
     }
+    drop(at);
     let fresh = sorted(fresh);
-    let mut merged = Vec::with_capacity(findings.len());
-    let mut old = slots.into_iter().flatten().peekable();
-    let mut fresh = fresh.into_iter().peekable();
+    // Merged: each finding with its place in `before` (none for a fresh one).
+    let mut old = slots
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, f)| Some((f?, Some(i))))
+        .peekable();
+    let mut fresh = fresh.into_iter().map(|f| (f, None)).peekable();
+    let mut out: Vec<Arc<Finding>> = Vec::with_capacity(findings.len());
+    let mut dropped = Vec::new();
+    // The last finding merged, and the last one kept, each with its place in `before`.
+    let mut prev: Option<(Arc<Finding>, Option<usize>)> = None;
+    let mut last: Option<usize> = None;
     loop {
         let next = match (old.peek(), fresh.peek()) {
-            (Some(a), Some(b)) if b.sort_key() < a.sort_key() => fresh.next(),
+            (Some((a, _)), Some((b, _))) if b.sort_key() < a.sort_key() => fresh.next(),
             (Some(_), _) => old.next(),
             (None, _) => fresh.next(),
         };
-        let Some(next) = next else { break };
-        merged.push(next);
+        let Some((f, place)) = next else { break };
+        if let Some((p, p_place)) = &prev {
+            let both_earlier = p_place.is_some() && place.is_some();
+            if !(both_earlier || p.sort_key() < f.sort_key() || **p == *f) {
+                return full(findings, tallies);
+            }
+        }
+        let kept = out.last().is_some_and(|l| {
+            // Neighbours in `before`: different identities (it was deduped).
+            let neighbours = matches!((last, place), (Some(i), Some(j)) if j == i + 1);
+            !neighbours && l.same_identity(&f)
+        });
+        prev = Some((f.clone(), place));
+        if kept {
+            dropped.push(f);
+        } else {
+            last = place;
+            out.push(f);
+        }
     }
-    if merged
-        .windows(2)
-        .all(|w| w[0].sort_key() < w[1].sort_key() || w[0] == w[1])
-    {
-        merged
-    } else {
-        sorted(findings)
+    if let Some(t) = tallies {
+        for f in &dropped {
+            t.remove(f);
+        }
+    }
+    // Strict: earlier findings were, the pairs compared were (equal ones are deduped), and
+    // dropping a finding keeps its neighbours in order.
+    Order {
+        findings: out,
+        strict: true,
     }
 }
 

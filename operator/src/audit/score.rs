@@ -15,10 +15,9 @@
 use super::Finding;
 use crate::catalog::CheckId;
 use crate::catalog::{Category, CheckMeta, Layer, Scope, Severity};
-use crate::outcome::{LayerStatus, NotAssessed};
+use crate::outcome::{LayerStatus, NotAssessed, Summary};
 use crate::policy::EffectivePolicy;
 use foldhash::HashSet;
-use std::sync::Arc;
 
 pub fn weight(s: Severity) -> u64 {
     match s {
@@ -38,12 +37,11 @@ pub fn weight(s: Severity) -> u64 {
 /// check: a framework control judged by API-001 is assessed even when API-006 could not be.
 pub fn assessed(
     policy: &EffectivePolicy,
-    findings: &[Arc<Finding>],
+    tallies: &Tallies,
     not_assessed: &[NotAssessed],
     live: bool,
     dockerfiles: bool,
 ) -> Vec<CheckId> {
-    let ran: HashSet<CheckId> = findings.iter().map(|f| f.check).collect();
     let unassessed: HashSet<&str> = not_assessed
         .iter()
         .flat_map(|n| n.checks.iter().map(String::as_str))
@@ -51,7 +49,7 @@ pub fn assessed(
     policy
         .enabled_checks()
         .filter(|c| {
-            ran.contains(&c.id)
+            tallies.ran(c.id)
                 || !(unassessed.contains(c.id.as_str())
                     || (c.category == Category::Daemonset
                         && policy.required_daemon_sets.is_empty())
@@ -65,12 +63,12 @@ pub fn assessed(
 
 pub fn score(
     policy: &EffectivePolicy,
-    findings: &[Arc<Finding>],
+    tallies: &Tallies,
     not_assessed: &[NotAssessed],
     live: bool,
     dockerfiles: bool,
 ) -> u32 {
-    let seen = Seen::new(findings, not_assessed);
+    let seen = Seen::new(tallies, not_assessed);
     let t = tally(policy, &seen, live, dockerfiles, |_| true);
     t.ratio().unwrap_or(100)
 }
@@ -97,25 +95,87 @@ impl Tally {
     }
 }
 
+/// A report's findings counted by check: unsuppressed ones by severity (in
+/// [`Severity::ALL`]'s order), then suppressed ones. Counted as the report's findings are
+/// settled, and read by the summary, the score, the layers and [`assessed`]: a large report
+/// has 100,000 findings, walked once rather than once for each of them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tallies {
+    by_check: Vec<[u32; 6]>,
+}
+
+impl Default for Tallies {
+    fn default() -> Tallies {
+        Tallies {
+            by_check: vec![[0; 6]; crate::catalog::CHECKS.len()],
+        }
+    }
+}
+
+impl Tallies {
+    fn slot(f: &Finding) -> usize {
+        if f.suppressed {
+            5
+        } else {
+            Severity::ALL
+                .iter()
+                .position(|s| *s == f.severity)
+                .unwrap_or(0)
+        }
+    }
+
+    pub fn add(&mut self, f: &Finding) {
+        self.by_check[f.check as usize][Self::slot(f)] += 1;
+    }
+
+    /// Take back a finding counted by [`Tallies::add`] (one the report then drops).
+    pub fn remove(&mut self, f: &Finding) {
+        let n = &mut self.by_check[f.check as usize][Self::slot(f)];
+        *n = n.saturating_sub(1);
+    }
+
+    /// Whether `check` has a finding, suppressed or not.
+    pub fn ran(&self, check: CheckId) -> bool {
+        self.by_check[check as usize].iter().any(|n| *n > 0)
+    }
+
+    /// Whether `check` has an unsuppressed finding.
+    pub fn failing(&self, check: CheckId) -> bool {
+        self.by_check[check as usize][..5].iter().any(|n| *n > 0)
+    }
+
+    /// The counts of the findings of the checks `within` selects, as
+    /// [`super::summarize`] counts them.
+    pub fn summary(&self, within: impl Fn(CheckId) -> bool) -> Summary {
+        let mut s = Summary::default();
+        for (&id, n) in CheckId::ALL.iter().zip(&self.by_check) {
+            if !within(id) {
+                continue;
+            }
+            let [critical, high, medium, low, info, suppressed] = n.map(u64::from);
+            s.critical += critical;
+            s.high += high;
+            s.medium += medium;
+            s.low += low;
+            s.info += info;
+            s.total += critical + high + medium + low + info;
+            s.suppressed += suppressed;
+        }
+        s
+    }
+}
+
 /// What the findings and `notAssessed` say about each check, computed once per audit.
 struct Seen<'a> {
-    /// Checks with an unsuppressed finding.
-    failing: HashSet<CheckId>,
-    /// Checks with any finding.
-    ran: HashSet<CheckId>,
+    tallies: &'a Tallies,
     /// Categories named in `notAssessed`.
     skipped: HashSet<&'a str>,
 }
 
 impl<'a> Seen<'a> {
-    fn new(findings: &'a [Arc<Finding>], not_assessed: &'a [NotAssessed]) -> Seen<'a> {
+    fn new(tallies: &'a Tallies, not_assessed: &'a [NotAssessed]) -> Seen<'a> {
         Seen {
-            failing: findings
-                .iter()
-                .filter(|f| !f.suppressed)
-                .map(|f| f.check)
-                .collect(),
-            ran: findings.iter().map(|f| f.check).collect(),
+            tallies,
             skipped: not_assessed.iter().map(|n| n.category.as_str()).collect(),
         }
     }
@@ -128,11 +188,7 @@ fn tally(
     dockerfiles: bool,
     within: impl Fn(&CheckMeta) -> bool,
 ) -> Tally {
-    let Seen {
-        failing,
-        ran,
-        skipped,
-    } = seen;
+    let Seen { tallies, skipped } = seen;
     let mut t = Tally {
         counted: 0,
         total: 0,
@@ -141,7 +197,7 @@ fn tally(
     for c in policy.enabled_checks().filter(|c| within(c)) {
         // A check with a finding always counts (a category partly not assessed can still fail
         // a check); one without counts only if its category could be assessed.
-        let not_applicable = !ran.contains(&c.id)
+        let not_applicable = !tallies.ran(c.id)
             && (skipped.contains(c.category.as_str())
                 || (c.category == Category::Daemonset && policy.required_daemon_sets.is_empty())
                 || (c.category == Category::Policy && policy.exceptions.is_empty())
@@ -153,7 +209,7 @@ fn tally(
         let w = weight(c.severity);
         t.counted += 1;
         t.total += w;
-        if !failing.contains(&c.id) {
+        if !tallies.failing(c.id) {
             t.passing += w;
         }
     }
@@ -167,7 +223,7 @@ fn tally(
 /// no score rather than 100: a layer the audit could not see must not read as a safe one.
 pub fn layers(
     policy: &EffectivePolicy,
-    findings: &[Arc<Finding>],
+    tallies: &Tallies,
     not_assessed: &[NotAssessed],
     assessed: &[CheckId],
     live: bool,
@@ -177,12 +233,7 @@ pub fn layers(
         .iter()
         .flat_map(|n| n.checks.iter().map(String::as_str))
         .collect();
-    let seen = Seen::new(findings, not_assessed);
-    // One pass over the findings (there may be 100,000), not one per layer.
-    let mut by_layer: std::collections::BTreeMap<Layer, Vec<&Finding>> = Default::default();
-    for f in findings {
-        by_layer.entry(f.check.layer()).or_default().push(f);
-    }
+    let seen = Seen::new(tallies, not_assessed);
     Layer::ALL
         .into_iter()
         .filter_map(|layer| {
@@ -194,7 +245,7 @@ pub fn layers(
             if checks.is_empty() {
                 return None;
             }
-            let counts = super::summarize(by_layer.remove(&layer).unwrap_or_default());
+            let counts = tallies.summary(|id| id.layer() == layer);
             let t = tally(policy, &seen, live, dockerfiles, |c| c.layer() == layer);
             let count = |keep: &dyn Fn(CheckId) -> bool| {
                 u32::try_from(checks.iter().filter(|id| keep(**id)).count()).unwrap_or(u32::MAX)

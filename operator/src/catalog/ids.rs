@@ -32,7 +32,7 @@ impl CheckId {
 /// sorted them, not in the table's order.
 impl Ord for CheckId {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.as_str().cmp(other.as_str())
+        self.rank().cmp(&other.rank())
     }
 }
 
@@ -124,6 +124,16 @@ mod tests {
         assert_eq!(CheckId::Wl001.to_string(), "WL-001");
         assert!("WL-999".parse::<CheckId>().is_err());
         assert!(CheckId::Api001 < CheckId::Cm001 && CheckId::Cm001 < CheckId::Rbac001);
+    }
+
+    /// IDs compare by their generated rank exactly as their text compares.
+    #[test]
+    fn ids_order_as_their_text() {
+        for a in CheckId::ALL {
+            for b in CheckId::ALL {
+                assert_eq!(a.cmp(b), a.as_str().cmp(b.as_str()), "{a} against {b}");
+            }
+        }
     }
 
     #[test]
