@@ -102,6 +102,8 @@ struct Kept {
     api_servers: Vec<usize>,
     /// The last report's findings, in order: the next report's are mostly the same.
     order: super::Order,
+    /// Which controllers and Pods of `snapshot` are owned (not top-level workloads).
+    ownership: workloads::Ownership,
 }
 
 /// The engine's [`layers::Keep`]: kept parts in, this run's parts out.
@@ -261,8 +263,10 @@ impl Engine {
     pub fn run(&mut self, input: &AuditInput, previous: &[Arc<Finding>]) -> Report {
         let snapshot = input.snapshot;
         let policy = input.policy;
-        let ctx = Ctx::new(input);
         let mut kept = self.kept.take();
+        let keep = !self.once;
+        // While `kept` holds its snapshot, its objects' addresses are theirs alone.
+        let (ctx, ownership) = Ctx::kept(input, kept.as_ref().map(|k| &k.ownership), keep);
         // The order is checked, not trusted (see `sorted_like`): reused whatever changed.
         let before = kept
             .as_mut()
@@ -275,7 +279,6 @@ impl Engine {
         // RBAC findings are computed in full (whatever the policy enables) because WL-010 and
         // XL-003 read them, judged as the policy judges them (overrides, exceptions); only
         // enabled ones are reported.
-        let keep = !self.once;
         let (rbac_part, rbac_parts) = match kept.as_mut().filter(|k| k.rbac_unchanged(snapshot)) {
             Some(k) => {
                 reuse.rbac_kept = true;
@@ -445,6 +448,7 @@ impl Engine {
             nodes_day,
             api_servers,
             order: super::Order::default(),
+            ownership: ownership.unwrap_or_default(),
         });
         self.last = reuse;
         let (report, strict) = super::finish(input, &ctx, sink, previous, &before);

@@ -275,17 +275,29 @@ pub struct Ctx<'a> {
 
 impl<'a> Ctx<'a> {
     pub fn new(input: &AuditInput<'a>) -> Ctx<'a> {
-        Ctx {
+        Ctx::kept(input, None, false).0
+    }
+
+    /// [`Ctx::new`], reusing the ownership of workloads an earlier audit found (see
+    /// [`workloads::top_level_kept`]), and returning this one's with `keep`.
+    pub fn kept(
+        input: &AuditInput<'a>,
+        then: Option<&workloads::Ownership>,
+        keep: bool,
+    ) -> (Ctx<'a>, Option<workloads::Ownership>) {
+        let (workloads, ownership) = workloads::top_level_kept(input.snapshot, then, keep);
+        let ctx = Ctx {
             snapshot: input.snapshot,
             policy: input.policy,
             now: input.now,
             release_data: input.release_data,
-            workloads: workloads::top_level(input.snapshot),
+            workloads,
             components: controlplane::component_pods(input.snapshot),
             images: input
                 .images
                 .map(|i| (i, images::RunningImages::new(input.snapshot))),
-        }
+        };
+        (ctx, ownership)
     }
 
     pub fn enabled(&self, check: CheckId) -> bool {

@@ -196,7 +196,7 @@ pub fn kubelet_defaults_seccomp(
 pub fn seccomp_defaults<'a>(
     snapshot: &'a Snapshot,
     live: Option<&'a LiveKubelets>,
-) -> std::collections::HashMap<&'a str, bool> {
+) -> crate::audit::layers::SeccompDefaults<'a> {
     let r = resolve(snapshot, live);
     let kubeadm = match &r.kubeadm {
         Some((_, Ok(c))) => c.with_defaults(Defaults::ConfigFile).seccomp_default,

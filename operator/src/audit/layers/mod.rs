@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// (`seccompDefault: true`), by node name, from the kubelet layer
 /// ([`crate::audit::kubelet::seccomp_defaults`]). A node missing from it is unknown, and XL-002
 /// treats unknown as not defaulting (the kubelet's own default is false).
-pub type SeccompDefaults<'a> = std::collections::HashMap<&'a str, bool>;
+pub type SeccompDefaults<'a> = foldhash::HashMap<&'a str, bool>;
 
 pub fn audit(
     ctx: &Ctx,

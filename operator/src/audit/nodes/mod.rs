@@ -18,6 +18,7 @@ use crate::audit::{Ctx, Finding, ObjectRef, Sink, bounds};
 use crate::catalog::Category;
 use crate::catalog::CheckId;
 use crate::snapshot::ObjectKind;
+use foldhash::HashMap;
 use jiff::civil::Date;
 use k8s_openapi::api::core::v1::NodeSystemInfo;
 use std::collections::BTreeMap;
@@ -33,8 +34,7 @@ pub struct HostFacts<'a> {
 pub struct NodeFacts<'a> {
     pub name: &'a str,
     pub info: &'a NodeSystemInfo,
-    /// NODE-003's finding, and the CVEs it lists.
-    pub runtime: Option<Finding>,
+    /// The container runtime's CVEs (NODE-003's, built only by [`audit`]).
     pub runtime_cves: Vec<&'a str>,
     /// NODE-004's verdict; `None` for nodes that are not Linux (nothing to say).
     pub kernel: Option<KernelVerdict<'a>>,
@@ -75,6 +75,10 @@ pub fn facts<'a>(ctx: &Ctx<'a>) -> HostFacts<'a> {
         };
     }
     let data = ctx.release_data;
+    // Judged once per kernel and per runtime: a cluster's thousands of Nodes run a few of
+    // each, and every audit asks (the layers read these facts).
+    let mut kernels: HashMap<(&str, &str), KernelVerdict<'a>> = HashMap::default();
+    let mut runtimes: HashMap<&str, Vec<&'a str>> = HashMap::default();
     let nodes = ctx
         .snapshot
         .nodes
@@ -82,13 +86,21 @@ pub fn facts<'a>(ctx: &Ctx<'a>) -> HostFacts<'a> {
         .filter_map(|node| {
             let name = node.metadata.name.as_deref().unwrap_or("");
             let info = node.status.as_ref()?.node_info.as_ref()?;
+            let runtime_cves = runtimes
+                .entry(&info.container_runtime_version)
+                .or_insert_with(|| runtime_cves(data, info))
+                .clone();
+            let kernel = is_linux(info).then(|| {
+                kernels
+                    .entry((&info.kernel_version, &info.os_image))
+                    .or_insert_with(|| kernel::assess(data, &info.kernel_version, &info.os_image))
+                    .clone()
+            });
             Some(NodeFacts {
                 name,
                 info,
-                runtime: vulnerable_runtime(data, name, info),
-                runtime_cves: runtime_cves(data, info),
-                kernel: is_linux(info)
-                    .then(|| kernel::assess(data, &info.kernel_version, &info.os_image)),
+                runtime_cves,
+                kernel,
             })
         })
         .collect();
@@ -176,8 +188,8 @@ pub fn audit(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
         {
             sink.push(f);
         }
-        if runtime && let Some(f) = &n.runtime {
-            sink.push(f.clone());
+        if runtime && let Some(f) = vulnerable_runtime(data, name, n.info) {
+            sink.push(f);
         }
         if kernel {
             match &n.kernel {

@@ -11,7 +11,7 @@ pub use checks::{
 };
 pub use containers::{ContainerKind, ContainerRef, containers};
 
-use crate::audit::ObjectRef;
+use crate::audit::{ObjectRef, identity};
 use crate::model::{Labels, Pod, PodSpec, Selector};
 use crate::snapshot::{ObjectKind, Snapshot};
 use foldhash::{HashMap, HashSet, HashSetExt};
@@ -70,7 +70,7 @@ const CONTROLLERS: [ObjectKind; 7] = [
 /// when a reference is not found by its UID.
 struct Owners<'a> {
     snapshot: &'a Snapshot,
-    uids: HashSet<&'a str>,
+    uids: std::cell::OnceCell<HashSet<&'a str>>,
     fallback: std::cell::OnceCell<Fallback<'a>>,
 }
 
@@ -109,14 +109,23 @@ fn ns_of(m: &ObjectMeta) -> &str {
 }
 
 impl<'a> Owners<'a> {
+    /// The index of `s`'s controllers, built on the first question (an audit that reuses
+    /// every answer asks none).
     fn new(s: &'a Snapshot) -> Owners<'a> {
-        let mut uids = HashSet::with_capacity(controllers(s).size_hint().0);
-        uids.extend(controllers(s).filter_map(|(_, m)| m.uid.as_deref()));
         Owners {
             snapshot: s,
-            uids,
+            uids: std::cell::OnceCell::new(),
             fallback: std::cell::OnceCell::new(),
         }
+    }
+
+    fn uids(&self) -> &HashSet<&'a str> {
+        self.uids.get_or_init(|| {
+            let s = self.snapshot;
+            let mut uids = HashSet::with_capacity(controllers(s).size_hint().0);
+            uids.extend(controllers(s).filter_map(|(_, m)| m.uid.as_deref()));
+            uids
+        })
     }
 
     fn fallback(&self) -> &Fallback<'a> {
@@ -164,7 +173,7 @@ impl<'a> Owners<'a> {
             if !CONTROLLERS.iter().any(|k| k.name() == r.kind) {
                 return false;
             }
-            if self.uids.contains(r.uid.as_str()) {
+            if self.uids().contains(r.uid.as_str()) {
                 return true;
             }
             let fallback = self.fallback();
@@ -232,7 +241,53 @@ mod tpl {
 
 /// Every top-level workload of the snapshot, in a stable order (kind, then input order).
 pub fn top_level(s: &Snapshot) -> Vec<Workload<'_>> {
+    top_level_kept(s, None, false).0
+}
+
+/// Which controllers and Pods of a snapshot are owned by another object (so not top level),
+/// each by the address of its metadata, in the snapshot's order: what [`top_level_kept`]
+/// answered, for the next audit to ask again only of objects that are not the same.
+#[derive(Debug, Default)]
+pub struct Ownership {
+    controllers: Vec<(usize, bool)>,
+    pods: Vec<(usize, bool)>,
+}
+
+/// [`top_level`], reusing `then` (the ownership of a snapshot the caller still holds, so that
+/// no other object can have one of its addresses). Whether an object is owned depends on the
+/// object and on the controllers only: while every controller is the same object in the same
+/// place, each controller's answer stands, and so does each Pod's at a place where the same
+/// Pod is. Any other change of a controller asks every object again. With `keep`, returns
+/// this snapshot's ownership.
+pub fn top_level_kept<'s>(
+    s: &'s Snapshot,
+    then: Option<&Ownership>,
+    keep: bool,
+) -> (Vec<Workload<'s>>, Option<Ownership>) {
+    let now: Vec<usize> = match (then, keep) {
+        (None, false) => Vec::new(),
+        _ => controllers(s).map(|(_, m)| identity::address(m)).collect(),
+    };
+    let then = then.filter(|t| {
+        t.controllers.len() == now.len() && t.controllers.iter().zip(&now).all(|(a, b)| a.0 == *b)
+    });
     let owners = Owners::new(s);
+    let mut kept = keep.then(|| Ownership {
+        controllers: Vec::with_capacity(now.len()),
+        pods: Vec::with_capacity(s.pods.len()),
+    });
+    let mut at = 0usize;
+    let mut owned_controller = |m: &ObjectMeta| {
+        let owned = match then {
+            Some(t) => t.controllers[at].1,
+            None => owners.owned(m, None),
+        };
+        if let Some(k) = kept.as_mut() {
+            k.controllers.push((identity::address(m), owned));
+        }
+        at += 1;
+        owned
+    };
     let mut out = Vec::new();
     fn name(m: &ObjectMeta) -> &str {
         m.name.as_deref().unwrap_or("")
@@ -241,7 +296,7 @@ pub fn top_level(s: &Snapshot) -> Vec<Workload<'_>> {
         ($list:expr, $kind:expr, $spec:expr) => {
             for x in $list.iter() {
                 let m = &x.metadata;
-                if owners.owned(m, None) {
+                if owned_controller(m) {
                     continue;
                 }
                 if let Some(t) = $spec(x) {
@@ -271,9 +326,17 @@ pub fn top_level(s: &Snapshot) -> Vec<Workload<'_>> {
     );
     templated!(s.jobs, ObjectKind::Job, tpl::job);
     templated!(s.cron_jobs, ObjectKind::CronJob, tpl::cron_job);
-    for p in &s.pods {
+    for (i, p) in s.pods.iter().enumerate() {
         let m = &p.metadata;
-        if owners.owned(m, Some(&p.labels)) {
+        let address = identity::address(m);
+        let owned = match then.and_then(|t| t.pods.get(i)) {
+            Some(&(a, owned)) if a == address => owned,
+            _ => owners.owned(m, Some(&p.labels)),
+        };
+        if let Some(k) = kept.as_mut() {
+            k.pods.push((address, owned));
+        }
+        if owned {
             continue;
         }
         if let Some(spec) = p.spec.as_ref() {
@@ -288,7 +351,7 @@ pub fn top_level(s: &Snapshot) -> Vec<Workload<'_>> {
             });
         }
     }
-    out
+    (out, kept)
 }
 
 #[cfg(test)]
@@ -347,6 +410,77 @@ spec: {{containers: [{{name: app, image: nginx}}]}}
             pod("web-5d9c7b-b")
         ));
         assert_eq!(names(&s), ["Deployment shop/web"]);
+    }
+
+    /// Reused answers are the answers: after each change (a Pod replaced by one another
+    /// ReplicaSet owns, a bare Pod added, the Deployment gone, the ReplicaSet replaced by
+    /// another, then gone), the
+    /// ownership kept from the last snapshot gives what asking afresh gives, and reuses
+    /// nothing that changed.
+    #[test]
+    fn kept_ownership_answers_as_asking_again() {
+        let bare = "\napiVersion: v1\nkind: Pod\nmetadata: {namespace: shop, name: solo}\nspec: {containers: [{name: app, image: nginx}]}\n";
+        // Pod b, now owned by a ReplicaSet the snapshot lacks (so top level).
+        let stray = pod("web-5d9c7b-b")
+            .replace("rs-1", "rs-2")
+            .replace("name: web-5d9c7b,", "name: gone-1,");
+        let renamed = REPLICASET
+            .replace("web-5d9c7b", "api-7f6e")
+            .replace("rs-1", "rs-3");
+        let states = [
+            format!(
+                "{DEPLOYMENT}---{REPLICASET}---{}---{}",
+                pod("web-5d9c7b-a"),
+                pod("web-5d9c7b-b")
+            ),
+            format!(
+                "{DEPLOYMENT}---{REPLICASET}---{}---{stray}",
+                pod("web-5d9c7b-a")
+            ),
+            format!(
+                "{DEPLOYMENT}---{REPLICASET}---{}---{stray}---{bare}",
+                pod("web-5d9c7b-a")
+            ),
+            format!("{REPLICASET}---{}---{stray}---{bare}", pod("web-5d9c7b-a")),
+            // As many controllers, but another one.
+            format!("{renamed}---{}---{stray}---{bare}", pod("web-5d9c7b-a")),
+            format!("{}---{stray}---{bare}", pod("web-5d9c7b-a")),
+        ];
+        let mut then = snapshot(&states[0]);
+        let (_, mut kept) = top_level_kept(&then, None, true);
+        for state in &states[1..] {
+            let fresh = snapshot(state);
+            // The next state shares every object that did not change.
+            let mut now = fresh.clone();
+            for (p, q) in now.pods.iter_mut().zip(&then.pods) {
+                if p == q {
+                    *p = q.clone();
+                }
+            }
+            for (d, e) in now.deployments.iter_mut().zip(&then.deployments) {
+                if d == e {
+                    *d = e.clone();
+                }
+            }
+            for (r, t) in now.replica_sets.iter_mut().zip(&then.replica_sets) {
+                if r == t {
+                    *r = t.clone();
+                }
+            }
+            let (got, next) = top_level_kept(&now, kept.as_ref(), true);
+            let got: Vec<String> = got.iter().map(|w| w.to_string()).collect();
+            assert_eq!(got, names(&fresh), "after {state}");
+            kept = next;
+            then = now;
+        }
+        assert_eq!(
+            names(&then),
+            [
+                "Pod shop/web-5d9c7b-a",
+                "Pod shop/web-5d9c7b-b",
+                "Pod shop/solo"
+            ]
+        );
     }
 
     #[test]
