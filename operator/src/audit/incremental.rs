@@ -33,7 +33,7 @@
 //! could be read (unavailable and absent kinds) drops everything kept.
 
 use super::identity::{self, identical, same, same_names};
-use super::layers::{self, PathPart, SeccompDefaults};
+use super::layers::{self, PathPart, SeccompDefaults, placement::PodPlaces};
 use super::workloads::{self, PowerfulAccounts, Workload};
 use super::{AuditInput, Ctx, Finding, Report, Sink, controlplane, daemonset, images, kubelet};
 use super::{nodes, probe, rbac};
@@ -104,6 +104,8 @@ struct Kept {
     order: super::Order,
     /// Which controllers and Pods of `snapshot` are owned (not top-level workloads).
     ownership: workloads::Ownership,
+    /// Which workload each placed Pod of `snapshot` belongs to.
+    pod_places: PodPlaces,
 }
 
 /// The engine's [`layers::Keep`]: kept parts in, this run's parts out.
@@ -120,6 +122,9 @@ struct KeepLayers<'r> {
     new_all_paths: Option<Sink>,
     /// Whether this run's parts are kept (not for [`Engine::once`]).
     keep: bool,
+    /// The last run's Pods' workloads, when the controllers and workloads are the same.
+    pod_places: Option<PodPlaces>,
+    new_pod_places: Option<PodPlaces>,
     reuse: &'r mut Reuse,
 }
 
@@ -191,6 +196,18 @@ impl layers::Keep for KeepLayers<'_> {
         if self.keep {
             self.new_all_paths = Some(all.clone());
         }
+    }
+
+    fn keeps(&self) -> bool {
+        self.keep
+    }
+
+    fn pod_places(&mut self) -> Option<PodPlaces> {
+        self.pod_places.take()
+    }
+
+    fn pod_places_done(&mut self, places: PodPlaces) {
+        self.new_pod_places = Some(places);
     }
 }
 
@@ -420,6 +437,16 @@ impl Engine {
             all_paths,
             new_all_paths: None,
             keep,
+            pod_places: kept
+                .as_mut()
+                .filter(|k| {
+                    k.workload_addresses == workload_addresses
+                        && ownership
+                            .as_ref()
+                            .is_some_and(|o| k.ownership.same_controllers(o))
+                })
+                .map(|k| std::mem::take(&mut k.pod_places)),
+            new_pod_places: None,
             reuse: &mut reuse,
         };
         layers::audit(&ctx, &host, &seccomp, &mut layers_keep, &mut sink);
@@ -427,8 +454,16 @@ impl Engine {
             new_paths,
             new_placement,
             new_all_paths,
+            new_pod_places,
+            pod_places: unused_places,
             ..
         } = layers_keep;
+        // Places not looked at (every workload's paths kept whole) still hold while the Pods
+        // are the very same objects: their addresses stay this snapshot's.
+        let pods_identical = kept
+            .as_ref()
+            .is_some_and(|k| identical(&snapshot.pods, &k.snapshot.pods));
+        let new_pod_places = new_pod_places.or(unused_places.filter(|_| pods_identical));
 
         self.kept = keep.then(|| Kept {
             snapshot: snapshot.clone(),
@@ -449,6 +484,7 @@ impl Engine {
             api_servers,
             order: super::Order::default(),
             ownership: ownership.unwrap_or_default(),
+            pod_places: new_pod_places.unwrap_or_default(),
         });
         self.last = reuse;
         let (report, strict) = super::finish(input, &ctx, sink, previous, &before);

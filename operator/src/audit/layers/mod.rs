@@ -5,7 +5,7 @@
 //! be enabled). A path through a node whose kernel could not be judged is "not assessed", with
 //! the reason and the node count, never a silent pass.
 
-mod placement;
+pub mod placement;
 #[cfg(test)]
 mod tests;
 
@@ -317,6 +317,20 @@ pub trait Keep {
 
     /// What this run found for XL-001/002 of every workload, for the next run.
     fn all_paths_done(&mut self, _: &Sink) {}
+
+    /// Whether the engine keeps this run's parts (then [`Keep::pod_places_done`] is told).
+    fn keeps(&self) -> bool {
+        false
+    }
+
+    /// The Pods' workloads of the last run, if the engine kept them and they still apply (the
+    /// same controllers and workloads: see [`placement::nodes_of_kept`]).
+    fn pod_places(&mut self) -> Option<placement::PodPlaces> {
+        None
+    }
+
+    /// This run's Pods' workloads, for the next run.
+    fn pod_places_done(&mut self, _: placement::PodPlaces) {}
 }
 
 /// The [`Keep`] of a full audit: always evaluate.
@@ -362,7 +376,13 @@ fn workload_paths(
         xl1,
         xl2,
     };
-    let placed = placement::nodes_of(ctx.snapshot, &ctx.workloads);
+    let then = keep.pod_places();
+    let (placed, now) =
+        placement::nodes_of_kept(ctx.snapshot, &ctx.workloads, then.as_ref(), keep.keeps());
+    drop(then);
+    if let Some(now) = now {
+        keep.pod_places_done(now);
+    }
     let (mut unknown1, mut unknown2) = (Unknown::default(), Unknown::default());
     let mut unplaced = 0usize;
     for (i, w) in ctx.workloads.iter().enumerate() {

@@ -69,32 +69,70 @@ fn chain<'a>(
     }
 }
 
+/// Which workload (index into the audit's workloads) each Pod of a snapshot belongs to, by
+/// the address of the Pod's metadata, in the snapshot's order: what [`nodes_of`] found, for
+/// the next audit to look up again only the Pods that are not the same.
+#[derive(Debug, Default)]
+pub struct PodPlaces(Vec<(usize, Option<usize>)>);
+
 /// Nodes per workload (index into `workloads`), from the Pods with a `nodeName`: sorted,
 /// without duplicates (a small vector, not a set: most workloads run on a few nodes).
 pub fn nodes_of<'a>(s: &'a Snapshot, workloads: &[Workload]) -> HashMap<usize, Vec<&'a str>> {
-    let mut index: HashMap<Key, usize> = HashMap::with_capacity(workloads.len());
-    index.extend(
-        workloads
-            .iter()
-            .enumerate()
-            .map(|(i, w)| ((w.kind.name(), w.namespace, w.name), i)),
-    );
-    let middle = middle_objects(s);
+    nodes_of_kept(s, workloads, None, false).0
+}
+
+/// [`nodes_of`], reusing `then`: the places of a snapshot the caller still holds (no other
+/// object can have one of its addresses) whose controllers and workloads are the same
+/// objects as `s`'s, in the same order. A Pod's workload depends only on the Pod, the
+/// ReplicaSets and Jobs between, and the workloads: a Pod at the same place as then is
+/// found where it was. With `keep`, returns this snapshot's places.
+pub fn nodes_of_kept<'a>(
+    s: &'a Snapshot,
+    workloads: &[Workload],
+    then: Option<&PodPlaces>,
+    keep: bool,
+) -> (HashMap<usize, Vec<&'a str>>, Option<PodPlaces>) {
+    // Built only when some Pod must be looked up.
+    let index: std::cell::OnceCell<HashMap<Key, usize>> = std::cell::OnceCell::new();
+    let index = || {
+        index.get_or_init(|| {
+            let mut index = HashMap::with_capacity(workloads.len());
+            index.extend(
+                workloads
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| ((w.kind.name(), w.namespace, w.name), i)),
+            );
+            index
+        })
+    };
+    let middle = std::cell::OnceCell::new();
+    let mut places = keep.then(|| Vec::with_capacity(s.pods.len()));
     let mut out: HashMap<usize, Vec<&'a str>> = HashMap::with_capacity(workloads.len());
     let mut keys = Vec::with_capacity(3);
-    for pod in &s.pods {
-        let Some(node) = pod
+    for (at, pod) in s.pods.iter().enumerate() {
+        let address = crate::audit::identity::address(&pod.metadata);
+        let node = pod
             .spec
             .as_ref()
             .and_then(|p| p.node_name.as_deref())
-            .filter(|n| !n.is_empty())
-        else {
-            continue;
+            .filter(|n| !n.is_empty());
+        let workload = match (node, then.and_then(|t| t.0.get(at))) {
+            (None, _) => None,
+            (Some(_), Some(&(a, w))) if a == address => w,
+            (Some(_), _) => {
+                let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+                // The farthest object of the chain that is a workload is the one reported.
+                let middle = middle.get_or_init(|| middle_objects(s));
+                chain(middle, ns, &pod.metadata, &mut keys);
+                let index = index();
+                keys.iter().rev().find_map(|k| index.get(k)).copied()
+            }
         };
-        let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
-        // The farthest object of the chain that is a workload is the one reported.
-        chain(&middle, ns, &pod.metadata, &mut keys);
-        if let Some(&i) = keys.iter().rev().find_map(|k| index.get(k)) {
+        if let Some(p) = places.as_mut() {
+            p.push((address, workload));
+        }
+        if let (Some(node), Some(i)) = (node, workload) {
             out.entry(i).or_default().push(node);
         }
     }
@@ -102,5 +140,75 @@ pub fn nodes_of<'a>(s: &'a Snapshot, workloads: &[Workload]) -> HashMap<usize, V
         nodes.sort_unstable();
         nodes.dedup();
     }
-    out
+    (out, places.map(PodPlaces))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::testutil::snapshot;
+    use crate::audit::workloads::top_level;
+
+    fn pod(name: &str, rs: &str, node: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  namespace: shop\n  name: {name}\n  labels: {{app: web}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: {rs}, uid: {rs}, controller: true}}]\nspec: {{nodeName: {node}, containers: [{{name: app, image: nginx}}]}}\n"
+        )
+    }
+
+    fn placed(s: &Snapshot, places: HashMap<usize, Vec<&str>>) -> Vec<(String, Vec<String>)> {
+        let workloads = top_level(s);
+        let mut out: Vec<(String, Vec<String>)> = places
+            .into_iter()
+            .map(|(i, nodes)| {
+                let nodes = nodes.into_iter().map(str::to_string).collect();
+                (workloads[i].to_string(), nodes)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Kept places answer as looking up again: Pods moved to another node, and a Pod of one
+    /// workload replaced at its place by a Pod of another, while the controllers and
+    /// workloads stay the same objects.
+    #[test]
+    fn kept_places_answer_as_looking_up_again() {
+        let controllers = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {namespace: shop, name: web, uid: d-1}\nspec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: app, image: nginx}]}}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {namespace: shop, name: api, uid: d-2}\nspec: {selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: app, image: nginx}]}}}\n";
+        let states = [
+            [pod("web-1-a", "web-1", "n1"), pod("web-1-b", "web-1", "n2")],
+            [pod("web-1-a", "web-1", "n3"), pod("web-1-b", "web-1", "n2")],
+            [pod("web-1-a", "web-1", "n3"), pod("api-1-b", "api-1", "n4")],
+        ];
+        let load = |pods: &[String; 2]| {
+            snapshot(&format!("{controllers}---\n{}---\n{}", pods[0], pods[1]))
+        };
+        let then = load(&states[0]);
+        let (_, mut kept) = nodes_of_kept(&then, &top_level(&then), None, true);
+        let mut then = then;
+        for state in &states[1..] {
+            let fresh = load(state);
+            let mut now = fresh.clone();
+            now.deployments = then.deployments.clone();
+            for (p, q) in now.pods.iter_mut().zip(&then.pods) {
+                if p == q {
+                    *p = q.clone();
+                }
+            }
+            let workloads = top_level(&now);
+            let (got, next) = nodes_of_kept(&now, &workloads, kept.as_ref(), true);
+            assert_eq!(
+                placed(&now, got),
+                placed(&fresh, nodes_of(&fresh, &top_level(&fresh)))
+            );
+            kept = next;
+            then = now;
+        }
+        assert_eq!(
+            placed(&then, nodes_of(&then, &top_level(&then))),
+            [
+                ("Deployment shop/api".to_string(), vec!["n4".to_string()]),
+                ("Deployment shop/web".to_string(), vec!["n3".to_string()]),
+            ]
+        );
+    }
 }

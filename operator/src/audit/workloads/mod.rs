@@ -253,6 +253,19 @@ pub struct Ownership {
     pods: Vec<(usize, bool)>,
 }
 
+impl Ownership {
+    /// Whether the two snapshots' controllers are the same objects in the same order (`self`
+    /// of a snapshot the caller still holds).
+    pub fn same_controllers(&self, other: &Ownership) -> bool {
+        self.controllers.len() == other.controllers.len()
+            && self
+                .controllers
+                .iter()
+                .zip(&other.controllers)
+                .all(|(a, b)| a.0 == b.0)
+    }
+}
+
 /// [`top_level`], reusing `then` (the ownership of a snapshot the caller still holds, so that
 /// no other object can have one of its addresses). Whether an object is owned depends on the
 /// object and on the controllers only: while every controller is the same object in the same
