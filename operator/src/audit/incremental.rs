@@ -33,12 +33,13 @@
 //! could be read (unavailable and absent kinds) drops everything kept.
 
 use super::identity::{self, identical, same, same_names};
-use super::layers::{self, PathPart, SeccompDefaults, placement::PodPlaces};
+use super::layers::placement::{self, PodPlaces};
+use super::layers::{self, PathPart, SeccompDefaults};
 use super::workloads::{self, PowerfulAccounts, Workload};
 use super::{AuditInput, Ctx, Finding, Report, Sink, controlplane, daemonset, images, kubelet};
 use super::{nodes, probe, rbac};
 use crate::catalog::CheckId;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{ObjectKind, Snapshot};
 use foldhash::{HashMap, HashMapExt, HashSet};
 use k8s_openapi::api::core::v1::Node;
 use std::collections::BTreeSet;
@@ -106,6 +107,8 @@ struct Kept {
     ownership: workloads::Ownership,
     /// Which workload each placed Pod of `snapshot` belongs to.
     pod_places: PodPlaces,
+    /// Each workload's kind and place among `snapshot`'s objects of its kind.
+    workload_at: Vec<(ObjectKind, usize)>,
 }
 
 /// The engine's [`layers::Keep`]: kept parts in, this run's parts out.
@@ -283,7 +286,11 @@ impl Engine {
         let mut kept = self.kept.take();
         let keep = !self.once;
         // While `kept` holds its snapshot, its objects' addresses are theirs alone.
-        let (ctx, ownership) = Ctx::kept(input, kept.as_ref().map(|k| &k.ownership), keep);
+        let (ctx, ownership) = Ctx::kept(
+            input,
+            kept.as_ref().map(|k| (&k.ownership, &k.snapshot)),
+            keep,
+        );
         // The order is checked, not trusted (see `sorted_like`): reused whatever changed.
         let before = kept
             .as_mut()
@@ -440,10 +447,7 @@ impl Engine {
             pod_places: kept
                 .as_mut()
                 .filter(|k| {
-                    k.workload_addresses == workload_addresses
-                        && ownership
-                            .as_ref()
-                            .is_some_and(|o| k.ownership.same_controllers(o))
+                    placement::places_hold(snapshot, &ctx.workloads, &k.snapshot, &k.workload_at)
                 })
                 .map(|k| std::mem::take(&mut k.pod_places)),
             new_pod_places: None,
@@ -485,6 +489,7 @@ impl Engine {
             order: super::Order::default(),
             ownership: ownership.unwrap_or_default(),
             pod_places: new_pod_places.unwrap_or_default(),
+            workload_at: ctx.workloads.iter().map(|w| (w.kind, w.index)).collect(),
         });
         self.last = reuse;
         let (report, strict) = super::finish(input, &ctx, sink, previous, &before);

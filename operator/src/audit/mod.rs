@@ -282,7 +282,7 @@ impl<'a> Ctx<'a> {
     /// [`workloads::top_level_kept`]), and returning this one's with `keep`.
     pub fn kept(
         input: &AuditInput<'a>,
-        then: Option<&workloads::Ownership>,
+        then: Option<(&workloads::Ownership, &Snapshot)>,
         keep: bool,
     ) -> (Ctx<'a>, Option<workloads::Ownership>) {
         let (workloads, ownership) = workloads::top_level_kept(input.snapshot, then, keep);

@@ -75,6 +75,61 @@ fn chain<'a>(
 #[derive(Debug, Default)]
 pub struct PodPlaces(Vec<(usize, Option<usize>)>);
 
+/// The metadata of the object of `kind` at `index` in `s` (workload kinds only).
+fn meta_at(s: &Snapshot, kind: ObjectKind, index: usize) -> Option<&ObjectMeta> {
+    use ObjectKind as K;
+    Some(match kind {
+        K::Deployment => &s.deployments.get(index)?.metadata,
+        K::StatefulSet => &s.stateful_sets.get(index)?.metadata,
+        K::DaemonSet => &s.daemon_sets.get(index)?.metadata,
+        K::ReplicaSet => &s.replica_sets.get(index)?.metadata,
+        K::ReplicationController => &s.replication_controllers.get(index)?.metadata,
+        K::Job => &s.jobs.get(index)?.metadata,
+        K::CronJob => &s.cron_jobs.get(index)?.metadata,
+        K::Pod => &s.pods.get(index)?.metadata,
+        _ => return None,
+    })
+}
+
+/// Whether the places of `then`'s Pods hold in `now`: a Pod's workload depends on the Pod,
+/// the ReplicaSets and Jobs between (found by name, followed by their controller reference)
+/// and the workloads' names. So: the same workloads, each at its place the same object or
+/// one of the same kind, namespace and name (`then_workloads`: each workload's kind and
+/// place among `then`'s objects of its kind); and the same ReplicaSets and Jobs, each the
+/// same object or one with the same name, namespace and controller.
+pub fn places_hold(
+    now: &Snapshot,
+    workloads: &[Workload],
+    then: &Snapshot,
+    then_workloads: &[(ObjectKind, usize)],
+) -> bool {
+    let same_workloads = workloads.len() == then_workloads.len()
+        && workloads
+            .iter()
+            .zip(then_workloads)
+            .all(|(w, &(kind, at))| {
+                kind == w.kind
+                    && meta_at(then, kind, at).is_some_and(|m| {
+                        std::ptr::eq(m, w.meta)
+                            || (m.name.as_deref().unwrap_or("") == w.name
+                                && m.namespace.as_deref().unwrap_or("default") == w.namespace)
+                    })
+            });
+    let same_middle = |a: &ObjectMeta, b: &ObjectMeta| {
+        std::ptr::eq(a, b)
+            || (a.name == b.name
+                && a.namespace == b.namespace
+                && controller(a).map(|r| (&r.kind, &r.name))
+                    == controller(b).map(|r| (&r.kind, &r.name)))
+    };
+    same_workloads
+        && now.replica_sets.len() == then.replica_sets.len()
+        && now.jobs.len() == then.jobs.len()
+        && (now.replica_sets.iter().zip(&then.replica_sets))
+            .all(|(a, b)| same_middle(&a.metadata, &b.metadata))
+        && (now.jobs.iter().zip(&then.jobs)).all(|(a, b)| same_middle(&a.metadata, &b.metadata))
+}
+
 /// Nodes per workload (index into `workloads`), from the Pods with a `nodeName`: sorted,
 /// without duplicates (a small vector, not a set: most workloads run on a few nodes).
 pub fn nodes_of<'a>(s: &'a Snapshot, workloads: &[Workload]) -> HashMap<usize, Vec<&'a str>> {
@@ -82,10 +137,8 @@ pub fn nodes_of<'a>(s: &'a Snapshot, workloads: &[Workload]) -> HashMap<usize, V
 }
 
 /// [`nodes_of`], reusing `then`: the places of a snapshot the caller still holds (no other
-/// object can have one of its addresses) whose controllers and workloads are the same
-/// objects as `s`'s, in the same order. A Pod's workload depends only on the Pod, the
-/// ReplicaSets and Jobs between, and the workloads: a Pod at the same place as then is
-/// found where it was. With `keep`, returns this snapshot's places.
+/// object can have one of its addresses) and for which [`places_hold`]: a Pod at the same
+/// place as then is found where it was. With `keep`, returns this snapshot's places.
 pub fn nodes_of_kept<'a>(
     s: &'a Snapshot,
     workloads: &[Workload],
@@ -150,8 +203,9 @@ mod tests {
     use crate::audit::workloads::top_level;
 
     fn pod(name: &str, rs: &str, node: &str) -> String {
+        let app = rs.split('-').next().unwrap_or(rs);
         format!(
-            "apiVersion: v1\nkind: Pod\nmetadata:\n  namespace: shop\n  name: {name}\n  labels: {{app: web}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: {rs}, uid: {rs}, controller: true}}]\nspec: {{nodeName: {node}, containers: [{{name: app, image: nginx}}]}}\n"
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  namespace: shop\n  name: {name}\n  labels: {{app: {app}}}\n  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: {rs}, uid: {rs}, controller: true}}]\nspec: {{nodeName: {node}, containers: [{{name: app, image: nginx}}]}}\n"
         )
     }
 
@@ -168,9 +222,13 @@ mod tests {
         out
     }
 
+    fn at(s: &Snapshot) -> Vec<(ObjectKind, usize)> {
+        top_level(s).iter().map(|w| (w.kind, w.index)).collect()
+    }
+
     /// Kept places answer as looking up again: Pods moved to another node, and a Pod of one
-    /// workload replaced at its place by a Pod of another, while the controllers and
-    /// workloads stay the same objects.
+    /// workload replaced at its place by a Pod of another, while the workloads are alike
+    /// (other objects of the same names).
     #[test]
     fn kept_places_answer_as_looking_up_again() {
         let controllers = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {namespace: shop, name: web, uid: d-1}\nspec: {selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: app, image: nginx}]}}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {namespace: shop, name: api, uid: d-2}\nspec: {selector: {matchLabels: {app: api}}, template: {metadata: {labels: {app: api}}, spec: {containers: [{name: app, image: nginx}]}}}\n";
@@ -187,8 +245,9 @@ mod tests {
         let mut then = then;
         for state in &states[1..] {
             let fresh = load(state);
+            // The Deployments are other objects, alike (`places_hold`).
             let mut now = fresh.clone();
-            now.deployments = then.deployments.clone();
+            assert!(places_hold(&now, &top_level(&now), &then, &at(&then)));
             for (p, q) in now.pods.iter_mut().zip(&then.pods) {
                 if p == q {
                     *p = q.clone();
@@ -203,6 +262,19 @@ mod tests {
             kept = next;
             then = now;
         }
+        // A workload renamed: the places do not hold.
+        let renamed = snapshot(&format!(
+            "{}---\n{}---\n{}",
+            controllers.replace("name: web", "name: www"),
+            states[2][0],
+            states[2][1]
+        ));
+        assert!(!places_hold(
+            &renamed,
+            &top_level(&renamed),
+            &then,
+            &at(&then)
+        ));
         assert_eq!(
             placed(&then, nodes_of(&then, &top_level(&then))),
             [

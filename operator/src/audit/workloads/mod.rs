@@ -16,6 +16,7 @@ use crate::model::{Labels, Pod, PodSpec, Selector};
 use crate::snapshot::{ObjectKind, Snapshot};
 use foldhash::{HashMap, HashSet, HashSetExt};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use std::sync::Arc;
 
 /// A pod spec and the object that carries it.
 #[derive(Clone, Copy, Debug)]
@@ -29,6 +30,8 @@ pub struct Workload<'a> {
     pub pod_meta: Option<&'a ObjectMeta>,
     /// The Pod itself, for bare Pods.
     pub pod: Option<&'a Pod>,
+    /// Its place among the snapshot's objects of its kind.
+    pub index: usize,
 }
 
 impl Workload<'_> {
@@ -253,50 +256,60 @@ pub struct Ownership {
     pods: Vec<(usize, bool)>,
 }
 
-impl Ownership {
-    /// Whether the two snapshots' controllers are the same objects in the same order (`self`
-    /// of a snapshot the caller still holds).
-    pub fn same_controllers(&self, other: &Ownership) -> bool {
-        self.controllers.len() == other.controllers.len()
-            && self
-                .controllers
-                .iter()
-                .zip(&other.controllers)
-                .all(|(a, b)| a.0 == b.0)
-    }
+/// Whether the controllers of `now` answer every ownership question as those of `then` do:
+/// kind by kind, in the same order, each the same object or one with the same name,
+/// namespace and UID (and, for a Deployment, the same selector: it finds the Pods of
+/// ReplicaSets a snapshot lacks). What differs between two such controllers is only their
+/// own owner references: their own answers must be asked again, no one else's.
+fn controllers_answer_alike(now: &Snapshot, then: &Snapshot) -> bool {
+    let same_meta = |a: &ObjectMeta, b: &ObjectMeta| {
+        std::ptr::eq(a, b) || (a.name == b.name && a.namespace == b.namespace && a.uid == b.uid)
+    };
+    let (mut a, mut b) = (controllers(now), controllers(then));
+    let all_alike = loop {
+        match (a.next(), b.next()) {
+            (None, None) => break true,
+            (Some((k1, m1)), Some((k2, m2))) if k1 == k2 && same_meta(m1, m2) => {}
+            _ => break false,
+        }
+    };
+    all_alike
+        && now.deployments.iter().zip(&then.deployments).all(|(x, y)| {
+            Arc::ptr_eq(x, y)
+                || x.spec.as_ref().and_then(|s| s.selector.as_ref())
+                    == y.spec.as_ref().and_then(|s| s.selector.as_ref())
+        })
 }
 
-/// [`top_level`], reusing `then` (the ownership of a snapshot the caller still holds, so that
-/// no other object can have one of its addresses). Whether an object is owned depends on the
-/// object and on the controllers only: while every controller is the same object in the same
-/// place, each controller's answer stands, and so does each Pod's at a place where the same
-/// Pod is. Any other change of a controller asks every object again. With `keep`, returns
-/// this snapshot's ownership.
+/// [`top_level`], reusing `then`: the ownership of a snapshot the caller still holds (so
+/// that no other object can have one of its addresses), with that snapshot. Whether an
+/// object is owned depends on the object and on the controllers' names, UIDs and
+/// Deployments' selectors only: while those answer alike
+/// ([`controllers_answer_alike`]), each controller or Pod at a place where the same object
+/// is keeps its answer, and only the others are asked. Any other change of a controller
+/// asks every object again. With `keep`, returns this snapshot's ownership.
 pub fn top_level_kept<'s>(
     s: &'s Snapshot,
-    then: Option<&Ownership>,
+    then: Option<(&Ownership, &Snapshot)>,
     keep: bool,
 ) -> (Vec<Workload<'s>>, Option<Ownership>) {
-    let now: Vec<usize> = match (then, keep) {
-        (None, false) => Vec::new(),
-        _ => controllers(s).map(|(_, m)| identity::address(m)).collect(),
-    };
-    let then = then.filter(|t| {
-        t.controllers.len() == now.len() && t.controllers.iter().zip(&now).all(|(a, b)| a.0 == *b)
-    });
+    let then = then
+        .filter(|(_, old)| controllers_answer_alike(s, old))
+        .map(|(t, _)| t);
     let owners = Owners::new(s);
     let mut kept = keep.then(|| Ownership {
-        controllers: Vec::with_capacity(now.len()),
+        controllers: Vec::with_capacity(then.map_or(0, |t| t.controllers.len())),
         pods: Vec::with_capacity(s.pods.len()),
     });
     let mut at = 0usize;
     let mut owned_controller = |m: &ObjectMeta| {
-        let owned = match then {
-            Some(t) => t.controllers[at].1,
-            None => owners.owned(m, None),
+        let address = identity::address(m);
+        let owned = match then.and_then(|t| t.controllers.get(at)) {
+            Some(&(a, owned)) if a == address => owned,
+            _ => owners.owned(m, None),
         };
         if let Some(k) = kept.as_mut() {
-            k.controllers.push((identity::address(m), owned));
+            k.controllers.push((address, owned));
         }
         at += 1;
         owned
@@ -307,7 +320,7 @@ pub fn top_level_kept<'s>(
     }
     macro_rules! templated {
         ($list:expr, $kind:expr, $spec:expr) => {
-            for x in $list.iter() {
+            for (index, x) in $list.iter().enumerate() {
                 let m = &x.metadata;
                 if owned_controller(m) {
                     continue;
@@ -322,6 +335,7 @@ pub fn top_level_kept<'s>(
                             spec,
                             pod_meta: t.metadata.as_deref(),
                             pod: None,
+                            index,
                         });
                     }
                 }
@@ -361,6 +375,7 @@ pub fn top_level_kept<'s>(
                 spec,
                 pod_meta: Some(m),
                 pod: Some(p),
+                index: i,
             });
         }
     }
@@ -427,7 +442,8 @@ spec: {{containers: [{{name: app, image: nginx}}]}}
 
     /// Reused answers are the answers: after each change (a Pod replaced by one another
     /// ReplicaSet owns, a bare Pod added, the Deployment gone, the ReplicaSet replaced by
-    /// another, then gone), the
+    /// another, then gone, the Deployment back, replaced by one alike, then by one with
+    /// another selector), the
     /// ownership kept from the last snapshot gives what asking afresh gives, and reuses
     /// nothing that changed.
     #[test]
@@ -458,6 +474,20 @@ spec: {{containers: [{{name: app, image: nginx}}]}}
             // As many controllers, but another one.
             format!("{renamed}---{}---{stray}---{bare}", pod("web-5d9c7b-a")),
             format!("{}---{stray}---{bare}", pod("web-5d9c7b-a")),
+            // The Deployment back: it owns Pod a by its selector (no ReplicaSet).
+            format!("{DEPLOYMENT}---{}---{stray}---{bare}", pod("web-5d9c7b-a")),
+            // Another object, alike in name, UID and selector.
+            format!(
+                "{}---{}---{stray}---{bare}",
+                DEPLOYMENT.replace("image: nginx", "image: httpd"),
+                pod("web-5d9c7b-a")
+            ),
+            // Another selector: Pod a is no longer its.
+            format!(
+                "{}---{}---{stray}---{bare}",
+                DEPLOYMENT.replace("matchLabels: {app: web}", "matchLabels: {app: other}"),
+                pod("web-5d9c7b-a")
+            ),
         ];
         let mut then = snapshot(&states[0]);
         let (_, mut kept) = top_level_kept(&then, None, true);
@@ -480,7 +510,7 @@ spec: {{containers: [{{name: app, image: nginx}}]}}
                     *r = t.clone();
                 }
             }
-            let (got, next) = top_level_kept(&now, kept.as_ref(), true);
+            let (got, next) = top_level_kept(&now, kept.as_ref().map(|k| (k, &then)), true);
             let got: Vec<String> = got.iter().map(|w| w.to_string()).collect();
             assert_eq!(got, names(&fresh), "after {state}");
             kept = next;
@@ -489,6 +519,7 @@ spec: {{containers: [{{name: app, image: nginx}}]}}
         assert_eq!(
             names(&then),
             [
+                "Deployment shop/web",
                 "Pod shop/web-5d9c7b-a",
                 "Pod shop/web-5d9c7b-b",
                 "Pod shop/solo"
