@@ -609,37 +609,43 @@ pub(crate) fn sorted_deduped_like(
     }
     drop(at);
     let fresh = sorted(fresh);
-    // Merged: each finding with its place in `before` (none for a fresh one).
-    let mut old = slots
+    let old: Vec<(Arc<Finding>, usize)> = slots
         .into_iter()
         .enumerate()
-        .filter_map(|(i, f)| Some((f?, Some(i))))
-        .peekable();
-    let mut fresh = fresh.into_iter().map(|f| (f, None)).peekable();
-    let mut out: Vec<Arc<Finding>> = Vec::with_capacity(findings.len());
-    let mut dropped = Vec::new();
-    // The last finding merged, and the last one kept, each with its place in `before`.
-    let mut prev: Option<(Arc<Finding>, Option<usize>)> = None;
-    let mut last: Option<usize> = None;
-    loop {
-        let next = match (old.peek(), fresh.peek()) {
-            (Some((a, _)), Some((b, _))) if b.sort_key() < a.sort_key() => fresh.next(),
-            (Some(_), _) => old.next(),
-            (None, _) => fresh.next(),
-        };
-        let Some((f, place)) = next else { break };
-        if let Some((p, p_place)) = &prev {
-            let both_earlier = p_place.is_some() && place.is_some();
-            if !(both_earlier || p.sort_key() < f.sort_key() || **p == *f) {
-                return full(findings, tallies);
-            }
+        .filter_map(|(i, f)| Some((f?, i)))
+        .collect();
+    // Merged: each finding with its place in `before` (none for a fresh one). A fresh one
+    // goes after the earlier ones whose key is not above its own (as a merge that takes the
+    // earlier one on equal keys), found by bisection: the earlier findings are not read.
+    let mut merged: Vec<(Arc<Finding>, Option<usize>)> = Vec::with_capacity(findings.len());
+    let mut from = 0;
+    for f in fresh {
+        let at = from + old[from..].partition_point(|(o, _)| o.sort_key() <= f.sort_key());
+        merged.extend(old[from..at].iter().map(|(o, i)| (o.clone(), Some(*i))));
+        merged.push((f, None));
+        from = at;
+    }
+    merged.extend(old[from..].iter().map(|(o, i)| (o.clone(), Some(*i))));
+    drop(old);
+    // Checked pair by pair, but a pair of earlier findings needs no reading (see above).
+    for w in merged.windows(2) {
+        let ((p, p_place), (f, place)) = (&w[0], &w[1]);
+        let both_earlier = p_place.is_some() && place.is_some();
+        if !(both_earlier || p.sort_key() < f.sort_key() || **p == **f) {
+            drop(merged);
+            return full(findings, tallies);
         }
+    }
+    let mut out: Vec<Arc<Finding>> = Vec::with_capacity(merged.len());
+    let mut dropped = Vec::new();
+    // The place in `before` of the last finding kept.
+    let mut last: Option<usize> = None;
+    for (f, place) in merged {
         let kept = out.last().is_some_and(|l| {
             // Neighbours in `before`: different identities (it was deduped).
             let neighbours = matches!((last, place), (Some(i), Some(j)) if j == i + 1);
             !neighbours && l.same_identity(&f)
         });
-        prev = Some((f.clone(), place));
         if kept {
             dropped.push(f);
         } else {
