@@ -599,48 +599,63 @@ pub(crate) fn sorted_deduped_like(
         .enumerate()
         .map(|(i, f)| (Arc::as_ptr(f), i))
         .collect();
-    let mut slots: Vec<Option<Arc<Finding>>> = vec![None; before.findings.len()];
-    let mut fresh = Vec::new();
-    for f in &findings {
+    // Indices into `findings` throughout: cloning an `Arc` writes its count, in the
+    // finding's own memory, which is what this avoids reading.
+    let mut slots: Vec<Option<usize>> = vec![None; before.findings.len()];
+    let mut fresh: Vec<usize> = Vec::new();
+    for (n, f) in findings.iter().enumerate() {
         match at.get(&Arc::as_ptr(f)) {
-            Some(&i) if slots[i].is_none() => slots[i] = Some(f.clone()),
-            _ => fresh.push(f.clone()),
+            Some(&i) if slots[i].is_none() => slots[i] = Some(n),
+            _ => fresh.push(n),
         }
     }
     drop(at);
-    let fresh = sorted(fresh);
-    let old: Vec<(Arc<Finding>, usize)> = slots
+    // As `sorted` orders them: by key, then by input position.
+    fresh.sort_by(|&a, &b| {
+        findings[a]
+            .sort_key()
+            .cmp(&findings[b].sort_key())
+            .then(a.cmp(&b))
+    });
+    let old: Vec<(usize, usize)> = slots
         .into_iter()
         .enumerate()
-        .filter_map(|(i, f)| Some((f?, i)))
+        .filter_map(|(i, n)| Some((n?, i)))
         .collect();
     // Merged: each finding with its place in `before` (none for a fresh one). A fresh one
     // goes after the earlier ones whose key is not above its own (as a merge that takes the
     // earlier one on equal keys), found by bisection: the earlier findings are not read.
-    let mut merged: Vec<(Arc<Finding>, Option<usize>)> = Vec::with_capacity(findings.len());
+    let mut merged: Vec<(usize, Option<usize>)> = Vec::with_capacity(findings.len());
     let mut from = 0;
-    for f in fresh {
-        let at = from + old[from..].partition_point(|(o, _)| o.sort_key() <= f.sort_key());
-        merged.extend(old[from..at].iter().map(|(o, i)| (o.clone(), Some(*i))));
-        merged.push((f, None));
+    for n in fresh {
+        let f = &findings[n];
+        let at =
+            from + old[from..].partition_point(|&(o, _)| findings[o].sort_key() <= f.sort_key());
+        merged.extend(old[from..at].iter().map(|&(o, i)| (o, Some(i))));
+        merged.push((n, None));
         from = at;
     }
-    merged.extend(old[from..].iter().map(|(o, i)| (o.clone(), Some(*i))));
+    merged.extend(old[from..].iter().map(|&(o, i)| (o, Some(i))));
     drop(old);
     // Checked pair by pair, but a pair of earlier findings needs no reading (see above).
     for w in merged.windows(2) {
-        let ((p, p_place), (f, place)) = (&w[0], &w[1]);
+        let ((p, p_place), (f, place)) = (w[0], w[1]);
+        let (p, f) = (&findings[p], &findings[f]);
         let both_earlier = p_place.is_some() && place.is_some();
         if !(both_earlier || p.sort_key() < f.sort_key() || **p == **f) {
             drop(merged);
             return full(findings, tallies);
         }
     }
+    let mut findings: Vec<Option<Arc<Finding>>> = findings.into_iter().map(Some).collect();
     let mut out: Vec<Arc<Finding>> = Vec::with_capacity(merged.len());
     let mut dropped = Vec::new();
     // The place in `before` of the last finding kept.
     let mut last: Option<usize> = None;
-    for (f, place) in merged {
+    for (n, place) in merged {
+        let Some(f) = findings[n].take() else {
+            continue;
+        };
         let kept = out.last().is_some_and(|l| {
             // Neighbours in `before`: different identities (it was deduped).
             let neighbours = matches!((last, place), (Some(i), Some(j)) if j == i + 1);
