@@ -86,10 +86,10 @@ struct Kept {
     /// Whether per-workload results may be reused at all (no image inspection).
     workloads_reusable: bool,
     /// By the address of the workload object's metadata.
-    workloads: HashMap<usize, Sink>,
+    workloads: ByPlace<Sink>,
     seccomp: HashMap<String, bool>,
     /// By the address of the workload object's metadata: the nodes it ran on, and its paths.
-    paths: HashMap<usize, (Option<Vec<String>>, PathPart)>,
+    paths: ByPlace<(Option<Vec<String>>, PathPart)>,
     /// XL-003: the namespaces it was computed for, and its result.
     placement: Option<(Vec<(String, String)>, Sink)>,
     /// The workloads audited (by the address of their metadata, in order), and XL-001/002 of
@@ -111,14 +111,71 @@ struct Kept {
     workload_at: Vec<(ObjectKind, usize)>,
 }
 
+/// Parts kept by the address of their workload, in the order of the audit's workloads. The
+/// next audit's workloads are mostly the same ones in the same order: a part is found at the
+/// same place by comparing the address, and only after a first miss by an index built then.
+struct ByPlace<T> {
+    items: Vec<(usize, Option<T>)>,
+    /// Address → place, once a part was not at its place.
+    index: Option<HashMap<usize, usize>>,
+}
+
+impl<T> Default for ByPlace<T> {
+    fn default() -> Self {
+        ByPlace {
+            items: Vec::new(),
+            index: None,
+        }
+    }
+}
+
+impl<T> ByPlace<T> {
+    fn with_capacity(n: usize) -> Self {
+        ByPlace {
+            items: Vec::with_capacity(n),
+            index: None,
+        }
+    }
+
+    /// The part of the workload at `address`, expected at place `at`.
+    fn take(&mut self, at: usize, address: usize) -> Option<T> {
+        if let Some((a, part)) = self.items.get_mut(at)
+            && *a == address
+        {
+            return part.take();
+        }
+        let items = &self.items;
+        let index = self.index.get_or_insert_with(|| {
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, (a, _))| (*a, i))
+                .collect()
+        });
+        let i = *index.get(&address)?;
+        self.items[i].1.take()
+    }
+
+    /// Keep the part of the next workload in order.
+    fn push(&mut self, address: usize, part: T) {
+        self.items.push((address, Some(part)));
+    }
+
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+}
+
 /// The engine's [`layers::Keep`]: kept parts in, this run's parts out.
 struct KeepLayers<'r> {
-    paths: HashMap<usize, (Option<Vec<String>>, PathPart)>,
+    paths: ByPlace<(Option<Vec<String>>, PathPart)>,
     /// Nodes added, removed or changed since the kept run: a workload's paths are kept only
     /// while none of the nodes it runs on is among them.
     changed_nodes: HashSet<String>,
     placement: Option<(Vec<(String, String)>, Sink)>,
-    new_paths: HashMap<usize, (Option<Vec<String>>, PathPart)>,
+    new_paths: ByPlace<(Option<Vec<String>>, PathPart)>,
+    /// How many workloads' paths were asked for so far: the place of the next one.
+    asked: usize,
     new_placement: Option<(Vec<(String, String)>, Sink)>,
     /// XL-001/002 of every workload, when kept whole ([`layers::Keep::all_paths`]).
     all_paths: Option<Sink>,
@@ -139,7 +196,9 @@ impl layers::Keep for KeepLayers<'_> {
         compute: &dyn Fn() -> PathPart,
     ) -> PathPart {
         let key = address(w);
-        let (on, part) = match self.paths.remove(&key) {
+        let at = self.asked;
+        self.asked += 1;
+        let (on, part) = match self.paths.take(at, key) {
             Some((then, part))
                 if same_nodes(then.as_deref(), on)
                     && on.is_none_or(|on| !on.iter().any(|n| self.changed_nodes.contains(*n))) =>
@@ -153,7 +212,7 @@ impl layers::Keep for KeepLayers<'_> {
             }
         };
         if self.keep {
-            self.new_paths.insert(key, (on, part.clone()));
+            self.new_paths.push(key, (on, part.clone()));
         }
         part
     }
@@ -345,10 +404,10 @@ impl Engine {
             .unwrap_or_default();
         // Room only when kept: at M, 78,000 entries an audit run once never fills.
         let room = if keep { ctx.workloads.len() } else { 0 };
-        let mut workload_parts = HashMap::with_capacity(room);
-        for w in &ctx.workloads {
+        let mut workload_parts = ByPlace::with_capacity(room);
+        for (at, w) in ctx.workloads.iter().enumerate() {
             let key = address(w);
-            let part = match kept_workloads.remove(&key) {
+            let part = match kept_workloads.take(at, key) {
                 Some(part) => {
                     reuse.workloads_kept += 1;
                     part
@@ -361,7 +420,7 @@ impl Engine {
                 }
             };
             if keep {
-                workload_parts.insert(key, part.clone());
+                workload_parts.push(key, part.clone());
             }
             sink.merge(part);
         }
@@ -439,7 +498,8 @@ impl Engine {
                 .as_mut()
                 .filter(|_| nodes_unchanged && reuse.rbac_kept)
                 .and_then(|k| k.placement.take()),
-            new_paths: HashMap::with_capacity(room),
+            new_paths: ByPlace::with_capacity(room),
+            asked: 0,
             new_placement: None,
             all_paths,
             new_all_paths: None,
