@@ -720,25 +720,6 @@ fn in_scope(policy: &EffectivePolicy, f: &Finding) -> bool {
     namespace.is_none_or(|ns| policy.namespaces.contains(ns))
 }
 
-pub fn summarize<'a>(findings: impl IntoIterator<Item = &'a Finding>) -> Summary {
-    let mut s = Summary::default();
-    for f in findings {
-        if f.suppressed {
-            s.suppressed += 1;
-            continue;
-        }
-        s.total += 1;
-        match f.severity {
-            Severity::Critical => s.critical += 1,
-            Severity::High => s.high += 1,
-            Severity::Medium => s.medium += 1,
-            Severity::Low => s.low += 1,
-            Severity::Info => s.info += 1,
-        }
-    }
-    s
-}
-
 #[cfg(test)]
 mod held_tests;
 #[cfg(test)]

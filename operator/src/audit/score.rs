@@ -144,8 +144,8 @@ impl Tallies {
         self.by_check[check as usize][..5].iter().any(|n| *n > 0)
     }
 
-    /// The counts of the findings of the checks `within` selects, as
-    /// [`super::summarize`] counts them.
+    /// The counts of the findings of the checks `within` selects: unsuppressed ones by
+    /// severity (`total` is their sum), and suppressed ones apart.
     pub fn summary(&self, within: impl Fn(CheckId) -> bool) -> Summary {
         let mut s = Summary::default();
         for (&id, n) in CheckId::ALL.iter().zip(&self.by_check) {
@@ -218,7 +218,7 @@ fn tally(
 
 /// The posture layer by layer (host.md, "Layers in the status"), for each layer with an
 /// enabled check, in [`Layer::ALL`] order: counts of the layer's findings (as
-/// [`super::summarize`] counts them), and its score by the rule of [`score`] restricted to
+/// [`Tallies::summary`] counts them), and its score by the rule of [`score`] restricted to
 /// its checks. Unlike the overall score, a layer none of whose checks could be assessed has
 /// no score rather than 100: a layer the audit could not see must not read as a safe one.
 pub fn layers(
