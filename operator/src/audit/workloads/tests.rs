@@ -504,3 +504,99 @@ fn workload_remediations_are_the_catalogs() {
         );
     }
 }
+
+/// The trim drops the legacy seccomp annotations a check cannot read (the API server mirrors
+/// them from the fields): for every mix of fields and annotations, on two containers (one
+/// regular, one init) and the Pod, the findings of a trimmed Pod are those of the Pod as read.
+#[test]
+fn mirrored_seccomp_annotations_change_no_finding() {
+    use crate::audit::testutil::{now, snapshot};
+    use crate::audit::{AuditInput, run};
+    use serde_json::{Value, json};
+    use std::sync::Arc;
+
+    let fields = [
+        None,
+        Some("RuntimeDefault"),
+        Some("Unconfined"),
+        Some("Localhost"),
+    ];
+    let annotations = [
+        None,
+        Some("runtime/default"),
+        Some("unconfined"),
+        Some("localhost/p"),
+    ];
+    let profile = |t: &str| match t {
+        "Localhost" => json!({"type": t, "localhostProfile": "p.json"}),
+        _ => json!({"type": t}),
+    };
+    let mut pods: Vec<Value> = Vec::new();
+    for pod_field in fields {
+        for c_field in fields {
+            for pod_ann in annotations {
+                for c_ann in annotations {
+                    let mut ann = serde_json::Map::new();
+                    if let Some(v) = pod_ann {
+                        ann.insert("seccomp.security.alpha.kubernetes.io/pod".into(), v.into());
+                    }
+                    if let Some(v) = c_ann {
+                        for c in ["app", "init"] {
+                            let key = format!("container.seccomp.security.alpha.kubernetes.io/{c}");
+                            ann.insert(key, v.into());
+                        }
+                    }
+                    let sc = |f: Option<&str>| match f {
+                        Some(t) => json!({"seccompProfile": profile(t)}),
+                        None => json!({}),
+                    };
+                    let container = |name: &str, f| json!({"name": name, "image": "nginx:1.27", "securityContext": sc(f)});
+                    pods.push(json!({
+                        "apiVersion": "v1", "kind": "Pod",
+                        "metadata": {"namespace": "shop", "name": format!("p{}", pods.len()), "annotations": ann},
+                        "spec": {"securityContext": sc(pod_field),
+                                 "containers": [container("app", c_field)],
+                                 "initContainers": [container("init", None)]},
+                    }));
+                }
+            }
+        }
+    }
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": pods});
+    let trimmed = snapshot(&list.to_string());
+    let mut as_read = trimmed.clone();
+    as_read.pods = pods
+        .iter()
+        .map(|p| Arc::new(serde_json::from_value(p.clone()).expect("a Pod")))
+        .collect();
+    let annotated = |s: &crate::snapshot::Snapshot| {
+        s.pods
+            .iter()
+            .filter_map(|p| p.metadata.annotations.as_ref())
+            .map(|a| a.len())
+            .sum::<usize>()
+    };
+    assert!(
+        annotated(&trimmed) + 150 < annotated(&as_read),
+        "the trim drops annotations: {} of {}",
+        annotated(&trimmed),
+        annotated(&as_read)
+    );
+    let policy = restricted();
+    let seen = |s: &crate::snapshot::Snapshot| {
+        let r = run(&AuditInput::offline(s, &policy, now()));
+        r.findings
+            .iter()
+            .filter(|f| matches!(f.check.as_str(), "WL-008" | "WL-012"))
+            .map(|f| {
+                format!(
+                    "{} {:?} {} {:?}",
+                    f.check, f.resource, f.message, f.evidence
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let (t, a) = (seen(&trimmed), seen(&as_read));
+    assert!(t.len() > 100, "the mixes give findings: {}", t.len());
+    assert_eq!(t, a);
+}
