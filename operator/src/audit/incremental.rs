@@ -20,6 +20,8 @@
 //! | one workload's XL-001/002 | the same workload object on the same nodes, none of those Nodes changed, the same seccomp defaults | per workload (a Node change re-evaluates only the workloads on it) |
 //! | every workload's XL-001/002 at once | the same workloads in the same order, Pods and Nodes unchanged, the same seccomp defaults | about 0.1 s: the per-workload bookkeeping itself (an RBAC or Namespace change) |
 //! | XL-003 | RBAC kept, Nodes unchanged, the same namespaces in scope without enforcement | about 0.25 s |
+//! | which ServiceAccounts are powerful (WL-010's input) | RBAC kept, and the policy judges findings alike ([`crate::policy::EffectivePolicy::judgement`]: overrides, exceptions, which have expired) | about 9 ms |
+//! | which Pods are control-plane Pods | the Pods at their places are the very same objects (only the others are looked at) | about 7 ms |
 //! | the node family (NODE-001…005) | Nodes unchanged, the same kube-apiserver Pods, the same day (end of life is judged by date) | about 50 ms |
 //!
 //! Kept findings are shared with the report (`Arc`), never copied: the end of the audit copies
@@ -83,6 +85,8 @@ struct Kept {
     /// What RBAC's evaluation keeps, for a change to RBAC.
     rbac_parts: rbac::keep::Kept,
     powerful: PowerfulAccounts,
+    /// How the policy judged findings when `powerful` was found.
+    judgement: crate::policy::Judgement,
     /// Whether per-workload results may be reused at all (no image inspection).
     workloads_reusable: bool,
     /// By the address of the workload object's metadata.
@@ -105,6 +109,8 @@ struct Kept {
     order: super::Order,
     /// Which controllers and Pods of `snapshot` are owned (not top-level workloads).
     ownership: workloads::Ownership,
+    /// The places of `snapshot`'s control-plane Pods among its Pods.
+    component_places: Vec<usize>,
     /// Which workload each placed Pod of `snapshot` belongs to.
     pod_places: PodPlaces,
     /// Each workload's kind and place among `snapshot`'s objects of its kind.
@@ -347,7 +353,8 @@ impl Engine {
         // While `kept` holds its snapshot, its objects' addresses are theirs alone.
         let (ctx, ownership) = Ctx::kept(
             input,
-            kept.as_ref().map(|k| (&k.ownership, &k.snapshot)),
+            kept.as_ref()
+                .map(|k| (&k.ownership, &k.component_places[..], &k.snapshot)),
             keep,
         );
         // The order is checked, not trusted (see `sorted_like`): reused whatever changed.
@@ -388,7 +395,20 @@ impl Engine {
         };
         let rbac_keep = keep.then(|| rbac_part.clone());
         sink.merge(rbac_part);
-        let powerful = PowerfulAccounts::from_rbac(policy, input.now, &sink.findings);
+        // Which accounts are powerful: from the RBAC findings as the policy judges them (about
+        // 9 ms at M), so kept while both are.
+        let judgement = policy.judgement(input.now);
+        let (powerful, same_powerful) = match kept
+            .as_mut()
+            .filter(|k| reuse.rbac_kept && k.judgement == judgement)
+        {
+            Some(k) => (std::mem::take(&mut k.powerful), true),
+            None => {
+                let p = PowerfulAccounts::from_rbac(policy, input.now, &sink.findings);
+                let same = kept.as_ref().is_some_and(|k| k.powerful == p);
+                (p, same)
+            }
+        };
 
         workloads::unreadable_inputs(&ctx, &mut sink);
         let workloads_reusable = input.images.is_none();
@@ -397,7 +417,7 @@ impl Engine {
             .filter(|k| {
                 k.workloads_reusable
                     && workloads_reusable
-                    && k.powerful == powerful
+                    && same_powerful
                     && same(&snapshot.service_accounts, &k.snapshot.service_accounts)
             })
             .map(|k| std::mem::take(&mut k.workloads))
@@ -536,6 +556,7 @@ impl Engine {
             rbac: rbac_keep.unwrap_or_default(),
             rbac_parts: rbac_parts.unwrap_or_default(),
             powerful,
+            judgement,
             workloads_reusable,
             workloads: workload_parts,
             seccomp: seccomp_owned,
@@ -548,6 +569,7 @@ impl Engine {
             api_servers,
             order: super::Order::default(),
             ownership: ownership.unwrap_or_default(),
+            component_places: ctx.component_places.clone(),
             pod_places: new_pod_places.unwrap_or_default(),
             workload_at: ctx.workloads.iter().map(|w| (w.kind, w.index)).collect(),
         });

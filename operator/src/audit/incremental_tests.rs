@@ -861,3 +861,68 @@ proptest! {
         }
     }
 }
+
+/// Which ServiceAccounts are powerful (WL-010) is kept only while the RBAC findings and the
+/// policy's judgement of them are: an override that lowers the grant, or an exception waiving
+/// it that expires, changes WL-010 as a full audit does.
+#[test]
+fn powerful_accounts_follow_the_judgement() {
+    let world = snapshot(
+        r#"
+apiVersion: v1
+kind: ServiceAccount
+metadata: {namespace: shop, name: deployer}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: deployer-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, namespace: shop, name: deployer}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {namespace: shop, name: web}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      serviceAccountName: deployer
+      containers: [{name: app, image: "nginx:1.27"}]
+"#,
+    );
+    let policy = |spec: serde_json::Value| {
+        EffectivePolicy::compile("p", &serde_json::from_value(spec).unwrap()).expect("valid")
+    };
+    let lowered = policy(serde_json::json!({
+        "severityOverrides": [{"check": "RBAC-001", "severity": "low"}]}));
+    let expires = now() + jiff::SignedDuration::from_hours(1);
+    let waived = policy(serde_json::json!({"exceptions": [{
+        "check": "RBAC-001", "resource": {"name": "deployer-admin"},
+        "reason": "until the migration", "expires": expires.to_string()}]}));
+    let default = EffectivePolicy::default_policy();
+    let later = now() + jiff::SignedDuration::from_hours(2);
+    let wl_010 = |r: &Report| r.findings.iter().any(|f| f.check == "WL-010");
+    let mut engine = Engine::default();
+    let mut previous: Vec<Arc<Finding>> = Vec::new();
+    let mut seen = Vec::new();
+    for (p, at) in [
+        (&default, now()),
+        (&lowered, now()),
+        (&default, now()),
+        (&waived, now()),
+        (&waived, later),
+    ] {
+        let input = AuditInput::offline(&world, p, at);
+        let report = engine.run(&input, &previous);
+        assert!(
+            engine.last.rbac_kept || seen.is_empty(),
+            "{:?}",
+            engine.last
+        );
+        assert_eq!(report, run_with_previous(&input, &previous));
+        seen.push(wl_010(&report));
+        previous = report.findings;
+    }
+    assert_eq!(seen, [true, false, true, false, true]);
+}

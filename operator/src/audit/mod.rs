@@ -269,6 +269,8 @@ pub struct Ctx<'a> {
     pub workloads: Vec<workloads::Workload<'a>>,
     /// The control-plane Pods (kube-system).
     pub components: Vec<controlplane::ComponentPod<'a>>,
+    /// Their places in `snapshot.pods`, for the next audit (see [`controlplane::component_pods_kept`]).
+    pub component_places: Vec<usize>,
     /// Inspected image configs, and the Pods' running images to match them with.
     pub images: Option<(&'a images::ImageConfigs, images::RunningImages<'a>)>,
 }
@@ -278,21 +280,31 @@ impl<'a> Ctx<'a> {
         Ctx::kept(input, None, false).0
     }
 
-    /// [`Ctx::new`], reusing the ownership of workloads an earlier audit found (see
-    /// [`workloads::top_level_kept`]), and returning this one's with `keep`.
+    /// [`Ctx::new`], reusing the ownership of workloads and the places of control-plane Pods
+    /// an earlier audit found in a snapshot still held (see [`workloads::top_level_kept`],
+    /// [`controlplane::component_pods_kept`]), and returning this one's ownership with `keep`.
     pub fn kept(
         input: &AuditInput<'a>,
-        then: Option<(&workloads::Ownership, &Snapshot)>,
+        then: Option<(&workloads::Ownership, &[usize], &Snapshot)>,
         keep: bool,
     ) -> (Ctx<'a>, Option<workloads::Ownership>) {
-        let (workloads, ownership) = workloads::top_level_kept(input.snapshot, then, keep);
+        let (workloads, ownership) = workloads::top_level_kept(
+            input.snapshot,
+            then.map(|(ownership, _, snapshot)| (ownership, snapshot)),
+            keep,
+        );
+        let (components, component_places) = controlplane::component_pods_kept(
+            input.snapshot,
+            then.map(|(_, places, snapshot)| (places, snapshot)),
+        );
         let ctx = Ctx {
             snapshot: input.snapshot,
             policy: input.policy,
             now: input.now,
             release_data: input.release_data,
             workloads,
-            components: controlplane::component_pods(input.snapshot),
+            components,
+            component_places,
             images: input
                 .images
                 .map(|i| (i, images::RunningImages::new(input.snapshot))),

@@ -92,6 +92,13 @@ fn mask(enabled: &BTreeSet<CheckId>) -> Vec<bool> {
     mask
 }
 
+/// See [`EffectivePolicy::judgement`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Judgement {
+    overrides: Vec<(CheckId, Severity)>,
+    exceptions: Vec<(crate::api::PolicyException, bool)>,
+}
+
 /// What the audit applies.
 #[derive(Clone, Debug)]
 pub struct EffectivePolicy {
@@ -311,6 +318,23 @@ impl EffectivePolicy {
         self.exceptions
             .iter()
             .position(|e| !e.is_expired(now) && e.matches(check.as_str(), kind, namespace, name))
+    }
+
+    /// What decides how a finding is judged at `now`: the severity overrides, the exceptions
+    /// and which of them have expired. Two audits with equal judgements judge every finding
+    /// alike, so what was derived from judged findings may be kept (the incremental engine).
+    pub fn judgement(&self, now: jiff::Timestamp) -> Judgement {
+        let mut overrides: Vec<(CheckId, Severity)> =
+            self.overrides.iter().map(|(c, s)| (*c, *s)).collect();
+        overrides.sort_unstable_by_key(|(c, _)| *c);
+        Judgement {
+            overrides,
+            exceptions: self
+                .exceptions
+                .iter()
+                .map(|e| (e.source.clone(), e.is_expired(now)))
+                .collect(),
+        }
     }
 
     /// The severity of a finding of `check` whose natural severity is `natural`.

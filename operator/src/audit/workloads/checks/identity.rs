@@ -16,8 +16,21 @@ use jiff::Timestamp;
 /// reported once on its binding, not again on every workload in the cluster.
 #[derive(Debug, Default, PartialEq)]
 pub struct PowerfulAccounts {
-    /// (namespace, name) → the first finding that makes it powerful, for evidence.
-    accounts: std::collections::HashMap<(String, String), String>,
+    /// (namespace, name) → the first finding that makes it powerful, for evidence. Looked up
+    /// by borrowed names ([`Account`]): a large cluster's tens of thousands of RBAC findings
+    /// and workloads ask it each audit, and owned keys cost two strings per question.
+    accounts: hashbrown::HashMap<(String, String), String, foldhash::fast::RandomState>,
+}
+
+/// A (namespace, name) key borrowed: it hashes as the owned tuple does (a tuple hashes its
+/// fields in order, a `String` as its `str`).
+#[derive(Hash)]
+struct Account<'a>(&'a str, &'a str);
+
+impl hashbrown::Equivalent<(String, String)> for Account<'_> {
+    fn equivalent(&self, key: &(String, String)) -> bool {
+        self.0 == key.0 && self.1 == key.1
+    }
 }
 
 impl PowerfulAccounts {
@@ -52,20 +65,17 @@ impl PowerfulAccounts {
             let Some(ns) = s.namespace.as_deref() else {
                 continue;
             };
-            p.accounts
-                .entry((ns.to_string(), s.name.clone()))
-                .or_insert_with(|| {
-                    format!("{} on {} {}", f.check, f.resource.kind, f.resource.name)
-                });
+            if !p.accounts.contains_key(&Account(ns, &s.name)) {
+                let why = format!("{} on {} {}", f.check, f.resource.kind, f.resource.name);
+                p.accounts.insert((ns.to_string(), s.name.clone()), why);
+            }
         }
         p
     }
 
     /// Why a ServiceAccount is powerful, if it is.
     pub fn reason(&self, ns: &str, name: &str) -> Option<&str> {
-        self.accounts
-            .get(&(ns.to_string(), name.to_string()))
-            .map(String::as_str)
+        self.accounts.get(&Account(ns, name)).map(String::as_str)
     }
 }
 
