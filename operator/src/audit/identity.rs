@@ -35,3 +35,29 @@ fn same_by<T>(a: &[Arc<T>], b: &[Arc<T>], equal: impl Fn(&T, &T) -> bool) -> boo
             .zip(b)
             .all(|(x, y)| Arc::ptr_eq(x, y) || equal(x, y))
 }
+
+/// A result per object of `now`, kept by place: the object at a place of `then` (a list still
+/// held, whose results are `kept`) that is the same object or an equal one keeps its result;
+/// any other, or every object when the lists differ in length, is `compute`d. For results
+/// that depend on their object alone.
+pub fn by_place<T: PartialEq, R: Clone>(
+    now: &[Arc<T>],
+    then: Option<(&[Arc<T>], &[R])>,
+    mut compute: impl FnMut(&T) -> R,
+) -> Vec<R> {
+    match then.filter(|(then, kept)| then.len() == now.len() && kept.len() == now.len()) {
+        Some((then, kept)) => now
+            .iter()
+            .zip(then)
+            .zip(kept)
+            .map(|((x, y), r)| {
+                if Arc::ptr_eq(x, y) || x == y {
+                    r.clone()
+                } else {
+                    compute(x)
+                }
+            })
+            .collect(),
+        None => now.iter().map(|x| compute(x)).collect(),
+    }
+}

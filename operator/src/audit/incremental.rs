@@ -21,6 +21,7 @@
 //! | every workload's XL-001/002 at once | the same workloads in the same order, Pods and Nodes unchanged, the same seccomp defaults | about 0.1 s: the per-workload bookkeeping itself (an RBAC or Namespace change) |
 //! | XL-003 | RBAC kept, Nodes unchanged, the same namespaces in scope without enforcement | about 0.25 s |
 //! | which ServiceAccounts are powerful (WL-010's input) | RBAC kept, and the policy judges findings alike ([`crate::policy::EffectivePolicy::judgement`]: overrides, exceptions, which have expired) | about 9 ms |
+//! | WL-013 of one Namespace | the same Namespace (or an equal one) at the same place | about 5 ms (10,000 findings built and sorted) |
 //! | which Pods are control-plane Pods | the Pods at their places are the very same objects (only the others are looked at) | about 7 ms |
 //! | the node family (NODE-001…005) | Nodes unchanged, the same kube-apiserver Pods, the same day (end of life is judged by date) | about 50 ms |
 //!
@@ -109,6 +110,8 @@ struct Kept {
     order: super::Order,
     /// Which controllers and Pods of `snapshot` are owned (not top-level workloads).
     ownership: workloads::Ownership,
+    /// WL-013 of each of `snapshot`'s Namespaces, by place.
+    namespace_parts: Vec<Option<Arc<Finding>>>,
     /// The places of `snapshot`'s control-plane Pods among its Pods.
     component_places: Vec<usize>,
     /// Which workload each placed Pod of `snapshot` belongs to.
@@ -444,7 +447,11 @@ impl Engine {
             }
             sink.merge(part);
         }
-        workloads::namespace_checks(&ctx, &mut sink);
+        let namespace_parts = workloads::namespace_checks(
+            &ctx,
+            kept.as_ref().map(|k| (&k.snapshot, &k.namespace_parts[..])),
+            &mut sink,
+        );
 
         probe::audit(input.probe, policy.is_enabled(CheckId::Api033), &mut sink);
         controlplane::audit(&ctx, &mut sink);
@@ -570,6 +577,7 @@ impl Engine {
             order: super::Order::default(),
             ownership: ownership.unwrap_or_default(),
             component_places: ctx.component_places.clone(),
+            namespace_parts,
             pod_places: new_pod_places.unwrap_or_default(),
             workload_at: ctx.workloads.iter().map(|w| (w.kind, w.index)).collect(),
         });

@@ -78,7 +78,7 @@ pub fn audit(ctx: &Ctx, powerful: &PowerfulAccounts, sink: &mut Sink) {
     for w in &ctx.workloads {
         audit_workload(ctx, w, powerful, sink);
     }
-    namespace_checks(ctx, sink);
+    namespace_checks(ctx, None, sink);
 }
 
 /// What the workload checks cannot assess because a kind they read is missing.
@@ -166,8 +166,19 @@ pub fn audit_workload(ctx: &Ctx, w: &Workload, powerful: &PowerfulAccounts, sink
 }
 
 /// WL-013: namespaces without Pod Security enforcement.
-pub fn namespace_checks(ctx: &Ctx, sink: &mut Sink) {
+/// The Namespace checks (WL-013), with their findings by Namespace for the next audit, reused
+/// for the Namespaces of `then` (a snapshot still held) that are the same.
+pub fn namespace_checks(
+    ctx: &Ctx,
+    then: Option<(
+        &crate::snapshot::Snapshot,
+        &[Option<std::sync::Arc<crate::audit::Finding>>],
+    )>,
+    sink: &mut Sink,
+) -> Vec<Option<std::sync::Arc<crate::audit::Finding>>> {
     if ctx.enabled(CheckId::Wl013) {
-        namespaces::unenforced_namespaces(ctx, sink);
+        namespaces::unenforced_namespaces(ctx, then, sink)
+    } else {
+        Vec::new()
     }
 }
