@@ -20,6 +20,7 @@ use crate::catalog::{Category, Severity};
 use crate::outcome::SubjectRef;
 use crate::snapshot::ObjectKind;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 /// Whether each node's kubelet runs Pods without a profile under RuntimeDefault
 /// (`seccompDefault: true`), by node name, from the kubelet layer
@@ -201,43 +202,49 @@ fn kernel_line(n: &NodeFacts, hits: &[&KernelHit]) -> String {
     )
 }
 
-/// Workloads, nodes and reasons for which a path could not be judged.
+/// The workloads' parts whose paths could not be judged on some node, gathered (shared with
+/// the parts) and counted once, at the end: thousands of workloads on nodes of an unknown
+/// kernel name a few nodes and reasons many times over.
 #[derive(Default)]
 struct Unknown {
-    workloads: BTreeSet<String>,
-    nodes: BTreeSet<String>,
-    reasons: BTreeSet<String>,
+    parts: Vec<Arc<UnknownOn>>,
 }
 
 impl Unknown {
-    fn add(&mut self, part: &Option<Box<UnknownOn>>) {
-        // Most nodes and reasons are already in: looked up before they are copied.
-        fn insert(set: &mut BTreeSet<String>, items: &[String]) {
-            for x in items {
-                if !set.contains(x) {
-                    set.insert(x.clone());
-                }
-            }
-        }
+    fn add(&mut self, part: &Option<Arc<UnknownOn>>) {
         if let Some(u) = part {
-            self.workloads.insert(u.workload.clone());
-            insert(&mut self.nodes, &u.nodes);
-            insert(&mut self.reasons, &u.reasons);
+            self.parts.push(u.clone());
         }
     }
 
     fn report(&self, check: CheckId, what: &str, sink: &mut Sink) {
-        if self.workloads.is_empty() {
+        if self.parts.is_empty() {
             return;
         }
-        let nodes: Vec<&str> = self.nodes.iter().map(String::as_str).collect();
-        let reasons: Vec<&str> = self.reasons.iter().map(String::as_str).collect();
+        fn distinct<'a>(items: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+            let set: foldhash::HashSet<&str> = items.collect();
+            let mut out: Vec<&str> = set.into_iter().collect();
+            out.sort_unstable();
+            out
+        }
+        let parts = &self.parts;
+        let workloads = distinct(parts.iter().map(|u| u.workload.as_str())).len();
+        let nodes = distinct(
+            parts
+                .iter()
+                .flat_map(|u| u.nodes.iter().map(String::as_str)),
+        );
+        let reasons = distinct(
+            parts
+                .iter()
+                .flat_map(|u| u.reasons.iter().map(String::as_str)),
+        );
         sink.not_assessed_partly(
             Category::Layers,
             format!(
                 "{check} not assessed for {} workload{} {what} on {}: their kernel could not be judged ({})",
-                self.workloads.len(),
-                if self.workloads.len() == 1 { "" } else { "s" },
+                workloads,
+                if workloads == 1 { "" } else { "s" },
                 count_nodes(&nodes),
                 bounds::join_names(&reasons, "; ", 300)
             ),
@@ -255,13 +262,15 @@ pub struct UnknownOn {
 }
 
 impl UnknownOn {
-    fn add(part: &mut Option<Box<UnknownOn>>, w: &Workload, node: &str, why: &str) {
+    fn add(part: &mut Option<Arc<UnknownOn>>, w: &Workload, node: &str, why: &str) {
         let u = part.get_or_insert_with(|| {
-            Box::new(UnknownOn {
+            Arc::new(UnknownOn {
                 workload: w.to_string(),
                 ..UnknownOn::default()
             })
         });
+        // Built before the part is shared: the only holder.
+        let u = Arc::get_mut(u).expect("a part being built is not shared");
         u.nodes.push(node.to_string());
         // One reason per kind of kernel, not per node: the nodes of a workload mostly share it.
         if !u.reasons.iter().any(|r| r == why) {
@@ -277,10 +286,10 @@ impl UnknownOn {
 pub struct PathPart {
     /// Shared with the engine that keeps the part (see [`super::Report::findings`]).
     pub findings: Vec<std::sync::Arc<Finding>>,
-    /// Boxed: rare (a node whose kernel cannot be judged), and the engine keeps a part per
-    /// workload.
-    unknown1: Option<Box<UnknownOn>>,
-    unknown2: Option<Box<UnknownOn>>,
+    /// Out of line: rare (a node whose kernel cannot be judged), and the engine keeps a part
+    /// per workload; shared, so that keeping a part does not copy its names.
+    unknown1: Option<Arc<UnknownOn>>,
+    unknown2: Option<Arc<UnknownOn>>,
     unplaced: bool,
 }
 
@@ -389,7 +398,7 @@ fn workload_paths(
         if ctx.is_control_plane(w) {
             continue;
         }
-        let on = placed.get(&i).map(Vec::as_slice);
+        let on = Some(placed[i].as_slice()).filter(|on| !on.is_empty());
         let part = keep.paths(w, on, &|| paths_of_workload(&inputs, w, on));
         sink.findings.extend(part.findings);
         unknown1.add(&part.unknown1);

@@ -132,7 +132,7 @@ pub fn places_hold(
 
 /// Nodes per workload (index into `workloads`), from the Pods with a `nodeName`: sorted,
 /// without duplicates (a small vector, not a set: most workloads run on a few nodes).
-pub fn nodes_of<'a>(s: &'a Snapshot, workloads: &[Workload]) -> HashMap<usize, Vec<&'a str>> {
+pub fn nodes_of<'a>(s: &'a Snapshot, workloads: &[Workload]) -> Vec<Vec<&'a str>> {
     nodes_of_kept(s, workloads, None, false).0
 }
 
@@ -144,7 +144,7 @@ pub fn nodes_of_kept<'a>(
     workloads: &[Workload],
     then: Option<&PodPlaces>,
     keep: bool,
-) -> (HashMap<usize, Vec<&'a str>>, Option<PodPlaces>) {
+) -> (Vec<Vec<&'a str>>, Option<PodPlaces>) {
     // Built only when some Pod must be looked up.
     let index: std::cell::OnceCell<HashMap<Key, usize>> = std::cell::OnceCell::new();
     let index = || {
@@ -161,7 +161,8 @@ pub fn nodes_of_kept<'a>(
     };
     let middle = std::cell::OnceCell::new();
     let mut places = keep.then(|| Vec::with_capacity(s.pods.len()));
-    let mut out: HashMap<usize, Vec<&'a str>> = HashMap::with_capacity(workloads.len());
+    // By workload: an empty list (no Pod placed) allocates nothing.
+    let mut out: Vec<Vec<&'a str>> = vec![Vec::new(); workloads.len()];
     let mut keys = Vec::with_capacity(3);
     for (at, pod) in s.pods.iter().enumerate() {
         let address = crate::audit::identity::address(&pod.metadata);
@@ -186,10 +187,10 @@ pub fn nodes_of_kept<'a>(
             p.push((address, workload));
         }
         if let (Some(node), Some(i)) = (node, workload) {
-            out.entry(i).or_default().push(node);
+            out[i].push(node);
         }
     }
-    for nodes in out.values_mut() {
+    for nodes in out.iter_mut().filter(|n| n.len() > 1) {
         nodes.sort_unstable();
         nodes.dedup();
     }
@@ -209,10 +210,12 @@ mod tests {
         )
     }
 
-    fn placed(s: &Snapshot, places: HashMap<usize, Vec<&str>>) -> Vec<(String, Vec<String>)> {
+    fn placed(s: &Snapshot, places: Vec<Vec<&str>>) -> Vec<(String, Vec<String>)> {
         let workloads = top_level(s);
         let mut out: Vec<(String, Vec<String>)> = places
             .into_iter()
+            .enumerate()
+            .filter(|(_, nodes)| !nodes.is_empty())
             .map(|(i, nodes)| {
                 let nodes = nodes.into_iter().map(str::to_string).collect();
                 (workloads[i].to_string(), nodes)
