@@ -582,13 +582,9 @@ impl Engine {
             workload_at: ctx.workloads.iter().map(|w| (w.kind, w.index)).collect(),
         });
         self.last = reuse;
-        let (report, strict) = super::finish(input, &ctx, sink, previous, &before);
-        drop(before);
-        if let Some(k) = self.kept.as_mut() {
-            k.order = super::Order {
-                findings: report.findings.clone(),
-                strict,
-            };
+        let (report, order) = super::finish(input, &ctx, sink, previous, before, keep);
+        if let (Some(k), Some(order)) = (self.kept.as_mut(), order) {
+            k.order = order;
         }
         report
     }

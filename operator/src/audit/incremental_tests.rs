@@ -841,7 +841,9 @@ proptest! {
             ))
         };
         let first: Vec<Arc<Finding>> = items.iter().copied().map(make).collect();
-        let before = sorted_deduped_like(first.clone(), &Order::default(), None);
+        let before = sorted_deduped_like(first.clone(), Order::default(), None, true)
+            .1
+            .expect("kept");
         // The next audit: some of the same findings, some new ones, in another order.
         let mut next: Vec<Arc<Finding>> = first
             .iter()
@@ -853,10 +855,14 @@ proptest! {
         next.rotate_left((shuffle as usize) % n);
         let mut want = sorted(next.clone());
         want.dedup_by(|a, b| a.same_identity(b));
-        let got = sorted_deduped_like(next, &before, None);
-        prop_assert_eq!(&got.findings, &want);
-        // Strictness is claimed only when true.
-        if got.strict {
+        let (got, order) = sorted_deduped_like(next, before, None, true);
+        prop_assert_eq!(&got, &want);
+        // The order kept is the same findings (the very objects), and strictness is claimed
+        // only when true.
+        let order = order.expect("kept");
+        prop_assert!(order.findings.len() == got.len());
+        prop_assert!(order.findings.iter().zip(&got).all(|(a, b)| Arc::ptr_eq(a, b)));
+        if order.strict {
             prop_assert!(want.windows(2).all(|w| w[0].sort_key() < w[1].sort_key()));
         }
     }

@@ -342,14 +342,16 @@ pub fn run_with_previous(input: &AuditInput, previous: &[Arc<Finding>]) -> Repor
 
 /// The end of every audit, after the check families wrote to `sink`: hold what could not be
 /// assessed, apply scoping, severity overrides and exceptions, add the policy's own hygiene,
-/// sort, score. (Findings are bounded as they enter: [`bounds::bounded`].)
+/// sort, score. (Findings are bounded as they enter: [`bounds::bounded`].) With `keep`, also
+/// returns the order an engine keeps for the next audit (see [`sorted_deduped_like`]).
 fn finish(
     input: &AuditInput,
     ctx: &Ctx,
     mut sink: Sink,
     previous: &[Arc<Finding>],
-    before: &Order,
-) -> (Report, bool) {
+    before: Order,
+    keep: bool,
+) -> (Report, Option<Order>) {
     let policy = input.policy;
     let not_assessed = sink.resolve_not_assessed(policy);
     let unassessed: foldhash::HashSet<&str> = not_assessed
@@ -427,7 +429,7 @@ fn finish(
         not_assessed.sort();
     }
 
-    let order = sorted_deduped_like(findings, before, Some(&mut tallies));
+    let (findings, order) = sorted_deduped_like(findings, before, Some(&mut tallies), keep);
     let summary = tallies.summary(|_| true);
     let live = input.probe.is_some();
     let dockerfiles = !input.snapshot.dockerfiles.is_empty() || input.images.is_some();
@@ -443,7 +445,7 @@ fn finish(
     );
     let examined = examined(ctx, &assessed);
     let report = Report {
-        findings: order.findings,
+        findings,
         summary,
         not_assessed,
         score,
@@ -452,7 +454,7 @@ fn finish(
         examined,
         layers,
     };
-    (report, order.strict)
+    (report, order)
 }
 
 /// The size of the set of resources each of `assessed` examines (see [`Report::examined`]),
@@ -579,11 +581,17 @@ impl Order {
 /// need no comparison when `before` was strictly ordered: they are in order by transitivity,
 /// and if they were neighbours then, of different identities. So an audit that changed a few
 /// findings reads only those and their neighbours, not the 100,000 others.
+///
+/// With `keep`, also returns the order to keep for the next audit: the same findings, the
+/// earlier ones moved from `before` rather than copied (copying an `Arc` writes its count in
+/// the finding's memory: two writes per finding and audit, for the copy and for dropping
+/// `before`, that a large cluster's 100,000 findings each paid).
 pub(crate) fn sorted_deduped_like(
     findings: Vec<Arc<Finding>>,
-    before: &Order,
+    before: Order,
     tallies: Option<&mut score::Tallies>,
-) -> Order {
+    keep: bool,
+) -> (Vec<Arc<Finding>>, Option<Order>) {
     let full = |findings: Vec<Arc<Finding>>, tallies: Option<&mut score::Tallies>| {
         let mut sorted = sorted(findings);
         let mut dropped = Vec::new();
@@ -599,7 +607,8 @@ pub(crate) fn sorted_deduped_like(
                 t.remove(f);
             }
         }
-        Order::checked(sorted)
+        let kept = keep.then(|| Order::checked(sorted.clone()));
+        (sorted, kept)
     };
     if before.findings.is_empty() || !before.strict {
         return full(findings, tallies);
@@ -661,6 +670,14 @@ pub(crate) fn sorted_deduped_like(
     }
     let mut findings: Vec<Option<Arc<Finding>>> = findings.into_iter().map(Some).collect();
     let mut out: Vec<Arc<Finding>> = Vec::with_capacity(merged.len());
+    // The order kept: earlier findings moved out of `before` (the same findings: a place is
+    // an address found in both), fresh ones copied.
+    let mut earlier: Vec<Option<Arc<Finding>>> = if keep {
+        before.findings.into_iter().map(Some).collect()
+    } else {
+        Vec::new()
+    };
+    let mut kept_order: Vec<Arc<Finding>> = Vec::with_capacity(if keep { merged.len() } else { 0 });
     let mut dropped = Vec::new();
     // The place in `before` of the last finding kept.
     let mut last: Option<usize> = None;
@@ -677,6 +694,10 @@ pub(crate) fn sorted_deduped_like(
             dropped.push(f);
         } else {
             last = place;
+            if keep {
+                let moved = place.and_then(|i| earlier.get_mut(i)?.take());
+                kept_order.push(moved.unwrap_or_else(|| f.clone()));
+            }
             out.push(f);
         }
     }
@@ -687,10 +708,11 @@ pub(crate) fn sorted_deduped_like(
     }
     // Strict: earlier findings were, the pairs compared were (equal ones are deduped), and
     // dropping a finding keeps its neighbours in order.
-    Order {
-        findings: out,
+    let kept = keep.then_some(Order {
+        findings: kept_order,
         strict: true,
-    }
+    });
+    (out, kept)
 }
 
 /// Sort by [`Finding::sort_key`] through a permutation: findings are large, and moving
