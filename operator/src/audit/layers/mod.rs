@@ -669,13 +669,24 @@ fn placement_reach(
         );
         return;
     }
+    // What every subject's finding says of the nodes: built once, not per subject (thousands
+    // of subjects and nodes at a large cluster).
+    let node_names: Vec<&str> = vulnerable.iter().map(|n| n.name).collect();
+    let nodes_text = if node_names.len() == 1 {
+        format!("node {}", node_names[0])
+    } else {
+        format!("nodes {}", bounds::join_names(&node_names, ", ", 200))
+    };
+    let first = vulnerable[0];
+    let first_cve = first.kernel_hits()[0].label();
+    let kernel_lines = bounds::capped(vulnerable.iter(), 5, |n| {
+        let hits: Vec<&KernelHit> = n.kernel_hits().iter().collect();
+        kernel_line(n, &hits)
+    });
     for (binding, subject, found, ns) in reaching {
         let lines = found.iter().map(|f| format!("{}: {}", f.check, f.message));
         let who = subject_label(subject);
         let ns_names: Vec<&str> = ns.iter().map(|(n, _)| *n).collect();
-        let node_names: Vec<&str> = vulnerable.iter().map(|n| n.name).collect();
-        let first = vulnerable[0];
-        let first_cve = first.kernel_hits()[0].label();
         let mut evidence = vec![format!(
             "path: {who} → namespace {} → node {} → {first_cve}",
             ns_names[0], first.name
@@ -684,10 +695,7 @@ fn placement_reach(
         evidence.extend(bounds::capped(ns.iter(), 5, |(n, problem)| {
             format!("namespace {n} {problem} (WL-013)")
         }));
-        evidence.extend(bounds::capped(vulnerable.iter(), 5, |n| {
-            let hits: Vec<&KernelHit> = n.kernel_hits().iter().collect();
-            kernel_line(n, &hits)
-        }));
+        evidence.extend(kernel_lines.iter().cloned());
         sink.push(
             Finding::new(
                 CheckId::Xl003,
@@ -697,11 +705,7 @@ fn placement_reach(
                     bounds::join_names(&ns_names, ", ", 300),
                     binding.kind,
                     binding.name,
-                    if node_names.len() == 1 {
-                        format!("node {}", node_names[0])
-                    } else {
-                        format!("nodes {}", bounds::join_names(&node_names, ", ", 200))
-                    }
+                    nodes_text
                 ),
             )
             .subject(subject.clone())
