@@ -3,6 +3,7 @@
 //! other object can have its address, so "the same object" is a pointer comparison.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 /// An object's identity while its snapshot holds it: the address of its metadata.
@@ -59,5 +60,62 @@ pub fn by_place<T: PartialEq, R: Clone>(
             })
             .collect(),
         None => now.iter().map(|x| compute(x)).collect(),
+    }
+}
+
+/// Parts kept by the address of their object (a workload's, a binding's), in the order the
+/// audit asked for them. The next audit's objects are mostly the same ones in the same order:
+/// a part is found at the same place by comparing the address, and only after a first miss
+/// by an index built then. Addresses are valid only while the snapshot they are of is held.
+#[derive(Debug)]
+pub struct ByPlace<T> {
+    items: Vec<(usize, Option<T>)>,
+    /// Address → place, once a part was not at its place.
+    index: Option<HashMap<usize, usize>>,
+}
+
+impl<T> Default for ByPlace<T> {
+    fn default() -> Self {
+        ByPlace {
+            items: Vec::new(),
+            index: None,
+        }
+    }
+}
+
+impl<T> ByPlace<T> {
+    pub fn with_capacity(n: usize) -> Self {
+        ByPlace {
+            items: Vec::with_capacity(n),
+            index: None,
+        }
+    }
+
+    /// The part of the object at `address`, expected at place `at`.
+    pub fn take(&mut self, at: usize, address: usize) -> Option<T> {
+        if let Some((a, part)) = self.items.get_mut(at)
+            && *a == address
+        {
+            return part.take();
+        }
+        let items = &self.items;
+        let index = self.index.get_or_insert_with(|| {
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, (a, _))| (*a, i))
+                .collect()
+        });
+        let i = *index.get(&address)?;
+        self.items[i].1.take()
+    }
+
+    /// Keep the part of the next object in order.
+    pub fn push(&mut self, address: usize, part: T) {
+        self.items.push((address, Some(part)));
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
     }
 }

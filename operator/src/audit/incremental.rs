@@ -35,7 +35,7 @@
 //! bounds, score). Any change of the policy's enabled checks, of the release data, or of what
 //! could be read (unavailable and absent kinds) drops everything kept.
 
-use super::identity::{self, identical, same, same_names};
+use super::identity::{self, ByPlace, identical, same, same_names};
 use super::layers::placement::{self, PodPlaces};
 use super::layers::{self, PathPart, SeccompDefaults};
 use super::workloads::{self, PowerfulAccounts, Workload};
@@ -118,61 +118,6 @@ struct Kept {
     pod_places: PodPlaces,
     /// Each workload's kind and place among `snapshot`'s objects of its kind.
     workload_at: Vec<(ObjectKind, usize)>,
-}
-
-/// Parts kept by the address of their workload, in the order of the audit's workloads. The
-/// next audit's workloads are mostly the same ones in the same order: a part is found at the
-/// same place by comparing the address, and only after a first miss by an index built then.
-struct ByPlace<T> {
-    items: Vec<(usize, Option<T>)>,
-    /// Address → place, once a part was not at its place.
-    index: Option<HashMap<usize, usize>>,
-}
-
-impl<T> Default for ByPlace<T> {
-    fn default() -> Self {
-        ByPlace {
-            items: Vec::new(),
-            index: None,
-        }
-    }
-}
-
-impl<T> ByPlace<T> {
-    fn with_capacity(n: usize) -> Self {
-        ByPlace {
-            items: Vec::with_capacity(n),
-            index: None,
-        }
-    }
-
-    /// The part of the workload at `address`, expected at place `at`.
-    fn take(&mut self, at: usize, address: usize) -> Option<T> {
-        if let Some((a, part)) = self.items.get_mut(at)
-            && *a == address
-        {
-            return part.take();
-        }
-        let items = &self.items;
-        let index = self.index.get_or_insert_with(|| {
-            items
-                .iter()
-                .enumerate()
-                .map(|(i, (a, _))| (*a, i))
-                .collect()
-        });
-        let i = *index.get(&address)?;
-        self.items[i].1.take()
-    }
-
-    /// Keep the part of the next workload in order.
-    fn push(&mut self, address: usize, part: T) {
-        self.items.push((address, Some(part)));
-    }
-
-    fn len(&self) -> usize {
-        self.items.len()
-    }
 }
 
 /// The engine's [`layers::Keep`]: kept parts in, this run's parts out.

@@ -25,10 +25,10 @@ use super::checks::{self, BindingPart, KeepBindings};
 use super::escalation;
 use super::{Subject, analyze, subject};
 use crate::audit::Sink;
-use crate::audit::identity::{same, same_names};
+use crate::audit::identity::{ByPlace, same, same_names};
 use crate::catalog::Category;
 use crate::snapshot::Snapshot;
-use foldhash::{HashMap, HashMapExt};
+use foldhash::HashMap;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -80,8 +80,8 @@ impl OwnedSubject {
 /// What an RBAC audit keeps for the next one.
 #[derive(Debug, Default)]
 pub struct Kept {
-    /// By the address of the binding object's metadata.
-    bindings: HashMap<usize, BindingPart>,
+    /// By the address of the binding object's metadata, in the analysis's order of bindings.
+    bindings: ByPlace<BindingPart>,
     escalation: Option<escalation::Kept>,
 }
 
@@ -95,14 +95,18 @@ pub struct Reuse {
 }
 
 struct KeepParts<'r> {
-    old: HashMap<usize, BindingPart>,
-    new: Option<HashMap<usize, BindingPart>>,
+    old: ByPlace<BindingPart>,
+    new: Option<ByPlace<BindingPart>>,
+    /// How many bindings were asked for so far: the place of the next one.
+    asked: usize,
     reuse: &'r mut Reuse,
 }
 
 impl KeepBindings for KeepParts<'_> {
     fn binding(&mut self, address: usize, compute: &dyn Fn() -> BindingPart) -> BindingPart {
-        let part = match self.old.remove(&address) {
+        let at = self.asked;
+        self.asked += 1;
+        let part = match self.old.take(at, address) {
             Some(part) => {
                 self.reuse.bindings_kept += 1;
                 part
@@ -113,7 +117,7 @@ impl KeepBindings for KeepParts<'_> {
             }
         };
         if let Some(new) = self.new.as_mut() {
-            new.insert(address, part.clone());
+            new.push(address, part.clone());
         }
         part
     }
@@ -163,9 +167,10 @@ pub fn audit(
         old: if bindings_reusable {
             std::mem::take(&mut kept.bindings)
         } else {
-            HashMap::new()
+            ByPlace::default()
         },
-        new: keep.then(|| HashMap::with_capacity(a.bindings.len())),
+        new: keep.then(|| ByPlace::with_capacity(a.bindings.len())),
+        asked: 0,
         reuse: &mut reuse,
     };
     // The two halves read the analysis only: the escalation search (two thirds of an audit's
