@@ -2,8 +2,8 @@
 //! ([`super::incremental`], [`super::rbac::keep`]): while a kept snapshot holds an object, no
 //! other object can have its address, so "the same object" is a pointer comparison.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use foldhash::HashMap;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use std::sync::Arc;
 
 /// An object's identity while its snapshot holds it: the address of its metadata.

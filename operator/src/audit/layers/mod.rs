@@ -617,15 +617,6 @@ fn placement_reach(
     if vulnerable.is_empty() && unknown.is_empty() {
         return;
     }
-    // The RBAC findings are computed whatever the policy enables (see audit::run).
-    let mut grants: BTreeMap<(&ObjectRef, &SubjectRef), Vec<&Finding>> = BTreeMap::new();
-    for f in rbac
-        .iter()
-        .filter(|f| matches!(f.check, CheckId::Rbac006 | CheckId::Rbac007))
-    {
-        let Some(subject) = &f.subject else { continue };
-        grants.entry((&f.resource, subject)).or_default().push(f);
-    }
     // The open namespaces by name, in `open`'s order: a RoleBinding reaches its own
     // namespace only (a scan of `open` per binding was quadratic: minutes of CPU at 10,000
     // namespaces and 50,000 RoleBindings).
@@ -640,13 +631,22 @@ fn placement_reach(
             _ => open,
         }
     };
+    // The RBAC findings are computed whatever the policy enables (see audit::run). Only the
+    // grants of bindings that reach an open namespace are gathered (a large cluster's
+    // RoleBindings mostly reach none): the order of the others never mattered.
+    let mut grants: BTreeMap<(&ObjectRef, &SubjectRef), Vec<&Finding>> = BTreeMap::new();
+    for f in rbac
+        .iter()
+        .filter(|f| matches!(f.check, CheckId::Rbac006 | CheckId::Rbac007))
+    {
+        let Some(subject) = &f.subject else { continue };
+        if !reach(&f.resource).is_empty() {
+            grants.entry((&f.resource, subject)).or_default().push(f);
+        }
+    }
     let reaching: Vec<_> = grants
         .into_iter()
-        .map(|((binding, subject), found)| {
-            let ns = reach(binding);
-            (binding, subject, found, ns)
-        })
-        .filter(|(_, _, _, ns)| !ns.is_empty())
+        .map(|((binding, subject), found)| (binding, subject, found, reach(binding)))
         .collect();
     if reaching.is_empty() {
         return;
