@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::api::{CheckSelection, SecurityPolicySpec};
-use crate::audit::testutil::{now, snapshot};
+use crate::audit::testutil::{POWERFUL_SA, deploy, now, snapshot};
 use crate::audit::{AuditInput, run_with_previous};
 use crate::policy::EffectivePolicy;
 use crate::snapshot::{ObjectKind, Unavailable};
@@ -873,30 +873,8 @@ proptest! {
 /// it that expires, changes WL-010 as a full audit does.
 #[test]
 fn powerful_accounts_follow_the_judgement() {
-    let world = snapshot(
-        r#"
-apiVersion: v1
-kind: ServiceAccount
-metadata: {namespace: shop, name: deployer}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: deployer-admin}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
-subjects: [{kind: ServiceAccount, namespace: shop, name: deployer}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {namespace: shop, name: web}
-spec:
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      serviceAccountName: deployer
-      containers: [{name: app, image: "nginx:1.27"}]
-"#,
-    );
+    let deployer = deploy("serviceAccountName: deployer", "");
+    let world = snapshot(&format!("{POWERFUL_SA}---{deployer}"));
     let policy = |spec: serde_json::Value| {
         EffectivePolicy::compile("p", &serde_json::from_value(spec).unwrap()).expect("valid")
     };

@@ -79,3 +79,37 @@ pub fn checks(r: &Report) -> Vec<&'static str> {
 pub fn not_assessed_by_families(r: &Report) -> Vec<&crate::outcome::NotAssessed> {
     r.not_assessed.iter().collect()
 }
+
+/// A ServiceAccount `shop/deployer` bound to cluster-admin (RBAC-001): a powerful token.
+pub const POWERFUL_SA: &str = r#"
+apiVersion: v1
+kind: ServiceAccount
+metadata: {namespace: shop, name: deployer}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: deployer-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, namespace: shop, name: deployer}]
+"#;
+
+/// A Deployment in namespace `shop` with the given pod spec fields (YAML flow mappings).
+pub fn deploy(pod_spec_extra: &str, container_extra: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{namespace: shop, name: web}}
+spec:
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      {pod_spec_extra}
+      containers:
+      - name: app
+        image: nginx:1.27
+        {container_extra}
+"#
+    )
+}

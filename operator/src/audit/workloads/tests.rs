@@ -1,27 +1,6 @@
-use crate::audit::testutil::{audit, audit_with, checks, ids};
+use crate::audit::testutil::{POWERFUL_SA, audit, audit_with, checks, deploy, ids};
 use crate::catalog::Severity;
 use crate::policy::EffectivePolicy;
-
-/// A Deployment in namespace `shop` with the given pod spec fields (YAML flow mappings).
-fn deploy(pod_spec_extra: &str, container_extra: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{namespace: shop, name: web}}
-spec:
-  selector: {{matchLabels: {{app: web}}}}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec:
-      {pod_spec_extra}
-      containers:
-      - name: app
-        image: nginx:1.27
-        {container_extra}
-"#
-    )
-}
 
 const HARDENED: &str = "securityContext: {runAsNonRoot: true, runAsUser: 1000, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: {drop: [ALL]}, seccompProfile: {type: RuntimeDefault}}";
 
@@ -240,18 +219,6 @@ fn wl_008_legacy_annotations_count() {
         .replace("metadata: {labels: {app: web}}", "metadata: {labels: {app: web}, annotations: {seccomp.security.alpha.kubernetes.io/pod: runtime/default}}");
     assert!(checks(&audit_with(&yaml, &restricted())).is_empty());
 }
-
-const POWERFUL_SA: &str = r#"
-apiVersion: v1
-kind: ServiceAccount
-metadata: {namespace: shop, name: deployer}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: deployer-admin}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
-subjects: [{kind: ServiceAccount, namespace: shop, name: deployer}]
-"#;
 
 #[test]
 fn wl_010_powerful_token_mounted() {
