@@ -24,6 +24,7 @@
 //! | WL-013 of one Namespace | the same Namespace (or an equal one) at the same place | about 5 ms (10,000 findings built and sorted) |
 //! | which Pods are control-plane Pods | the Pods at their places are the very same objects (only the others are looked at) | about 7 ms |
 //! | the node family (NODE-001…005) | Nodes unchanged, the same kube-apiserver Pods, the same day (end of life is judged by date) | about 50 ms |
+//! | one Node's NODE-001…005 | the same Node object, the same kube-apiserver Pods, the same day | about 6 ms of a Node change at S |
 //!
 //! Kept findings are shared with the report (`Arc`), never copied: the end of the audit copies
 //! only a finding it changes (an override, an exception). The last report's order is kept
@@ -75,6 +76,8 @@ pub struct Reuse {
     pub placement_kept: bool,
     /// The node family (NODE-*) reused.
     pub nodes_kept: bool,
+    /// Nodes whose NODE-* part was kept while the family was evaluated again.
+    pub node_parts_kept: usize,
 }
 
 struct Kept {
@@ -104,6 +107,8 @@ struct Kept {
     /// The node family's result, the day it was judged on and the kube-apiserver Pods (by
     /// address) whose version NODE-002 compares kubelets with.
     nodes: Sink,
+    /// Each Node's part of it, by the address of the Node's `nodeInfo`, in the facts' order.
+    node_parts: ByPlace<nodes::NodePart>,
     nodes_day: jiff::civil::Date,
     api_servers: Vec<usize>,
     /// The last report's findings, in order: the next report's are mostly the same.
@@ -412,18 +417,57 @@ impl Engine {
             .filter(|c| c.component == controlplane::Component::ApiServer)
             .map(|c| identity::address(&c.pod.metadata))
             .collect();
-        let node_part = match kept
+        let nodes_identical = kept
+            .as_ref()
+            .is_some_and(|k| identical(&snapshot.nodes, &k.snapshot.nodes));
+        let (node_part, node_parts) = match kept
             .as_mut()
             .filter(|k| nodes_unchanged && k.nodes_day == nodes_day && k.api_servers == api_servers)
         {
             Some(k) => {
                 reuse.nodes_kept = true;
-                std::mem::take(&mut k.nodes)
+                // The parts are by Node object: kept only while the objects are the very same
+                // (an equal object has another address, which a later object may take).
+                let parts = if nodes_identical {
+                    std::mem::take(&mut k.node_parts)
+                } else {
+                    ByPlace::default()
+                };
+                (std::mem::take(&mut k.nodes), parts)
             }
             None => {
+                // Each Node's part is kept for the same Node object, judged on the same day
+                // against the same API servers; the others are evaluated.
+                let mut old = kept
+                    .as_mut()
+                    .filter(|k| k.nodes_day == nodes_day && k.api_servers == api_servers)
+                    .map(|k| std::mem::take(&mut k.node_parts))
+                    .unwrap_or_default();
+                let mut new = ByPlace::with_capacity(if keep { host.nodes.len() } else { 0 });
+                let mut asked = 0;
                 let mut part = Sink::default();
-                nodes::audit(&ctx, &host, &mut part);
-                part
+                nodes::audit_kept(
+                    &ctx,
+                    &host,
+                    &mut |n, compute| {
+                        let key = std::ptr::from_ref(n.info) as usize;
+                        let at = asked;
+                        asked += 1;
+                        let p = match old.take(at, key) {
+                            Some(p) => {
+                                reuse.node_parts_kept += 1;
+                                p
+                            }
+                            None => compute(),
+                        };
+                        if keep {
+                            new.push(key, p.clone());
+                        }
+                        p
+                    },
+                    &mut part,
+                );
+                (part, new)
             }
         };
         let nodes_keep = keep.then(|| node_part.clone());
@@ -517,6 +561,7 @@ impl Engine {
             workload_addresses,
             all_paths: new_all_paths,
             nodes: nodes_keep.unwrap_or_default(),
+            node_parts,
             nodes_day,
             api_servers,
             order: super::Order::default(),

@@ -561,6 +561,13 @@ fn a_change_evaluates_what_it_touches() {
         "{:?}",
         engine.last
     );
+    // The node family is evaluated again for n2 only: n1's part is kept.
+    assert_eq!(
+        (engine.last.nodes_kept, engine.last.node_parts_kept),
+        (false, 1),
+        "{:?}",
+        engine.last
+    );
     assert!(!engine.last.all_paths_kept, "{:?}", engine.last);
     assert_eq!(
         n2,

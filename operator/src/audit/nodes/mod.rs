@@ -142,7 +142,27 @@ pub fn count_nodes(nodes: &[&str]) -> String {
     )
 }
 
+/// One Node's part of the node family: its findings, and the checks that could not be
+/// assessed on it with the reason. It depends on the Node, the release data, the audit's day
+/// and the API servers' versions only, so an incremental audit keeps it per Node object.
+#[derive(Clone, Debug, Default)]
+pub struct NodePart {
+    findings: Vec<std::sync::Arc<Finding>>,
+    not_assessed: Vec<(CheckId, String)>,
+}
+
 pub fn audit(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
+    audit_kept(ctx, host, &mut |_, compute| compute(), sink);
+}
+
+/// [`audit`], each Node's part got through `part_of` (given the Node's facts and what computes
+/// its part), so that an incremental audit may return the part it kept for the same Node.
+pub fn audit_kept(
+    ctx: &Ctx,
+    host: &HostFacts,
+    part_of: &mut dyn FnMut(&NodeFacts, &dyn Fn() -> NodePart) -> NodePart,
+    sink: &mut Sink,
+) {
     let [eol, skew, runtime, kernel, os] = [
         CheckId::Node001,
         CheckId::Node002,
@@ -174,30 +194,31 @@ pub fn audit(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
     } else {
         None
     };
-    let mut not_assessed = PerReason::default();
-    for n in &host.nodes {
+    let node_part = |n: &NodeFacts| {
+        let mut part = NodePart::default();
+        let mut push = |f: Finding| part.findings.push(bounds::bounded(f));
         let (name, info) = (n.name, n.info);
         let kubelet = Version::parse(&info.kubelet_version);
         if let (true, Some(k)) = (eol, kubelet)
             && let Some(f) = end_of_life(data, today, name, info, k)
         {
-            sink.push(f);
+            push(f);
         }
         if let (Some(servers), Some(k)) = (&api_servers, kubelet)
             && let Some(f) = out_of_skew(data, servers, name, info, k)
         {
-            sink.push(f);
+            push(f);
         }
         if runtime && let Some(f) = vulnerable_runtime(data, name, n.info) {
-            sink.push(f);
+            push(f);
         }
+        let mut not_assessed = Vec::new();
         if kernel {
             match &n.kernel {
-                Some(KernelVerdict::NotAssessed(why)) => not_assessed.add(
+                Some(KernelVerdict::NotAssessed(why)) => not_assessed.push((
                     CheckId::Node004,
                     format!("{why} (kernel {})", kernel_family(n)),
-                    name,
-                ),
+                )),
                 Some(KernelVerdict::Judged {
                     class,
                     hits,
@@ -208,18 +229,17 @@ pub fn audit(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
                             KernelClass::Distro { stream, .. } => stream.as_str(),
                             _ => "",
                         };
-                        not_assessed.add(
+                        not_assessed.push((
                             CheckId::Node004,
                             format!(
                                 "distro kernel carries backports; no fix data for {} of the {} CVEs in stream {stream}",
                                 partial.len(),
                                 data.kernel_cves.len()
                             ),
-                            name,
-                        );
+                        ));
                     }
                     if let Some(f) = vulnerable_kernel(data, name, info, class, hits) {
-                        sink.push(f);
+                        push(f);
                     }
                 }
                 None => {}
@@ -227,10 +247,20 @@ pub fn audit(ctx: &Ctx, host: &HostFacts, sink: &mut Sink) {
         }
         if os {
             match os_end_of_life(data, today, name, info) {
-                Ok(Some(f)) => sink.push(f),
+                Ok(Some(f)) => push(f),
                 Ok(None) => {}
-                Err(why) => not_assessed.add(CheckId::Node005, why, name),
+                Err(why) => not_assessed.push((CheckId::Node005, why)),
             }
+        }
+        part.not_assessed = not_assessed;
+        part
+    };
+    let mut not_assessed = PerReason::default();
+    for n in &host.nodes {
+        let part = part_of(n, &|| node_part(n));
+        sink.findings.extend(part.findings);
+        for (check, reason) in part.not_assessed {
+            not_assessed.add(check, reason, n.name);
         }
     }
     not_assessed.report(sink);
