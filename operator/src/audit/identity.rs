@@ -63,23 +63,23 @@ pub fn by_place<T: PartialEq, R: Clone>(
     }
 }
 
-/// Parts kept by the address of their object (a workload's, a binding's), in the order the
-/// audit asked for them. The next audit's objects are mostly the same ones in the same order:
-/// a part is found at the same place by comparing the address, and only after a first miss
-/// by an index built then. Addresses are valid only while the snapshot they are of is held.
+/// Parts kept by the address of their object (a workload's, a binding's, a Node's), in the
+/// order the audit asked for them. The next audit asks for its objects' parts in its own
+/// order, mostly the same objects in the same order: a part is found at the place of the
+/// question by comparing the address, and only after a first miss by an index built then.
+/// Addresses are valid only while the snapshot they are of is held.
 #[derive(Debug)]
 pub struct ByPlace<T> {
     items: Vec<(usize, Option<T>)>,
     /// Address → place, once a part was not at its place.
     index: Option<HashMap<usize, usize>>,
+    /// How many parts were asked for: the place where the next one is expected.
+    asked: usize,
 }
 
 impl<T> Default for ByPlace<T> {
     fn default() -> Self {
-        ByPlace {
-            items: Vec::new(),
-            index: None,
-        }
+        ByPlace::with_capacity(0)
     }
 }
 
@@ -88,11 +88,15 @@ impl<T> ByPlace<T> {
         ByPlace {
             items: Vec::with_capacity(n),
             index: None,
+            asked: 0,
         }
     }
 
-    /// The part of the object at `address`, expected at place `at`.
-    pub fn take(&mut self, at: usize, address: usize) -> Option<T> {
+    /// The part of the object at `address`, asked for next (expected at the place of the
+    /// question).
+    pub fn take_next(&mut self, address: usize) -> Option<T> {
+        let at = self.asked;
+        self.asked += 1;
         if let Some((a, part)) = self.items.get_mut(at)
             && *a == address
         {

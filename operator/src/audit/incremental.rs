@@ -133,8 +133,6 @@ struct KeepLayers<'r> {
     changed_nodes: HashSet<String>,
     placement: Option<(Vec<(String, String)>, Sink)>,
     new_paths: ByPlace<(Option<Vec<String>>, PathPart)>,
-    /// How many workloads' paths were asked for so far: the place of the next one.
-    asked: usize,
     new_placement: Option<(Vec<(String, String)>, Sink)>,
     /// XL-001/002 of every workload, when kept whole ([`layers::Keep::all_paths`]).
     all_paths: Option<Sink>,
@@ -155,9 +153,7 @@ impl layers::Keep for KeepLayers<'_> {
         compute: &dyn Fn() -> PathPart,
     ) -> PathPart {
         let key = address(w);
-        let at = self.asked;
-        self.asked += 1;
-        let (on, part) = match self.paths.take(at, key) {
+        let (on, part) = match self.paths.take_next(key) {
             Some((then, part))
                 if same_nodes(then.as_deref(), on)
                     && on.is_none_or(|on| !on.iter().any(|n| self.changed_nodes.contains(*n))) =>
@@ -378,9 +374,9 @@ impl Engine {
         // Room only when kept: at M, 78,000 entries an audit run once never fills.
         let room = if keep { ctx.workloads.len() } else { 0 };
         let mut workload_parts = ByPlace::with_capacity(room);
-        for (at, w) in ctx.workloads.iter().enumerate() {
+        for w in &ctx.workloads {
             let key = address(w);
-            let part = match kept_workloads.take(at, key) {
+            let part = match kept_workloads.take_next(key) {
                 Some(part) => {
                     reuse.workloads_kept += 1;
                     part
@@ -444,16 +440,13 @@ impl Engine {
                     .map(|k| std::mem::take(&mut k.node_parts))
                     .unwrap_or_default();
                 let mut new = ByPlace::with_capacity(if keep { host.nodes.len() } else { 0 });
-                let mut asked = 0;
                 let mut part = Sink::default();
                 nodes::audit_kept(
                     &ctx,
                     &host,
                     &mut |n, compute| {
                         let key = std::ptr::from_ref(n.info) as usize;
-                        let at = asked;
-                        asked += 1;
-                        let p = match old.take(at, key) {
+                        let p = match old.take_next(key) {
                             Some(p) => {
                                 reuse.node_parts_kept += 1;
                                 p
@@ -515,7 +508,6 @@ impl Engine {
                 .filter(|_| nodes_unchanged && reuse.rbac_kept)
                 .and_then(|k| k.placement.take()),
             new_paths: ByPlace::with_capacity(room),
-            asked: 0,
             new_placement: None,
             all_paths,
             new_all_paths: None,

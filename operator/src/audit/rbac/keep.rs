@@ -97,16 +97,12 @@ pub struct Reuse {
 struct KeepParts<'r> {
     old: ByPlace<BindingPart>,
     new: Option<ByPlace<BindingPart>>,
-    /// How many bindings were asked for so far: the place of the next one.
-    asked: usize,
     reuse: &'r mut Reuse,
 }
 
 impl KeepBindings for KeepParts<'_> {
     fn binding(&mut self, address: usize, compute: &dyn Fn() -> BindingPart) -> BindingPart {
-        let at = self.asked;
-        self.asked += 1;
-        let part = match self.old.take(at, address) {
+        let part = match self.old.take_next(address) {
             Some(part) => {
                 self.reuse.bindings_kept += 1;
                 part
@@ -170,7 +166,6 @@ pub fn audit(
             ByPlace::default()
         },
         new: keep.then(|| ByPlace::with_capacity(a.bindings.len())),
-        asked: 0,
         reuse: &mut reuse,
     };
     // The two halves read the analysis only: the escalation search (two thirds of an audit's

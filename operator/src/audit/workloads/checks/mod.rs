@@ -165,9 +165,9 @@ pub fn audit_workload(ctx: &Ctx, w: &Workload, powerful: &PowerfulAccounts, sink
     }
 }
 
-/// WL-013: namespaces without Pod Security enforcement.
-/// The Namespace checks (WL-013), with their findings by Namespace for the next audit, reused
-/// for the Namespaces of `then` (a snapshot still held) that are the same.
+/// WL-013, namespaces without Pod Security enforcement, with its findings by Namespace for
+/// the next audit; reused for the Namespaces of `then` (a snapshot still held) that are the
+/// same.
 pub fn namespace_checks(
     ctx: &Ctx,
     then: Option<(
