@@ -120,9 +120,21 @@ fn percentile(v: &mut [Duration], p: f64) -> Duration {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// Audit `dir`, then `per_kind` changes of each kind, then the last state `unchanged` times;
-/// print the table.
-pub fn run(dir: &Path, label: &str, per_kind: usize, unchanged_runs: usize) -> Result<()> {
+/// Audit `dir`, then `per_kind` changes of each kind (of those whose name holds `only`), then
+/// the last state `unchanged` times; print the table.
+pub fn run(
+    dir: &Path,
+    label: &str,
+    per_kind: usize,
+    unchanged_runs: usize,
+    only: Option<&str>,
+) -> Result<()> {
+    let kinds: Vec<usize> = (0..KINDS.len())
+        .filter(|&k| only.is_none_or(|o| KINDS[k].to_lowercase().contains(&o.to_lowercase())))
+        .collect();
+    if kinds.is_empty() {
+        bail!("no kind of change matches {only:?}: the kinds are {KINDS:?}");
+    }
     let t = Instant::now();
     let before_load = crate::counting::live();
     let (mut snapshot, _) = kube_posture::snapshot::load_paths(&[dir.to_path_buf()])?;
@@ -150,7 +162,7 @@ pub fn run(dir: &Path, label: &str, per_kind: usize, unchanged_runs: usize) -> R
     };
     let mut times: BTreeMap<usize, (Vec<Duration>, Reuse)> = BTreeMap::new();
     for round in 0..per_kind {
-        for kind in 0..KINDS.len() {
+        for &kind in &kinds {
             change(&mut snapshot, kind, round);
             let t = Instant::now();
             let next = engine.run(

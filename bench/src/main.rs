@@ -171,6 +171,10 @@ enum Cmd {
         /// Audit this snapshot directory instead of a generated one.
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Only the kinds of change whose name holds this text (case-insensitive), for a
+        /// profile of one kind: `--only ClusterRoleBinding`.
+        #[arg(long)]
+        only: Option<String>,
     },
     /// RBAC at scale: parse time and RBAC audit time on 50k RoleBindings / 5k Roles / 20k SAs.
     Rbac {
@@ -229,12 +233,19 @@ fn main() -> Result<()> {
             unchanged,
             data,
             dir,
+            only,
         } => {
             let dir = match dir {
                 Some(d) => d,
                 None => snapshot_dir(size, write::FileFormat::Json, &data_dir(data))?.0,
             };
-            changes::run(&dir, &format!("{size:?}"), per_kind, unchanged.max(1))?
+            changes::run(
+                &dir,
+                &format!("{size:?}"),
+                per_kind,
+                unchanged.max(1),
+                only.as_deref(),
+            )?
         }
         Cmd::Parse { dir } => parse(&dir)?,
         Cmd::Sizes { size } => sizes_table(size)?,
