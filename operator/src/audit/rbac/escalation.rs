@@ -16,7 +16,8 @@ use super::{BindingRef, RbacAnalysis, RoleKey, Subject};
 use crate::audit::{Finding, Sink, bounds};
 use crate::catalog::CheckId;
 use crate::snapshot::Snapshot;
-use std::collections::{BTreeSet, HashMap};
+use foldhash::{HashMap, HashMapExt};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Rounds of the backward search; paths longer than this are not followed.
@@ -66,7 +67,7 @@ impl<'a> Graph<'a> {
     fn build(
         a: &'a RbacAnalysis<'a>,
         snapshot: &'a Snapshot,
-        only: Option<&std::collections::HashSet<Subject<'_>>>,
+        only: Option<&foldhash::HashSet<Subject<'_>>>,
     ) -> Graph<'a> {
         let mut edges: HashMap<Subject, Vec<Edge>> = HashMap::new();
         let mut power = HashMap::new();
@@ -236,10 +237,21 @@ fn keep_two<'a>(slot: &mut Vec<Sa<'a>>, sa: Sa<'a>) {
     }
 }
 
+/// `reach`'s ServiceAccounts with their path lengths, shortest first, then by name: the
+/// order [`ReachIndex::new`] reads.
+fn ordered<'a>(reach: &HashMap<Sa<'a>, (usize, Step<'a>)>) -> Vec<(usize, Sa<'a>)> {
+    let mut order: Vec<(usize, Sa)> = reach.iter().map(|(sa, (len, _))| (*len, *sa)).collect();
+    order.sort_unstable();
+    order
+}
+
 impl<'a> ReachIndex<'a> {
-    fn new(graph: &Graph<'a>, reach: &HashMap<Sa<'a>, (usize, Step<'a>)>) -> ReachIndex<'a> {
-        let mut order: Vec<Sa> = reach.keys().copied().collect();
-        order.sort_by_key(|sa| (reach[sa].0, *sa));
+    /// The index of the reaching ServiceAccounts `order` lists, shortest path first, then
+    /// by name (see [`ordered`]; the kept search keeps its reach in that order).
+    fn new(
+        graph: &Graph<'a>,
+        order: impl ExactSizeIterator<Item = (usize, Sa<'a>)>,
+    ) -> ReachIndex<'a> {
         let mut idx = ReachIndex {
             len: HashMap::with_capacity(order.len()),
             best_in_ns: HashMap::new(),
@@ -248,8 +260,8 @@ impl<'a> ReachIndex<'a> {
             best_secret: Vec::new(),
             by_name: HashMap::new(),
         };
-        for sa in order {
-            idx.len.insert(sa, reach[&sa].0);
+        for (len, sa) in order {
+            idx.len.insert(sa, len);
             keep_two(idx.best_in_ns.entry(sa.0).or_default(), sa);
             keep_two(&mut idx.best, sa);
             if graph.token_secrets.contains_key(&sa) {
@@ -425,7 +437,9 @@ fn path<'a>(
 /// ([`super::keep`]): which ServiceAccounts reach cluster-admin and how, and the findings.
 #[derive(Debug, Default)]
 pub struct Kept {
-    reach: HashMap<(String, String), (usize, OwnedStep)>,
+    /// Shortest path first, then by name ([`ordered`]): the index is built from it as it
+    /// stands (sorting it again was a third of a kept search at S).
+    reach: Vec<((String, String), (usize, OwnedStep))>,
     /// In subject order, one per reported subject.
     findings: Vec<(OwnedSubject, Arc<Finding>)>,
 }
@@ -519,7 +533,7 @@ fn reach<'a>(graph: &Graph<'a>) -> HashMap<Sa<'a>, (usize, Step<'a>)> {
         .collect();
     let mut frontier: HashMap<Sa, (usize, Step)> = reach.clone();
     for _ in 0..MAX_HOPS {
-        let idx = ReachIndex::new(graph, &frontier);
+        let idx = ReachIndex::new(graph, ordered(&frontier).into_iter());
         let mut added = HashMap::new();
         for (sa, edges) in &active {
             if reach.contains_key(sa) {
@@ -592,25 +606,25 @@ fn subject_finding<'a>(
     )
 }
 
-/// RBAC-030 for `subjects`, in their order, against the search `reach`: each subject whose
-/// first hop is one of its own non-built-in grants, bounded, to `found`.
+/// RBAC-030 for `subjects`, in their order, against the search `reach` (indexed by `idx`):
+/// each subject whose first hop is one of its own non-built-in grants, bounded, to `found`.
 fn report<'a>(
     graph: &Graph<'a>,
     reach: &HashMap<Sa<'a>, (usize, Step<'a>)>,
+    idx: &ReachIndex<'a>,
     subjects: impl IntoIterator<Item = Subject<'a>>,
     mut found: impl FnMut(Subject<'a>, Arc<Finding>),
 ) {
     if reach.is_empty() {
         return;
     }
-    let idx = ReachIndex::new(graph, reach);
     let mut described = HashMap::new();
     for subject in subjects {
         let edges = own_edges(graph, &subject);
         if edges.is_empty() {
             continue;
         }
-        if let Some(f) = subject_finding(graph, &idx, reach, &mut described, subject, &edges) {
+        if let Some(f) = subject_finding(graph, idx, reach, &mut described, subject, &edges) {
             found(subject, bounds::bounded(f));
         }
     }
@@ -627,28 +641,30 @@ pub fn audit(
     keep: bool,
     sink: &mut Sink,
 ) -> Option<Kept> {
-    let only: Option<std::collections::HashSet<Subject>> = prior
+    let only: Option<foldhash::HashSet<Subject>> = prior
         .as_ref()
         .map(|(_, changed)| changed.iter().map(OwnedSubject::borrow).collect());
     let graph = Graph::build(a, snapshot, only.as_ref());
     let Some((kept, changed)) = prior else {
         let reach = reach(&graph);
+        let order = ordered(&reach);
+        let idx = ReachIndex::new(&graph, order.iter().copied());
         let mut subjects: Vec<Subject> = graph.edges.keys().copied().collect();
         subjects.sort();
         let mut findings = Vec::new();
-        report(&graph, &reach, subjects, |subject, f| {
+        report(&graph, &reach, &idx, subjects, |subject, f| {
             if keep {
                 findings.push((OwnedSubject::new(subject), f.clone()));
             }
             sink.findings.push(f);
         });
         return keep.then(|| Kept {
-            reach: reach
+            reach: order
                 .iter()
-                .map(|(sa, (len, step))| {
+                .map(|&(len, sa)| {
                     (
                         (sa.0.to_string(), sa.1.to_string()),
-                        (*len, OwnedStep::new(step)),
+                        (len, OwnedStep::new(&reach[&sa].1)),
                     )
                 })
                 .collect(),
@@ -662,9 +678,16 @@ pub fn audit(
             .iter()
             .map(|(sa, (len, step))| ((sa.0.as_str(), sa.1.as_str()), (*len, step.borrow())))
             .collect();
+        let idx = ReachIndex::new(
+            &graph,
+            kept.reach
+                .iter()
+                .map(|(sa, (len, _))| (*len, (sa.0.as_str(), sa.1.as_str()))),
+        );
         report(
             &graph,
             &reach,
+            &idx,
             changed.iter().map(OwnedSubject::borrow),
             |subject, f| fresh.push((OwnedSubject::new(subject), f)),
         );
