@@ -7,29 +7,64 @@ use crate::audit::{Ctx, Finding, Sink};
 use crate::catalog::CheckId;
 use crate::catalog::Severity;
 use crate::policy::EffectivePolicy;
+use foldhash::fast::FixedState;
+use hashbrown::HashTable;
 use jiff::Timestamp;
+use std::hash::BuildHasher;
+use std::sync::Arc;
 
 /// ServiceAccounts whose tokens carry high or critical RBAC power (for WL-010), from the RBAC
 /// findings as the policy judges them: severity overrides applied, waived ones left out. Only
 /// findings about the ServiceAccount itself count (as a binding's subject, or as the start of an
 /// escalation path): a grant to a group (`system:authenticated`, `system:serviceaccounts`) is
 /// reported once on its binding, not again on every workload in the cluster.
-#[derive(Debug, Default, PartialEq)]
+#[derive(Debug, Default)]
 pub struct PowerfulAccounts {
-    /// (namespace, name) → the first finding that makes it powerful, for evidence. Looked up
-    /// by borrowed names ([`Account`]): a large cluster's tens of thousands of RBAC findings
-    /// and workloads ask it each audit, and owned keys cost two strings per question.
-    accounts: hashbrown::HashMap<(String, String), String, foldhash::fast::RandomState>,
+    /// The first finding that makes each account powerful (for evidence), found by its
+    /// subject's namespace and name: nothing is copied or formatted per account (a large
+    /// cluster's tens of thousands of RBAC findings are read each time RBAC changes, and the
+    /// workloads ask it by borrowed names).
+    accounts: HashTable<Arc<Finding>>,
 }
 
-/// A (namespace, name) key borrowed: it hashes as the owned tuple does (a tuple hashes its
-/// fields in order, a `String` as its `str`).
-#[derive(Hash)]
-struct Account<'a>(&'a str, &'a str);
+/// A ServiceAccount subject's (namespace, name).
+fn account(f: &Finding) -> Option<(&str, &str)> {
+    let s = f.subject.as_ref().filter(|s| s.kind == "ServiceAccount")?;
+    Some((s.namespace.as_deref()?, s.name.as_str()))
+}
 
-impl hashbrown::Equivalent<(String, String)> for Account<'_> {
-    fn equivalent(&self, key: &(String, String)) -> bool {
-        self.0 == key.0 && self.1 == key.1
+fn account_hash(key: (&str, &str)) -> u64 {
+    FixedState::default().hash_one(key)
+}
+
+/// What makes an account powerful, as WL-010's evidence says it: `RBAC-001 on
+/// ClusterRoleBinding x`.
+pub struct Reason<'a>(&'a Finding);
+
+impl std::fmt::Display for Reason<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let r = &self.0.resource;
+        write!(f, "{} on {} {}", self.0.check, r.kind, r.name)
+    }
+}
+
+impl Reason<'_> {
+    fn key(&self) -> (CheckId, &str, &str) {
+        (self.0.check, &self.0.resource.kind, &self.0.resource.name)
+    }
+}
+
+/// The same accounts, each for the same reason (what WL-010 would say of them).
+impl PartialEq for PowerfulAccounts {
+    fn eq(&self, other: &Self) -> bool {
+        self.accounts.len() == other.accounts.len()
+            && self.accounts.iter().all(|f| {
+                account(f).is_some_and(|(ns, name)| {
+                    other
+                        .reason(ns, name)
+                        .is_some_and(|r| r.key() == Reason(f).key())
+                })
+            })
     }
 }
 
@@ -37,7 +72,7 @@ impl PowerfulAccounts {
     pub fn from_rbac(
         policy: &EffectivePolicy,
         now: Timestamp,
-        findings: &[std::sync::Arc<Finding>],
+        findings: &[Arc<Finding>],
     ) -> PowerfulAccounts {
         let mut p = PowerfulAccounts::default();
         for f in findings
@@ -59,23 +94,25 @@ impl PowerfulAccounts {
             if waived {
                 continue;
             }
-            let Some(s) = f.subject.as_ref().filter(|s| s.kind == "ServiceAccount") else {
+            let Some(key) = account(f) else {
                 continue;
             };
-            let Some(ns) = s.namespace.as_deref() else {
-                continue;
-            };
-            if !p.accounts.contains_key(&Account(ns, &s.name)) {
-                let why = format!("{} on {} {}", f.check, f.resource.kind, f.resource.name);
-                p.accounts.insert((ns.to_string(), s.name.clone()), why);
+            let hash = account_hash(key);
+            if p.accounts.find(hash, |g| account(g) == Some(key)).is_none() {
+                p.accounts.insert_unique(hash, f.clone(), |g| {
+                    account_hash(account(g).unwrap_or_default())
+                });
             }
         }
         p
     }
 
     /// Why a ServiceAccount is powerful, if it is.
-    pub fn reason(&self, ns: &str, name: &str) -> Option<&str> {
-        self.accounts.get(&Account(ns, name)).map(String::as_str)
+    pub fn reason(&self, ns: &str, name: &str) -> Option<Reason<'_>> {
+        let key = (ns, name);
+        self.accounts
+            .find(account_hash(key), |g| account(g) == Some(key))
+            .map(|f| Reason(f))
     }
 }
 
