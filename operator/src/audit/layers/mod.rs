@@ -19,7 +19,8 @@ use crate::catalog::CheckId;
 use crate::catalog::{Category, Severity};
 use crate::outcome::SubjectRef;
 use crate::snapshot::ObjectKind;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use foldhash::{HashMap, HashMapExt};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Whether each node's kubelet runs Pods without a profile under RuntimeDefault
@@ -634,21 +635,27 @@ fn placement_reach(
     // The RBAC findings are computed whatever the policy enables (see audit::run). Only the
     // grants of bindings that reach an open namespace are gathered (a large cluster's
     // RoleBindings mostly reach none): the order of the others never mattered.
-    let mut grants: BTreeMap<(&ObjectRef, &SubjectRef), Vec<&Finding>> = BTreeMap::new();
+    // Grouped by hashing, in the order first met (the report orders findings; one XL-003
+    // per binding and subject): ordering thousands of (binding, subject) pairs by their
+    // names was most of an RBAC change's XL-003 time, when only their number is said.
+    let mut group_of: HashMap<(&ObjectRef, &SubjectRef), usize> = HashMap::new();
+    let mut grants: Vec<((&ObjectRef, &SubjectRef), Vec<&Finding>)> = Vec::new();
     for f in rbac
         .iter()
         .filter(|f| matches!(f.check, CheckId::Rbac006 | CheckId::Rbac007))
     {
         let Some(subject) = &f.subject else { continue };
-        if !reach(&f.resource).is_empty() {
-            grants.entry((&f.resource, subject)).or_default().push(f);
+        if reach(&f.resource).is_empty() {
+            continue;
         }
+        let key = (&f.resource, subject);
+        let at = *group_of.entry(key).or_insert_with(|| {
+            grants.push((key, Vec::new()));
+            grants.len() - 1
+        });
+        grants[at].1.push(f);
     }
-    let reaching: Vec<_> = grants
-        .into_iter()
-        .map(|((binding, subject), found)| (binding, subject, found, reach(binding)))
-        .collect();
-    if reaching.is_empty() {
+    if grants.is_empty() {
         return;
     }
     if vulnerable.is_empty() {
@@ -660,8 +667,8 @@ fn placement_reach(
             Category::Layers,
             format!(
                 "XL-003 not assessed for {} subject{} that can place Pods in namespaces without Pod Security enforcement: the kernel of {} could not be judged ({})",
-                reaching.len(),
-                if reaching.len() == 1 { "" } else { "s" },
+                grants.len(),
+                if grants.len() == 1 { "" } else { "s" },
                 count_nodes(&names),
                 bounds::join_names(&reasons, "; ", 300)
             ),
@@ -683,7 +690,8 @@ fn placement_reach(
         let hits: Vec<&KernelHit> = n.kernel_hits().iter().collect();
         kernel_line(n, &hits)
     });
-    for (binding, subject, found, ns) in reaching {
+    for ((binding, subject), found) in grants {
+        let ns = reach(binding);
         let lines = found.iter().map(|f| format!("{}: {}", f.check, f.message));
         let who = subject_label(subject);
         let ns_names: Vec<&str> = ns.iter().map(|(n, _)| *n).collect();
