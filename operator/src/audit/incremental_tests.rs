@@ -736,6 +736,56 @@ fn a_binding_for_people_keeps_the_escalation_search() {
     );
 }
 
+/// A kept escalation search answers a new subject as a full search does: its index is built
+/// from the kept reach in the order it was kept (shortest path first, then by name), so a
+/// person who may create Pods in a namespace of three reaching ServiceAccounts (1, 2 and 3
+/// hops from cluster-admin) is reported through the nearest, not through a farther one.
+#[test]
+fn a_kept_search_finds_a_new_subjects_shortest_path() {
+    let token_role = |name: &str, of: &str| {
+        format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {{name: {name}, namespace: shop}}\nrules: [{{apiGroups: [\"\"], resources: [serviceaccounts/token], verbs: [create], resourceNames: [{of}]}}]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {{name: {name}, namespace: shop}}\nroleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: {name}}}\nsubjects: [{{kind: ServiceAccount, name: {name}, namespace: shop}}]\n---\napiVersion: v1\nkind: ServiceAccount\nmetadata: {{name: {name}, namespace: shop}}\n---\n"
+        )
+    };
+    let mut yaml = String::from(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n\
+         apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: admin, namespace: shop}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: admin-power}\n\
+         roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\n\
+         subjects: [{kind: ServiceAccount, name: admin, namespace: shop}]\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata: {name: pod-maker, namespace: shop}\n\
+         rules: [{apiGroups: [\"\"], resources: [pods], verbs: [create]}]\n---\n",
+    );
+    // minter mints admin's tokens (2 hops), reminter mints minter's (3 hops).
+    yaml.push_str(&token_role("minter", "admin"));
+    yaml.push_str(&token_role("reminter", "minter"));
+    let mut world = snapshot(&yaml);
+    let policy = EffectivePolicy::default_policy();
+    let mut engine = Engine::default();
+    let first = engine.run(&input(&world, &policy), &[]);
+
+    // eve may create Pods in shop: a people-only change, so the search is kept.
+    let eve = snapshot(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\n\
+         metadata: {name: eve-makes-pods, namespace: shop}\n\
+         roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: pod-maker}\n\
+         subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: eve}]\n",
+    );
+    world.role_bindings.push(eve.role_bindings[0].clone());
+    let second = audit_both(&mut engine, &world, &policy, &first);
+    assert!(engine.last.rbac.escalation_kept, "{:?}", engine.last);
+    let eve_path: Vec<&str> = second
+        .findings
+        .iter()
+        .filter(|f| f.check == CheckId::Rbac030 && f.resource.name == "eve")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(
+        eve_path,
+        ["User eve can reach cluster-admin power in 1 hop through ServiceAccount shop/admin"]
+    );
+}
+
 /// Two policies with the same checks but different namespaces: nothing scoped is taken from
 /// the other's audit (XL-003 names the namespaces it reaches).
 #[test]
