@@ -114,6 +114,28 @@ impl<T> ByPlace<T> {
         self.items[i].1.take()
     }
 
+    /// The part of the object at `address`, asked for next: the kept one if there is one
+    /// (then `true`), else `compute`'s. With `keep`, a copy of it is pushed there for the
+    /// next audit.
+    pub fn take_next_or(
+        &mut self,
+        address: usize,
+        keep: Option<&mut ByPlace<T>>,
+        compute: impl FnOnce() -> T,
+    ) -> (T, bool)
+    where
+        T: Clone,
+    {
+        let (part, kept) = match self.take_next(address) {
+            Some(part) => (part, true),
+            None => (compute(), false),
+        };
+        if let Some(keep) = keep {
+            keep.push(address, part.clone());
+        }
+        (part, kept)
+    }
+
     /// Keep the part of the next object in order.
     pub fn push(&mut self, address: usize, part: T) {
         self.items.push((address, Some(part)));

@@ -375,21 +375,19 @@ impl Engine {
         let room = if keep { ctx.workloads.len() } else { 0 };
         let mut workload_parts = ByPlace::with_capacity(room);
         for w in &ctx.workloads {
-            let key = address(w);
-            let part = match kept_workloads.take_next(key) {
-                Some(part) => {
-                    reuse.workloads_kept += 1;
-                    part
-                }
-                None => {
-                    reuse.workloads_evaluated += 1;
+            let (part, kept) = kept_workloads.take_next_or(
+                address(w),
+                keep.then_some(&mut workload_parts),
+                || {
                     let mut part = Sink::default();
                     workloads::audit_workload(&ctx, w, &powerful, &mut part);
                     part
-                }
-            };
-            if keep {
-                workload_parts.push(key, part.clone());
+                },
+            );
+            if kept {
+                reuse.workloads_kept += 1;
+            } else {
+                reuse.workloads_evaluated += 1;
             }
             sink.merge(part);
         }
@@ -446,15 +444,9 @@ impl Engine {
                     &host,
                     &mut |n, compute| {
                         let key = std::ptr::from_ref(n.info) as usize;
-                        let p = match old.take_next(key) {
-                            Some(p) => {
-                                reuse.node_parts_kept += 1;
-                                p
-                            }
-                            None => compute(),
-                        };
-                        if keep {
-                            new.push(key, p.clone());
+                        let (p, kept) = old.take_next_or(key, keep.then_some(&mut new), compute);
+                        if kept {
+                            reuse.node_parts_kept += 1;
                         }
                         p
                     },

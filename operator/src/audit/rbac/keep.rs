@@ -102,18 +102,11 @@ struct KeepParts<'r> {
 
 impl KeepBindings for KeepParts<'_> {
     fn binding(&mut self, address: usize, compute: &dyn Fn() -> BindingPart) -> BindingPart {
-        let part = match self.old.take_next(address) {
-            Some(part) => {
-                self.reuse.bindings_kept += 1;
-                part
-            }
-            None => {
-                self.reuse.bindings_evaluated += 1;
-                compute()
-            }
-        };
-        if let Some(new) = self.new.as_mut() {
-            new.push(address, part.clone());
+        let (part, kept) = self.old.take_next_or(address, self.new.as_mut(), compute);
+        if kept {
+            self.reuse.bindings_kept += 1;
+        } else {
+            self.reuse.bindings_evaluated += 1;
         }
         part
     }
