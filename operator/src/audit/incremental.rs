@@ -411,9 +411,6 @@ impl Engine {
             .filter(|c| c.component == controlplane::Component::ApiServer)
             .map(|c| identity::address(&c.pod.metadata))
             .collect();
-        let nodes_identical = kept
-            .as_ref()
-            .is_some_and(|k| identical(&snapshot.nodes, &k.snapshot.nodes));
         let (node_part, node_parts) = match kept
             .as_mut()
             .filter(|k| nodes_unchanged && k.nodes_day == nodes_day && k.api_servers == api_servers)
@@ -422,7 +419,7 @@ impl Engine {
                 reuse.nodes_kept = true;
                 // The parts are by Node object: kept only while the objects are the very same
                 // (an equal object has another address, which a later object may take).
-                let parts = if nodes_identical {
+                let parts = if identical(&snapshot.nodes, &k.snapshot.nodes) {
                     std::mem::take(&mut k.node_parts)
                 } else {
                     ByPlace::default()
