@@ -634,26 +634,19 @@ fn placement_reach(
     };
     // The RBAC findings are computed whatever the policy enables (see audit::run). Only the
     // grants of bindings that reach an open namespace are gathered (a large cluster's
-    // RoleBindings mostly reach none): the order of the others never mattered.
-    // Grouped by hashing, in the order first met (the report orders findings; one XL-003
-    // per binding and subject): ordering thousands of (binding, subject) pairs by their
-    // names was most of an RBAC change's XL-003 time, when only their number is said.
-    let mut group_of: HashMap<(&ObjectRef, &SubjectRef), usize> = HashMap::new();
-    let mut grants: Vec<((&ObjectRef, &SubjectRef), Vec<&Finding>)> = Vec::new();
+    // RoleBindings mostly reach none). Grouped by hashing, in no order: the report orders
+    // findings (one XL-003 per binding and subject, in the findings' own order within it),
+    // and ordering thousands of pairs by their names was most of an RBAC change's XL-003
+    // time, when only their number is said.
+    let mut grants: HashMap<(&ObjectRef, &SubjectRef), Vec<&Finding>> = HashMap::new();
     for f in rbac
         .iter()
         .filter(|f| matches!(f.check, CheckId::Rbac006 | CheckId::Rbac007))
     {
         let Some(subject) = &f.subject else { continue };
-        if reach(&f.resource).is_empty() {
-            continue;
+        if !reach(&f.resource).is_empty() {
+            grants.entry((&f.resource, subject)).or_default().push(f);
         }
-        let key = (&f.resource, subject);
-        let at = *group_of.entry(key).or_insert_with(|| {
-            grants.push((key, Vec::new()));
-            grants.len() - 1
-        });
-        grants[at].1.push(f);
     }
     if grants.is_empty() {
         return;
